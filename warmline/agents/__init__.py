@@ -1,0 +1,22 @@
+"""Faust agents and timers; register_all attaches them to a StreamApp."""
+
+from __future__ import annotations
+
+from ..app import StreamApp
+from ..runtime import Runtime
+from . import call_started, invalidation, lookup_requests, timers
+from .kafka_io import HandlerPool, Outbox
+
+#: Slow (upstream) handlers in flight per worker before consuming pauses.
+MAX_INFLIGHT_HANDLERS = 1000
+
+
+def register_all(sa: StreamApp, runtime: Runtime) -> HandlerPool:
+    """Attach every agent and timer; returns the handler pool the worker must close on stop."""
+    outbox = Outbox(sa.app, runtime.settings.topic_lookup_dlq, runtime.metrics)
+    pool = HandlerPool(MAX_INFLIGHT_HANDLERS)
+    lookup_requests.register(sa, runtime, outbox, pool)
+    call_started.register(sa, runtime, outbox, pool)
+    invalidation.register(sa, runtime, outbox)
+    timers.register(sa, runtime)
+    return pool

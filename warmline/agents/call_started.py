@@ -1,0 +1,71 @@
+"""The pre-warm agent: a call entered a queue, so resolve its caller now (re-keyed to the key's owner)."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from faust.types import EventT, StreamT
+
+from ..app import StreamApp
+from ..models import CallStarted, InvalidMessage, parse
+from ..runtime import Runtime
+from ..sources import SourceError
+from .kafka_io import HandlerPool, Outbox, owner_partition
+
+logger = logging.getLogger(__name__)
+
+
+class CallStartedHandler:
+    """Warms the caller's key through the same TieredCache path lookups use."""
+
+    def __init__(self, runtime: Runtime, outbox: Outbox, pool: HandlerPool, partitions: int) -> None:
+        self._rt = runtime
+        self._outbox = outbox
+        self._pool = pool
+        self._partitions = partitions
+        self.warmed = 0
+        self.already_fresh = 0
+
+    async def handle(self, event: EventT) -> None:
+        """Warm, forward, or dead-letter *event*."""
+        try:
+            call = parse(CallStarted, event.message.value)
+            key = call.lookup_key(self._rt.settings.default_region)
+        except InvalidMessage as e:
+            await self._outbox.dead_letter(event, e.reason)
+            event.ack()
+            return
+        if owner_partition(str(key), self._partitions) != event.message.partition:
+            await self._outbox.forward(event, str(key))
+            event.ack()
+            return
+        if self._rt.cache.peek_l1(key) is not None:
+            self.already_fresh += 1
+            event.ack()
+            return
+
+        async def warm() -> None:
+            try:
+                await self._rt.cache.warm(key)
+                self.warmed += 1
+            except SourceError as e:
+                logger.info("pre-warm of %s failed: %s", key.redacted, e)
+
+        await self._pool.spawn(event, warm)
+
+
+def register(sa: StreamApp, runtime: Runtime, outbox: Outbox, pool: HandlerPool) -> Any:
+    """Attach the call-started agent to the app."""
+    handler = CallStartedHandler(runtime, outbox, pool, runtime.settings.topic_partitions)
+
+    @sa.app.agent(sa.topics.call_started, name="warmline.call_started")
+    async def call_started(stream: StreamT[bytes]) -> None:
+        async for event in stream.noack().events():
+            try:
+                await handler.handle(event)
+            except Exception:
+                logger.exception("call-started at offset %s failed", event.message.offset)
+                event.ack()
+
+    return call_started

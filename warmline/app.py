@@ -1,0 +1,127 @@
+"""The faust.App, its topics (explicit partitions) and the L1 table, built from Settings."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import faust
+from faust.serializers import codecs
+from faust.types import TopicT
+
+from .models import CacheEntry, InvalidMessage
+from .settings import Settings
+from .transport import TunedTransport
+
+L1_TABLE = "l1"
+ENTRY_CODEC = "warmline-entry"
+
+
+class EntryCodec(codecs.Codec):
+    """CacheEntry ⇄ JSON bytes for the L1 changelog; an undecodable record recovers as a miss."""
+
+    def _dumps(self, obj: Any) -> bytes:
+        return obj.to_bytes() if isinstance(obj, CacheEntry) else b""
+
+    def _loads(self, s: bytes) -> Any:
+        try:
+            return CacheEntry.from_bytes(s)
+        except InvalidMessage:
+            return None
+
+
+codecs.register(ENTRY_CODEC, EntryCodec())
+
+
+class WarmlineApp(faust.App):
+    """faust.App whose Kafka transport honours a configurable consumer fetch wait."""
+
+    fetch_max_wait_ms: int = 500
+
+    def _new_transport(self) -> Any:
+        url = self.conf.broker_consumer[0]
+        if url.scheme in ("kafka", "aiokafka"):
+            return TunedTransport(self.conf.broker_consumer, self)
+        return super()._new_transport()
+
+
+@dataclass(frozen=True)
+class Topics:
+    """The topics of DESIGN §2, all raw bytes: warmline parses messages itself (bad ones go to the DLQ)."""
+
+    call_started: TopicT
+    lookup_request: TopicT
+    lookup_dlq: TopicT
+    customer_changed: TopicT
+
+
+@dataclass(frozen=True)
+class StreamApp:
+    """The App with its topics and L1 table."""
+
+    app: WarmlineApp
+    topics: Topics
+    l1_table: faust.Table[str, CacheEntry | None]
+
+
+def _topic(app: faust.App, name: str, partitions: int) -> TopicT:
+    return app.topic(name, partitions=partitions, key_type=bytes, value_type=bytes, value_serializer="raw")
+
+
+def build_app(settings: Settings) -> StreamApp:
+    """Build the App for *settings*; nothing connects until the worker starts."""
+    store = "memory://"
+    if settings.l1_store == "rocksdb":
+        store = "rocksdict://"
+    app = WarmlineApp(
+        settings.app_id,
+        broker=settings.broker,
+        store=store,
+        autodiscover=False,
+        datadir=str(settings.data_dir / "faust"),
+        web_enabled=True,
+        web_host=settings.web_host,
+        web_port=settings.web_port,
+        web_bind="127.0.0.1" if settings.web_host in ("127.0.0.1", "localhost") else "0.0.0.0",  # noqa: S104  # workers serve their peers
+        canonical_url=f"http://{settings.web_host}:{settings.web_port}",
+        topic_partitions=settings.topic_partitions,
+        topic_replication_factor=1,
+        producer_max_batch_size=settings.producer_max_batch_size,
+        broker_session_timeout=settings.broker_session_timeout_s,
+        broker_rebalance_timeout=settings.broker_rebalance_timeout_s,
+        broker_heartbeat_interval=settings.broker_heartbeat_interval_s,
+        consumer_auto_offset_reset="earliest",
+        table_cleanup_interval=3600.0,  # our own sweep expires entries; Faust's is for windowed tables
+    )
+    app.fetch_max_wait_ms = settings.consumer_fetch_max_wait_ms
+    n = settings.topic_partitions
+    topics = Topics(
+        call_started=_topic(app, settings.topic_call_started, n),
+        lookup_request=_topic(app, settings.topic_lookup_request, n),
+        lookup_dlq=_topic(app, settings.topic_lookup_dlq, n),
+        customer_changed=_topic(app, settings.topic_customer_changed, n),
+    )
+    # Faust derives a table's serializers from its types (json) and takes no argument for them, so
+    # the changelog topic is declared here and the table's own attributes are set to match.
+    # Raw keys matter: the owner of a key is found by hashing the same bytes clients key by.
+    changelog = app.topic(
+        f"{settings.app_id}-{L1_TABLE}-changelog",
+        key_type=str,
+        key_serializer="raw",
+        value_serializer=ENTRY_CODEC,
+        partitions=n,
+        compacting=True,
+        deleting=False,
+        acks=False,
+        internal=True,
+    )
+    table = app.Table(
+        L1_TABLE,
+        partitions=n,
+        key_type=str,
+        changelog_topic=changelog,
+        use_partitioner=True,  # writes come from HTTP views too; the key's partition is the owner's
+    )
+    table.key_serializer = "raw"
+    table.value_serializer = ENTRY_CODEC
+    return StreamApp(app, topics, table)

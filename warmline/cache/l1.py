@@ -1,0 +1,103 @@
+"""L1: the local Faust table (or any mapping) with a TTL sweep and an in-memory LRU bound."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import MutableMapping
+from typing import Protocol
+
+from cachetools import LRUCache
+
+from ..models import CacheEntry
+
+logger = logging.getLogger(__name__)
+
+
+class L1(Protocol):
+    """The local tier."""
+
+    def get(self, key: str) -> CacheEntry | None:
+        """The entry for *key*, or None."""
+        ...
+
+    def put(self, key: str, entry: CacheEntry) -> None:
+        """Store *entry* under *key*."""
+        ...
+
+    def delete(self, key: str) -> bool:
+        """Drop *key*; True if it was there."""
+        ...
+
+    def __len__(self) -> int: ...
+
+
+class _Recency(LRUCache[str, None]):
+    """Key recency only; evicting a key here deletes it from the backing table."""
+
+    def __init__(self, maxsize: int, table: MutableMapping[str, CacheEntry | None]) -> None:
+        super().__init__(maxsize)
+        self._table = table
+        self.evictions = 0
+
+    def popitem(self) -> tuple[str, None]:
+        key, value = super().popitem()
+        self.evictions += 1
+        self._table.pop(key, None)  # a tombstone in the changelog
+        return key, value
+
+
+class TableL1:
+    """L1 over a changelog-backed mapping (the Faust table).
+
+    Reads never write the changelog: recency lives in memory only. Writes and evictions go
+    through the mapping, so a Faust table turns them into changelog records and tombstones.
+    """
+
+    def __init__(self, table: MutableMapping[str, CacheEntry | None], max_entries: int) -> None:
+        self._table = table
+        self._recency = _Recency(max_entries, table)
+
+    def __len__(self) -> int:
+        return len(self._table)
+
+    @property
+    def evictions(self) -> int:
+        """Entries dropped for the size bound since start."""
+        return self._recency.evictions
+
+    def get(self, key: str) -> CacheEntry | None:
+        """The entry for *key* (marking it recently used), or None."""
+        entry = self._table.get(key)
+        if entry is not None:
+            self._recency[key] = None
+        return entry
+
+    def put(self, key: str, entry: CacheEntry) -> None:
+        """Store *entry*, evicting the least recently used key past the bound."""
+        self._table[key] = entry
+        self._recency[key] = None
+
+    def delete(self, key: str) -> bool:
+        """Drop *key*; True if it was there."""
+        self._recency.pop(key, None)
+        return self._table.pop(key, None) is not None
+
+    def adopt_recovered(self) -> int:
+        """Track keys that arrived by changelog recovery; evict beyond the bound. Returns the count."""
+        adopted = 0
+        for key in list(self._table.keys()):
+            if key not in self._recency:
+                self._recency[key] = None
+                adopted += 1
+        return adopted
+
+    def sweep(self, now: float, grace_s: float) -> int:
+        """Delete entries past expiry + *grace_s* (negative entries: past expiry); returns the count."""
+        dead = []
+        for key, entry in list(self._table.items()):
+            limit = 0.0 if entry is None else entry.expires_at + (grace_s if entry.found else 0.0)
+            if now >= limit:
+                dead.append(key)
+        for key in dead:
+            self.delete(key)
+        return len(dead)

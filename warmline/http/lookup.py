@@ -1,0 +1,82 @@
+"""GET /v1/lookup (served by the key's owner) and POST /v1/lookup/batch (fanned out per key)."""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+from typing import Any
+
+import orjson
+from aiohttp import web
+from faust.web import Request, Response, View
+
+from ..models import InvalidMessage, KeyKind, LookupReply, LookupStatus, parse_object
+from ..runtime import Runtime
+from .batch import BatchRequest
+from .responses import error_response, json_response, lookup_response
+from .routing import OwnerRouter
+
+LOOKUP_PATH = "/v1/lookup"
+
+
+def _request_id(request: web.Request) -> str:
+    return request.headers.get("X-Request-ID") or uuid.uuid4().hex[:16]
+
+
+def _by_value(query: Any) -> tuple[str, str]:
+    given = [(kind.value, query[kind.value]) for kind in KeyKind if kind.value in query]
+    if len(given) != 1:
+        raise InvalidMessage("give exactly one of phone=, email= or customer_id=")
+    return given[0]
+
+
+def register(app: Any, runtime: Runtime, router: OwnerRouter) -> None:
+    """Attach the lookup routes."""
+    lookups = runtime.lookups
+
+    @app.page(LOOKUP_PATH)
+    class LookupView(View):
+        async def get(self, request: Request) -> Response:
+            rid = _request_id(request)
+            try:
+                key = lookups.key_for(*_by_value(request.query))
+            except InvalidMessage as e:
+                return error_response(LookupStatus.INVALID, e.reason, rid)
+            owner = router.owner(key, request)
+            if owner is not None:
+                return await router.forward(runtime.http, owner, request)
+            max_age = request.query.get("max_age_s")
+            try:
+                max_age_s = float(max_age) if max_age is not None else None
+            except ValueError:
+                return error_response(LookupStatus.INVALID, "max_age_s must be a number", rid)
+            reply = await lookups.lookup_key(key, request_id=rid, max_age_s=max_age_s)
+            return lookup_response(reply, rid)
+
+    @app.page(LOOKUP_PATH + "/batch")
+    class BatchView(View):
+        async def post(self, request: Request) -> Response:
+            rid = _request_id(request)
+            try:
+                batch = parse_object(BatchRequest, orjson.loads(await request.read()))
+            except (orjson.JSONDecodeError, InvalidMessage) as e:
+                return error_response(LookupStatus.INVALID, getattr(e, "reason", f"body is not JSON: {e}"), rid)
+            gate = asyncio.Semaphore(batch.concurrency)
+
+            async def one(by: str, value: str) -> dict[str, Any]:
+                async with gate:
+                    try:
+                        key = lookups.key_for(by, value)
+                    except InvalidMessage as e:
+                        return LookupReply(status=LookupStatus.INVALID, error=e.reason).model_dump(mode="json")
+                    owner = router.owner(key)
+                    if owner is None:
+                        return (await lookups.lookup_key(key, timeout_ms=batch.timeout_ms)).model_dump(mode="json")
+                    try:
+                        result: dict[str, Any] = await router.get_json(runtime.http, owner, LOOKUP_PATH, {by: value})
+                    except Exception as e:  # noqa: BLE001  # a peer failure is one item's error, not the batch's
+                        return LookupReply(status=LookupStatus.UNAVAILABLE, error=f"owner {owner}: {e}").model_dump(mode="json")
+                    return result
+
+            results = await asyncio.gather(*(one(item.by, item.value) for item in batch.lookups))
+            return json_response({"results": results, "count": len(results)}, headers={"X-Request-ID": rid})

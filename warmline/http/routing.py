@@ -1,0 +1,55 @@
+"""Owner routing: find the worker that owns a key (Faust's table routing) and forward to it."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+import aiohttp
+from aiohttp import web
+from yarl import URL
+
+from ..app import L1_TABLE
+from ..models import LookupKey
+
+logger = logging.getLogger(__name__)
+
+#: Set on forwarded requests: the receiver serves locally instead of forwarding again (no loops mid-rebalance).
+FORWARDED_HEADER = "X-Warmline-Forwarded"
+_PASS_HEADERS = ("X-Cache", "X-Request-ID", "Content-Type")
+
+
+class OwnerRouter:
+    """Answers "which worker owns this key?" and forwards requests there, keeping our headers."""
+
+    def __init__(self, app: Any, session: aiohttp.ClientSession | None = None) -> None:
+        self._app = app
+        self._session = session
+
+    def owner(self, key: LookupKey, request: web.Request | None = None) -> URL | None:
+        """The owner's base URL, or None when this worker should serve *key* itself."""
+        if request is not None and request.headers.get(FORWARDED_HEADER):
+            return None
+        try:
+            dest = URL(str(self._app.router.key_store(L1_TABLE, str(key))))
+        except (KeyError, AttributeError):
+            return None  # no assignment yet (starting, rebalancing): serve here, L2 keeps it cheap
+        here = URL(str(self._app.conf.canonical_url))
+        if (dest.host, dest.port) == (here.host, here.port):
+            return None
+        return dest
+
+    async def forward(self, session: aiohttp.ClientSession, owner: URL, request: web.Request) -> web.Response:
+        """Replay *request* (method, path, query, headers) on *owner*; relay status, body and our headers."""
+        url = owner.with_path(request.path).with_query(request.query)
+        headers = {k: v for k, v in request.headers.items() if k.lower() not in ("host", "content-length")}
+        headers[FORWARDED_HEADER] = "1"
+        async with session.request(request.method, url, headers=headers) as resp:
+            body = await resp.read()
+            kept = {k: resp.headers[k] for k in _PASS_HEADERS if k in resp.headers}
+            return web.Response(body=body, status=resp.status, headers=kept)
+
+    async def get_json(self, session: aiohttp.ClientSession, owner: URL, path: str, query: dict[str, str]) -> Any:
+        """GET *path* on *owner* as a forwarded request and return the decoded JSON body."""
+        async with session.get(owner.with_path(path).with_query(query), headers={FORWARDED_HEADER: "1"}) as resp:
+            return await resp.json(content_type=None)

@@ -1,0 +1,91 @@
+"""Lookup keys: normalize(by, value) with phonenumbers, and the ``kind:value`` string form."""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass
+from enum import StrEnum
+
+import phonenumbers
+
+from .base import InvalidMessage
+
+MAX_VALUE_LENGTH = 320  # the longest legal e-mail address
+
+
+class KeyKind(StrEnum):
+    """What a lookup is by."""
+
+    PHONE = "phone"
+    EMAIL = "email"
+    CUSTOMER_ID = "customer_id"
+
+
+@dataclass(frozen=True, slots=True)
+class LookupKey:
+    """A normalized lookup key; ``str(key)`` is its wire and table form, e.g. ``phone:+1415…``."""
+
+    kind: KeyKind
+    value: str
+
+    def __str__(self) -> str:
+        return f"{self.kind.value}:{self.value}"
+
+    @property
+    def digest(self) -> str:
+        """A short, stable hash for logs: never log the raw phone or e-mail."""
+        return hashlib.blake2s(str(self).encode(), digest_size=6).hexdigest()
+
+    @property
+    def redacted(self) -> str:
+        """``kind#hash``: the form that may appear in logs and traces."""
+        return f"{self.kind.value}#{self.digest}"
+
+
+def normalize_phone(value: str, region: str) -> str:
+    """Return *value* as E.164, or raise InvalidMessage if it is not a possible number."""
+    try:
+        number = phonenumbers.parse(value, region)
+    except phonenumbers.NumberParseException as e:
+        raise InvalidMessage(f"not a phone number: {e}") from None
+    if not phonenumbers.is_possible_number(number):
+        raise InvalidMessage("not a possible phone number")
+    return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
+
+
+def _normalize_email(value: str) -> str:
+    email = value.strip().lower()
+    local, at, domain = email.partition("@")
+    if not at or not local or "." not in domain or any(c.isspace() for c in email):
+        raise InvalidMessage("not an e-mail address")
+    return email
+
+
+def _normalize_customer_id(value: str) -> str:
+    cid = value.strip()
+    if not cid or any(c.isspace() or not c.isprintable() for c in cid):
+        raise InvalidMessage("customer_id must be non-empty printable text without spaces")
+    return cid
+
+
+def normalize(by: str, value: str, region: str = "US") -> LookupKey:
+    """Build the normalized LookupKey for a lookup *by* phone, email or customer_id."""
+    try:
+        kind = KeyKind(by)
+    except ValueError:
+        raise InvalidMessage(f"unknown lookup kind {by!r}; use phone, email or customer_id") from None
+    if not isinstance(value, str) or len(value) > MAX_VALUE_LENGTH:
+        raise InvalidMessage(f"value must be a string of at most {MAX_VALUE_LENGTH} characters")
+    if kind is KeyKind.PHONE:
+        return LookupKey(kind, normalize_phone(value, region))
+    if kind is KeyKind.EMAIL:
+        return LookupKey(kind, _normalize_email(value))
+    return LookupKey(kind, _normalize_customer_id(value))
+
+
+def parse_key(text: str, region: str = "US") -> LookupKey:
+    """Parse the ``kind:value`` form (e.g. from a URL or a message key) and normalize it."""
+    by, sep, value = text.partition(":")
+    if not sep:
+        raise InvalidMessage("a lookup key looks like phone:+14155550123, email:… or customer_id:…")
+    return normalize(by, value, region)

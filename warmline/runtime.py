@@ -1,0 +1,112 @@
+"""Composition root: builds Redis, the source, the cache and the LookupService from Settings; owns closing."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import MutableMapping
+from dataclasses import dataclass, field
+
+import aiohttp
+import redis.asyncio as redis
+
+from .cache import CachePolicy, CacheStats, RedisL2, TableL1, TieredCache
+from .lookups import LookupService
+from .metrics import Metrics
+from .models import CacheEntry, LookupKey
+from .resilience import BreakerState, CircuitBreaker
+from .settings import Settings
+from .sources import Priority, Source, SourceResult, build_source
+from .sources.gate import SourceGate
+
+logger = logging.getLogger(__name__)
+
+
+@dataclass
+class Runtime:
+    """The long-lived objects of one worker."""
+
+    settings: Settings
+    metrics: Metrics
+    source: Source
+    gate: SourceGate
+    l1: TableL1
+    l2: RedisL2 | None
+    cache: TieredCache
+    lookups: LookupService
+    redis_client: redis.Redis | None = None
+    _http: aiohttp.ClientSession | None = field(default=None, repr=False)
+
+    @classmethod
+    def build(
+        cls, settings: Settings, l1_mapping: MutableMapping[str, CacheEntry | None], source: Source | None = None
+    ) -> Runtime:
+        """Wire everything for *settings*; nothing connects until first use."""
+        metrics = Metrics()
+
+        def on_breaker(name: str, state: BreakerState) -> None:
+            metrics.breaker_state.labels(name).set(1 if state is BreakerState.OPEN else 0)
+            logger.warning("circuit %s is now %s", name, state.value)
+
+        source = source or build_source(settings)
+        gate = SourceGate(
+            source,
+            concurrency=settings.source_concurrency,
+            timeout_s=settings.source_timeout_ms / 1000,
+            breaker=CircuitBreaker(f"source:{source.name}", failure_threshold=5, reset_after_s=5.0, on_change=on_breaker),
+        )
+        redis_client = None
+        l2 = None
+        if settings.redis_url:
+            redis_client = redis.from_url(settings.redis_url, socket_connect_timeout=0.5)
+            l2 = RedisL2(
+                redis_client,
+                prefix=settings.redis_prefix,
+                op_timeout_s=settings.redis_timeout_ms / 1000,
+                breaker=CircuitBreaker("redis", failure_threshold=3, reset_after_s=2.0, on_change=on_breaker),
+            )
+        else:
+            logger.warning("WARMLINE_REDIS_URL is empty: running WITHOUT the L2 (Redis) tier")
+        policy = CachePolicy(
+            l1_ttl_s=settings.l1_ttl_s,
+            l2_ttl_s=settings.l2_ttl_s,
+            negative_ttl_s=settings.negative_ttl_s,
+            max_stale_s=settings.max_stale_s,
+            jitter=settings.ttl_jitter,
+        )
+        l1 = TableL1(l1_mapping, settings.l1_max_entries)
+
+        async def fetch(key: LookupKey, priority: Priority) -> SourceResult:
+            return await gate.lookup(key, priority)
+
+        cache = TieredCache(l1, l2, fetch, policy, stats=CacheStats())
+        lookups = LookupService(
+            cache, region=settings.default_region, default_timeout_ms=settings.source_timeout_ms + 1000, metrics=metrics
+        )
+        return cls(settings, metrics, source, gate, l1, l2, cache, lookups, redis_client)
+
+    @property
+    def http(self) -> aiohttp.ClientSession:
+        """The one pooled HTTP client session (request forwarding to peer workers)."""
+        if self._http is None or self._http.closed:
+            self._http = aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=10))
+        return self._http
+
+    async def check_redis(self) -> bool:
+        """Say plainly at start-up whether L2 is usable; warmline runs either way."""
+        if self.l2 is None:
+            return False
+        try:
+            await self.l2.ping()
+        except Exception as e:  # noqa: BLE001  # any failure means "no L2 now"; the breaker retries later
+            logger.warning("Redis at %s is unreachable (%s): serving without L2 until it answers", self.settings.redis_url, e)
+            return False
+        return True
+
+    async def aclose(self) -> None:
+        """Close in reverse order of building."""
+        await self.cache.aclose()
+        if self._http is not None:
+            await self._http.close()
+        if self.redis_client is not None:
+            await self.redis_client.aclose()
+        await self.source.aclose()

@@ -1,0 +1,157 @@
+"""Settings: every WARMLINE_* / TILORES_* variable, read once from the environment."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+from typing import Literal
+
+from pydantic import Field, SecretStr, ValidationError, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+# Default topic names: the wire contract of DESIGN §2.
+TOPIC_CALL_STARTED = "call-started"
+TOPIC_LOOKUP_REQUEST = "lookup-request"
+TOPIC_LOOKUP_REPLY = "lookup-reply"
+TOPIC_LOOKUP_DLQ = "lookup-dlq"
+TOPIC_CUSTOMER_CHANGED = "customer-changed"
+
+_LATENCY_RE = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(?:-\s*(\d+(?:\.\d+)?)\s*)?$")
+
+
+class SettingsError(Exception):
+    """Raised when the environment holds an invalid value; the message names the variable."""
+
+
+def parse_latency_ms(value: str) -> tuple[float, float]:
+    """Parse ``"50"`` or ``"500-2000"`` into a (low, high) range in milliseconds."""
+    match = _LATENCY_RE.match(value)
+    if not match:
+        raise ValueError(f"expected a number of ms or a range like 500-2000, got {value!r}")
+    low = float(match.group(1))
+    high = float(match.group(2)) if match.group(2) is not None else low
+    if high < low:
+        raise ValueError(f"range {value!r} ends below its start")
+    return low, high
+
+
+class Settings(BaseSettings):
+    """Every setting of a warmline process; see .env.template for each one's meaning."""
+
+    model_config = SettingsConfigDict(
+        env_prefix="WARMLINE_", frozen=True, extra="ignore", env_file=None
+    )
+
+    app_id: str = "warmline"
+    broker: str = "kafka://127.0.0.1:9092"
+    redis_url: str = "redis://127.0.0.1:6379/0"
+    redis_prefix: str = "warmline:v1:"
+    redis_timeout_ms: int = Field(default=50, ge=1, le=60_000)
+    web_port: int = Field(default=6066, ge=0, le=65535)
+    web_host: str = "127.0.0.1"
+    data_dir: Path = Path("./var")
+    topic_partitions: int = Field(default=8, ge=1, le=1024)
+    topic_call_started: str = TOPIC_CALL_STARTED
+    topic_lookup_request: str = TOPIC_LOOKUP_REQUEST
+    topic_lookup_reply: str = TOPIC_LOOKUP_REPLY
+    topic_lookup_dlq: str = TOPIC_LOOKUP_DLQ
+    topic_customer_changed: str = TOPIC_CUSTOMER_CHANGED
+    consumer_fetch_max_wait_ms: int = Field(default=500, ge=0, le=60_000)
+    producer_max_batch_size: int = Field(default=16384, ge=1)
+    broker_session_timeout_s: float = Field(default=60.0, gt=0)
+    broker_rebalance_timeout_s: float = Field(default=60.0, gt=0)
+    broker_heartbeat_interval_s: float = Field(default=3.0, gt=0)
+    source: Literal["demo", "tilores"] = "demo"
+    source_timeout_ms: int = Field(default=5000, ge=1)
+    source_concurrency: int = Field(default=64, ge=1, le=10_000)
+    demo_db: Path | None = None
+    demo_latency_ms: str = "500-2000"
+    admin_token: SecretStr | None = None
+    l1_store: Literal["memory", "rocksdb"] = "memory"
+    l1_ttl_s: float = Field(default=300.0, gt=0)
+    l2_ttl_s: float = Field(default=3600.0, gt=0)
+    negative_ttl_s: float = Field(default=30.0, ge=0)
+    max_stale_s: float = Field(default=86400.0, ge=0)
+    l1_max_entries: int = Field(default=100_000, ge=1)
+    ttl_jitter: float = Field(default=0.1, ge=0, le=0.5)
+    default_region: str = "US"
+    log_level: Literal["debug", "info", "warning", "error"] = "info"
+
+    @field_validator("demo_latency_ms")
+    @classmethod
+    def _latency_range(cls, value: str) -> str:
+        parse_latency_ms(value)
+        return value
+
+    @field_validator("default_region")
+    @classmethod
+    def _region(cls, value: str) -> str:
+        import phonenumbers
+
+        region = value.strip().upper()
+        if region not in phonenumbers.SUPPORTED_REGIONS:
+            raise ValueError(f"unknown region {value!r}; use an ISO 3166 code such as US or DE")
+        return region
+
+    @field_validator("broker")
+    @classmethod
+    def _broker_url(cls, value: str) -> str:
+        if "://" not in value:
+            raise ValueError(f"expected a URL like kafka://host:9092, got {value!r}")
+        return value
+
+    @property
+    def demo_latency_range_ms(self) -> tuple[float, float]:
+        """The demo source's simulated latency as (low, high) ms."""
+        return parse_latency_ms(self.demo_latency_ms)
+
+    @property
+    def demo_db_path(self) -> Path:
+        """Where the demo directory lives (default: inside the data dir)."""
+        return self.demo_db or self.data_dir / "demo.sqlite3"
+
+    @property
+    def broker_servers(self) -> str:
+        """Bootstrap servers in aiokafka's ``host:port,host:port`` form."""
+        hosts = self.broker.split("://", 1)[1]
+        return ",".join(h if ":" in h else f"{h}:9092" for h in hosts.split(";"))
+
+    @property
+    def tilores(self) -> TiloresSettings:
+        """The TILORES_* settings (read on demand: the demo source never needs them)."""
+        return TiloresSettings()
+
+
+class TiloresSettings(BaseSettings):
+    """TILORES_* variables of DESIGN §5."""
+
+    model_config = SettingsConfigDict(env_prefix="TILORES_", frozen=True, extra="ignore")
+
+    api_url: str = ""
+    token_url: str = ""
+    client_id: str = ""
+    client_secret: SecretStr = SecretStr("")
+    scope: str | None = None
+    param_phone: str = "phone"
+    param_email: str = "email"
+    param_customer_id: str | None = None
+    phone_format: Literal["digits", "e164"] = "digits"
+    record_fields: str = "id,source,first_name,last_name,phone,email"
+    timeout_ms: int = Field(default=3000, ge=1)
+
+
+def describe_error(error: ValidationError, prefix: str = "WARMLINE_") -> str:
+    """One line per bad variable, naming it the way the operator wrote it."""
+    lines = []
+    for item in error.errors():
+        name = prefix + "_".join(str(p) for p in item["loc"]).upper()
+        lines.append(f"{name}: {item['msg']} (got {item.get('input')!r})")
+    return "invalid configuration:\n  " + "\n  ".join(lines)
+
+
+def load_settings(**overrides: object) -> Settings:
+    """Read Settings from the environment; raise SettingsError naming each bad variable."""
+    try:
+        return Settings(**overrides)  # type: ignore[arg-type]  # pydantic accepts field kwargs
+    except ValidationError as e:
+        raise SettingsError(describe_error(e)) from None

@@ -1,0 +1,6 @@
+"""The embedded demo source: a generated SQLite directory with simulated latency."""
+
+from .generate import generate
+from .source import DemoSource
+
+__all__ = ["DemoSource", "generate"]

@@ -1,0 +1,43 @@
+"""A Faust aiokafka transport whose consumer fetch wait is configurable.
+
+Faust hard-codes ``fetch_max_wait_ms=1500`` for worker consumers. Brokers that answer a fetch
+only when that wait expires (Tansu does) then add ~750 ms to every hop. This transport builds
+Faust's own consumer and sets the wait before the consumer starts (aiokafka creates its fetcher
+in ``start()`` from that attribute); a changed aiokafka fails loudly here, never silently.
+"""
+
+from __future__ import annotations
+
+from typing import Any, ClassVar, Protocol, cast
+
+import aiokafka
+from faust.transport.drivers import aiokafka as faust_aiokafka
+
+
+class _HasFetchWait(Protocol):
+    fetch_max_wait_ms: int
+
+
+class TunedConsumerThread(faust_aiokafka.AIOKafkaConsumerThread):
+    """Faust's consumer thread, with the app's fetch wait applied to the worker consumer."""
+
+    def _create_worker_consumer(self, transport: Any) -> aiokafka.AIOKafkaConsumer:
+        consumer = super()._create_worker_consumer(transport)
+        wait_ms = cast(_HasFetchWait, self.app).fetch_max_wait_ms
+        if not hasattr(consumer, "_fetch_max_wait_ms"):
+            raise RuntimeError("this aiokafka has no _fetch_max_wait_ms; update warmline.transport")
+        consumer._fetch_max_wait_ms = wait_ms  # read by AIOKafkaConsumer.start() → Fetcher
+        return consumer
+
+
+class TunedConsumer(faust_aiokafka.Consumer):
+    """Faust's aiokafka consumer using TunedConsumerThread."""
+
+    def _new_consumer_thread(self) -> TunedConsumerThread:
+        return TunedConsumerThread(self, loop=self.loop, beacon=self.beacon)
+
+
+class TunedTransport(faust_aiokafka.Transport):
+    """Faust's aiokafka transport using TunedConsumer."""
+
+    Consumer: ClassVar[Any] = TunedConsumer

@@ -1,0 +1,64 @@
+"""Assembles a worker: the App, the Runtime, agents, routes, and their start/stop hooks."""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from typing import Any
+
+import mode
+
+from . import agents, http
+from .agents.kafka_io import HandlerPool
+from .app import StreamApp, build_app
+from .runtime import Runtime
+from .settings import Settings
+from .sources import Source
+
+logger = logging.getLogger(__name__)
+
+
+class RuntimeLifecycle(mode.Service):
+    """Opens what must be checked at start and closes the runtime when the worker stops."""
+
+    def __init__(self, runtime: Runtime, pool: HandlerPool, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.runtime = runtime
+        self.pool = pool
+
+    async def on_start(self) -> None:
+        await self.runtime.check_redis()
+
+    async def on_stop(self) -> None:
+        await self.pool.aclose()
+        await self.runtime.aclose()
+
+
+@dataclass(frozen=True)
+class Worker:
+    """A fully wired worker app."""
+
+    stream: StreamApp
+    runtime: Runtime
+
+    @property
+    def app(self) -> Any:
+        """The faust.App to run."""
+        return self.stream.app
+
+
+def build_worker(settings: Settings, source: Source | None = None) -> Worker:
+    """Wire App + Runtime + agents + routes for *settings*."""
+    stream = build_app(settings)
+    runtime = Runtime.build(settings, stream.l1_table, source)
+    pool = agents.register_all(stream, runtime)
+    http.register(stream.app, runtime)
+    stream.app.add_dependency(RuntimeLifecycle(runtime, pool))
+
+    @stream.app.on_rebalance_complete.connect
+    async def adopt_recovered(sender: Any, **kwargs: Any) -> None:
+        adopted = runtime.l1.adopt_recovered()
+        if adopted:
+            logger.info("L1 adopted %d recovered entries", adopted)
+
+    return Worker(stream, runtime)
