@@ -62,11 +62,17 @@ def _example_phone(settings: Settings) -> str:
     return sample_contacts(settings.demo_db_path, "phone", 1)[0]
 
 
+def _interrupt(signum: int, frame: object) -> None:
+    raise KeyboardInterrupt
+
+
 def run_dev(settings: Settings, *, broker_port: int = 0, console: Console) -> int:
     """Run the stack until Ctrl-C or until the worker exits."""
     from .sources.demo import generate
 
     started = time.monotonic()
+    # SIGTERM (kill, an IDE's stop button) must clean up like Ctrl-C does.
+    signal.signal(signal.SIGTERM, _interrupt)
     settings.data_dir.mkdir(parents=True, exist_ok=True)
     if not settings.demo_db_path.exists():
         console.print("generating the demo customer directory…")

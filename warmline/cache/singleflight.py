@@ -3,17 +3,21 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Awaitable, Callable, Hashable
-from typing import Generic, TypeVar
+from collections.abc import Coroutine, Hashable
+from typing import Any, Callable, Generic, TypeVar
 
 T = TypeVar("T")
 
 
 class SingleFlight(Generic[T]):
-    """``await do(key, fn)`` runs ``fn()`` once per key at a time; later callers await the same result."""
+    """``await do(key, fn)`` runs ``fn()`` once per key at a time; later callers await the same result.
+
+    The call runs in its own task, so no caller's cancellation (a client timeout) cancels it:
+    the result still lands in the cache for whoever asks next.
+    """
 
     def __init__(self) -> None:
-        self._inflight: dict[Hashable, asyncio.Future[T]] = {}
+        self._inflight: dict[Hashable, asyncio.Task[T]] = {}
 
     def __len__(self) -> int:
         return len(self._inflight)
@@ -22,25 +26,25 @@ class SingleFlight(Generic[T]):
         """Is a call for *key* running?"""
         return key in self._inflight
 
-    async def do(self, key: Hashable, fn: Callable[[], Awaitable[T]]) -> tuple[T, bool]:
+    async def do(self, key: Hashable, fn: Callable[[], Coroutine[Any, Any, T]]) -> tuple[T, bool]:
         """Return ``(result, shared)``; *shared* is True when this caller joined another's call."""
-        existing = self._inflight.get(key)
-        if existing is not None:
-            # shield: one waiter's cancellation must not cancel the call the others wait for.
-            return await asyncio.shield(existing), True
-        future: asyncio.Future[T] = asyncio.get_running_loop().create_future()
-        self._inflight[key] = future
-        try:
-            result = await fn()
-        except asyncio.CancelledError:
-            future.cancel()
-            raise
-        except Exception as e:
-            future.set_exception(e)
-            future.exception()  # mark retrieved: no "never retrieved" noise when nobody joined
-            raise
-        else:
-            future.set_result(result)
-            return result, False
-        finally:
+        task = self._inflight.get(key)
+        shared = task is not None
+        if task is None:
+            task = asyncio.create_task(fn())
+            self._inflight[key] = task
+            task.add_done_callback(lambda done: self._forget(key, done))
+        return await asyncio.shield(task), shared
+
+    def _forget(self, key: Hashable, task: asyncio.Task[T]) -> None:
+        if self._inflight.get(key) is task:
             del self._inflight[key]
+        if not task.cancelled():
+            task.exception()  # mark retrieved: no "never retrieved" noise when every caller left
+
+    async def aclose(self) -> None:
+        """Cancel the calls still running and wait for them."""
+        tasks = list(self._inflight.values())
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)

@@ -131,6 +131,7 @@ class TieredCache:
         for task in tasks:
             task.cancel()
         await asyncio.gather(*tasks, return_exceptions=True)
+        await self._flights.aclose()
 
     def _usable(self, entry: CacheEntry | None, now: float, max_age_s: float | None) -> CacheResult | None:
         if entry is not None and self.policy.freshness(entry, now, max_age_s) is not Freshness.EXPIRED:

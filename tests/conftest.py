@@ -1,0 +1,49 @@
+"""Markers by folder, settings factory, Redis and Tansu fixtures, and worker processes."""
+
+from __future__ import annotations
+
+import os
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+HERE = Path(__file__).parent
+
+
+def random_suffix() -> str:
+    """A short unique suffix for topic names, app ids and Redis prefixes."""
+    return uuid.uuid4().hex[:8]
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    parser.addoption("--redis-url", default=os.environ.get("WARMLINE_TEST_REDIS_URL", "redis://127.0.0.1:6379/0"))
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    for item in items:
+        folder = Path(str(item.fspath)).parent.name
+        if folder in ("unit", "integration", "containers"):
+            item.add_marker(getattr(pytest.mark, folder))
+
+
+@pytest.fixture(name="redis_url", scope="session")
+def _redis_url(request: pytest.FixtureRequest) -> str:
+    return str(request.config.getoption("--redis-url"))
+
+
+@pytest.fixture(name="demo_db", scope="session")
+def _demo_db(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    from warmline.sources.demo import generate
+
+    return generate(tmp_path_factory.mktemp("demo") / "demo.sqlite3", count=2000, seed=7)
+
+
+@pytest.fixture(name="clean_env", autouse=True)
+def _clean_env(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    """Tests never see the developer's WARMLINE_* / TILORES_* / bare Faust variables."""
+    for name in list(os.environ):
+        if name.startswith(("WARMLINE_", "TILORES_")) or name in ("BROKER_REBALANCE_TIMEOUT", "WEB_PORT", "WEB_HOST"):
+            monkeypatch.delenv(name)
+    yield

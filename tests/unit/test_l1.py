@@ -1,0 +1,54 @@
+"""TableL1: LRU bound with tombstones, reads never write, sweep."""
+
+from __future__ import annotations
+
+from warmline.cache import TableL1
+from warmline.models import CacheEntry
+
+from ..fakes import RecordingMapping, customer
+
+
+def _entry(expires_at: float = 100.0, found: bool = True) -> CacheEntry:
+    return CacheEntry(customer() if found else None, fetched_at=0.0, expires_at=expires_at)
+
+
+def test_reads_never_write_the_changelog() -> None:
+    table = RecordingMapping()
+    l1 = TableL1(table, 10)
+    l1.put("a", _entry())
+    writes = table.writes
+    for _ in range(100):
+        assert l1.get("a") is not None
+        assert l1.get("missing") is None
+    assert table.writes == writes
+
+
+def test_lru_eviction_deletes_the_least_recently_read() -> None:
+    table = RecordingMapping()
+    l1 = TableL1(table, 2)
+    l1.put("a", _entry())
+    l1.put("b", _entry())
+    l1.get("a")
+    l1.put("c", _entry())
+    assert set(table) == {"a", "c"}
+    assert l1.evictions == 1
+
+
+def test_recovered_entries_are_adopted_and_bounded() -> None:
+    table = RecordingMapping()
+    for k in "abcde":
+        dict.__setitem__(table, k, _entry())  # as changelog recovery would, bypassing L1
+    l1 = TableL1(table, 3)
+    assert l1.adopt_recovered() == 5
+    assert len(table) == 3
+
+
+def test_sweep_drops_expired_and_keeps_stale_within_grace() -> None:
+    l1 = TableL1({}, 10)
+    l1.put("fresh", _entry(expires_at=200))
+    l1.put("stale", _entry(expires_at=50))
+    l1.put("dead", _entry(expires_at=10))
+    l1.put("negative", _entry(expires_at=90, found=False))
+    assert l1.sweep(now=100, grace_s=60) == 2
+    assert l1.get("fresh") and l1.get("stale")
+    assert l1.get("dead") is None and l1.get("negative") is None

@@ -1,0 +1,142 @@
+"""TieredCache read path with a fake clock, a fake source and a fake L2."""
+
+from __future__ import annotations
+
+import asyncio
+import random
+
+import pytest
+
+from warmline.cache import CachePolicy, TableL1, TieredCache
+from warmline.models import CacheTier, LookupKey, normalize
+from warmline.sources.base import Priority, SourceResult, SourceUnavailable
+
+from ..fakes import FakeClock, FakeL2, FakeSource, customer
+
+KEY = normalize("phone", "+14155550123")
+MISSING = normalize("phone", "+14155550199")
+
+
+def _cache(source: FakeSource, l2: FakeL2 | None, clock: FakeClock, **policy: float) -> TieredCache:
+    async def fetch(key: LookupKey, priority: Priority) -> SourceResult:
+        return await source.lookup(key)
+
+    p = CachePolicy(l1_ttl_s=300, l2_ttl_s=3600, negative_ttl_s=30, max_stale_s=600, jitter=0, rng=random.Random(0))
+    for k, v in policy.items():
+        setattr(p, k, v)
+    return TieredCache(TableL1({}, 1000), l2, fetch, p, clock=clock)
+
+
+@pytest.fixture(name="source")
+def _source() -> FakeSource:
+    return FakeSource({str(KEY): customer()})
+
+
+async def test_cold_miss_then_l1_hit(source: FakeSource) -> None:
+    l2 = FakeL2()
+    cache = _cache(source, l2, FakeClock())
+    first = await cache.get(KEY)
+    assert first.tier is CacheTier.UPSTREAM and first.entry.customer == customer()
+    assert str(KEY) in l2.data
+    second = await cache.get(KEY)
+    assert second.tier is CacheTier.L1
+    assert source.calls == [str(KEY)]
+
+
+async def test_l2_hit_is_promoted_to_l1(source: FakeSource) -> None:
+    l2, clock = FakeL2(), FakeClock()
+    await _cache(source, l2, clock).get(KEY)  # fills L2 through another "worker"
+    cache = _cache(source, l2, clock)
+    assert (await cache.get(KEY)).tier is CacheTier.L2
+    assert (await cache.get(KEY)).tier is CacheTier.L1
+    assert len(source.calls) == 1
+    assert cache.stats.snapshot()["hits"] == {"l1": 1, "l2": 1}
+
+
+async def test_l1_ttl_falls_back_to_l2_before_the_source(source: FakeSource) -> None:
+    clock = FakeClock()
+    cache = _cache(source, FakeL2(), clock)
+    await cache.get(KEY)
+    clock.advance(301)  # past L1 TTL, inside L2 TTL
+    assert (await cache.get(KEY)).tier is CacheTier.L2
+    assert len(source.calls) == 1
+
+
+async def test_not_found_is_cached_briefly(source: FakeSource) -> None:
+    clock = FakeClock()
+    cache = _cache(source, FakeL2(), clock)
+    assert not (await cache.get(MISSING)).entry.found
+    assert not (await cache.get(MISSING)).entry.found
+    assert source.calls.count(str(MISSING)) == 1
+    clock.advance(31)
+    await cache.get(MISSING)
+    assert source.calls.count(str(MISSING)) == 2
+
+
+async def test_hundred_concurrent_misses_make_one_source_call(source: FakeSource) -> None:
+    source.delay_s = 0.02
+    cache = _cache(source, FakeL2(), FakeClock())
+    results = await asyncio.gather(*(cache.get(KEY) for _ in range(100)))
+    assert len(source.calls) == 1
+    assert sum(r.shared for r in results) == 99
+
+
+async def test_stale_while_revalidate_serves_stale_and_refreshes_once(source: FakeSource) -> None:
+    clock = FakeClock()
+    cache = _cache(source, None, clock, l1_ttl_s=10, l2_ttl_s=10)
+    await cache.get(KEY)
+    clock.advance(11)
+    source.gate = asyncio.Event()
+    stale = await asyncio.gather(*(cache.get(KEY) for _ in range(10)))
+    assert all(r.stale for r in stale)
+    source.gate.set()
+    await asyncio.sleep(0.01)
+    assert len(source.calls) == 2  # the first fetch, and exactly one refresh
+    fresh = await cache.get(KEY)
+    assert fresh.tier is CacheTier.L1 and not fresh.stale
+
+
+async def test_stale_entries_keep_serving_during_an_outage(source: FakeSource) -> None:
+    clock = FakeClock()
+    cache = _cache(source, None, clock, l1_ttl_s=10, l2_ttl_s=10)
+    await cache.get(KEY)
+    clock.advance(11)
+    source.down = True
+    result = await cache.get(KEY, max_age_s=5)  # wants fresh: tries the source, falls back to stale
+    assert result.stale and result.entry.customer == customer()
+    clock.advance(600)  # beyond max-stale: nothing left to serve
+    with pytest.raises(SourceUnavailable):
+        await cache.get(KEY)
+
+
+async def test_source_errors_are_not_cached(source: FakeSource) -> None:
+    cache = _cache(source, FakeL2(), FakeClock())
+    source.down = True
+    with pytest.raises(SourceUnavailable):
+        await cache.get(KEY)
+    source.down = False
+    assert (await cache.get(KEY)).tier is CacheTier.UPSTREAM
+
+
+async def test_l2_outage_costs_nothing_but_l2(source: FakeSource) -> None:
+    l2 = FakeL2()
+    l2.down = True
+    cache = _cache(source, l2, FakeClock())
+    assert (await cache.get(KEY)).tier is CacheTier.UPSTREAM
+    assert (await cache.get(KEY)).tier is CacheTier.L1
+    assert cache.stats.l2_errors == 2  # the failed read and the failed write
+
+
+async def test_invalidate_drops_both_tiers(source: FakeSource) -> None:
+    l2 = FakeL2()
+    cache = _cache(source, l2, FakeClock())
+    await cache.get(KEY)
+    held = await cache.invalidate(KEY)
+    assert held is not None and str(KEY) not in l2.data
+    assert (await cache.get(KEY)).tier is CacheTier.UPSTREAM
+
+
+async def test_warm_reports_whether_it_fetched(source: FakeSource) -> None:
+    cache = _cache(source, None, FakeClock())
+    assert (await cache.warm(KEY))[1] is True
+    assert (await cache.warm(KEY))[1] is False
