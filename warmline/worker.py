@@ -49,6 +49,7 @@ class Worker:
 
 def build_worker(settings: Settings, source: Source | None = None) -> Worker:
     """Wire App + Runtime + agents + routes for *settings*."""
+    (settings.data_dir / "faust").mkdir(parents=True, exist_ok=True)
     stream = build_app(settings)
     runtime = Runtime.build(settings, stream.l1_table, source)
     pool = agents.register_all(stream, runtime)

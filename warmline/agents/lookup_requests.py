@@ -10,6 +10,7 @@ from faust.types import EventT, StreamT
 
 from ..app import StreamApp
 from ..models import InvalidMessage, LookupReply, LookupRequest, LookupStatus, parse
+from ..models.base import MAX_MESSAGE_BYTES
 from ..runtime import Runtime
 from .kafka_io import HandlerPool, Outbox, SpringReply, owner_partition
 
@@ -18,6 +19,8 @@ logger = logging.getLogger(__name__)
 
 def _salvage(raw: bytes | None) -> tuple[str | None, str | None]:
     """(request_id, reply_to) of a message that failed validation, where they are usable."""
+    if raw is None or len(raw) > MAX_MESSAGE_BYTES:
+        return None, None  # an oversized message is not worth decoding to answer it
     try:
         data = orjson.loads(raw or b"")
     except orjson.JSONDecodeError:
