@@ -41,11 +41,12 @@ class InvalidationHandler:
         if owner_partition(str(key), self._partitions) != msg.partition:
             await self._outbox.forward(event, str(key))
             return
-        held = self._rt.l1.get(str(key))
         if key.kind is not KeyKind.CUSTOMER_ID:
+            held = self._rt.l1.get(str(key))
             if held is None or held.customer is None or held.customer.customer_id == change.customer_id:
                 self._rt.l1.delete(str(key))
             return
+        held = await self._rt.cache.cached(key)  # the record lists the phones and e-mails to fan out to
         await self._rt.cache.invalidate(key)
         await self._rt.cache.invalidate_customer(change.customer_id)
         if held is not None and held.customer is not None:

@@ -106,6 +106,10 @@ class TieredCache:
         result = await self.get(key, priority=priority)
         return result, result.tier is CacheTier.UPSTREAM
 
+    async def cached(self, key: LookupKey) -> CacheEntry | None:
+        """Whatever L1 or L2 holds for *key*, fresh or not, without calling the source."""
+        return self.l1.get(str(key)) or await self._l2_get(key)
+
     async def invalidate(self, key: LookupKey) -> CacheEntry | None:
         """Drop *key* from L1 and L2; returns the L1 entry it held (to find related keys)."""
         entry = self.l1.get(str(key))

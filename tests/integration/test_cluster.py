@@ -1,0 +1,91 @@
+"""Restarts, changelog recovery, L2 after L1 loss, two workers with owner routing, pre-warm, invalidation."""
+
+from __future__ import annotations
+
+import asyncio
+from pathlib import Path
+
+import orjson
+from aiokafka import AIOKafkaProducer
+
+from warmline.sources.demo.generate import sample_contacts
+
+from .conftest import Cluster, http_get
+
+
+async def _produce(bootstrap: str, topic: str, value: dict[str, object], key: bytes | None = None) -> None:
+    producer = AIOKafkaProducer(bootstrap_servers=bootstrap)
+    await producer.start()
+    try:
+        await producer.send_and_wait(topic, orjson.dumps(value), key=key)
+    finally:
+        await producer.stop()
+
+
+async def _wait_for_tier(url: str, tier: str, timeout_s: float = 15.0, **query: str) -> dict[str, str]:
+    async with asyncio.timeout(timeout_s):
+        while True:
+            stats = (await http_get(f"{url}/v1/stats"))[2]
+            if tier == "warm" and stats["l1"]["entries"] > 0:
+                return stats
+            await asyncio.sleep(0.1)
+
+
+async def test_restart_recovers_l1_from_the_changelog_and_a_new_group_uses_l2(cluster: Cluster, demo_db: Path) -> None:
+    phones = sample_contacts(demo_db, "phone", 5, seed=21)
+    first = cluster.worker()
+    for phone in phones:
+        assert (await http_get(f"{first.url}/v1/lookup", phone=phone))[1]["X-Cache"] == "MISS"
+    first.stop()
+
+    again = cluster.worker()  # same app id: the L1 table comes back from its changelog
+    tiers = [(await http_get(f"{again.url}/v1/lookup", phone=p))[1]["X-Cache"] for p in phones]
+    assert tiers == ["L1"] * len(phones)
+    again.stop()
+
+    fresh = cluster.worker(WARMLINE_APP_ID=cluster.base_env["WARMLINE_APP_ID"] + "-other")  # L1 lost, Redis kept
+    tiers = [(await http_get(f"{fresh.url}/v1/lookup", phone=p))[1]["X-Cache"] for p in phones]
+    assert tiers == ["L2"] * len(phones)
+    tiers = [(await http_get(f"{fresh.url}/v1/lookup", phone=p))[1]["X-Cache"] for p in phones]
+    assert tiers == ["L1"] * len(phones)  # promoted
+
+
+async def test_two_workers_share_partitions_and_http_goes_to_the_owner(cluster: Cluster) -> None:
+    a = cluster.worker()
+    b = cluster.worker()
+    async with asyncio.timeout(60):  # both ready with a stable, disjoint split of the partitions
+        while True:
+            sa, sb = (await http_get(f"{a.url}/readyz"))[2], (await http_get(f"{b.url}/readyz"))[2]
+            pa, pb = set(sa["l1_partitions"]), set(sb["l1_partitions"])
+            if sa["ready"] and sb["ready"] and pa and pb and not pa & pb and len(pa | pb) == 4:
+                break
+            await asyncio.sleep(0.2)
+    ids = [f"C-{i:06d}" for i in range(30, 46)]
+    for cid in ids:  # first lookups alternate between the workers
+        worker = a if int(cid[-2:]) % 2 else b
+        status, headers, _ = await http_get(f"{worker.url}/v1/lookup", customer_id=cid)
+        assert (status, headers["X-Cache"]) == (200, "MISS")
+    for cid in ids:  # the other worker answers from the owner's L1
+        worker = b if int(cid[-2:]) % 2 else a
+        assert (await http_get(f"{worker.url}/v1/lookup", customer_id=cid))[1]["X-Cache"] == "L1"
+    entries_a = (await http_get(f"{a.url}/v1/stats"))[2]["l1"]["entries"]
+    entries_b = (await http_get(f"{b.url}/v1/stats"))[2]["l1"]["entries"]
+    assert entries_a + entries_b == len(ids)  # each key lives on exactly one worker
+    assert entries_a and entries_b
+
+
+async def test_call_started_prewarms_l1_and_invalidation_drops_it(cluster: Cluster, demo_db: Path) -> None:
+    worker = cluster.worker()
+    phone = sample_contacts(demo_db, "phone", 1, seed=31)[0]
+    national = phone.removeprefix("+1")
+    await _produce(cluster.tansu.bootstrap, cluster.topic("call_started"), {"call_id": "c-1", "caller": national, "queue": "billing"})
+    await _wait_for_tier(worker.url, "warm")
+    status, headers, body = await http_get(f"{worker.url}/v1/lookup", phone=phone)
+    assert (status, headers["X-Cache"]) == (200, "L1")
+    cid = body["customer"]["customer_id"]
+
+    await _produce(cluster.tansu.bootstrap, cluster.topic("customer_changed"), {"customer_id": cid})
+    async with asyncio.timeout(15):  # the id's owner fans out to the phone's owner
+        while (await http_get(f"{worker.url}/v1/stats"))[2]["l1"]["entries"] > 0:
+            await asyncio.sleep(0.1)
+    assert (await http_get(f"{worker.url}/v1/lookup", phone=phone))[1]["X-Cache"] == "MISS"
