@@ -26,7 +26,7 @@ class WireModel(BaseModel):
 
     def to_json(self) -> bytes:
         """Serialize to compact JSON bytes."""
-        return orjson.dumps(self.model_dump(mode="json"))
+        return self.model_dump_json().encode()
 
 
 M = TypeVar("M", bound=BaseModel)

@@ -1,0 +1,1 @@
+"""warmline benchmarks: `make bench` (python -m benchmarks) → table, JSON and PNG in benchmarks/results/."""

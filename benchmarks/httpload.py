@@ -1,0 +1,104 @@
+"""A small keep-alive HTTP/1.1 load generator on raw asyncio streams.
+
+aiohttp's client costs more per request than the server does, so on a 2-core machine it would
+measure itself. This one writes pre-built requests and reads Content-Length bodies, nothing more.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Sequence
+from urllib.parse import urlsplit
+
+
+class Connection:
+    """One keep-alive connection."""
+
+    def __init__(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        self.reader, self.writer = reader, writer
+
+    async def request(self, raw: bytes) -> tuple[int, bytes, bytes]:
+        """Send *raw*; return (status, header block, body)."""
+        self.writer.write(raw)
+        head = await self.reader.readuntil(b"\r\n\r\n")
+        status = int(head[9:12])
+        length = 0
+        for line in head.split(b"\r\n"):
+            if line[:15].lower() == b"content-length:":
+                length = int(line[15:])
+        return status, head, await self.reader.readexactly(length)
+
+    def close(self) -> None:
+        self.writer.close()
+
+
+def get_request(base_url: str, path_and_query: str) -> bytes:
+    """A pre-built GET request."""
+    host = urlsplit(base_url).netloc
+    return f"GET {path_and_query} HTTP/1.1\r\nHost: {host}\r\nConnection: keep-alive\r\n\r\n".encode()
+
+
+async def connect(base_url: str, n: int) -> list[Connection]:
+    """Open *n* connections to *base_url*."""
+    parts = urlsplit(base_url)
+    conns = []
+    for _ in range(n):
+        reader, writer = await asyncio.open_connection(parts.hostname, parts.port)
+        conns.append(Connection(reader, writer))
+    return conns
+
+
+async def paced(base_url: str, requests: Sequence[bytes], rate: float, connections: int = 16) -> list[tuple[float, float, int, bytes]]:
+    """Send *requests* open-loop at *rate*/s (never waiting for answers to send the next).
+
+    Returns (latency from send, lag of the send behind its due time, status, headers) per request:
+    the lag is the generator's own timer slack (asyncio wakes up to ~1 ms late), reported apart.
+    """
+    idle: asyncio.Queue[Connection] = asyncio.Queue()
+    conns = await connect(base_url, connections)
+    for c in conns:
+        idle.put_nowait(c)
+    results: list[tuple[float, float, int, bytes]] = []
+
+    async def one(raw: bytes, due: float) -> None:
+        conn = await idle.get()
+        sent = time.perf_counter()
+        status, head, _ = await conn.request(raw)
+        results.append((time.perf_counter() - sent, sent - due, status, head))
+        idle.put_nowait(conn)
+
+    start = time.perf_counter() + 0.05
+    tasks = []
+    for i, raw in enumerate(requests):
+        due = start + i / rate
+        delay = due - time.perf_counter()
+        if delay > 0:
+            await asyncio.sleep(delay)
+        tasks.append(asyncio.create_task(one(raw, due)))
+    await asyncio.gather(*tasks)
+    for c in conns:
+        c.close()
+    return results
+
+
+async def closed_loop(base_url: str, requests: Sequence[bytes], seconds: float, connections: int = 32) -> tuple[int, float]:
+    """Each connection sends back-to-back for *seconds*; returns (answered, elapsed)."""
+    conns = await connect(base_url, connections)
+    done = 0
+    stop_at = time.perf_counter() + seconds
+
+    async def loop(conn: Connection, offset: int) -> None:
+        nonlocal done
+        i = offset
+        while time.perf_counter() < stop_at:
+            await conn.request(requests[i % len(requests)])
+            done += 1
+            i += connections
+
+    started = time.perf_counter()
+    await asyncio.gather(*(loop(c, k) for k, c in enumerate(conns)))
+    elapsed = time.perf_counter() - started
+    for c in conns:
+        c.close()
+    return done, elapsed

@@ -1,0 +1,145 @@
+"""Worker figures: Kafka request→reply and HTTP on L1 hits against their floors, throughput, memory."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+import uuid
+
+import aiohttp
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
+
+from warmline.client import LookupClient
+
+from . import httpload
+
+from .stack import BenchStack
+from .stats import Result, summary_ms
+
+
+class EchoFloor:
+    """The floor: produce → consume → produce → consume with bare aiokafka on the same broker."""
+
+    def __init__(self, bootstrap: str) -> None:
+        self.bootstrap = bootstrap
+        self.ping, self.pong = f"floor-ping-{uuid.uuid4().hex[:6]}", f"floor-pong-{uuid.uuid4().hex[:6]}"
+
+    async def __aenter__(self) -> EchoFloor:
+        from warmline.devstack import create_topics
+
+        await create_topics(self.bootstrap, [self.ping, self.pong], 1)
+        self.producer = AIOKafkaProducer(bootstrap_servers=self.bootstrap, linger_ms=0)
+        self.echo_in = AIOKafkaConsumer(bootstrap_servers=self.bootstrap, fetch_max_wait_ms=5)
+        self.back = AIOKafkaConsumer(bootstrap_servers=self.bootstrap, fetch_max_wait_ms=5)
+        await self.producer.start()
+        for consumer, topic in ((self.echo_in, self.ping), (self.back, self.pong)):
+            await consumer.start()
+            tp = TopicPartition(topic, 0)
+            consumer.assign([tp])
+            await consumer.seek_to_end(tp)
+            await consumer.position(tp)
+        self.echo_task = asyncio.create_task(self._echo())
+        return self
+
+    async def _echo(self) -> None:
+        while True:
+            for records in (await self.echo_in.getmany(timeout_ms=1000)).values():
+                for r in records:
+                    await self.producer.send(self.pong, r.value)
+
+    async def round_trip(self) -> float:
+        t0 = time.perf_counter()
+        await self.producer.send(self.ping, b"x" * 200)
+        while not (await self.back.getmany(timeout_ms=1000)):
+            pass
+        return time.perf_counter() - t0
+
+    async def __aexit__(self, *exc: object) -> None:
+        self.echo_task.cancel()
+        await asyncio.gather(self.echo_task, return_exceptions=True)
+        await self.echo_in.stop()
+        await self.back.stop()
+        await self.producer.stop()
+
+
+async def kafka_l1(stack: BenchStack, n: int = 400) -> list[Result]:
+    """Request→reply of an L1 hit through the worker vs the bare aiokafka round trip, interleaved."""
+    floor, ours = [], []
+    async with EchoFloor(stack.tansu.bootstrap) as echo, LookupClient(stack.tansu.bootstrap, fetch_max_wait_ms=5) as client:
+        warm = await client.lookup("customer_id", "C-000042", timeout_ms=10_000)
+        assert warm.status == "ok", warm
+        for _ in range(20):  # settle connections
+            await echo.round_trip()
+            await client.lookup("customer_id", "C-000042")
+        for _ in range(n):
+            floor.append(await echo.round_trip())
+            t0 = time.perf_counter()
+            reply = await client.lookup("customer_id", "C-000042")
+            ours.append(time.perf_counter() - t0)
+            assert reply.source == "l1", reply
+    f, o = summary_ms(floor), summary_ms(ours)
+    ratio = o["p99_ms"] / f["p99_ms"]
+    return [
+        Result("Kafka bare round trip (floor)", f["p99_ms"], "ms p99", "floor", None, detail=f, samples_ms=[x * 1000 for x in floor]),
+        Result("Kafka request→reply, L1 hit", o["p99_ms"], "ms p99", "≤ 1.5× floor p99", ratio <= 1.5, floor=f["p99_ms"],
+               detail={**o, "ratio_to_floor_p99": round(ratio, 2)}, samples_ms=[x * 1000 for x in ours]),
+    ]
+
+
+async def _warm_ids(session: aiohttp.ClientSession, url: str, ids: list[str], chunk: int = 1000) -> None:
+    for i in range(0, len(ids), chunk):
+        body = {"lookups": [{"by": "customer_id", "value": cid} for cid in ids[i:i + chunk]], "concurrency": 200}
+        async with session.post(f"{url}/v1/lookup/batch", json=body) as resp:
+            results = (await resp.json())["results"]
+            assert all(r["status"] == "ok" for r in results), results[:3]
+
+
+async def http_paced(stack: BenchStack, rate: int = 500, seconds: float = 10.0) -> list[Result]:
+    """Open-loop HTTP at *rate*/s each: /healthz (the floor: same server, client, rate) interleaved
+    with L1-hit lookups; latency from each request's due time."""
+    ids = [f"C-{i:06d}" for i in range(1, 1001)]
+    async with aiohttp.ClientSession() as session:
+        await _warm_ids(session, stack.url, ids)
+    n = int(rate * seconds)
+    lookup = [httpload.get_request(stack.url, f"/v1/lookup?customer_id={ids[i % len(ids)]}") for i in range(n)]
+    floor_run = await httpload.paced(stack.url, [httpload.get_request(stack.url, "/healthz")] * n, rate)
+    lookup_run = await httpload.paced(stack.url, lookup, rate)
+    assert all(status == 200 for *_, status, _ in floor_run + lookup_run)
+    tiers = {t: sum(1 for *_, h in lookup_run if f"X-Cache: {t}".encode() in h) for t in ("L1", "L2", "MISS")}
+    f = summary_ms([lat for lat, *_ in floor_run])
+    s = summary_ms([lat for lat, *_ in lookup_run])
+    lag = summary_ms([lag for _, lag, *_ in lookup_run])
+    return [
+        Result(f"HTTP /healthz at {rate} req/s (floor)", f["p99_ms"], "ms p99", "floor", None, detail=f,
+               samples_ms=[lat * 1000 for lat, *_ in floor_run]),
+        Result(f"HTTP L1 hit at {rate} req/s", s["p99_ms"], "ms p99", "< 2 ms", s["p99_ms"] < 2, floor=f["p99_ms"],
+               detail={**s, "x_cache": tiers, "generator_send_lag_ms": lag,
+                       "note": "open loop; latency from send; load generator and worker share the 2 cores"},
+               samples_ms=[lat * 1000 for lat, *_ in lookup_run]),
+    ]
+
+
+async def http_throughput(stack: BenchStack, seconds: float = 8.0, connections: int = 32) -> Result:
+    """Closed-loop HTTP L1 hits with *connections* in flight: requests answered per second."""
+    ids = [f"C-{i:06d}" for i in range(1, 1001)]
+    async with aiohttp.ClientSession() as session:
+        await _warm_ids(session, stack.url, ids)
+    requests = [httpload.get_request(stack.url, f"/v1/lookup?customer_id={cid}") for cid in ids]
+    done, elapsed = await httpload.closed_loop(stack.url, requests, seconds, connections)
+    rate = done / elapsed
+    return Result("HTTP L1 hits, one worker", round(rate), "req/s", "≥ 3,000 req/s", rate >= 3000,
+                  detail={"connections": connections, "seconds": round(elapsed, 1), "answered": done,
+                          "client": "benchmarks/httpload.py, 1 process on the same 2 cores"})
+
+
+async def memory_100k(stack: BenchStack, count: int = 100_000) -> Result:
+    """Worker RSS with *count* demo customers in L1."""
+    before = stack.rss_mb
+    started = time.perf_counter()
+    async with aiohttp.ClientSession() as session:
+        await _warm_ids(session, stack.url, [f"C-{i:06d}" for i in range(1, count + 1)])
+        async with session.get(f"{stack.url}/v1/stats") as resp:
+            entries = (await resp.json())["l1"]["entries"]
+    rss = stack.rss_mb
+    return Result(f"RSS with {entries:,} L1 entries", round(rss, 1), "MB", "< 300 MB", rss < 300 and entries >= count,
+                  detail={"rss_before_mb": round(before, 1), "entries": entries, "warm_seconds": round(time.perf_counter() - started, 1)})

@@ -1,0 +1,69 @@
+"""A benchmark stack: Tansu, the wire topics and one worker process on this machine."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+
+from warmline.devserver import stop_process, wait_ready
+from warmline.devstack import TANSU_WORKER_ENV, Tansu, create_topics, free_port
+from warmline.sources.demo import generate
+
+TOPICS = {"call_started": "call-started", "lookup_request": "lookup-request", "lookup_reply": "lookup-reply",
+          "lookup_dlq": "lookup-dlq", "customer_changed": "customer-changed"}
+
+
+@dataclass
+class BenchStack:
+    """Tansu + one worker, torn down by stop()."""
+
+    tansu: Tansu
+    worker: subprocess.Popen[bytes]
+    url: str
+    demo_db: Path
+
+    def stop(self) -> None:
+        stop_process(self.worker)
+        self.tansu.stop()
+
+    @property
+    def rss_mb(self) -> float:
+        """Resident memory of the worker process."""
+        for line in Path(f"/proc/{self.worker.pid}/status").read_text().splitlines():
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1]) / 1024
+        return float("nan")
+
+
+async def start_stack(workdir: Path, demo_count: int = 100_000, **env: str) -> BenchStack:
+    """Start everything; the worker answers the demo directory with *env* overrides."""
+    demo_db = workdir / "demo.sqlite3"
+    if not demo_db.exists():
+        generate(demo_db, count=demo_count)
+    tansu = Tansu(log_path=workdir / "tansu.log")
+    tansu.start()
+    await create_topics(tansu.bootstrap, TOPICS.values(), 8)
+    port = free_port()
+    worker_env = {
+        "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
+        "HOME": os.environ.get("HOME", tempfile.gettempdir()),
+        **TANSU_WORKER_ENV,
+        "WARMLINE_BROKER": tansu.url,
+        "WARMLINE_WEB_PORT": str(port),
+        "WARMLINE_DATA_DIR": str(workdir / "data"),
+        "WARMLINE_DEMO_DB": str(demo_db),
+        "WARMLINE_APP_ID": f"bench-{port}",
+        "WARMLINE_REDIS_PREFIX": f"warmline:v1:bench-{port}:",
+        "WARMLINE_LOG_LEVEL": "warning",
+        **env,
+    }
+    log = open(workdir / "worker.log", "ab")  # noqa: SIM115  # lives as long as the worker
+    proc = subprocess.Popen([sys.executable, "-m", "warmline", "worker"], env=worker_env, stdout=log,  # noqa: S603
+                            stderr=subprocess.STDOUT, start_new_session=True)
+    url = f"http://127.0.0.1:{port}"
+    wait_ready(url, proc)
+    return BenchStack(tansu, proc, url, demo_db)
