@@ -24,8 +24,12 @@ async def run_serving(redis_url: str, quick: bool) -> list[Result]:
     results += await inprocess.l2_hit(redis_url, 300 if quick else 3000)
     results.append(await inprocess.singleflight())
     with tempfile.TemporaryDirectory(prefix="warmline-bench-") as tmp:
-        stack = await start_stack(Path(tmp), demo_count=2_000 if quick else 100_000, WARMLINE_DEMO_LATENCY_MS="0",
-                                  WARMLINE_REDIS_URL=redis_url)
+        stack = await start_stack(
+            Path(tmp),
+            demo_count=2_000 if quick else 100_000,
+            WARMLINE_DEMO_LATENCY_MS="0",
+            WARMLINE_REDIS_URL=redis_url,
+        )
         try:
             results += await serving.kafka_l1(stack, 50 if quick else 400)
             results += await serving.http_paced(stack, 500, 2 if quick else 10)

@@ -49,7 +49,9 @@ async def connect(base_url: str, n: int) -> list[Connection]:
     return conns
 
 
-async def paced(base_url: str, requests: Sequence[bytes], rate: float, connections: int = 16) -> list[tuple[float, float, int, bytes]]:
+async def paced(
+    base_url: str, requests: Sequence[bytes], rate: float, connections: int = 16
+) -> list[tuple[float, float, int, bytes]]:
     """Send *requests* open-loop at *rate*/s (never waiting for answers to send the next).
 
     Returns (latency from send, lag of the send behind its due time, status, headers) per request:
@@ -82,7 +84,9 @@ async def paced(base_url: str, requests: Sequence[bytes], rate: float, connectio
     return results
 
 
-async def closed_loop(base_url: str, requests: Sequence[bytes], seconds: float, connections: int = 32) -> tuple[int, float]:
+async def closed_loop(
+    base_url: str, requests: Sequence[bytes], seconds: float, connections: int = 32
+) -> tuple[int, float]:
     """Each connection sends back-to-back for *seconds*; returns (answered, elapsed)."""
     conns = await connect(base_url, connections)
     done = 0

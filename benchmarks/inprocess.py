@@ -14,8 +14,15 @@ from warmline.sources.base import Priority, SourceResult
 
 from .stats import Result, summary_ms
 
-CUSTOMER = Customer(customer_id="C-000042", name="Ada Lovelace", phones=("+14155550123",),
-                    emails=("ada@example.com",), tier="vip", status="active", language="en")
+CUSTOMER = Customer(
+    customer_id="C-000042",
+    name="Ada Lovelace",
+    phones=("+14155550123",),
+    emails=("ada@example.com",),
+    tier="vip",
+    status="active",
+    language="en",
+)
 KEY = normalize("phone", "+14155550123")
 
 
@@ -64,9 +71,25 @@ async def l2_hit(redis_url: str, n: int = 3000) -> list[Result]:
     b, p = summary_ms(bare), summary_ms(phone)
     ratio = p["p50_ms"] / b["p50_ms"]
     return [
-        Result("bare Redis GET (floor)", b["p50_ms"], "ms p50", "floor", None, detail=b, samples_ms=[x * 1000 for x in bare]),
-        Result("L2 hit (phone key: 2 GETs)", p["p50_ms"], "ms p50", "< 3× bare GET", ratio < 3, floor=b["p50_ms"],
-               detail={**p, "ratio_to_floor": round(ratio, 2)}, samples_ms=[x * 1000 for x in phone]),
+        Result(
+            "bare Redis GET (floor)",
+            b["p50_ms"],
+            "ms p50",
+            "floor",
+            None,
+            detail=b,
+            samples_ms=[x * 1000 for x in bare],
+        ),
+        Result(
+            "L2 hit (phone key: 2 GETs)",
+            p["p50_ms"],
+            "ms p50",
+            "< 3× bare GET",
+            ratio < 3,
+            floor=b["p50_ms"],
+            detail={**p, "ratio_to_floor": round(ratio, 2)},
+            samples_ms=[x * 1000 for x in phone],
+        ),
     ]
 
 
@@ -76,4 +99,6 @@ async def singleflight(concurrency: int = 100) -> Result:
     svc = _service(None, calls, latency_s=0.2)
     replies = await asyncio.gather(*(svc.lookup("phone", "+14155550123") for _ in range(concurrency)))
     assert all(r.status == "ok" for r in replies)
-    return Result(f"{concurrency} concurrent misses of one key", len(calls), "source calls", "exactly 1", len(calls) == 1)
+    return Result(
+        f"{concurrency} concurrent misses of one key", len(calls), "source calls", "exactly 1", len(calls) == 1
+    )

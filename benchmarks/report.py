@@ -34,7 +34,11 @@ def write(name: str, results: list[Result], meta: dict[str, object]) -> Path:
     doc = {
         "benchmark": name,
         "when": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
-        "machine": {"python": platform.python_version(), "cpus": __import__("os").cpu_count(), "platform": platform.platform()},
+        "machine": {
+            "python": platform.python_version(),
+            "cpus": __import__("os").cpu_count(),
+            "platform": platform.platform(),
+        },
         **meta,
         "results": [{k: v for k, v in asdict(r).items() if k != "samples_ms"} for r in results],
     }

@@ -12,7 +12,6 @@ from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 from warmline.client import LookupClient
 
 from . import httpload
-
 from .stack import BenchStack
 from .stats import Result, summary_ms
 
@@ -65,7 +64,10 @@ class EchoFloor:
 async def kafka_l1(stack: BenchStack, n: int = 400) -> list[Result]:
     """Request→reply of an L1 hit through the worker vs the bare aiokafka round trip, interleaved."""
     floor, ours = [], []
-    async with EchoFloor(stack.tansu.bootstrap) as echo, LookupClient(stack.tansu.bootstrap, fetch_max_wait_ms=5) as client:
+    async with (
+        EchoFloor(stack.tansu.bootstrap) as echo,
+        LookupClient(stack.tansu.bootstrap, fetch_max_wait_ms=5) as client,
+    ):
         warm = await client.lookup("customer_id", "C-000042", timeout_ms=10_000)
         assert warm.status == "ok", warm
         for _ in range(20):  # settle connections
@@ -80,15 +82,31 @@ async def kafka_l1(stack: BenchStack, n: int = 400) -> list[Result]:
     f, o = summary_ms(floor), summary_ms(ours)
     ratio = o["p99_ms"] / f["p99_ms"]
     return [
-        Result("Kafka bare round trip (floor)", f["p99_ms"], "ms p99", "floor", None, detail=f, samples_ms=[x * 1000 for x in floor]),
-        Result("Kafka request→reply, L1 hit", o["p99_ms"], "ms p99", "≤ 1.5× floor p99", ratio <= 1.5, floor=f["p99_ms"],
-               detail={**o, "ratio_to_floor_p99": round(ratio, 2)}, samples_ms=[x * 1000 for x in ours]),
+        Result(
+            "Kafka bare round trip (floor)",
+            f["p99_ms"],
+            "ms p99",
+            "floor",
+            None,
+            detail=f,
+            samples_ms=[x * 1000 for x in floor],
+        ),
+        Result(
+            "Kafka request→reply, L1 hit",
+            o["p99_ms"],
+            "ms p99",
+            "≤ 1.5× floor p99",
+            ratio <= 1.5,
+            floor=f["p99_ms"],
+            detail={**o, "ratio_to_floor_p99": round(ratio, 2)},
+            samples_ms=[x * 1000 for x in ours],
+        ),
     ]
 
 
 async def _warm_ids(session: aiohttp.ClientSession, url: str, ids: list[str], chunk: int = 1000) -> None:
     for i in range(0, len(ids), chunk):
-        body = {"lookups": [{"by": "customer_id", "value": cid} for cid in ids[i:i + chunk]], "concurrency": 200}
+        body = {"lookups": [{"by": "customer_id", "value": cid} for cid in ids[i : i + chunk]], "concurrency": 200}
         async with session.post(f"{url}/v1/lookup/batch", json=body) as resp:
             results = (await resp.json())["results"]
             assert all(r["status"] == "ok" for r in results), results[:3]
@@ -110,12 +128,30 @@ async def http_paced(stack: BenchStack, rate: int = 500, seconds: float = 10.0) 
     s = summary_ms([lat for lat, *_ in lookup_run])
     lag = summary_ms([lag for _, lag, *_ in lookup_run])
     return [
-        Result(f"HTTP /healthz at {rate} req/s (floor)", f["p99_ms"], "ms p99", "floor", None, detail=f,
-               samples_ms=[lat * 1000 for lat, *_ in floor_run]),
-        Result(f"HTTP L1 hit at {rate} req/s", s["p99_ms"], "ms p99", "< 2 ms", s["p99_ms"] < 2, floor=f["p99_ms"],
-               detail={**s, "x_cache": tiers, "generator_send_lag_ms": lag,
-                       "note": "open loop; latency from send; load generator and worker share the 2 cores"},
-               samples_ms=[lat * 1000 for lat, *_ in lookup_run]),
+        Result(
+            f"HTTP /healthz at {rate} req/s (floor)",
+            f["p99_ms"],
+            "ms p99",
+            "floor",
+            None,
+            detail=f,
+            samples_ms=[lat * 1000 for lat, *_ in floor_run],
+        ),
+        Result(
+            f"HTTP L1 hit at {rate} req/s",
+            s["p99_ms"],
+            "ms p99",
+            "< 2 ms",
+            s["p99_ms"] < 2,
+            floor=f["p99_ms"],
+            detail={
+                **s,
+                "x_cache": tiers,
+                "generator_send_lag_ms": lag,
+                "note": "open loop; latency from send; load generator and worker share the 2 cores",
+            },
+            samples_ms=[lat * 1000 for lat, *_ in lookup_run],
+        ),
     ]
 
 
@@ -127,9 +163,19 @@ async def http_throughput(stack: BenchStack, seconds: float = 8.0, connections: 
     requests = [httpload.get_request(stack.url, f"/v1/lookup?customer_id={cid}") for cid in ids]
     done, elapsed = await httpload.closed_loop(stack.url, requests, seconds, connections)
     rate = done / elapsed
-    return Result("HTTP L1 hits, one worker", round(rate), "req/s", "≥ 3,000 req/s", rate >= 3000,
-                  detail={"connections": connections, "seconds": round(elapsed, 1), "answered": done,
-                          "client": "benchmarks/httpload.py, 1 process on the same 2 cores"})
+    return Result(
+        "HTTP L1 hits, one worker",
+        round(rate),
+        "req/s",
+        "≥ 3,000 req/s",
+        rate >= 3000,
+        detail={
+            "connections": connections,
+            "seconds": round(elapsed, 1),
+            "answered": done,
+            "client": "benchmarks/httpload.py, 1 process on the same 2 cores",
+        },
+    )
 
 
 async def memory_100k(stack: BenchStack, count: int = 100_000) -> Result:
@@ -141,5 +187,15 @@ async def memory_100k(stack: BenchStack, count: int = 100_000) -> Result:
         async with session.get(f"{stack.url}/v1/stats") as resp:
             entries = (await resp.json())["l1"]["entries"]
     rss = stack.rss_mb
-    return Result(f"RSS with {entries:,} L1 entries", round(rss, 1), "MB", "< 300 MB", rss < 300 and entries >= count,
-                  detail={"rss_before_mb": round(before, 1), "entries": entries, "warm_seconds": round(time.perf_counter() - started, 1)})
+    return Result(
+        f"RSS with {entries:,} L1 entries",
+        round(rss, 1),
+        "MB",
+        "< 300 MB",
+        rss < 300 and entries >= count,
+        detail={
+            "rss_before_mb": round(before, 1),
+            "entries": entries,
+            "warm_seconds": round(time.perf_counter() - started, 1),
+        },
+    )

@@ -13,8 +13,13 @@ from warmline.devserver import stop_process, wait_ready
 from warmline.devstack import TANSU_WORKER_ENV, Tansu, create_topics, free_port
 from warmline.sources.demo import generate
 
-TOPICS = {"call_started": "call-started", "lookup_request": "lookup-request", "lookup_reply": "lookup-reply",
-          "lookup_dlq": "lookup-dlq", "customer_changed": "customer-changed"}
+TOPICS = {
+    "call_started": "call-started",
+    "lookup_request": "lookup-request",
+    "lookup_reply": "lookup-reply",
+    "lookup_dlq": "lookup-dlq",
+    "customer_changed": "customer-changed",
+}
 
 
 @dataclass
@@ -62,8 +67,13 @@ async def start_stack(workdir: Path, demo_count: int = 100_000, **env: str) -> B
         **env,
     }
     log = open(workdir / "worker.log", "ab")  # noqa: SIM115  # lives as long as the worker
-    proc = subprocess.Popen([sys.executable, "-m", "warmline", "worker"], env=worker_env, stdout=log,  # noqa: S603
-                            stderr=subprocess.STDOUT, start_new_session=True)
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "warmline", "worker"],
+        env=worker_env,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+        start_new_session=True,
+    )
     url = f"http://127.0.0.1:{port}"
     wait_ready(url, proc)
     return BenchStack(tansu, proc, url, demo_db)

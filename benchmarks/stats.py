@@ -17,8 +17,13 @@ def pct(samples: list[float], q: float) -> float:
 def summary_ms(samples_s: list[float]) -> dict[str, float]:
     """p50 / p90 / p99 / max in milliseconds."""
     ms = [s * 1000 for s in samples_s]
-    return {"n": len(ms), "p50_ms": round(pct(ms, 0.5), 4), "p90_ms": round(pct(ms, 0.9), 4),
-            "p99_ms": round(pct(ms, 0.99), 4), "max_ms": round(max(ms), 4)}
+    return {
+        "n": len(ms),
+        "p50_ms": round(pct(ms, 0.5), 4),
+        "p90_ms": round(pct(ms, 0.9), 4),
+        "p99_ms": round(pct(ms, 0.99), 4),
+        "max_ms": round(max(ms), 4),
+    }
 
 
 @dataclass

@@ -46,4 +46,4 @@ def _clean_env(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
     for name in list(os.environ):
         if name.startswith(("WARMLINE_", "TILORES_")) or name in ("BROKER_REBALANCE_TIMEOUT", "WEB_PORT", "WEB_HOST"):
             monkeypatch.delenv(name)
-    yield
+    return

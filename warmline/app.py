@@ -7,7 +7,7 @@ from typing import Any
 
 import faust
 from faust.serializers import codecs
-from faust.types import TopicT
+from faust.types import TableT, TopicT
 
 from .models import CacheEntry, InvalidMessage
 from .settings import Settings
@@ -61,7 +61,7 @@ class StreamApp:
 
     app: WarmlineApp
     topics: Topics
-    l1_table: faust.Table[str, CacheEntry | None]
+    l1_table: TableT[str, CacheEntry | None]
 
 
 def _topic(app: faust.App, name: str, partitions: int) -> TopicT:
@@ -72,7 +72,7 @@ def build_app(settings: Settings) -> StreamApp:
     """Build the App for *settings*; nothing connects until the worker starts."""
     store = "memory://"
     if settings.l1_store == "rocksdb":
-        store = "rocksdict://"
+        store = "rocksdb://"  # faust uses rocksdict when it is installed
     app = WarmlineApp(
         settings.app_id,
         broker=settings.broker,
@@ -122,6 +122,6 @@ def build_app(settings: Settings) -> StreamApp:
         changelog_topic=changelog,
         use_partitioner=True,  # writes come from HTTP views too; the key's partition is the owner's
     )
-    table.key_serializer = "raw"
-    table.value_serializer = ENTRY_CODEC
+    table.key_serializer = "raw"  # type: ignore[attr-defined]  # TableT omits the attribute faust.Table has
+    table.value_serializer = ENTRY_CODEC  # type: ignore[attr-defined]  # idem
     return StreamApp(app, topics, table)

@@ -44,10 +44,10 @@ def cmd_demo_data(args: argparse.Namespace) -> int:
     """Write the deterministic demo directory."""
     from rich.progress import Progress
 
-    from .sources.demo import generate
+    from .sources.demo import generate, is_current
 
     path = Path(args.path) if args.path else _settings().demo_db_path
-    if path.exists() and not args.force:
+    if is_current(path) and not args.force:
         console.print(f"{path} exists (use --force to rewrite it)")
         return 0
     if args.count < 1:
@@ -71,7 +71,9 @@ def cmd_lookup(args: argparse.Namespace) -> int:
     """One lookup over HTTP or Kafka; prints the LookupReply JSON."""
     from .lookup_cli import run_lookup
 
-    by, value = next((k, v) for k, v in (("phone", args.phone), ("email", args.email), ("customer_id", args.customer_id)) if v)
+    by, value = next(
+        (k, v) for k, v in (("phone", args.phone), ("email", args.email), ("customer_id", args.customer_id)) if v
+    )
     return asyncio.run(run_lookup(_settings(), by, value, http=args.http, timeout_ms=args.timeout_ms))
 
 

@@ -60,13 +60,18 @@ class LookupClient:
             await self._consumer.position(tp)
         self._reader = asyncio.create_task(self._read_replies(), name="warmline-client-replies")
 
+    def _started(self) -> tuple[AIOKafkaProducer, AIOKafkaConsumer]:
+        if self._producer is None or self._consumer is None:
+            raise RuntimeError("LookupClient is not started: use `async with LookupClient(...)` or call start()")
+        return self._producer, self._consumer
+
     async def _reply_partitions(self) -> set[int]:
-        assert self._consumer is not None
+        _, consumer = self._started()
         for _ in range(50):
-            partitions = self._consumer.partitions_for_topic(self.reply_topic)
+            partitions = consumer.partitions_for_topic(self.reply_topic)
             if partitions:
                 return set(partitions)
-            await self._consumer.topics()  # refresh metadata (and let auto-creation happen)
+            await consumer.topics()  # refresh metadata (and let auto-creation happen)
             await asyncio.sleep(0.1)
         raise RuntimeError(f"reply topic {self.reply_topic!r} does not exist")
 
@@ -91,9 +96,9 @@ class LookupClient:
         await self.stop()
 
     async def _read_replies(self) -> None:
-        assert self._consumer is not None
+        _, consumer = self._started()
         while True:
-            batches = await self._consumer.getmany(timeout_ms=1000)
+            batches = await consumer.getmany(timeout_ms=1000)
             for records in batches.values():
                 for record in records:
                     self._dispatch(record.value)
@@ -109,23 +114,35 @@ class LookupClient:
             future.set_result(reply)
 
     async def lookup(
-        self, by: str, value: str, *, timeout_ms: int = 5000, max_age_s: float | None = None, request_id: str | None = None
+        self,
+        by: str,
+        value: str,
+        *,
+        timeout_ms: int = 5000,
+        max_age_s: float | None = None,
+        request_id: str | None = None,
     ) -> LookupReply:
         """One lookup; a missing reply becomes a ``timeout`` reply, never an exception."""
-        assert self._producer is not None, "call start() first"
+        producer, _ = self._started()
         rid = request_id or uuid.uuid4().hex
         try:
             key: bytes | None = str(normalize(by, value, self._region)).encode()
         except InvalidMessage:
             key = None  # the worker answers `invalid` with its reason
-        body: dict[str, object] = {"request_id": rid, "reply_to": self.reply_topic, "by": by, "value": value, "timeout_ms": timeout_ms}
+        body: dict[str, object] = {
+            "request_id": rid,
+            "reply_to": self.reply_topic,
+            "by": by,
+            "value": value,
+            "timeout_ms": timeout_ms,
+        }
         if max_age_s is not None:
             body["max_age_s"] = max_age_s
         future: asyncio.Future[LookupReply] = asyncio.get_running_loop().create_future()
         self._pending[rid] = future
         started = time.perf_counter()
         try:
-            await self._producer.send(self._request_topic, orjson.dumps(body), key=key)
+            await producer.send(self._request_topic, orjson.dumps(body), key=key)
             async with asyncio.timeout(timeout_ms / 1000 + 0.5):  # the worker's own timeout reply comes first
                 return await future
         except TimeoutError:

@@ -34,10 +34,12 @@ def wait_ready(base_url: str, proc: subprocess.Popen[bytes], timeout_s: float = 
     while time.monotonic() - started < timeout_s:
         if proc.poll() is not None:
             raise DevStackError(f"the worker exited with code {proc.returncode}")
-        with contextlib.suppress(OSError):
-            with urllib.request.urlopen(f"{base_url}/readyz", timeout=1) as resp:  # noqa: S310  # our own localhost URL
-                if resp.status == 200:
-                    return time.monotonic() - started
+        with (
+            contextlib.suppress(OSError),
+            urllib.request.urlopen(f"{base_url}/readyz", timeout=1) as resp,  # noqa: S310  # our own localhost URL
+        ):
+            if resp.status == 200:
+                return time.monotonic() - started
         time.sleep(0.25)
     raise DevStackError(f"the worker was not ready within {timeout_s:.0f}s")
 
@@ -68,13 +70,13 @@ def _interrupt(signum: int, frame: object) -> None:
 
 def run_dev(settings: Settings, *, broker_port: int = 0, console: Console) -> int:
     """Run the stack until Ctrl-C or until the worker exits."""
-    from .sources.demo import generate
+    from .sources.demo import generate, is_current
 
     started = time.monotonic()
     # SIGTERM (kill, an IDE's stop button) must clean up like Ctrl-C does.
     signal.signal(signal.SIGTERM, _interrupt)
     settings.data_dir.mkdir(parents=True, exist_ok=True)
-    if not settings.demo_db_path.exists():
+    if not is_current(settings.demo_db_path):
         console.print("generating the demo customer directory…")
         generate(settings.demo_db_path)
     tansu = Tansu(broker_port or None, log_path=settings.data_dir / "tansu.log")
@@ -83,7 +85,7 @@ def run_dev(settings: Settings, *, broker_port: int = 0, console: Console) -> in
         tansu.start()
         console.print(f"Tansu broker on {tansu.bootstrap}")
         create_topics_sync(tansu.bootstrap, wire_topics(settings), settings.topic_partitions)
-        worker = subprocess.Popen(  # noqa: S603  # our own interpreter and module
+        worker = subprocess.Popen(  # our own interpreter and module
             [sys.executable, "-m", "warmline", "worker"], env=worker_env(settings, tansu.url), start_new_session=True
         )
         base = f"http://{settings.web_host}:{settings.web_port}"

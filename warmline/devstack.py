@@ -132,5 +132,7 @@ TANSU_WORKER_ENV = {
 
 def wire_topics(settings: object) -> list[str]:
     """The topic names warmline reads or writes, from *settings* (a Settings)."""
-    return [getattr(settings, f"topic_{name}") for name in
-            ("call_started", "lookup_request", "lookup_reply", "lookup_dlq", "customer_changed")]
+    return [
+        getattr(settings, f"topic_{name}")
+        for name in ("call_started", "lookup_request", "lookup_reply", "lookup_dlq", "customer_changed")
+    ]

@@ -15,9 +15,14 @@ from .settings import Settings
 async def run_lookup(settings: Settings, by: str, value: str, *, http: str | None, timeout_ms: int) -> int:
     """Print the reply; exit status 0 for ok, 1 for not_found, 2 otherwise."""
     if http:
-        async with aiohttp.ClientSession() as session, session.get(
-            f"{http.rstrip('/')}/v1/lookup", params={by: value}, timeout=aiohttp.ClientTimeout(total=timeout_ms / 1000 + 1)
-        ) as resp:
+        async with (
+            aiohttp.ClientSession() as session,
+            session.get(
+                f"{http.rstrip('/')}/v1/lookup",
+                params={by: value},
+                timeout=aiohttp.ClientTimeout(total=timeout_ms / 1000 + 1),
+            ) as resp,
+        ):
             body = await resp.read()
             status = orjson.loads(body).get("status")
     else:

@@ -61,7 +61,9 @@ class LookupService:
             key = self.key_for(by, value)
         except InvalidMessage as e:
             return self._failure(None, LookupStatus.INVALID, e.reason, request_id, time.perf_counter())
-        return await self.lookup_key(key, request_id=request_id, max_age_s=max_age_s, timeout_ms=timeout_ms, priority=priority)
+        return await self.lookup_key(
+            key, request_id=request_id, max_age_s=max_age_s, timeout_ms=timeout_ms, priority=priority
+        )
 
     async def lookup_key(
         self,
@@ -83,7 +85,9 @@ class LookupService:
                 result = await self.cache.get(key, max_age_s, priority)
         except TimeoutError:
             # The shared fetch goes on (singleflight shields it) and will fill the cache.
-            return self._failure(key, LookupStatus.TIMEOUT, f"no answer within {deadline_s * 1000:.0f} ms", request_id, started)
+            return self._failure(
+                key, LookupStatus.TIMEOUT, f"no answer within {deadline_s * 1000:.0f} ms", request_id, started
+            )
         except SourceError as e:
             return self._failure(key, e.status, str(e), request_id, started)
         return self._reply(key, result, request_id, started)
@@ -128,7 +132,10 @@ class LookupService:
         tier_name = tier.value if tier else "none"
         observer = self._observers.get((tier_name, status.value))
         if observer is None:
-            observer = (self._metrics.lookups.labels(tier_name, status.value), self._metrics.lookup_seconds.labels(tier_name))
+            observer = (
+                self._metrics.lookups.labels(tier_name, status.value),
+                self._metrics.lookup_seconds.labels(tier_name),
+            )
             self._observers[(tier_name, status.value)] = observer
         observer[0].inc()
         observer[1].observe(took_ms / 1000)
@@ -136,6 +143,10 @@ class LookupService:
         level = logging.DEBUG if status in (LookupStatus.OK, LookupStatus.NOT_FOUND) else logging.INFO
         if logger.isEnabledFor(level):
             logger.log(
-                level, "lookup key=%s tier=%s status=%s took_ms=%.3f",
-                key.redacted if key else "-", tier_name, status.value, took_ms,
+                level,
+                "lookup key=%s tier=%s status=%s took_ms=%.3f",
+                key.redacted if key else "-",
+                tier_name,
+                status.value,
+                took_ms,
             )

@@ -5,7 +5,24 @@ from __future__ import annotations
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
 
 # Lookup latencies span microseconds (L1) to seconds (upstream).
-_LATENCY_BUCKETS = (0.00005, 0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5)
+_LATENCY_BUCKETS = (
+    0.00005,
+    0.0001,
+    0.00025,
+    0.0005,
+    0.001,
+    0.0025,
+    0.005,
+    0.01,
+    0.025,
+    0.05,
+    0.1,
+    0.25,
+    0.5,
+    1,
+    2.5,
+    5,
+)
 
 
 class Metrics:
@@ -21,7 +38,10 @@ class Metrics:
             "warmline_lookup_seconds", "Lookup latency by tier.", ["tier"], buckets=_LATENCY_BUCKETS, registry=r
         )
         self.cache_events = Counter(
-            "warmline_cache_events", "Cache events: hit, miss, stale, promote, coalesced.", ["tier", "event"], registry=r
+            "warmline_cache_events",
+            "Cache events: hit, miss, stale, promote, coalesced.",
+            ["tier", "event"],
+            registry=r,
         )
         self.source_calls = Counter(
             "warmline_source_calls", "Calls to the upstream source by outcome.", ["source", "outcome"], registry=r
@@ -30,9 +50,7 @@ class Metrics:
             "warmline_source_seconds", "Upstream latency.", ["source"], buckets=_LATENCY_BUCKETS, registry=r
         )
         self.l2_errors = Counter("warmline_l2_errors", "Redis failures and breaker skips.", registry=r)
-        self.breaker_state = Gauge(
-            "warmline_breaker_open", "1 while a circuit breaker is open.", ["name"], registry=r
-        )
+        self.breaker_state = Gauge("warmline_breaker_open", "1 while a circuit breaker is open.", ["name"], registry=r)
         self.l1_entries = Gauge("warmline_l1_entries", "Entries in this worker's L1.", registry=r)
         self.messages = Counter(
             "warmline_messages", "Kafka messages handled, by topic and outcome.", ["topic", "outcome"], registry=r

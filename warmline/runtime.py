@@ -52,7 +52,9 @@ class Runtime:
             source,
             concurrency=settings.source_concurrency,
             timeout_s=settings.source_timeout_ms / 1000,
-            breaker=CircuitBreaker(f"source:{source.name}", failure_threshold=5, reset_after_s=5.0, on_change=on_breaker),
+            breaker=CircuitBreaker(
+                f"source:{source.name}", failure_threshold=5, reset_after_s=5.0, on_change=on_breaker
+            ),
         )
         redis_client = None
         l2 = None
@@ -98,7 +100,9 @@ class Runtime:
         try:
             await self.l2.ping()
         except Exception as e:  # noqa: BLE001  # any failure means "no L2 now"; the breaker retries later
-            logger.warning("Redis at %s is unreachable (%s): serving without L2 until it answers", self.settings.redis_url, e)
+            logger.warning(
+                "Redis at %s is unreachable (%s): serving without L2 until it answers", self.settings.redis_url, e
+            )
             return False
         return True
 

@@ -38,9 +38,7 @@ def parse_latency_ms(value: str) -> tuple[float, float]:
 class Settings(BaseSettings):
     """Every setting of a warmline process; see .env.template for each one's meaning."""
 
-    model_config = SettingsConfigDict(
-        env_prefix="WARMLINE_", frozen=True, extra="ignore", env_file=None
-    )
+    model_config = SettingsConfigDict(env_prefix="WARMLINE_", frozen=True, extra="ignore", env_file=None)
 
     app_id: str = "warmline"
     broker: str = "kafka://127.0.0.1:9092"

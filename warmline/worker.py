@@ -27,9 +27,11 @@ class RuntimeLifecycle(mode.Service):
         self.pool = pool
 
     async def on_start(self) -> None:
+        """Report whether Redis answers (warmline runs without it)."""
         await self.runtime.check_redis()
 
     async def on_stop(self) -> None:
+        """Finish in-flight handlers, then close the runtime."""
         await self.pool.aclose()
         await self.runtime.aclose()
 
@@ -56,7 +58,7 @@ def build_worker(settings: Settings, source: Source | None = None) -> Worker:
     http.register(stream.app, runtime)
     stream.app.add_dependency(RuntimeLifecycle(runtime, pool))
 
-    @stream.app.on_rebalance_complete.connect
+    @stream.app.on_rebalance_complete.connect  # type: ignore[arg-type]  # mode's signature wants a keyword-only `signal`
     async def adopt_recovered(sender: Any, **kwargs: Any) -> None:
         adopted = runtime.l1.adopt_recovered()
         if adopted:

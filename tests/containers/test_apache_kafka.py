@@ -22,7 +22,13 @@ def _docker_answers() -> str | None:
     if shutil.which("docker") is None:
         return "no docker client on PATH; the containers tier runs where Docker is installed"
     try:
-        probe = subprocess.run(["docker", "info", "--format", "{{.ServerVersion}}"], capture_output=True, text=True, timeout=15, check=False)  # noqa: S607
+        probe = subprocess.run(
+            ["docker", "info", "--format", "{{.ServerVersion}}"],
+            capture_output=True,
+            text=True,
+            timeout=15,
+            check=False,
+        )
     except subprocess.TimeoutExpired:
         return "the Docker engine did not answer within 15 s"
     if probe.returncode != 0 or not probe.stdout.strip():
@@ -60,7 +66,7 @@ def test_lookup_round_trip_on_apache_kafka(stack: tuple[str, str], demo_db: Path
         "WARMLINE_CONSUMER_FETCH_MAX_WAIT_MS": "10",
         "WARMLINE_BROKER_SESSION_TIMEOUT_S": "10",
     }
-    proc = subprocess.Popen([sys.executable, "-m", "warmline", "worker"], env=env, start_new_session=True)  # noqa: S603
+    proc = subprocess.Popen([sys.executable, "-m", "warmline", "worker"], env=env, start_new_session=True)
     try:
         wait_ready(f"http://127.0.0.1:{port}", proc, timeout_s=120)
 

@@ -47,15 +47,18 @@ class WorkerProcess:
 
     def start(self) -> WorkerProcess:
         with open(self.log_path, "ab") as log:
-            self.proc = subprocess.Popen(  # noqa: S603
-                [sys.executable, "-m", "warmline", "worker"], env=self.env, stdout=log, stderr=subprocess.STDOUT,
+            self.proc = subprocess.Popen(
+                [sys.executable, "-m", "warmline", "worker"],
+                env=self.env,
+                stdout=log,
+                stderr=subprocess.STDOUT,
                 start_new_session=True,
             )
         try:
             wait_ready(self.url, self.proc, timeout_s=90)
         except Exception:
             self.stop()
-            print(self.log_path.read_text()[-5000:])  # noqa: T201  # shown by pytest on failure
+            print(self.log_path.read_text()[-5000:])  # shown by pytest on failure
             raise
         return self
 
@@ -99,7 +102,10 @@ class Cluster:
 @pytest.fixture(name="cluster")
 async def _cluster(tansu: Tansu, demo_db: Path, redis_url: str, tmp_path: Path) -> AsyncIterator[Cluster]:
     suffix = random_suffix()
-    topics = {n: f"{n.replace('_', '-')}-{suffix}" for n in ("call_started", "lookup_request", "lookup_reply", "lookup_dlq", "customer_changed")}
+    topics = {
+        n: f"{n.replace('_', '-')}-{suffix}"
+        for n in ("call_started", "lookup_request", "lookup_reply", "lookup_dlq", "customer_changed")
+    }
     env = {
         "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
         "HOME": os.environ.get("HOME", "/root"),

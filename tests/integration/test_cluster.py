@@ -78,7 +78,11 @@ async def test_call_started_prewarms_l1_and_invalidation_drops_it(cluster: Clust
     worker = cluster.worker()
     phone = sample_contacts(demo_db, "phone", 1, seed=31)[0]
     national = phone.removeprefix("+1")
-    await _produce(cluster.tansu.bootstrap, cluster.topic("call_started"), {"call_id": "c-1", "caller": national, "queue": "billing"})
+    await _produce(
+        cluster.tansu.bootstrap,
+        cluster.topic("call_started"),
+        {"call_id": "c-1", "caller": national, "queue": "billing"},
+    )
     await _wait_for_tier(worker.url, "warm")
     status, headers, body = await http_get(f"{worker.url}/v1/lookup", phone=phone)
     assert (status, headers["X-Cache"]) == (200, "L1")

@@ -80,7 +80,9 @@ async def test_garbage_goes_to_the_dlq_and_the_worker_keeps_answering(cluster: C
         for raw in garbage:
             await producer.send_and_wait(cluster.topic("lookup_request"), raw)
         # Parseable enough to answer: a request id and an unknown `by` → an `invalid` reply, and a dead letter.
-        await producer.send_and_wait(cluster.topic("lookup_request"), orjson.dumps({"request_id": "fax-1", "by": "fax", "value": "1"}))
+        await producer.send_and_wait(
+            cluster.topic("lookup_request"), orjson.dumps({"request_id": "fax-1", "by": "fax", "value": "1"})
+        )
     finally:
         await producer.stop()
     letters = [parse(DeadLetter, r.value) for r in await _read(cluster.tansu.bootstrap, cluster.topic("lookup_dlq"), 5)]
@@ -89,7 +91,9 @@ async def test_garbage_goes_to_the_dlq_and_the_worker_keeps_answering(cluster: C
     assert all(letter.original_size > 0 and letter.topic == cluster.topic("lookup_request") for letter in letters)
     big = next(letter for letter in letters if letter.original_size > 100_000)
     assert big.truncated
-    replies = [parse(LookupReply, r.value) for r in await _read(cluster.tansu.bootstrap, cluster.topic("lookup_reply"), 1)]
+    replies = [
+        parse(LookupReply, r.value) for r in await _read(cluster.tansu.bootstrap, cluster.topic("lookup_reply"), 1)
+    ]
     assert replies[0].request_id == "fax-1" and replies[0].status == "invalid"
     async with cluster.client() as client:
         ok = await client.lookup("customer_id", "C-000001")
@@ -109,7 +113,11 @@ async def test_spring_reply_headers_are_honoured_and_echoed(cluster: Cluster) ->
             cluster.topic("lookup_request"),
             orjson.dumps({"request_id": "sp-1", "by": "customer_id", "value": "C-000002"}),
             key=b"customer_id:C-000002",
-            headers=[("kafka_replyTopic", reply_topic.encode()), ("kafka_correlationId", b"corr-42"), ("kafka_replyPartition", struct.pack(">i", 2))],
+            headers=[
+                ("kafka_replyTopic", reply_topic.encode()),
+                ("kafka_correlationId", b"corr-42"),
+                ("kafka_replyPartition", struct.pack(">i", 2)),
+            ],
         )
     finally:
         await producer.stop()
@@ -132,7 +140,11 @@ async def test_http_lookup_batch_stats_and_admin_invalidation(cluster: Cluster, 
     assert (await http_get(f"{worker.url}/v1/lookup"))[0] == 400
 
     async with aiohttp.ClientSession() as s:
-        batch = {"lookups": [{"by": "customer_id", "value": f"C-{i:06d}"} for i in range(1, 8)] + [{"by": "phone", "value": "1"}], "concurrency": 3}
+        batch = {
+            "lookups": [{"by": "customer_id", "value": f"C-{i:06d}"} for i in range(1, 8)]
+            + [{"by": "phone", "value": "1"}],
+            "concurrency": 3,
+        }
         async with s.post(f"{worker.url}/v1/lookup/batch", json=batch) as resp:
             results = (await resp.json())["results"]
         assert [r["customer"]["customer_id"] for r in results[:7]] == [f"C-{i:06d}" for i in range(1, 8)]

@@ -49,7 +49,11 @@ async def test_record_is_stored_once_and_keys_point_at_it(l2: RedisL2, redis_url
     client = aredis.from_url(redis_url)
     keys = sorted([k.decode() async for k in client.scan_iter(match=f"{l2._prefix}*")])
     await client.aclose()
-    assert [k.removeprefix(l2._prefix) for k in keys] == ["cust:C-000001", "key:email:ada@example.com", "key:phone:+14155550123"]
+    assert [k.removeprefix(l2._prefix) for k in keys] == [
+        "cust:C-000001",
+        "key:email:ada@example.com",
+        "key:phone:+14155550123",
+    ]
     await l2.delete_customer("C-000001")  # one DEL orphans every key pointing at the record
     assert await l2.mget([PHONE, EMAIL, CID]) == [None, None, None]
 
@@ -88,12 +92,15 @@ class PrivateRedis:
     def start(self) -> None:
         binary = shutil.which("redis-server")
         assert binary, "redis-server is needed for this test"
-        self.proc = subprocess.Popen(  # noqa: S603
+        self.proc = subprocess.Popen(
             [binary, "--port", str(self.port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"],
             stdout=subprocess.DEVNULL,
         )
         deadline = time.monotonic() + 10
-        while subprocess.run(["redis-cli", "-p", str(self.port), "ping"], capture_output=True, check=False).stdout.strip() != b"PONG":  # noqa: S607
+        while (
+            subprocess.run(["redis-cli", "-p", str(self.port), "ping"], capture_output=True, check=False).stdout.strip()
+            != b"PONG"
+        ):
             assert time.monotonic() < deadline, "private redis did not start"
             time.sleep(0.05)
 

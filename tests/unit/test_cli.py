@@ -12,7 +12,9 @@ from warmline.cli import build_parser, main
 
 
 def test_help_lists_the_commands() -> None:
-    proc = subprocess.run([sys.executable, "-m", "warmline", "--help"], capture_output=True, text=True, timeout=60, check=True)
+    proc = subprocess.run(
+        [sys.executable, "-m", "warmline", "--help"], capture_output=True, text=True, timeout=60, check=True
+    )
     for command in ("worker", "dev", "lookup", "demo-data"):
         assert command in proc.stdout
 

@@ -41,6 +41,16 @@ def test_contents_are_realistic(demo_db: Path) -> None:
     assert all("@" in e for e in sample_contacts(demo_db, "email", 20))
 
 
+def test_every_lookup_query_uses_an_index(demo_db: Path) -> None:
+    from warmline.sources.demo import source as demo
+
+    db = sqlite3.connect(demo_db)
+    for query in (demo._BY_CONTACT, demo._BY_ID, demo._CONTACTS):
+        plan = " ".join(row[-1] for row in db.execute("EXPLAIN QUERY PLAN " + query, ("x",) * query.count("?")))
+        assert "SCAN" not in plan.replace("SCAN CONSTANT", ""), plan
+    db.close()
+
+
 async def test_lookups_by_each_kind(demo_db: Path) -> None:
     source = DemoSource(demo_db)
     try:

@@ -16,7 +16,11 @@ def test_owner_partition_matches_the_java_default_partitioner() -> None:
 
 
 def test_spring_headers() -> None:
-    headers = [("kafka_replyTopic", b"replies"), ("kafka_correlationId", b"\x01\x02"), ("kafka_replyPartition", struct.pack(">i", 3))]
+    headers = [
+        ("kafka_replyTopic", b"replies"),
+        ("kafka_correlationId", b"\x01\x02"),
+        ("kafka_replyPartition", struct.pack(">i", 3)),
+    ]
     spring = SpringReply.from_headers(headers)
     assert (spring.topic, spring.correlation_id, spring.partition) == ("replies", b"\x01\x02", 3)
     assert spring.reply_headers() == [("kafka_correlationId", b"\x01\x02")]

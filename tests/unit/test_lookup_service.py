@@ -45,7 +45,9 @@ async def test_timeout_reply_and_the_fetch_still_fills_the_cache() -> None:
 
 async def test_batch_keeps_input_order() -> None:
     source = FakeSource({f"customer_id:C-{i}": customer(f"C-{i}") for i in range(20)}, delay_s=0.01)
-    replies = await _service(source).lookup_many([("customer_id", f"C-{i}") for i in range(20)] + [("phone", "1")], concurrency=4)
+    replies = await _service(source).lookup_many(
+        [("customer_id", f"C-{i}") for i in range(20)] + [("phone", "1")], concurrency=4
+    )
     assert [r.customer.customer_id for r in replies[:20] if r.customer] == [f"C-{i}" for i in range(20)]
     assert replies[-1].status is LookupStatus.INVALID
 

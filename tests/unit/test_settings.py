@@ -17,7 +17,13 @@ ROOT = Path(__file__).resolve().parents[2]
 def test_defaults_match_design() -> None:
     s = load_settings()
     assert (s.web_port, s.topic_partitions, s.consumer_fetch_max_wait_ms) == (6066, 8, 500)
-    assert (s.l1_ttl_s, s.l2_ttl_s, s.negative_ttl_s, s.max_stale_s, s.l1_max_entries) == (300, 3600, 30, 86400, 100_000)
+    assert (s.l1_ttl_s, s.l2_ttl_s, s.negative_ttl_s, s.max_stale_s, s.l1_max_entries) == (
+        300,
+        3600,
+        30,
+        86400,
+        100_000,
+    )
     assert s.redis_prefix == "warmline:v1:"
 
 

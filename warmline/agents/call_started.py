@@ -27,7 +27,7 @@ class CallStartedHandler:
         self.warmed = 0
         self.already_fresh = 0
 
-    async def handle(self, event: EventT) -> None:
+    async def handle(self, event: EventT[bytes]) -> None:
         """Warm, forward, or dead-letter *event*."""
         try:
             call = parse(CallStarted, event.message.value)
@@ -61,7 +61,7 @@ def register(sa: StreamApp, runtime: Runtime, outbox: Outbox, pool: HandlerPool)
 
     @sa.app.agent(sa.topics.call_started, name="warmline.call_started")
     async def call_started(stream: StreamT[bytes]) -> None:
-        async for event in stream.noack().events():
+        async for event in stream.noack().events():  # type: ignore[attr-defined]  # StreamT lacks noack(); faust.Stream has it
             try:
                 await handler.handle(event)
             except Exception:

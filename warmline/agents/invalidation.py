@@ -28,7 +28,7 @@ class InvalidationHandler:
         self._outbox = outbox
         self._partitions = partitions
 
-    async def handle(self, event: EventT) -> None:
+    async def handle(self, event: EventT[bytes]) -> None:
         """Drop what the event names; fan out to the owners of related keys."""
         msg = event.message
         region = self._rt.settings.default_region

@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import struct
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -22,7 +22,7 @@ Headers = Sequence[tuple[str, bytes]]
 
 def owner_partition(key: str, partitions: int) -> int:
     """The partition Kafka's default (murmur2) partitioner gives *key*: where its owner reads."""
-    return (murmur2(key.encode()) & 0x7FFFFFFF) % partitions
+    return int(murmur2(key.encode()) & 0x7FFFFFFF) % partitions
 
 
 @dataclass(frozen=True, slots=True)
@@ -64,12 +64,18 @@ class Outbox:
         self._metrics = metrics
 
     async def send(
-        self, topic: str, key: bytes | None, value: bytes, *, partition: int | None = None, headers: Headers | None = None
+        self,
+        topic: str,
+        key: bytes | None,
+        value: bytes,
+        *,
+        partition: int | None = None,
+        headers: Headers | None = None,
     ) -> None:
         """Queue a record (the producer batches; at-least-once)."""
         await self._app.producer.send(topic, key, value, partition, None, list(headers) if headers else None)
 
-    async def dead_letter(self, event: EventT, reason: str) -> None:
+    async def dead_letter(self, event: EventT[bytes], reason: str) -> None:
         """Send the event's original bytes (capped) and *reason* to the DLQ."""
         msg = event.message
         letter = DeadLetter.build(reason, msg.topic, msg.value, msg.partition, msg.offset)
@@ -77,10 +83,11 @@ class Outbox:
         self._metrics.messages.labels(msg.topic, "dead_letter").inc()
         logger.info("dead letter from %s[%s]@%s: %s", msg.topic, msg.partition, msg.offset, reason)
 
-    async def forward(self, event: EventT, owner_key: str) -> None:
+    async def forward(self, event: EventT[bytes], owner_key: str) -> None:
         """Re-publish the event under its normalized key, so that the key's owner handles it."""
         msg = event.message
-        await self.send(msg.topic, owner_key.encode(), msg.value or b"", headers=list(msg.headers or ()))
+        headers = msg.headers.items() if isinstance(msg.headers, Mapping) else (msg.headers or ())
+        await self.send(msg.topic, owner_key.encode(), msg.value or b"", headers=list(headers))
         self._metrics.messages.labels(msg.topic, "rekeyed").inc()
 
 
@@ -95,7 +102,7 @@ class HandlerPool:
         self._slots = asyncio.Semaphore(limit)
         self._tasks: set[asyncio.Task[None]] = set()
 
-    async def spawn(self, event: EventT, handler: Callable[[], Awaitable[None]]) -> None:
+    async def spawn(self, event: EventT[bytes], handler: Callable[[], Awaitable[None]]) -> None:
         """Start *handler* once a slot is free (backpressure), ack *event* when it is done."""
         await self._slots.acquire()
 

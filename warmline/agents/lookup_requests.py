@@ -29,7 +29,11 @@ def _salvage(raw: bytes | None) -> tuple[str | None, str | None]:
         return None, None
     rid, reply_to = data.get("request_id"), data.get("reply_to")
     rid = rid if isinstance(rid, str) and 0 < len(rid) <= 128 else None
-    ok_topic = isinstance(reply_to, str) and 0 < len(reply_to) <= 249 and reply_to.replace("-", "").replace("_", "").replace(".", "").isalnum()
+    ok_topic = (
+        isinstance(reply_to, str)
+        and 0 < len(reply_to) <= 249
+        and reply_to.replace("-", "").replace("_", "").replace(".", "").isalnum()
+    )
     return rid, reply_to if ok_topic else None
 
 
@@ -43,7 +47,7 @@ class LookupRequestHandler:
         self._partitions = partitions
         self._default_reply_topic = runtime.settings.topic_lookup_reply
 
-    async def handle(self, event: EventT) -> None:
+    async def handle(self, event: EventT[bytes]) -> None:
         """Answer, forward, or dead-letter *event*; acks it when done."""
         msg = event.message
         spring = SpringReply.from_headers(msg.headers)
@@ -83,7 +87,7 @@ class LookupRequestHandler:
         key = reply.request_id.encode() if reply.request_id else None
         await self._outbox.send(topic, key, reply.to_json(), partition=spring.partition, headers=spring.reply_headers())
 
-    async def _reject(self, event: EventT, spring: SpringReply, reason: str) -> None:
+    async def _reject(self, event: EventT[bytes], spring: SpringReply, reason: str) -> None:
         """Dead-letter the message; if it still names a request id and a reply topic, answer `invalid` too."""
         await self._outbox.dead_letter(event, reason)
         request_id, reply_to = _salvage(event.message.value)
@@ -100,7 +104,7 @@ def register(sa: StreamApp, runtime: Runtime, outbox: Outbox, pool: HandlerPool)
 
     @sa.app.agent(sa.topics.lookup_request, name="warmline.lookup_requests")
     async def lookup_requests(stream: StreamT[bytes]) -> None:
-        async for event in stream.noack().events():
+        async for event in stream.noack().events():  # type: ignore[attr-defined]  # StreamT lacks noack(); faust.Stream has it
             try:
                 await handler.handle(event)
             except Exception:

@@ -16,7 +16,7 @@ SWEEP_INTERVAL_S = 30.0
 def register(sa: StreamApp, runtime: Runtime) -> None:
     """Attach the timers to the app."""
 
-    @sa.app.timer(SWEEP_INTERVAL_S, name="warmline.l1_sweep")
+    @sa.app.timer(SWEEP_INTERVAL_S, name="warmline.l1_sweep")  # type: ignore[untyped-decorator]  # faust's decorator is untyped
     async def l1_sweep() -> None:
         removed = runtime.l1.sweep(time.time(), runtime.cache.policy.max_stale_s)
         runtime.metrics.l1_entries.set(len(runtime.l1))

@@ -184,7 +184,9 @@ class RedisL2:
             for (i, (_, index)), record in zip(refs.items(), records, strict=True):
                 entry = _decode_entry(record) if record is not None else None
                 if entry is not None:
-                    out[i] = CacheEntry(entry.customer, index["fetched_at"], index["expires_at"], index.get("matches", 1))
+                    out[i] = CacheEntry(
+                        entry.customer, index["fetched_at"], index["expires_at"], index.get("matches", 1)
+                    )
         return out
 
     async def ping(self) -> None:
@@ -192,7 +194,7 @@ class RedisL2:
         await self._call(self._client.ping)
 
 
-def _decode_json(raw: bytes) -> dict[str, Any] | None:
+def _decode_json(raw: bytes | str) -> dict[str, Any] | None:
     try:
         data = orjson.loads(raw)
     except orjson.JSONDecodeError:
@@ -209,6 +211,6 @@ def _decode_entry_dict(data: dict[str, Any]) -> CacheEntry | None:
         return None
 
 
-def _decode_entry(raw: bytes) -> CacheEntry | None:
+def _decode_entry(raw: bytes | str) -> CacheEntry | None:
     data = _decode_json(raw)
     return _decode_entry_dict(data) if data is not None else None

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from faust.web import Request, Response, View
+from aiohttp import web
+from faust.web import View
 
 from ..models import InvalidMessage, LookupStatus, parse_key
 from ..runtime import Runtime
@@ -18,7 +19,7 @@ def register(app: Any, runtime: Runtime, router: OwnerRouter) -> None:
 
     @app.page("/v1/cache/{key}")
     class CacheKeyView(View):
-        async def delete(self, request: Request, key: str) -> Response:
+        async def delete(self, request: web.Request, key: str) -> web.Response:
             denial = admin_denial(request, runtime.settings.admin_token)
             if denial is not None:
                 return json_response({"error": denial}, status=401 if runtime.settings.admin_token else 403)

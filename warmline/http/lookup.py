@@ -8,7 +8,7 @@ from typing import Any
 
 import orjson
 from aiohttp import web
-from faust.web import Request, Response, View
+from faust.web import View
 
 from ..models import InvalidMessage, KeyKind, LookupReply, LookupStatus, parse_object
 from ..runtime import Runtime
@@ -36,7 +36,7 @@ def register(app: Any, runtime: Runtime, router: OwnerRouter) -> None:
 
     @app.page(LOOKUP_PATH)
     class LookupView(View):
-        async def get(self, request: Request) -> Response:
+        async def get(self, request: web.Request) -> web.Response:
             rid = _request_id(request)
             try:
                 key = lookups.key_for(*_by_value(request.query))
@@ -55,7 +55,7 @@ def register(app: Any, runtime: Runtime, router: OwnerRouter) -> None:
 
     @app.page(LOOKUP_PATH + "/batch")
     class BatchView(View):
-        async def post(self, request: Request) -> Response:
+        async def post(self, request: web.Request) -> web.Response:
             rid = _request_id(request)
             try:
                 batch = parse_object(BatchRequest, orjson.loads(await request.read()))
@@ -75,7 +75,9 @@ def register(app: Any, runtime: Runtime, router: OwnerRouter) -> None:
                     try:
                         result: dict[str, Any] = await router.get_json(runtime.http, owner, LOOKUP_PATH, {by: value})
                     except Exception as e:  # noqa: BLE001  # a peer failure is one item's error, not the batch's
-                        return LookupReply(status=LookupStatus.UNAVAILABLE, error=f"owner {owner}: {e}").model_dump(mode="json")
+                        return LookupReply(status=LookupStatus.UNAVAILABLE, error=f"owner {owner}: {e}").model_dump(
+                            mode="json"
+                        )
                     return result
 
             results = await asyncio.gather(*(one(item.by, item.value) for item in batch.lookups))

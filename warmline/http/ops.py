@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from faust.web import Request, Response, View
+from aiohttp import web
+from faust.web import View
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
 from ..runtime import Runtime
@@ -15,8 +16,17 @@ def readiness(app: Any) -> dict[str, Any]:
     """Ready = the consumer has its assignment and the tables are recovered (not mid-rebalance)."""
     recovered = app.tables.recovery.completed.is_set()
     rebalancing = bool(getattr(app, "rebalancing", False))
-    assigned = sorted(tp.partition for tp in app.assignor.assigned_actives() if tp.topic == app.tables["l1"].changelog_topic.get_topic_name())
-    return {"ready": recovered and not rebalancing, "recovered": recovered, "rebalancing": rebalancing, "l1_partitions": assigned}
+    assigned = sorted(
+        tp.partition
+        for tp in app.assignor.assigned_actives()
+        if tp.topic == app.tables["l1"].changelog_topic.get_topic_name()
+    )
+    return {
+        "ready": recovered and not rebalancing,
+        "recovered": recovered,
+        "rebalancing": rebalancing,
+        "l1_partitions": assigned,
+    }
 
 
 def register(app: Any, runtime: Runtime) -> None:
@@ -24,18 +34,18 @@ def register(app: Any, runtime: Runtime) -> None:
 
     @app.page("/healthz")
     class Health(View):
-        async def get(self, request: Request) -> Response:
+        async def get(self, request: web.Request) -> web.Response:
             return json_response({"status": "ok"})
 
     @app.page("/readyz")
     class Ready(View):
-        async def get(self, request: Request) -> Response:
+        async def get(self, request: web.Request) -> web.Response:
             state = readiness(app)
             return json_response(state, status=200 if state["ready"] else 503)
 
     @app.page("/v1/stats")
     class Stats(View):
-        async def get(self, request: Request) -> Response:
+        async def get(self, request: web.Request) -> web.Response:
             return json_response(
                 {
                     "worker": str(app.conf.canonical_url),
@@ -48,12 +58,16 @@ def register(app: Any, runtime: Runtime) -> None:
                         "waiting": runtime.gate.waiting,
                         "breaker": runtime.gate.breaker.state.value,
                     },
-                    "l2": {"enabled": runtime.l2 is not None, "breaker": runtime.l2.breaker.state.value if runtime.l2 else None},
+                    "l2": {
+                        "enabled": runtime.l2 is not None,
+                        "breaker": runtime.l2.breaker.state.value if runtime.l2 else None,
+                    },
                 }
             )
 
     @app.page("/metrics")
     class Metrics(View):
-        async def get(self, request: Request) -> Response:
+        async def get(self, request: web.Request) -> web.Response:
             runtime.metrics.l1_entries.set(len(runtime.l1))
-            return self.bytes(generate_latest(runtime.metrics.registry), content_type=CONTENT_TYPE_LATEST.split(";")[0])
+            body = generate_latest(runtime.metrics.registry)
+            return web.Response(body=body, headers={"Content-Type": CONTENT_TYPE_LATEST})

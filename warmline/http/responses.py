@@ -32,8 +32,12 @@ def json_response(body: Any, status: int = 200, headers: dict[str, str] | None =
     return web.Response(body=orjson.dumps(body), status=status, content_type=JSON, headers=headers)
 
 
-def error_response(status: LookupStatus, message: str, request_id: str | None = None, http_status: int | None = None) -> web.Response:
+def error_response(
+    status: LookupStatus, message: str, request_id: str | None = None, http_status: int | None = None
+) -> web.Response:
     """A JSON error in the LookupReply shape, so clients parse one body type."""
     reply = LookupReply(request_id=request_id, status=status, error=message)
     code = http_status or STATUS_CODES[status]
-    return web.Response(body=reply.to_json(), status=code, content_type=JSON, headers={"X-Request-ID": request_id or ""})
+    return web.Response(
+        body=reply.to_json(), status=code, content_type=JSON, headers={"X-Request-ID": request_id or ""}
+    )

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from typing import Any, TypeVar
 
-import orjson
 from pydantic import BaseModel, ConfigDict, ValidationError
 
 #: Messages larger than this are refused before any JSON parsing (a DLQ reason, not a crash).

@@ -104,8 +104,12 @@ class SourceGate:
                 self._count_failure(type(e).__name__)
                 raise
             self.breaker.success()
-            logger.debug("source %s answered %s in %.1f ms", self.source.name, key.redacted,
-                         (time.perf_counter() - started) * 1000)
+            logger.debug(
+                "source %s answered %s in %.1f ms",
+                self.source.name,
+                key.redacted,
+                (time.perf_counter() - started) * 1000,
+            )
             return result
 
     def _count_failure(self, kind: str) -> None:

@@ -25,7 +25,13 @@ CREATE TABLE contacts (
 );
 CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
 """
-INDEXES = "CREATE INDEX contacts_by_value ON contacts (kind, value);"
+INDEXES = """
+CREATE INDEX contacts_by_value ON contacts (kind, value);
+CREATE INDEX contacts_by_customer ON contacts (customer_id);
+"""
+
+#: Bumped when the file layout changes; older files are rewritten by `warmline dev` / `demo-data`.
+SCHEMA_VERSION = 2
 
 TIER_SHARES = (("vip", 0.02), ("gold", 0.18), ("standard", 0.80))
 CHUNK = 5000
@@ -64,9 +70,7 @@ def _rows(count: int, seed: int) -> Iterator[tuple[tuple[str, ...], list[tuple[s
         yield customer, contacts
 
 
-def generate(
-    path: Path, count: int = 100_000, seed: int = 7, progress: Callable[[int], None] | None = None
-) -> Path:
+def generate(path: Path, count: int = 100_000, seed: int = 7, progress: Callable[[int], None] | None = None) -> Path:
     """Write a fresh directory of *count* customers to *path* (atomically) and return it."""
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_suffix(path.suffix + ".tmp")
@@ -86,12 +90,28 @@ def generate(
                     progress(len(customers))
                 customers, contacts = [], []
         db.executescript(INDEXES)
-        db.executemany("INSERT INTO meta VALUES (?,?)", [("count", str(count)), ("seed", str(seed))])
+        meta = [("count", str(count)), ("seed", str(seed)), ("schema", str(SCHEMA_VERSION))]
+        db.executemany("INSERT INTO meta VALUES (?,?)", meta)
         db.commit()
     finally:
         db.close()
     tmp.replace(path)
     return path
+
+
+def is_current(path: Path) -> bool:
+    """True when *path* is a demo directory of the current layout."""
+    if not path.exists():
+        return False
+    try:
+        db = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
+        try:
+            row = db.execute("SELECT value FROM meta WHERE key = 'schema'").fetchone()
+        finally:
+            db.close()
+    except sqlite3.Error:
+        return False
+    return row is not None and row[0] == str(SCHEMA_VERSION)
 
 
 def sample_contacts(path: Path, kind: str, limit: int, seed: int = 1) -> list[str]:
