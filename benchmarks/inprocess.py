@@ -55,7 +55,7 @@ async def l2_hit(redis_url: str, n: int = 3000) -> list[Result]:
     prefix = "warmline:v1:bench:"
     l2 = RedisL2(client, prefix=prefix, op_timeout_s=1.0)
     now = time.time()
-    await l2.put(KEY, CacheEntry(CUSTOMER, now, now + 600), 600)
+    await l2.put(KEY, CacheEntry.of(CUSTOMER, now, now + 600), 600)
     await client.set(prefix + "bare", b"x" * 300)
     bare, phone = [], []
     for _ in range(n):  # interleaved, so machine noise hits both alike

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Sequence
 
 from warmline.cache.l1 import L1, TableL1
 from warmline.cache.l2 import L2, L2Unavailable
@@ -83,6 +84,10 @@ class FakeL2:
     async def delete(self, key: LookupKey) -> None:
         self._check()
         self.data.pop(str(key), None)
+
+    async def mget(self, keys: Sequence[LookupKey]) -> list[CacheEntry | None]:
+        self._check()
+        return [self.data.get(str(k)) for k in keys]
 
     async def delete_customer(self, customer_id: str) -> None:
         self._check()

@@ -10,14 +10,14 @@ from typing import Any
 
 from .cache import CacheResult, TieredCache
 from .metrics import Metrics
-from .models import CacheTier, InvalidMessage, LookupKey, LookupReply, LookupStatus, normalize
+from .models import Answer, CacheTier, InvalidMessage, LookupKey, LookupStatus, normalize
 from .sources.base import Priority, SourceError
 
 logger = logging.getLogger("warmline.lookup")
 
 
 class LookupService:
-    """normalize → TieredCache → LookupReply, with deadlines, error mapping and one log line per lookup."""
+    """normalize → TieredCache → Answer, with deadlines, error mapping and one log line per lookup."""
 
     def __init__(
         self,
@@ -38,7 +38,7 @@ class LookupService:
         """Normalize a lookup; raises InvalidMessage."""
         return normalize(by, value, self.region)
 
-    def peek(self, key: LookupKey, request_id: str | None = None, max_age_s: float | None = None) -> LookupReply | None:
+    def peek(self, key: LookupKey, request_id: str | None = None, max_age_s: float | None = None) -> Answer | None:
         """Answer from a fresh L1 entry without awaiting (the hot path), or None."""
         started = time.perf_counter()
         hit = self.cache.peek_l1(key, max_age_s)
@@ -55,7 +55,7 @@ class LookupService:
         max_age_s: float | None = None,
         timeout_ms: int | None = None,
         priority: Priority = Priority.LIVE,
-    ) -> LookupReply:
+    ) -> Answer:
         """Look up (*by*, *value*); every failure becomes a reply with a status, never an exception."""
         try:
             key = self.key_for(by, value)
@@ -73,7 +73,7 @@ class LookupService:
         max_age_s: float | None = None,
         timeout_ms: int | None = None,
         priority: Priority = Priority.LIVE,
-    ) -> LookupReply:
+    ) -> Answer:
         """Look up a normalized *key* within *timeout_ms*."""
         started = time.perf_counter()
         fast = self.peek(key, request_id, max_age_s)
@@ -92,27 +92,60 @@ class LookupService:
             return self._failure(key, e.status, str(e), request_id, started)
         return self._reply(key, result, request_id, started)
 
-    async def lookup_many(
-        self, lookups: Sequence[tuple[str, str]], concurrency: int = 10, timeout_ms: int | None = None
-    ) -> list[LookupReply]:
-        """Run lookups with at most *concurrency* in flight; replies in input order."""
+    async def lookup_keys(
+        self, keys: Sequence[LookupKey], concurrency: int = 10, timeout_ms: int | None = None
+    ) -> list[Answer]:
+        """Batch lookup of normalized keys, replies in input order: L1 first, then one MGET for
+        the rest, then the source for what is still missing (at most *concurrency* at once)."""
+        started = time.perf_counter()
+        replies: list[Answer | None] = [self.peek(key) for key in keys]
+        missing = list(dict.fromkeys(k for k, r in zip(keys, replies, strict=True) if r is None))
+        from_l2 = await self.cache.get_many_l2(missing)
         gate = asyncio.Semaphore(max(1, concurrency))
 
-        async def one(by: str, value: str) -> LookupReply:
+        async def one(key: LookupKey) -> Answer:
+            hit = from_l2.get(key)
+            if hit is not None:
+                return self._reply(key, hit, None, started)
             async with gate:
-                return await self.lookup(by, value, timeout_ms=timeout_ms)
+                return await self.lookup_key(key, timeout_ms=timeout_ms)
 
-        return list(await asyncio.gather(*(one(by, value) for by, value in lookups)))
+        pending = {
+            i: asyncio.ensure_future(one(k)) for i, (k, r) in enumerate(zip(keys, replies, strict=True)) if r is None
+        }
+        for i, future in pending.items():
+            replies[i] = await future
+        return [r for r in replies if r is not None]
 
-    def _reply(self, key: LookupKey, hit: CacheResult, request_id: str | None, started: float) -> LookupReply:
+    async def lookup_many(
+        self, lookups: Sequence[tuple[str, str]], concurrency: int = 10, timeout_ms: int | None = None
+    ) -> list[Answer]:
+        """Batch lookup of raw (by, value) pairs; invalid ones answer `invalid` in place."""
+        started = time.perf_counter()
+        keys: list[LookupKey | None] = []
+        errors: dict[int, str] = {}
+        for i, (by, value) in enumerate(lookups):
+            try:
+                keys.append(self.key_for(by, value))
+            except InvalidMessage as e:
+                keys.append(None)
+                errors[i] = e.reason
+        valid = [k for k in keys if k is not None]
+        answered = iter(await self.lookup_keys(valid, concurrency, timeout_ms))
+        return [
+            next(answered) if k is not None else self._failure(None, LookupStatus.INVALID, errors[i], None, started)
+            for i, k in enumerate(keys)
+        ]
+
+    def _reply(self, key: LookupKey, hit: CacheResult, request_id: str | None, started: float) -> Answer:
         entry = hit.entry
         took_ms = (time.perf_counter() - started) * 1000
         status = LookupStatus.OK if entry.found else LookupStatus.NOT_FOUND
-        reply = LookupReply(
+        reply = Answer(
             request_id=request_id,
             status=status,
             source=hit.tier,
-            customer=entry.customer,
+            customer_json=entry.customer_json,
             matches=entry.matches if entry.found else 0,
             age_s=round(max(0.0, self.cache.now() - entry.fetched_at), 3),
             stale=hit.stale,
@@ -123,10 +156,10 @@ class LookupService:
 
     def _failure(
         self, key: LookupKey | None, status: LookupStatus, reason: str, request_id: str | None, started: float
-    ) -> LookupReply:
+    ) -> Answer:
         took_ms = (time.perf_counter() - started) * 1000
         self._record(key, None, status, took_ms)
-        return LookupReply(request_id=request_id, status=status, error=reason, took_ms=round(took_ms, 3))
+        return Answer(request_id=request_id, status=status, error=reason, took_ms=round(took_ms, 3))
 
     def _record(self, key: LookupKey | None, tier: CacheTier | None, status: LookupStatus, took_ms: float) -> None:
         tier_name = tier.value if tier else "none"

@@ -39,7 +39,7 @@ async def _l2(redis_url: str) -> AsyncIterator[RedisL2]:
 
 
 async def test_record_is_stored_once_and_keys_point_at_it(l2: RedisL2, redis_url: str) -> None:
-    entry = CacheEntry(customer(), fetched_at=time.time(), expires_at=time.time() + 60)
+    entry = CacheEntry.of(customer(), fetched_at=time.time(), expires_at=time.time() + 60)
     await l2.put(PHONE, entry, 60)
     await l2.put(EMAIL, entry, 60)
     await l2.put(CID, entry, 60)
@@ -59,7 +59,7 @@ async def test_record_is_stored_once_and_keys_point_at_it(l2: RedisL2, redis_url
 
 
 async def test_negative_entries_and_key_delete(l2: RedisL2) -> None:
-    negative = CacheEntry(None, fetched_at=1.0, expires_at=2.0, matches=0)
+    negative = CacheEntry.of(None, fetched_at=1.0, expires_at=2.0, matches=0)
     await l2.put(PHONE, negative, 30)
     await l2.put(CID, negative, 30)
     assert await l2.get(PHONE) == negative

@@ -9,7 +9,7 @@ from ..fakes import RecordingMapping, customer
 
 
 def _entry(expires_at: float = 100.0, found: bool = True) -> CacheEntry:
-    return CacheEntry(customer() if found else None, fetched_at=0.0, expires_at=expires_at)
+    return CacheEntry.of(customer() if found else None, fetched_at=0.0, expires_at=expires_at)
 
 
 def test_reads_never_write_the_changelog() -> None:

@@ -10,14 +10,14 @@ from warmline.lookups import LookupService
 from warmline.models import CacheTier, LookupKey, LookupStatus
 from warmline.sources.base import Priority, SourceResult
 
-from ..fakes import FakeClock, FakeSource, customer
+from ..fakes import FakeClock, FakeL2, FakeSource, customer
 
 
-def _service(source: FakeSource) -> LookupService:
+def _service(source: FakeSource, l2: FakeL2 | None = None) -> LookupService:
     async def fetch(key: LookupKey, priority: Priority) -> SourceResult:
         return await source.lookup(key)
 
-    cache = TieredCache(TableL1({}, 100), None, fetch, CachePolicy(jitter=0), clock=FakeClock())
+    cache = TieredCache(TableL1({}, 100), l2, fetch, CachePolicy(jitter=0), clock=FakeClock())
     return LookupService(cache, default_timeout_ms=1000)
 
 
@@ -54,3 +54,40 @@ async def test_batch_keeps_input_order() -> None:
 
 def test_every_status_has_an_http_code() -> None:
     assert set(STATUS_CODES) == set(LookupStatus)
+
+
+class CountingL2(FakeL2):
+    def __init__(self) -> None:
+        super().__init__()
+        self.mgets = 0
+        self.gets = 0
+
+    async def mget(self, keys):  # type: ignore[no-untyped-def]
+        self.mgets += 1
+        return await super().mget(keys)
+
+    async def get(self, key):  # type: ignore[no-untyped-def]
+        self.gets += 1
+        return await super().get(key)
+
+
+async def test_batch_reads_l2_with_one_mget_and_reports_each_tier() -> None:
+    records = {f"customer_id:C-{i}": customer(f"C-{i}") for i in range(6)}
+    l2 = CountingL2()
+    await _service(FakeSource(records), l2).lookup_many([("customer_id", f"C-{i}") for i in range(4)])  # fills L2
+    l2.mgets = l2.gets = 0
+    source = FakeSource(records)
+    svc = _service(source, l2)
+    await svc.lookup("customer_id", "C-0")  # in L1 now
+    l2.gets = 0
+    replies = await svc.lookup_many([("customer_id", f"C-{i}") for i in range(6)])
+    assert [r.source for r in replies] == [
+        CacheTier.L1,
+        CacheTier.L2,
+        CacheTier.L2,
+        CacheTier.L2,
+        CacheTier.UPSTREAM,
+        CacheTier.UPSTREAM,
+    ]
+    assert l2.mgets == 1
+    assert source.calls == ["customer_id:C-4", "customer_id:C-5"]  # C-0 came from L2 too

@@ -151,9 +151,9 @@ def test_call_started_prefers_customer_id() -> None:
 
 
 def test_cache_entry_round_trip_and_rejects() -> None:
-    entry = CacheEntry(customer(), fetched_at=10.0, expires_at=20.0, matches=2)
+    entry = CacheEntry.of(customer(), fetched_at=10.0, expires_at=20.0, matches=2)
     assert CacheEntry.from_bytes(entry.to_bytes()) == entry
-    negative = CacheEntry(None, 1.0, 2.0, 0)
+    negative = CacheEntry.of(None, 1.0, 2.0, 0)
     assert not CacheEntry.from_bytes(negative.to_bytes()).found
     for bad in (
         b"nope",
@@ -176,3 +176,14 @@ def test_reply_json_shape() -> None:
     data = orjson.loads(reply.to_json())
     assert set(data) == {"request_id", "status", "source", "customer", "matches", "age_s", "stale", "took_ms", "error"}
     assert data["status"] == "not_found"
+
+
+def test_answer_json_is_the_reply_json() -> None:
+    from warmline.models import Answer, CacheTier
+
+    entry = CacheEntry.of(customer(), 1.0, 2.0)
+    answer = Answer(LookupStatus.OK, "r", CacheTier.L1, entry.customer_json, 1, 3.5, False, 0.01, None)
+    assert parse(LookupReply, answer.to_json()) == answer.to_reply()
+    assert answer.to_reply().customer == customer()
+    empty = Answer(LookupStatus.TIMEOUT, error="late")
+    assert parse(LookupReply, empty.to_json()) == LookupReply(status=LookupStatus.TIMEOUT, error="late")

@@ -43,15 +43,16 @@ class InvalidationHandler:
             return
         if key.kind is not KeyKind.CUSTOMER_ID:
             held = self._rt.l1.get(str(key))
-            if held is None or held.customer is None or held.customer.customer_id == change.customer_id:
+            if held is None or held.customer_id in (None, change.customer_id):
                 self._rt.l1.delete(str(key))
             return
         held = await self._rt.cache.cached(key)  # the record lists the phones and e-mails to fan out to
         await self._rt.cache.invalidate(key)
         await self._rt.cache.invalidate_customer(change.customer_id)
-        if held is not None and held.customer is not None:
-            related = [normalize(KeyKind.PHONE, p, region) for p in held.customer.phones]
-            related += [normalize(KeyKind.EMAIL, e, region) for e in held.customer.emails]
+        customer = held.customer if held is not None else None
+        if customer is not None:
+            related = [normalize(KeyKind.PHONE, p, region) for p in customer.phones]
+            related += [normalize(KeyKind.EMAIL, e, region) for e in customer.emails]
             for other in related:
                 await self._outbox.send(msg.topic, str(other).encode(), msg.value or b"")
 

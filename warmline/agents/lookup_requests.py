@@ -9,7 +9,7 @@ import orjson
 from faust.types import EventT, StreamT
 
 from ..app import StreamApp
-from ..models import InvalidMessage, LookupReply, LookupRequest, LookupStatus, parse
+from ..models import Answer, InvalidMessage, LookupRequest, LookupStatus, parse
 from ..models.base import MAX_MESSAGE_BYTES
 from ..runtime import Runtime
 from .kafka_io import HandlerPool, Outbox, SpringReply, owner_partition
@@ -61,7 +61,7 @@ class LookupRequestHandler:
         try:
             key = request.lookup_key(self._rt.settings.default_region)
         except InvalidMessage as e:
-            reply = LookupReply(request_id=request.request_id, status=LookupStatus.INVALID, error=e.reason)
+            reply = Answer(request_id=request.request_id, status=LookupStatus.INVALID, error=e.reason)
             await self._reply(reply_topic, reply, spring)
             event.ack()
             return
@@ -83,7 +83,7 @@ class LookupRequestHandler:
 
         await self._pool.spawn(event, slow)
 
-    async def _reply(self, topic: str, reply: LookupReply, spring: SpringReply) -> None:
+    async def _reply(self, topic: str, reply: Answer, spring: SpringReply) -> None:
         key = reply.request_id.encode() if reply.request_id else None
         await self._outbox.send(topic, key, reply.to_json(), partition=spring.partition, headers=spring.reply_headers())
 
@@ -94,7 +94,7 @@ class LookupRequestHandler:
         if request_id is None and spring.correlation_id is None:
             return
         topic = spring.topic or reply_to or self._default_reply_topic
-        reply = LookupReply(request_id=request_id, status=LookupStatus.INVALID, error=reason)
+        reply = Answer(request_id=request_id, status=LookupStatus.INVALID, error=reason)
         await self._reply(topic, reply, spring)
 
 

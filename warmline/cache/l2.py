@@ -13,6 +13,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import replace
 from typing import Any, Protocol, TypeVar
 
 import orjson
@@ -54,6 +55,10 @@ class L2(Protocol):
 
     async def delete_customer(self, customer_id: str) -> None:
         """Drop a customer's record, which orphans every key pointing at it."""
+        ...
+
+    async def mget(self, keys: Sequence[LookupKey]) -> list[CacheEntry | None]:
+        """Entries for *keys* in order (None where absent); raises L2Unavailable."""
         ...
 
 
@@ -119,7 +124,7 @@ class RedisL2:
         entry = _decode_entry(record)
         if entry is None:
             return None
-        return CacheEntry(entry.customer, index["fetched_at"], index["expires_at"], index.get("matches", 1))
+        return _with_index_times(entry, index)
 
     async def put(self, key: LookupKey, entry: CacheEntry, keep_s: float) -> None:
         """Write the record and (for phone/email keys) its index entry in one round trip."""
@@ -127,12 +132,12 @@ class RedisL2:
 
         async def write() -> None:
             pipe = self._client.pipeline(transaction=False)
-            if entry.customer is not None:
-                pipe.set(customer_key_name(entry.customer.customer_id, self._prefix), entry.to_bytes(), px=ttl_ms)
-            if key.kind is not KeyKind.CUSTOMER_ID or entry.customer is None:
+            if entry.customer_id is not None:
+                pipe.set(customer_key_name(entry.customer_id, self._prefix), entry.to_bytes(), px=ttl_ms)
+            if key.kind is not KeyKind.CUSTOMER_ID or entry.customer_id is None:
                 index = {
                     "v": 1,
-                    "ref": entry.customer.customer_id if entry.customer else None,
+                    "ref": entry.customer_id,
                     "fetched_at": entry.fetched_at,
                     "expires_at": entry.expires_at,
                     "matches": entry.matches,
@@ -184,14 +189,22 @@ class RedisL2:
             for (i, (_, index)), record in zip(refs.items(), records, strict=True):
                 entry = _decode_entry(record) if record is not None else None
                 if entry is not None:
-                    out[i] = CacheEntry(
-                        entry.customer, index["fetched_at"], index["expires_at"], index.get("matches", 1)
-                    )
+                    out[i] = _with_index_times(entry, index)
         return out
 
     async def ping(self) -> None:
         """Raise L2Unavailable when Redis does not answer."""
         await self._call(self._client.ping)
+
+
+def _with_index_times(entry: CacheEntry, index: dict[str, Any]) -> CacheEntry:
+    """The record's customer with the index entry's own times (each lookup key has its own)."""
+    return replace(
+        entry,
+        fetched_at=float(index["fetched_at"]),
+        expires_at=float(index["expires_at"]),
+        matches=int(index.get("matches", 1)),
+    )
 
 
 def _decode_json(raw: bytes | str) -> dict[str, Any] | None:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import random
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from enum import StrEnum
 
 from ..models import CacheEntry, Customer
@@ -35,7 +35,7 @@ class CachePolicy:
     def entry_for(self, customer: Customer | None, matches: int, now: float) -> CacheEntry:
         """A fresh entry for a source answer at *now*, with the L2 (longer) lifetime."""
         ttl = self.l2_ttl_s if customer is not None else self.negative_ttl_s
-        return CacheEntry(customer=customer, fetched_at=now, expires_at=now + self._jittered(ttl), matches=matches)
+        return CacheEntry.of(customer, fetched_at=now, expires_at=now + self._jittered(ttl), matches=matches)
 
     def for_l1(self, entry: CacheEntry, now: float) -> CacheEntry:
         """The L1 copy of *entry*: it expires at the L1 TTL or the entry's own expiry, whichever is first."""
@@ -43,7 +43,7 @@ class CachePolicy:
         expires_at = min(entry.expires_at, now + self._jittered(ttl))
         if expires_at == entry.expires_at:
             return entry
-        return CacheEntry(entry.customer, entry.fetched_at, expires_at, entry.matches)
+        return replace(entry, expires_at=expires_at)
 
     def freshness(self, entry: CacheEntry, now: float, max_age_s: float | None = None) -> Freshness:
         """Classify *entry*; a client's *max_age_s* turns older entries stale."""

@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 
 from ..models import CacheEntry, CacheTier, LookupKey
@@ -105,6 +105,25 @@ class TieredCache:
             return hit, False
         result = await self.get(key, priority=priority)
         return result, result.tier is CacheTier.UPSTREAM
+
+    async def get_many_l2(self, keys: Sequence[LookupKey]) -> dict[LookupKey, CacheResult]:
+        """Fresh L2 answers for *keys* with one MGET round trip, promoted to L1 (batches use this)."""
+        if self.l2 is None or not keys:
+            return {}
+        try:
+            entries = await self.l2.mget(keys)
+        except L2Unavailable as e:
+            self.stats.l2_error()
+            logger.debug("L2 batch skipped: %s", e)
+            return {}
+        now = self._clock()
+        found = {}
+        for key, entry in zip(keys, entries, strict=True):
+            if entry is not None and self.policy.freshness(entry, now) is Freshness.FRESH:
+                self.l1.put(str(key), self.policy.for_l1(entry, now))
+                self.stats.hit(CacheTier.L2)
+                found[key] = CacheResult(entry, CacheTier.L2)
+        return found
 
     async def cached(self, key: LookupKey) -> CacheEntry | None:
         """Whatever L1 or L2 holds for *key*, fresh or not, without calling the source."""

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import uuid
 from typing import Any
 
@@ -10,13 +9,11 @@ import orjson
 from aiohttp import web
 from faust.web import View
 
-from ..models import InvalidMessage, KeyKind, LookupReply, LookupStatus, parse_object
+from ..models import InvalidMessage, KeyKind, LookupStatus, parse_object
 from ..runtime import Runtime
-from .batch import BatchRequest
+from .batch import LOOKUP_PATH, BatchRequest, run_batch
 from .responses import error_response, json_response, lookup_response
 from .routing import OwnerRouter
-
-LOOKUP_PATH = "/v1/lookup"
 
 
 def _request_id(request: web.Request) -> str:
@@ -61,24 +58,5 @@ def register(app: Any, runtime: Runtime, router: OwnerRouter) -> None:
                 batch = parse_object(BatchRequest, orjson.loads(await request.read()))
             except (orjson.JSONDecodeError, InvalidMessage) as e:
                 return error_response(LookupStatus.INVALID, getattr(e, "reason", f"body is not JSON: {e}"), rid)
-            gate = asyncio.Semaphore(batch.concurrency)
-
-            async def one(by: str, value: str) -> dict[str, Any]:
-                async with gate:
-                    try:
-                        key = lookups.key_for(by, value)
-                    except InvalidMessage as e:
-                        return LookupReply(status=LookupStatus.INVALID, error=e.reason).model_dump(mode="json")
-                    owner = router.owner(key)
-                    if owner is None:
-                        return (await lookups.lookup_key(key, timeout_ms=batch.timeout_ms)).model_dump(mode="json")
-                    try:
-                        result: dict[str, Any] = await router.get_json(runtime.http, owner, LOOKUP_PATH, {by: value})
-                    except Exception as e:  # noqa: BLE001  # a peer failure is one item's error, not the batch's
-                        return LookupReply(status=LookupStatus.UNAVAILABLE, error=f"owner {owner}: {e}").model_dump(
-                            mode="json"
-                        )
-                    return result
-
-            results = await asyncio.gather(*(one(item.by, item.value) for item in batch.lookups))
+            results = await run_batch(batch, lookups, router, runtime.http)
             return json_response({"results": results, "count": len(results)}, headers={"X-Request-ID": rid})

@@ -1,4 +1,4 @@
-"""The one place HTTP status codes are chosen: LookupReply and errors → aiohttp responses."""
+"""The one place HTTP status codes are chosen: lookup answers and errors → aiohttp responses."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ from typing import Any
 import orjson
 from aiohttp import web
 
-from ..models import CacheTier, LookupReply, LookupStatus
+from ..models import Answer, CacheTier, LookupStatus
 
 STATUS_CODES = {
     LookupStatus.OK: 200,
@@ -21,8 +21,8 @@ X_CACHE = {CacheTier.L1: "L1", CacheTier.L2: "L2", CacheTier.UPSTREAM: "MISS"}
 JSON = "application/json"
 
 
-def lookup_response(reply: LookupReply, request_id: str) -> web.Response:
-    """A LookupReply as an HTTP response with ``X-Cache`` and ``X-Request-ID``."""
+def lookup_response(reply: Answer, request_id: str) -> web.Response:
+    """An Answer as an HTTP response with ``X-Cache`` and ``X-Request-ID``."""
     headers = {"X-Cache": X_CACHE.get(reply.source, "MISS") if reply.source else "MISS", "X-Request-ID": request_id}
     return web.Response(body=reply.to_json(), status=STATUS_CODES[reply.status], content_type=JSON, headers=headers)
 
@@ -36,7 +36,7 @@ def error_response(
     status: LookupStatus, message: str, request_id: str | None = None, http_status: int | None = None
 ) -> web.Response:
     """A JSON error in the LookupReply shape, so clients parse one body type."""
-    reply = LookupReply(request_id=request_id, status=status, error=message)
+    reply = Answer(request_id=request_id, status=status, error=message)
     code = http_status or STATUS_CODES[status]
     return web.Response(
         body=reply.to_json(), status=code, content_type=JSON, headers={"X-Request-ID": request_id or ""}

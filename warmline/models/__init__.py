@@ -6,9 +6,10 @@ from .customer import Customer
 from .dlq import DeadLetter
 from .events import CallStarted, CustomerChanged
 from .keys import KeyKind, LookupKey, normalize, parse_key
-from .lookup import CacheTier, LookupReply, LookupRequest, LookupStatus
+from .lookup import Answer, CacheTier, LookupReply, LookupRequest, LookupStatus
 
 __all__ = [
+    "Answer",
     "CacheEntry",
     "CacheTier",
     "CallStarted",

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from enum import StrEnum
 from typing import Literal
 
+import orjson
 from pydantic import Field
 
 from .base import WireModel
@@ -61,3 +63,57 @@ class LookupReply(WireModel):
     stale: bool = False
     took_ms: float = 0.0
     error: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Answer:
+    """A LookupReply whose customer is still the cached JSON bytes.
+
+    The hot path encodes it with orjson, embedding those bytes as they are; ``to_reply()`` gives
+    the validated model for in-process callers (LLM tool, CLI) that want fields.
+    """
+
+    status: LookupStatus
+    request_id: str | None = None
+    source: CacheTier | None = None
+    customer_json: bytes | None = None
+    matches: int = 0
+    age_s: float | None = None
+    stale: bool = False
+    took_ms: float = 0.0
+    error: str | None = None
+
+    @property
+    def customer(self) -> Customer | None:
+        """The customer, decoded."""
+        return None if self.customer_json is None else Customer.model_validate_json(self.customer_json)
+
+    def to_json(self) -> bytes:
+        """The LookupReply JSON, without re-encoding the customer."""
+        return orjson.dumps(
+            {
+                "request_id": self.request_id,
+                "status": self.status.value,
+                "source": self.source.value if self.source else None,
+                "customer": orjson.Fragment(self.customer_json) if self.customer_json is not None else None,
+                "matches": self.matches,
+                "age_s": self.age_s,
+                "stale": self.stale,
+                "took_ms": self.took_ms,
+                "error": self.error,
+            }
+        )
+
+    def to_reply(self) -> LookupReply:
+        """The validated wire model."""
+        return LookupReply(
+            request_id=self.request_id,
+            status=self.status,
+            source=self.source,
+            customer=self.customer,
+            matches=self.matches,
+            age_s=self.age_s,
+            stale=self.stale,
+            took_ms=self.took_ms,
+            error=self.error,
+        )
