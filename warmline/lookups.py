@@ -12,6 +12,7 @@ from .cache import CacheResult, TieredCache
 from .metrics import Metrics
 from .models import Answer, CacheTier, InvalidMessage, LookupKey, LookupStatus, normalize
 from .sources.base import Priority, SourceError
+from .warmth import WarmthTracker
 
 logger = logging.getLogger("warmline.lookup")
 
@@ -26,8 +27,10 @@ class LookupService:
         region: str = "US",
         default_timeout_ms: int = 5000,
         metrics: Metrics | None = None,
+        warmth: WarmthTracker | None = None,
     ) -> None:
         self.cache = cache
+        self.warmth = warmth or WarmthTracker()
         self.region = region
         self._default_timeout_ms = default_timeout_ms
         self._metrics = metrics or Metrics()
@@ -152,6 +155,7 @@ class LookupService:
             took_ms=round(took_ms, 3),
         )
         self._record(key, hit.tier, status, took_ms)
+        self.warmth.looked_up(str(key), hit.tier, hit.stale)
         return reply
 
     def _failure(
@@ -159,6 +163,8 @@ class LookupService:
     ) -> Answer:
         took_ms = (time.perf_counter() - started) * 1000
         self._record(key, None, status, took_ms)
+        if key is not None:
+            self.warmth.looked_up(str(key), None, False)
         return Answer(request_id=request_id, status=status, error=reason, took_ms=round(took_ms, 3))
 
     def _record(self, key: LookupKey | None, tier: CacheTier | None, status: LookupStatus, took_ms: float) -> None:

@@ -52,6 +52,18 @@ class Metrics:
         self.l2_errors = Counter("warmline_l2_errors", "Redis failures and breaker skips.", registry=r)
         self.breaker_state = Gauge("warmline_breaker_open", "1 while a circuit breaker is open.", ["name"], registry=r)
         self.l1_entries = Gauge("warmline_l1_entries", "Entries in this worker's L1.", registry=r)
+        self.answer_lookups = Counter(
+            "warmline_answer_lookups",
+            "First lookups after a call started, by whether L1 had the caller.",
+            ["warm"],
+            registry=r,
+        )
+        self.time_to_warm = Histogram(
+            "warmline_time_to_warm_seconds",
+            "From call-started to the caller fresh in L1.",
+            buckets=_LATENCY_BUCKETS,
+            registry=r,
+        )
         self.messages = Counter(
             "warmline_messages", "Kafka messages handled, by topic and outcome.", ["topic", "outcome"], registry=r
         )

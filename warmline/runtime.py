@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 from collections.abc import MutableMapping
 from dataclasses import dataclass, field
+from zoneinfo import ZoneInfo
 
 import aiohttp
 import redis.asyncio as redis
@@ -17,6 +18,8 @@ from .resilience import BreakerState, CircuitBreaker
 from .settings import Settings
 from .sources import Priority, Source, SourceResult, build_source
 from .sources.gate import SourceGate
+from .vip import VipWatcher
+from .warmth import WarmthTracker
 
 logger = logging.getLogger(__name__)
 
@@ -33,6 +36,8 @@ class Runtime:
     l2: RedisL2 | None
     cache: TieredCache
     lookups: LookupService
+    warmth: WarmthTracker
+    vip: VipWatcher
     redis_client: redis.Redis | None = None
     _http: aiohttp.ClientSession | None = field(default=None, repr=False)
 
@@ -81,10 +86,16 @@ class Runtime:
             return await gate.lookup(key, priority)
 
         cache = TieredCache(l1, l2, fetch, policy, stats=CacheStats())
+        warmth = WarmthTracker(metrics=metrics)
         lookups = LookupService(
-            cache, region=settings.default_region, default_timeout_ms=settings.source_timeout_ms + 1000, metrics=metrics
+            cache,
+            region=settings.default_region,
+            default_timeout_ms=settings.source_timeout_ms + 1000,
+            metrics=metrics,
+            warmth=warmth,
         )
-        return cls(settings, metrics, source, gate, l1, l2, cache, lookups, redis_client)
+        vip = VipWatcher(settings.vip_file, settings.default_region, ZoneInfo(settings.vip_timezone))
+        return cls(settings, metrics, source, gate, l1, l2, cache, lookups, warmth, vip, redis_client)
 
     @property
     def http(self) -> aiohttp.ClientSession:

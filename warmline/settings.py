@@ -73,6 +73,9 @@ class Settings(BaseSettings):
     l1_max_entries: int = Field(default=100_000, ge=1)
     ttl_jitter: float = Field(default=0.1, ge=0, le=0.5)
     default_region: str = "US"
+    vip_file: Path | None = None
+    vip_timezone: str = "UTC"
+    prewarm_concurrency: int = Field(default=32, ge=1, le=10_000)
     log_level: Literal["debug", "info", "warning", "error"] = "info"
 
     @field_validator("demo_latency_ms")
@@ -90,6 +93,17 @@ class Settings(BaseSettings):
         if region not in phonenumbers.SUPPORTED_REGIONS:
             raise ValueError(f"unknown region {value!r}; use an ISO 3166 code such as US or DE")
         return region
+
+    @field_validator("vip_timezone")
+    @classmethod
+    def _timezone(cls, value: str) -> str:
+        from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise ValueError(f"unknown time zone {value!r}; use an IANA name such as UTC or America/New_York") from None
+        return value
 
     @field_validator("broker")
     @classmethod

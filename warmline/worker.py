@@ -11,6 +11,7 @@ import mode
 from . import agents, http
 from .agents.kafka_io import HandlerPool
 from .app import StreamApp, build_app
+from .prewarm import VipRunner
 from .runtime import Runtime
 from .settings import Settings
 from .sources import Source
@@ -21,10 +22,11 @@ logger = logging.getLogger(__name__)
 class RuntimeLifecycle(mode.Service):
     """Opens what must be checked at start and closes the runtime when the worker stops."""
 
-    def __init__(self, runtime: Runtime, pool: HandlerPool, **kwargs: Any) -> None:
+    def __init__(self, runtime: Runtime, pool: HandlerPool, vip: VipRunner, **kwargs: Any) -> None:
         super().__init__(**kwargs)
         self.runtime = runtime
         self.pool = pool
+        self.vip = vip
 
     async def on_start(self) -> None:
         """Report whether Redis answers (warmline runs without it)."""
@@ -32,6 +34,7 @@ class RuntimeLifecycle(mode.Service):
 
     async def on_stop(self) -> None:
         """Finish in-flight handlers, then close the runtime."""
+        await self.vip.aclose()
         await self.pool.aclose()
         await self.runtime.aclose()
 
@@ -54,14 +57,15 @@ def build_worker(settings: Settings, source: Source | None = None) -> Worker:
     (settings.data_dir / "faust").mkdir(parents=True, exist_ok=True)
     stream = build_app(settings)
     runtime = Runtime.build(settings, stream.l1_table, source)
-    pool = agents.register_all(stream, runtime)
-    http.register(stream.app, runtime)
-    stream.app.add_dependency(RuntimeLifecycle(runtime, pool))
+    pool, vip = agents.register_all(stream, runtime)
+    http.register(stream.app, runtime, vip)
+    stream.app.add_dependency(RuntimeLifecycle(runtime, pool, vip))
 
     @stream.app.on_rebalance_complete.connect  # type: ignore[arg-type]  # mode's signature wants a keyword-only `signal`
     async def adopt_recovered(sender: Any, **kwargs: Any) -> None:
         adopted = runtime.l1.adopt_recovered()
         if adopted:
             logger.info("L1 adopted %d recovered entries", adopted)
+        vip.on_rebalanced()
 
     return Worker(stream, runtime)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from ..app import StreamApp
+from ..prewarm import VipRunner
 from ..runtime import Runtime
 from . import call_started, invalidation, lookup_requests, timers
 from .kafka_io import HandlerPool, Outbox
@@ -11,12 +12,12 @@ from .kafka_io import HandlerPool, Outbox
 MAX_INFLIGHT_HANDLERS = 1000
 
 
-def register_all(sa: StreamApp, runtime: Runtime) -> HandlerPool:
-    """Attach every agent and timer; returns the handler pool the worker must close on stop."""
+def register_all(sa: StreamApp, runtime: Runtime) -> tuple[HandlerPool, VipRunner]:
+    """Attach every agent and timer; returns the handler pool and VIP runner the worker owns."""
     outbox = Outbox(sa.app, runtime.settings.topic_lookup_dlq, runtime.metrics)
     pool = HandlerPool(MAX_INFLIGHT_HANDLERS)
     lookup_requests.register(sa, runtime, outbox, pool)
     call_started.register(sa, runtime, outbox, pool)
     invalidation.register(sa, runtime, outbox)
-    timers.register(sa, runtime)
-    return pool
+    runner = timers.register(sa, runtime)
+    return pool, runner

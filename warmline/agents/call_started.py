@@ -9,9 +9,10 @@ from faust.types import EventT, StreamT
 
 from ..app import StreamApp
 from ..models import CallStarted, InvalidMessage, parse
+from ..ownership import owner_partition
 from ..runtime import Runtime
-from ..sources import SourceError
-from .kafka_io import HandlerPool, Outbox, owner_partition
+from ..sources import Priority, SourceError
+from .kafka_io import HandlerPool, Outbox
 
 logger = logging.getLogger(__name__)
 
@@ -40,17 +41,22 @@ class CallStartedHandler:
             await self._outbox.forward(event, str(key))
             event.ack()
             return
+        warmth = self._rt.warmth
+        warmth.call_started(str(key))
         if self._rt.cache.peek_l1(key) is not None:
             self.already_fresh += 1
+            warmth.warmed(str(key))
             event.ack()
             return
 
         async def warm() -> None:
             try:
-                await self._rt.cache.warm(key)
-                self.warmed += 1
+                await self._rt.cache.warm(key, Priority.LIVE)  # a caller is waiting in a queue
             except SourceError as e:
                 logger.info("pre-warm of %s failed: %s", key.redacted, e)
+                return
+            self.warmed += 1
+            warmth.warmed(str(key))
 
         await self._pool.spawn(event, warm)
 

@@ -14,8 +14,9 @@ from faust.types import EventT, StreamT
 
 from ..app import StreamApp
 from ..models import CustomerChanged, InvalidMessage, KeyKind, normalize, parse, parse_key
+from ..ownership import owner_partition
 from ..runtime import Runtime
-from .kafka_io import Outbox, owner_partition
+from .kafka_io import Outbox
 
 logger = logging.getLogger(__name__)
 

@@ -9,7 +9,6 @@ from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from aiokafka.partitioner import murmur2
 from faust.types import EventT
 
 from ..metrics import Metrics
@@ -18,11 +17,6 @@ from ..models import DeadLetter
 logger = logging.getLogger(__name__)
 
 Headers = Sequence[tuple[str, bytes]]
-
-
-def owner_partition(key: str, partitions: int) -> int:
-    """The partition Kafka's default (murmur2) partitioner gives *key*: where its owner reads."""
-    return int(murmur2(key.encode()) & 0x7FFFFFFF) % partitions
 
 
 @dataclass(frozen=True, slots=True)

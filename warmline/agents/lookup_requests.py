@@ -11,8 +11,9 @@ from faust.types import EventT, StreamT
 from ..app import StreamApp
 from ..models import Answer, InvalidMessage, LookupRequest, LookupStatus, parse
 from ..models.base import MAX_MESSAGE_BYTES
+from ..ownership import owner_partition
 from ..runtime import Runtime
-from .kafka_io import HandlerPool, Outbox, SpringReply, owner_partition
+from .kafka_io import HandlerPool, Outbox, SpringReply
 
 logger = logging.getLogger(__name__)
 

@@ -66,12 +66,13 @@ class CacheStats:
             "coalesced": self.coalesced_calls,
             "upstream_calls": self.upstream_calls,
             "upstream_ms": {
-                "p50": _ms(percentile(latencies, 0.5)),
-                "p99": _ms(percentile(latencies, 0.99)),
+                "p50": to_ms(percentile(latencies, 0.5)),
+                "p99": to_ms(percentile(latencies, 0.99)),
             },
             "l2_errors": self.l2_errors,
         }
 
 
-def _ms(seconds: float | None) -> float | None:
+def to_ms(seconds: float | None) -> float | None:
+    """Seconds → milliseconds rounded to µs; None stays None."""
     return None if seconds is None else round(seconds * 1000, 3)

@@ -99,12 +99,18 @@ class TieredCache:
             return stale  # the upstream is down: an old answer beats no answer
 
     async def warm(self, key: LookupKey, priority: Priority = Priority.LIVE) -> tuple[CacheResult, bool]:
-        """Make *key* fresh in L1. Returns (result, fetched) where *fetched* says a source call was made or joined."""
+        """Make *key* fresh in L1 (a stale entry does not count). Returns (result, fetched_from_source)."""
         hit = self.peek_l1(key)
         if hit is not None:
             return hit, False
-        result = await self.get(key, priority=priority)
-        return result, result.tier is CacheTier.UPSTREAM
+        now = self._clock()
+        entry = await self._l2_get(key)
+        if entry is not None and self.policy.freshness(entry, now) is Freshness.FRESH:
+            self.l1.put(str(key), self.policy.for_l1(entry, now))
+            self.stats.hit(CacheTier.L2)
+            return CacheResult(entry, CacheTier.L2), False
+        self.stats.miss()
+        return await self._fetch_shared(key, priority), True
 
     async def get_many_l2(self, keys: Sequence[LookupKey]) -> dict[LookupKey, CacheResult]:
         """Fresh L2 answers for *keys* with one MGET round trip, promoted to L1 (batches use this)."""

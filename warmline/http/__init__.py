@@ -4,14 +4,16 @@ from __future__ import annotations
 
 from typing import Any
 
+from ..prewarm import VipRunner
 from ..runtime import Runtime
-from . import admin, lookup, ops
+from . import admin, lookup, ops, prewarm
 from .routing import OwnerRouter
 
 
-def register(app: Any, runtime: Runtime) -> None:
+def register(app: Any, runtime: Runtime, vip: VipRunner) -> None:
     """Attach every route to the Faust *app*."""
     router = OwnerRouter(app)
     lookup.register(app, runtime, router)
     admin.register(app, runtime, router)
-    ops.register(app, runtime)
+    prewarm.register(app, runtime, router, vip)
+    ops.register(app, runtime, vip)

@@ -1,4 +1,4 @@
-"""Admin routes: DELETE /v1/cache/{key} (bearer token), routed to the key's owner."""
+"""DELETE /v1/cache/{key} (admin): invalidate a key on its owner (L1) and in L2."""
 
 from __future__ import annotations
 
@@ -9,20 +9,19 @@ from faust.web import View
 
 from ..models import InvalidMessage, LookupStatus, parse_key
 from ..runtime import Runtime
-from .auth import admin_denial
+from .auth import refuse
 from .responses import error_response, json_response
 from .routing import OwnerRouter
 
 
 def register(app: Any, runtime: Runtime, router: OwnerRouter) -> None:
-    """Attach the admin routes."""
+    """Attach DELETE /v1/cache/{key}."""
 
     @app.page("/v1/cache/{key}")
     class CacheKeyView(View):
         async def delete(self, request: web.Request, key: str) -> web.Response:
-            denial = admin_denial(request, runtime.settings.admin_token)
-            if denial is not None:
-                return json_response({"error": denial}, status=401 if runtime.settings.admin_token else 403)
+            if (refusal := refuse(request, runtime.settings.admin_token)) is not None:
+                return refusal
             try:
                 lookup_key = parse_key(key, runtime.settings.default_region)
             except InvalidMessage as e:

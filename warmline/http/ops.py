@@ -8,6 +8,9 @@ from aiohttp import web
 from faust.web import View
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
+from ..app import L1_TABLE
+from ..ownership import active_partitions
+from ..prewarm import VipRunner
 from ..runtime import Runtime
 from .responses import json_response
 
@@ -16,11 +19,7 @@ def readiness(app: Any) -> dict[str, Any]:
     """Ready = the consumer has its assignment and the tables are recovered (not mid-rebalance)."""
     recovered = app.tables.recovery.completed.is_set()
     rebalancing = bool(getattr(app, "rebalancing", False))
-    assigned = sorted(
-        tp.partition
-        for tp in app.assignor.assigned_actives()
-        if tp.topic == app.tables["l1"].changelog_topic.get_topic_name()
-    )
+    assigned = sorted(active_partitions(app, app.tables[L1_TABLE].changelog_topic.get_topic_name()))
     return {
         "ready": recovered and not rebalancing,
         "recovered": recovered,
@@ -29,7 +28,7 @@ def readiness(app: Any) -> dict[str, Any]:
     }
 
 
-def register(app: Any, runtime: Runtime) -> None:
+def register(app: Any, runtime: Runtime, vip: VipRunner) -> None:
     """Attach the operations routes."""
 
     @app.page("/healthz")
@@ -58,6 +57,8 @@ def register(app: Any, runtime: Runtime) -> None:
                         "waiting": runtime.gate.waiting,
                         "breaker": runtime.gate.breaker.state.value,
                     },
+                    "warm_at_answer": runtime.warmth.snapshot(),
+                    "vip": {"runs": vip.runs, "last_job": vip.last_job, "lists": len(runtime.vip.book.lists)},
                     "l2": {
                         "enabled": runtime.l2 is not None,
                         "breaker": runtime.l2.breaker.state.value if runtime.l2 else None,

@@ -7,6 +7,7 @@ from typing import Any
 
 import aiohttp
 from aiohttp import web
+from pydantic import SecretStr
 from yarl import URL
 
 from ..app import L1_TABLE
@@ -48,6 +49,11 @@ class OwnerRouter:
             body = await resp.read()
             kept = {k: resp.headers[k] for k in _PASS_HEADERS if k in resp.headers}
             return web.Response(body=body, status=resp.status, headers=kept)
+
+    @staticmethod
+    def auth_headers(token: SecretStr | None) -> dict[str, str]:
+        """The admin bearer header, for requests this worker makes to its peers."""
+        return {"Authorization": f"Bearer {token.get_secret_value()}"} if token is not None else {}
 
     async def get_json(self, session: aiohttp.ClientSession, owner: URL, path: str, query: dict[str, str]) -> Any:
         """GET *path* on *owner* as a forwarded request and return the decoded JSON body."""

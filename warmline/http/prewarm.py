@@ -1,0 +1,99 @@
+"""POST /v1/prewarm (admin): warm keys or VIP lists on the workers that own them; merged job stats."""
+
+from __future__ import annotations
+
+import asyncio
+from collections import defaultdict
+from typing import Any
+
+import orjson
+from aiohttp import web
+from faust.web import View
+from pydantic import BaseModel, ConfigDict, Field
+from yarl import URL
+
+from ..cache.stats import percentile
+from ..models import InvalidMessage, LookupKey, LookupStatus, parse_object
+from ..prewarm import VipRunner
+from ..runtime import Runtime
+from ..vip import VipBook
+from ..warming import WarmOutcome, parse_keys
+from .auth import refuse
+from .responses import error_response, json_response
+from .routing import FORWARDED_HEADER, OwnerRouter
+
+PREWARM_PATH = "/v1/prewarm"
+MAX_PREWARM_KEYS = 100_000
+
+
+class PrewarmRequest(BaseModel):
+    """``{"keys": ["phone:+1…", …]}``, ``{"lists": ["platinum"]}``, or ``{}`` for every VIP list."""
+
+    model_config = ConfigDict(extra="forbid")
+    keys: list[str] | None = Field(default=None, max_length=MAX_PREWARM_KEYS)
+    lists: list[str] | None = None
+
+
+def _merge(parts: list[dict[str, Any]], invalid: int) -> dict[str, Any]:
+    """Sum the workers' counts; percentiles over every item's latency."""
+    took = [ms for part in parts for ms in part.get("items_ms", [])]
+    total: dict[str, Any] = {o.value: sum(p.get(o.value, 0) for p in parts) for o in WarmOutcome}
+    total["invalid"] += invalid
+    total["total"] = sum(p.get("total", 0) for p in parts) + invalid
+    total["duration_s"] = max((p.get("duration_s", 0.0) for p in parts), default=0.0)
+    total["p50_ms"] = percentile(took, 0.5)
+    total["p99_ms"] = percentile(took, 0.99)
+    total["workers"] = len(parts)
+    return total
+
+
+def _select(body: PrewarmRequest, book: VipBook, region: str) -> list[LookupKey | InvalidMessage]:
+    """The keys a prewarm request names: its own, or those of the VIP lists it names (all by default)."""
+    if body.keys is not None:
+        return parse_keys(body.keys, region)
+    wanted = set(body.lists or [v.name for v in book.lists])
+    unknown = wanted - {v.name for v in book.lists}
+    if unknown:
+        raise InvalidMessage(f"no VIP list named {sorted(unknown)}")
+    return list(dict.fromkeys(k for v in book.lists if v.name in wanted for k in v.keys))
+
+
+def register(app: Any, runtime: Runtime, router: OwnerRouter, vip: VipRunner) -> None:
+    """Attach POST /v1/prewarm."""
+
+    async def warm_here(keys: list[LookupKey]) -> dict[str, Any]:
+        job = await vip.warm(keys, "admin")
+        return {**job.stats(), "items_ms": [i.took_ms for i in job.items if i is not None]}
+
+    async def warm_there(owner: URL, keys: list[LookupKey]) -> dict[str, Any]:
+        body = orjson.dumps({"keys": [str(k) for k in keys]})
+        headers = {**router.auth_headers(runtime.settings.admin_token), FORWARDED_HEADER: "1"}
+        async with runtime.http.post(owner.with_path(PREWARM_PATH), data=body, headers=headers) as resp:
+            result: dict[str, Any] = await resp.json(content_type=None)
+            return result
+
+    @app.page(PREWARM_PATH)
+    class PrewarmView(View):
+        async def post(self, request: web.Request) -> web.Response:
+            if (refusal := refuse(request, runtime.settings.admin_token)) is not None:
+                return refusal
+            try:
+                raw = await request.read()
+                body = parse_object(PrewarmRequest, orjson.loads(raw) if raw.strip() else {})
+            except (orjson.JSONDecodeError, InvalidMessage) as e:
+                return error_response(LookupStatus.INVALID, getattr(e, "reason", f"body is not JSON: {e}"))
+            runtime.vip.refresh()
+            try:
+                parsed = _select(body, runtime.vip.book, runtime.settings.default_region)
+            except InvalidMessage as e:
+                return error_response(LookupStatus.INVALID, e.reason)
+            keys = [k for k in parsed if isinstance(k, LookupKey)]
+            by_owner: dict[URL | None, list[LookupKey]] = defaultdict(list)
+            for key in keys:
+                by_owner[router.owner(key, request)].append(key)
+            parts = await asyncio.gather(
+                *(warm_here(ks) if owner is None else warm_there(owner, ks) for owner, ks in by_owner.items())
+            )
+            if request.headers.get(FORWARDED_HEADER):
+                return json_response(parts[0] if parts else _merge([], 0))
+            return json_response(_merge(list(parts), len(parsed) - len(keys)))

@@ -1,0 +1,17 @@
+"""Key ownership: which partition (and so which worker) owns a lookup key."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from aiokafka.partitioner import murmur2
+
+
+def active_partitions(app: Any, topic: str) -> set[int]:
+    """Partitions of *topic* this worker owns now (empty while starting or rebalancing)."""
+    return {tp.partition for tp in app.assignor.assigned_actives() if tp.topic == topic}
+
+
+def owner_partition(key: str, partitions: int) -> int:
+    """The partition Kafka's default (murmur2) partitioner gives *key*: where its owner reads."""
+    return int(murmur2(key.encode()) & 0x7FFFFFFF) % partitions
