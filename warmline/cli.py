@@ -7,6 +7,7 @@ import asyncio
 import os
 import sys
 from collections.abc import Sequence
+from datetime import UTC, datetime
 from pathlib import Path
 
 from rich.console import Console
@@ -77,6 +78,53 @@ def cmd_lookup(args: argparse.Namespace) -> int:
     return asyncio.run(run_lookup(_settings(), by, value, http=args.http, timeout_ms=args.timeout_ms))
 
 
+def cmd_warm(args: argparse.Namespace) -> int:
+    """Warm a key list or VIP file."""
+    from .tools.warm import run_warm
+
+    result = asyncio.run(
+        run_warm(_settings(), Path(args.file), http=args.http, concurrency=args.concurrency, console=console)
+    )
+    return 0 if not result.get("failed") else 1
+
+
+def cmd_replay(args: argparse.Namespace) -> int:
+    """Replay call-started events from a JSONL file, or re-warm from a topic since a time."""
+    from .tools import replay
+
+    settings = _settings()
+    if args.file:
+        report = asyncio.run(replay.replay_file(settings, Path(args.file), speed=args.speed, console=console))
+    else:
+        since = _parse_since(args.since)
+        report = asyncio.run(
+            replay.replay_topic(
+                settings, args.topic, since, http=args.http, concurrency=args.concurrency, console=console
+            )
+        )
+    for line in report.skipped[:10]:
+        console.print(f"[yellow]skipped[/] {line}")
+    console.print(report.as_dict())
+    return 0
+
+
+def _parse_since(text: str | None) -> datetime:
+    if not text:
+        raise SystemExit("--topic needs --since (e.g. 2026-11-25T07:00)")
+    try:
+        when = datetime.fromisoformat(text)
+    except ValueError:
+        raise SystemExit(f"--since {text!r} is not an ISO time such as 2026-11-25T07:00") from None
+    return when if when.tzinfo else when.replace(tzinfo=UTC)
+
+
+def cmd_simulate(args: argparse.Namespace) -> int:
+    """Drive call-center traffic and report the warm-at-answer ratio."""
+    from .tools.simulate_cli import run_simulation
+
+    return asyncio.run(run_simulation(_settings(), args, console))
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser of `warmline`."""
     parser = argparse.ArgumentParser(prog="warmline", description="Pre-warmed caller lookups for call centers.")
@@ -103,6 +151,36 @@ def build_parser() -> argparse.ArgumentParser:
     lookup.add_argument("--http", metavar="URL", help="use HTTP at URL (e.g. http://127.0.0.1:6066)")
     lookup.add_argument("--timeout-ms", type=int, default=5000)
     lookup.set_defaults(fn=cmd_lookup)
+
+    warm = sub.add_parser("warm", help="warm a key list (one kind:value per line) or a VIP file, with a progress bar")
+    warm.add_argument("file")
+    warm.add_argument("--http", metavar="URL", help="use POST /v1/prewarm at URL (needs WARMLINE_ADMIN_TOKEN)")
+    warm.add_argument("--concurrency", type=int, default=50, help="lookups in flight over Kafka")
+    warm.set_defaults(fn=cmd_warm)
+
+    replay = sub.add_parser("replay", help="replay call-started events from a JSONL file, or re-warm from a topic")
+    source = replay.add_mutually_exclusive_group(required=True)
+    source.add_argument("file", nargs="?", help="JSONL file of CallStarted events")
+    source.add_argument("--topic", help="re-warm the callers of this topic's events (with --since)")
+    replay.add_argument("--since", help="ISO time, e.g. 2026-11-25T07:00 (UTC unless it names a zone)")
+    replay.add_argument(
+        "--speed", type=float, help="keep the recorded gaps, N times faster (default: as fast as possible)"
+    )
+    replay.add_argument(
+        "--http", metavar="URL", help="re-warm through POST /v1/prewarm at URL instead of Kafka lookups"
+    )
+    replay.add_argument("--concurrency", type=int, default=50)
+    replay.set_defaults(fn=cmd_replay)
+
+    sim = sub.add_parser("simulate", help="call-center traffic: calls queue, then an agent looks the caller up")
+    sim.add_argument("--rate", type=float, default=5.0, help="call arrivals per second (Poisson)")
+    sim.add_argument("--duration", type=float, default=60.0, help="seconds of arrivals")
+    sim.add_argument("--wait", default="5-120", help="queue wait range in seconds, e.g. 5-120")
+    sim.add_argument("--immediate", type=float, default=0.1, help="share of calls answered at once")
+    sim.add_argument("--unknown", type=float, default=0.05, help="share of callers not in the directory")
+    sim.add_argument("--callers", type=int, default=5000, help="distinct known callers (Zipf repeat callers)")
+    sim.add_argument("--http", metavar="URL", help="agents look up over HTTP at URL (default: Kafka)")
+    sim.set_defaults(fn=cmd_simulate)
     return parser
 
 

@@ -1,0 +1,1 @@
+"""Client-side tools behind the CLI: bulk warm, replay, the call-center simulator."""
