@@ -80,7 +80,7 @@ class Runtime:
             max_stale_s=settings.max_stale_s,
             jitter=settings.ttl_jitter,
         )
-        l1 = TableL1(l1_mapping, settings.l1_max_entries)
+        l1 = TableL1(l1_mapping, settings.l1_max_entries, getattr(l1_mapping, "data", None))
 
         async def fetch(key: LookupKey, priority: Priority) -> SourceResult:
             return await gate.lookup(key, priority)

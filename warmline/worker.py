@@ -10,6 +10,7 @@ import mode
 
 from . import agents, http
 from .agents.kafka_io import HandlerPool
+from .ownership import active_partitions, owner_partition
 from .app import StreamApp, build_app
 from .prewarm import VipRunner
 from .runtime import Runtime
@@ -63,9 +64,12 @@ def build_worker(settings: Settings, source: Source | None = None) -> Worker:
 
     @stream.app.on_rebalance_complete.connect  # type: ignore[arg-type]  # mode's signature wants a keyword-only `signal`
     async def adopt_recovered(sender: Any, **kwargs: Any) -> None:
+        mine = active_partitions(stream.app, stream.l1_table.changelog_topic.get_topic_name())
+        n = settings.topic_partitions
+        dropped = runtime.l1.retain_owned(lambda key: owner_partition(key, n) in mine)
         adopted = runtime.l1.adopt_recovered()
-        if adopted:
-            logger.info("L1 adopted %d recovered entries", adopted)
+        if adopted or dropped:
+            logger.info("L1 after rebalance: adopted %d recovered entries, dropped %d moved away", adopted, dropped)
         vip.on_rebalanced()
 
     return Worker(stream, runtime)

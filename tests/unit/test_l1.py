@@ -52,3 +52,16 @@ def test_sweep_drops_expired_and_keeps_stale_within_grace() -> None:
     assert l1.sweep(now=100, grace_s=60) == 2
     assert l1.get("fresh") and l1.get("stale")
     assert l1.get("dead") is None and l1.get("negative") is None
+
+
+def test_retain_owned_forgets_locally_without_tombstones() -> None:
+    table = RecordingMapping()
+    store: dict[str, CacheEntry | None] = {}
+    l1 = TableL1(table, 10, local=store)
+    for k in "abc":
+        l1.put(k, _entry())
+        store[k] = table[k]  # a Faust table writes through to its store
+    writes = table.writes
+    assert l1.retain_owned(lambda key: key != "b") == 1
+    assert set(store) == {"a", "c"}
+    assert table.writes == writes  # no tombstone into the new owner's changelog partition

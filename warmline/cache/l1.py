@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import MutableMapping
+from collections.abc import Callable, MutableMapping
 from typing import Protocol
 
 from cachetools import LRUCache
@@ -53,8 +53,16 @@ class TableL1:
     through the mapping, so a Faust table turns them into changelog records and tombstones.
     """
 
-    def __init__(self, table: MutableMapping[str, CacheEntry | None], max_entries: int) -> None:
+    def __init__(
+        self,
+        table: MutableMapping[str, CacheEntry | None],
+        max_entries: int,
+        local: MutableMapping[str, CacheEntry | None] | None = None,
+    ) -> None:
         self._table = table
+        # The same entries without changelog side effects (a Faust table's store): for dropping
+        # what this worker no longer owns without writing tombstones into the new owner's partition.
+        self._local = local if local is not None else table
         self._recency = _Recency(max_entries, table)
 
     def __len__(self) -> int:
@@ -81,6 +89,14 @@ class TableL1:
         """Drop *key*; True if it was there."""
         self._recency.pop(key, None)
         return self._table.pop(key, None) is not None
+
+    def retain_owned(self, owned: Callable[[str], bool]) -> int:
+        """After a rebalance: forget (locally only) the keys whose partition moved away. Returns the count."""
+        gone = [key for key in list(self._local.keys()) if not owned(key)]
+        for key in gone:
+            self._local.pop(key, None)
+            self._recency.pop(key, None)
+        return len(gone)
 
     def adopt_recovered(self) -> int:
         """Track keys that arrived by changelog recovery; evict beyond the bound. Returns the count."""

@@ -100,7 +100,8 @@ async def keys_since(settings: Settings, topic: str, since: datetime, report: Re
             partitions = consumer.partitions_for_topic(topic) or set()
         tps = [TopicPartition(topic, p) for p in sorted(partitions)]
         consumer.assign(tps)
-        starts = await consumer.offsets_for_times({tp: int(since.timestamp() * 1000) for tp in tps})
+        since_ms = int(since.timestamp() * 1000)
+        starts = await consumer.offsets_for_times({tp: since_ms for tp in tps})
         ends = await consumer.end_offsets(tps)
         todo = {}
         for tp in tps:
@@ -112,12 +113,14 @@ async def keys_since(settings: Settings, topic: str, since: datetime, report: Re
         while todo:
             for tp, records in (await consumer.getmany(*todo, timeout_ms=500)).items():
                 for record in records:
+                    if record.offset + 1 >= todo.get(tp, 0):
+                        todo.pop(tp, None)
+                    if record.timestamp < since_ms:
+                        continue  # brokers may seek to an earlier batch (Tansu does): filter by time here too
                     try:
                         keys[parse(CallStarted, record.value).lookup_key(settings.default_region)] = None
                     except InvalidMessage as e:
                         report.skipped.append(f"{tp.topic}[{tp.partition}]@{record.offset}: {e.reason}")
-                    if record.offset + 1 >= todo.get(tp, 0):
-                        todo.pop(tp, None)
         return list(keys)
     finally:
         await consumer.stop()
