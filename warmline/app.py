@@ -90,7 +90,9 @@ def build_app(settings: Settings) -> StreamApp:
         broker_session_timeout=settings.broker_session_timeout_s,
         broker_rebalance_timeout=settings.broker_rebalance_timeout_s,
         broker_heartbeat_interval=settings.broker_heartbeat_interval_s,
-        consumer_auto_offset_reset="earliest",
+        # A new consumer group starts at the end: last week's calls are not worth warming now
+        # (`warmline replay --topic … --since …` re-warms history on purpose). Tables recover regardless.
+        consumer_auto_offset_reset=settings.consumer_auto_offset_reset,
         table_cleanup_interval=3600.0,  # our own sweep expires entries; Faust's is for windowed tables
     )
     app.fetch_max_wait_ms = settings.consumer_fetch_max_wait_ms

@@ -55,6 +55,7 @@ class Settings(BaseSettings):
     topic_lookup_dlq: str = TOPIC_LOOKUP_DLQ
     topic_customer_changed: str = TOPIC_CUSTOMER_CHANGED
     consumer_fetch_max_wait_ms: int = Field(default=500, ge=0, le=60_000)
+    consumer_auto_offset_reset: Literal["latest", "earliest"] = "latest"
     producer_max_batch_size: int = Field(default=16384, ge=1)
     broker_session_timeout_s: float = Field(default=60.0, gt=0)
     broker_rebalance_timeout_s: float = Field(default=60.0, gt=0)

@@ -10,8 +10,8 @@ import mode
 
 from . import agents, http
 from .agents.kafka_io import HandlerPool
-from .ownership import active_partitions, owner_partition
 from .app import StreamApp, build_app
+from .ownership import active_partitions, owner_partition
 from .prewarm import VipRunner
 from .runtime import Runtime
 from .settings import Settings

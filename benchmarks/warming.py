@@ -1,0 +1,171 @@
+"""Pre-warming figures (issue 4): warm-at-answer, pre-warm throughput, batch speedup, bulk vs live."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from pathlib import Path
+
+import aiohttp
+import orjson
+from aiokafka import AIOKafkaProducer
+
+from warmline.cache import CachePolicy, TableL1, TieredCache
+from warmline.models import LookupKey, normalize
+from warmline.sources.base import Priority, SourceResult
+from warmline.sources.demo import DemoSource
+from warmline.sources.demo.generate import sample_contacts
+from warmline.tools.simulate import Callers, SimConfig, simulate
+from warmline.tools.transport import HttpLookups
+from warmline.warming import warm_keys
+
+from .stack import TOPICS, BenchStack
+from .stats import Result
+
+ADMIN = {"Authorization": "Bearer bench"}
+
+
+async def _stats(session: aiohttp.ClientSession, url: str) -> dict:
+    async with session.get(f"{url}/v1/stats") as resp:
+        return await resp.json()
+
+
+async def warm_at_answer(stack: BenchStack, rate: float, duration_s: float, wait_s: tuple[float, float]) -> Result:
+    """Simulated calls (source 500–2000 ms, queue waits ≥ the source's worst latency): share answered from L1."""
+    config = SimConfig(rate=rate, duration_s=duration_s, unknown_share=0.05, wait_s=wait_s, immediate_share=0.0)
+    callers = Callers(sample_contacts(stack.demo_db, "phone", 5000), config)
+    producer = AIOKafkaProducer(bootstrap_servers=stack.tansu.bootstrap, linger_ms=2)
+    await producer.start()
+    try:
+        async with aiohttp.ClientSession() as session:
+            report = await simulate(config, producer, TOPICS["call_started"], HttpLookups(session, stack.url), callers)
+            worker = (await _stats(session, stack.url))["warm_at_answer"]
+    finally:
+        await producer.stop()
+    data = report.as_dict()
+    ratio = data["warm_at_answer_ratio"] or 0.0
+    return Result(
+        f"warm at answer (waits {wait_s[0]:g}–{wait_s[1]:g} s, source 500–2000 ms)",
+        round(ratio * 100, 2),
+        "% L1",
+        "≥ 99.5 %",
+        ratio >= 0.995,
+        detail={**data, "worker_view": worker},
+    )
+
+
+async def prewarm_throughput(stack: BenchStack, events: int) -> Result:
+    """call-started events for distinct callers, published at once: accepted and warmed per second."""
+    ids = [f"C-{i:06d}" for i in range(1, events + 1)]
+    producer = AIOKafkaProducer(bootstrap_servers=stack.tansu.bootstrap, linger_ms=5, max_batch_size=65536)
+    await producer.start()
+    started = time.perf_counter()
+    try:
+        for i, cid in enumerate(ids):
+            body = orjson.dumps({"call_id": f"t-{i}", "caller": "unknown", "customer_id": cid})
+            await producer.send(TOPICS["call_started"], body, key=str(normalize("customer_id", cid)).encode())
+        await producer.flush()
+    finally:
+        await producer.stop()
+    published_s = time.perf_counter() - started
+    async with aiohttp.ClientSession() as session:
+        async with asyncio.timeout(600):
+            while True:
+                stats = await _stats(session, stack.url)
+                if stats["l1"]["entries"] >= events:
+                    break
+                await asyncio.sleep(0.2)
+    elapsed = time.perf_counter() - started
+    rate = events / elapsed
+    calls = stats["source"]["calls"]
+    return Result(
+        "pre-warm throughput (50 ms source, concurrency 200)",
+        round(rate),
+        "events/s",
+        "≥ 2,000/s, none lost",
+        rate >= 2000 and stats["l1"]["entries"] == events,
+        detail={
+            "events": events,
+            "warmed_in_l1": stats["l1"]["entries"],
+            "source_calls": calls,
+            "publish_s": round(published_s, 2),
+            "all_warm_s": round(elapsed, 2),
+        },
+    )
+
+
+async def batch_speedup(demo_db: Path, n: int, c: int, latency_ms: float = 20.0) -> Result:
+    """warm_keys over N keys: concurrency C against concurrency 1, same source (demo, fixed latency)."""
+
+    async def run(concurrency: int) -> float:
+        source = DemoSource(demo_db, (latency_ms, latency_ms))
+
+        async def fetch(key: LookupKey, priority: Priority) -> SourceResult:
+            return await source.lookup(key)
+
+        cache = TieredCache(TableL1({}, n * 2), None, fetch, CachePolicy())
+        keys = [normalize("customer_id", f"C-{i:06d}") for i in range(1, n + 1)]
+        started = time.perf_counter()
+        job = await warm_keys(cache, keys, concurrency=concurrency)
+        took = time.perf_counter() - started
+        await source.aclose()
+        assert job.stats()["warmed"] == n
+        return took
+
+    sequential, parallel = await run(1), await run(c)
+    speedup = sequential / parallel
+    target = 0.9 * min(n, c)
+    return Result(
+        f"batch warm speedup N={n} C={c}",
+        round(speedup, 2),
+        "×",
+        f"≥ {target:g}× (0.9·min(N,C))",
+        speedup >= target,
+        detail={"sequential_s": round(sequential, 3), "concurrent_s": round(parallel, 3), "source_ms": latency_ms},
+    )
+
+
+async def _live_time_to_warm_p99(stack: BenchStack, ids: list[str], rate: float, bulk: list[str] | None) -> dict:
+    async with aiohttp.ClientSession() as session:
+        job = None
+        if bulk:
+            job = asyncio.create_task(session.post(f"{stack.url}/v1/prewarm", json={"keys": bulk}, headers=ADMIN))
+            await asyncio.sleep(0.5)
+        producer = AIOKafkaProducer(bootstrap_servers=stack.tansu.bootstrap, linger_ms=0)
+        await producer.start()
+        try:
+            for i, cid in enumerate(ids):
+                body = orjson.dumps({"call_id": f"live-{i}", "caller": "unknown", "customer_id": cid})
+                await producer.send(TOPICS["call_started"], body, key=str(normalize("customer_id", cid)).encode())
+                await asyncio.sleep(1 / rate)
+        finally:
+            await producer.stop()
+        async with asyncio.timeout(120):
+            while (stats := await _stats(session, stack.url))["warm_at_answer"]["calls_waiting"] > 0:
+                await asyncio.sleep(0.2)  # the tracker drops a call once it was looked up; here: until all warm
+                if all_warm := stats["l1"]["entries"] >= len(ids):
+                    break
+        bulk_running = job is not None and not job.done()
+        if job is not None:
+            await (await job).read()
+        return {**stats["warm_at_answer"]["time_to_warm_ms"], "bulk_still_running": bulk_running, "all_warm": all_warm}
+
+
+async def bulk_vs_live(stack: BenchStack, live_calls: int, rate: float, bulk_keys: int) -> Result:
+    """Live callers' time-to-warm p99 alone, then with a 10k-key bulk warm running (fresh worker each)."""
+    live_a = [f"C-{i:06d}" for i in range(50_001, 50_001 + live_calls)]
+    live_b = [f"C-{i:06d}" for i in range(60_001, 60_001 + live_calls)]
+    bulk = [f"customer_id:C-{i:06d}" for i in range(1, bulk_keys + 1)]
+    alone = await _live_time_to_warm_p99(stack, live_a, rate, None)
+    stack.restart_worker()
+    loaded = await _live_time_to_warm_p99(stack, live_b, rate, bulk)
+    ratio = loaded["p99"] / alone["p99"]
+    return Result(
+        f"live time-to-warm p99 with a {bulk_keys:,}-key bulk warm",
+        loaded["p99"],
+        "ms p99",
+        "< 1.10× alone",
+        ratio < 1.10,
+        floor=alone["p99"],
+        detail={"alone": alone, "with_bulk": loaded, "ratio": round(ratio, 3)},
+    )
