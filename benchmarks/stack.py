@@ -59,7 +59,7 @@ async def start_stack(workdir: Path, demo_count: int = 100_000, **env: str) -> B
     tansu = Tansu(log_path=workdir / "tansu.log")
     tansu.start()
     await create_topics(tansu.bootstrap, TOPICS.values(), 8)
-    proc, url, worker_env = _start_worker(tansu, workdir, demo_db, env)
+    proc, url, _ = _start_worker(tansu, workdir, demo_db, env)
     return BenchStack(tansu, proc, url, demo_db, workdir, env)
 
 
