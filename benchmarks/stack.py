@@ -32,6 +32,8 @@ class BenchStack:
     demo_db: Path
     workdir: Path
     env: dict[str, str]
+    app_id: str
+    """The running worker's app id (its changelog topics are named after it)."""
 
     def stop(self) -> None:
         stop_process(self.worker)
@@ -40,7 +42,8 @@ class BenchStack:
     def restart_worker(self, **env: str) -> None:
         """A fresh worker (new app id, Redis prefix and topics' consumer group) on the same broker."""
         stop_process(self.worker)
-        self.worker, self.url, self.env = _start_worker(self.tansu, self.workdir, self.demo_db, {**self.env, **env})
+        self.env = {**self.env, **env}
+        self.worker, self.url, self.app_id = _start_worker(self.tansu, self.workdir, self.demo_db, self.env)
 
     @property
     def rss_mb(self) -> float:
@@ -59,13 +62,13 @@ async def start_stack(workdir: Path, demo_count: int = 100_000, **env: str) -> B
     tansu = Tansu(log_path=workdir / "tansu.log")
     tansu.start()
     await create_topics(tansu.bootstrap, TOPICS.values(), 8)
-    proc, url, _ = _start_worker(tansu, workdir, demo_db, env)
-    return BenchStack(tansu, proc, url, demo_db, workdir, env)
+    proc, url, app_id = _start_worker(tansu, workdir, demo_db, env)
+    return BenchStack(tansu, proc, url, demo_db, workdir, env, app_id)
 
 
 def _start_worker(
     tansu: Tansu, workdir: Path, demo_db: Path, env: dict[str, str]
-) -> tuple[subprocess.Popen[bytes], str, dict[str, str]]:
+) -> tuple[subprocess.Popen[bytes], str, str]:
     port = free_port()
     worker_env = {
         "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
@@ -90,4 +93,4 @@ def _start_worker(
     )
     url = f"http://127.0.0.1:{port}"
     wait_ready(url, proc)
-    return proc, url, env
+    return proc, url, worker_env["WARMLINE_APP_ID"]

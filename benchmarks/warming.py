@@ -8,7 +8,7 @@ from pathlib import Path
 
 import aiohttp
 import orjson
-from aiokafka import AIOKafkaProducer
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 
 from warmline.cache import CachePolicy, TableL1, TieredCache
 from warmline.models import LookupKey, normalize
@@ -20,7 +20,7 @@ from warmline.tools.transport import HttpLookups
 from warmline.warming import warm_keys
 
 from .stack import TOPICS, BenchStack
-from .stats import Result
+from .stats import Result, summary_ms
 
 ADMIN = {"Authorization": "Bearer bench"}
 
@@ -125,47 +125,86 @@ async def batch_speedup(demo_db: Path, n: int, c: int, latency_ms: float = 20.0)
     )
 
 
-async def _live_time_to_warm_p99(stack: BenchStack, ids: list[str], rate: float, bulk: list[str] | None) -> dict:
+async def _changelog_times(stack: BenchStack, keys: set[str]) -> dict[str, float]:
+    """Epoch seconds at which each of *keys* was first written to the worker's L1 changelog."""
+    topic = f"{stack.app_id}-l1-changelog"
+    consumer = AIOKafkaConsumer(
+        bootstrap_servers=stack.tansu.bootstrap, fetch_max_wait_ms=5, auto_offset_reset="earliest"
+    )
+    await consumer.start()
+    try:
+        consumer.assign([TopicPartition(topic, p) for p in range(8)])
+        ends = await consumer.end_offsets(list(consumer.assignment()))
+        found: dict[str, float] = {}
+        async with asyncio.timeout(60):
+            while [tp for tp, end in ends.items() if await consumer.position(tp) < end]:
+                for records in (await consumer.getmany(timeout_ms=200)).values():
+                    for r in records:
+                        key = r.key.decode() if r.key else ""
+                        if key in keys and key not in found and r.value:
+                            found[key] = r.timestamp / 1000
+        return found
+    finally:
+        await consumer.stop()
+
+
+async def _live_time_to_warm(stack: BenchStack, ids: list[str], rate: float, bulk: list[str] | None) -> dict:
+    """Publish call-started for *ids* at *rate*/s (optionally with a bulk warm running) and measure,
+    per caller, publish → L1 changelog write: the caller's end-to-end time to warm."""
     async with aiohttp.ClientSession() as session:
-        job = None
-        if bulk:
-            job = asyncio.create_task(session.post(f"{stack.url}/v1/prewarm", json={"keys": bulk}, headers=ADMIN))
-            await asyncio.sleep(0.5)
         producer = AIOKafkaProducer(bootstrap_servers=stack.tansu.bootstrap, linger_ms=0)
         await producer.start()
+        published: dict[str, float] = {}
         try:
-            for i, cid in enumerate(ids):
-                body = orjson.dumps({"call_id": f"live-{i}", "caller": "unknown", "customer_id": cid})
-                await producer.send(TOPICS["call_started"], body, key=str(normalize("customer_id", cid)).encode())
+            for i, cid in enumerate(ids[:20]):  # warm-up callers: connections, caches; not measured
+                await producer.send(
+                    TOPICS["call_started"],
+                    orjson.dumps({"call_id": f"w-{i}", "caller": "x", "customer_id": cid}),
+                    key=str(normalize("customer_id", cid)).encode(),
+                )
+            await asyncio.sleep(2)
+            job = None
+            if bulk:
+                job = asyncio.create_task(session.post(f"{stack.url}/v1/prewarm", json={"keys": bulk}, headers=ADMIN))
+                await asyncio.sleep(0.5)
+            for i, cid in enumerate(ids[20:]):
+                key = str(normalize("customer_id", cid))
+                published[key] = time.time()
+                body = orjson.dumps({"call_id": f"live-{i}", "caller": "x", "customer_id": cid})
+                await producer.send(TOPICS["call_started"], body, key=key.encode())
                 await asyncio.sleep(1 / rate)
         finally:
             await producer.stop()
-        async with asyncio.timeout(120):
-            while (stats := await _stats(session, stack.url))["warm_at_answer"]["calls_waiting"] > 0:
-                await asyncio.sleep(0.2)  # the tracker drops a call once it was looked up; here: until all warm
-                if all_warm := stats["l1"]["entries"] >= len(ids):
-                    break
+        await asyncio.sleep(2)
         bulk_running = job is not None and not job.done()
         if job is not None:
             await (await job).read()
-        return {**stats["warm_at_answer"]["time_to_warm_ms"], "bulk_still_running": bulk_running, "all_warm": all_warm}
+    warmed = await _changelog_times(stack, set(published))
+    latencies = [warmed[k] - t for k, t in published.items() if k in warmed]
+    return {
+        **summary_ms(latencies),
+        "warmed": len(latencies),
+        "callers": len(published),
+        "bulk_still_running": bulk_running,
+    }
 
 
 async def bulk_vs_live(stack: BenchStack, live_calls: int, rate: float, bulk_keys: int) -> Result:
-    """Live callers' time-to-warm p99 alone, then with a 10k-key bulk warm running (fresh worker each)."""
+    """Live callers' time to warm without, then during, a bulk warm (a fresh worker for each run)."""
     live_a = [f"C-{i:06d}" for i in range(50_001, 50_001 + live_calls)]
     live_b = [f"C-{i:06d}" for i in range(60_001, 60_001 + live_calls)]
     bulk = [f"customer_id:C-{i:06d}" for i in range(1, bulk_keys + 1)]
-    alone = await _live_time_to_warm_p99(stack, live_a, rate, None)
+    alone = await _live_time_to_warm(stack, live_a, rate, None)
     stack.restart_worker()
-    loaded = await _live_time_to_warm_p99(stack, live_b, rate, bulk)
-    ratio = loaded["p99"] / alone["p99"]
+    loaded = await _live_time_to_warm(stack, live_b, rate, bulk)
+    ratio = loaded["p99_ms"] / alone["p99_ms"]
+    met = ratio < 1.10 and loaded["warmed"] == loaded["callers"] and loaded["bulk_still_running"]
     return Result(
-        f"live time-to-warm p99 with a {bulk_keys:,}-key bulk warm",
-        loaded["p99"],
+        f"live time-to-warm p99 during a {bulk_keys:,}-key bulk warm (prewarm concurrency 8)",
+        loaded["p99_ms"],
         "ms p99",
-        "< 1.10× alone",
-        ratio < 1.10,
-        floor=alone["p99"],
+        "< 1.10× without bulk",
+        met,
+        floor=alone["p99_ms"],
         detail={"alone": alone, "with_bulk": loaded, "ratio": round(ratio, 3)},
     )

@@ -24,6 +24,25 @@ from .warmth import WarmthTracker
 logger = logging.getLogger(__name__)
 
 
+class LazySession:
+    """The worker's one pooled aiohttp session, created on first use (inside the running loop)."""
+
+    def __init__(self) -> None:
+        self._session: aiohttp.ClientSession | None = None
+
+    def __call__(self) -> aiohttp.ClientSession:
+        """The session (opened now if needed)."""
+        if self._session is None or self._session.closed:
+            connector = aiohttp.TCPConnector(limit=256, ttl_dns_cache=300)
+            self._session = aiohttp.ClientSession(connector=connector, timeout=aiohttp.ClientTimeout(total=10))
+        return self._session
+
+    async def aclose(self) -> None:
+        """Close the session if one was opened."""
+        if self._session is not None:
+            await self._session.close()
+
+
 @dataclass
 class Runtime:
     """The long-lived objects of one worker."""
@@ -39,7 +58,7 @@ class Runtime:
     warmth: WarmthTracker
     vip: VipWatcher
     redis_client: redis.Redis | None = None
-    _http: aiohttp.ClientSession | None = field(default=None, repr=False)
+    sessions: LazySession = field(default_factory=LazySession, repr=False)
 
     @classmethod
     def build(
@@ -52,7 +71,8 @@ class Runtime:
             metrics.breaker_state.labels(name).set(1 if state is BreakerState.OPEN else 0)
             logger.warning("circuit %s is now %s", name, state.value)
 
-        source = source or build_source(settings)
+        sessions = LazySession()
+        source = source or build_source(settings, sessions)
         gate = SourceGate(
             source,
             concurrency=settings.source_concurrency,
@@ -60,6 +80,7 @@ class Runtime:
             breaker=CircuitBreaker(
                 f"source:{source.name}", failure_threshold=5, reset_after_s=5.0, on_change=on_breaker
             ),
+            metrics=metrics,
         )
         redis_client = None
         l2 = None
@@ -95,14 +116,12 @@ class Runtime:
             warmth=warmth,
         )
         vip = VipWatcher(settings.vip_file, settings.default_region, ZoneInfo(settings.vip_timezone))
-        return cls(settings, metrics, source, gate, l1, l2, cache, lookups, warmth, vip, redis_client)
+        return cls(settings, metrics, source, gate, l1, l2, cache, lookups, warmth, vip, redis_client, sessions)
 
     @property
     def http(self) -> aiohttp.ClientSession:
-        """The one pooled HTTP client session (request forwarding to peer workers)."""
-        if self._http is None or self._http.closed:
-            self._http = aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=10))
-        return self._http
+        """The one pooled HTTP client session (peer forwarding, the Tilores API)."""
+        return self.sessions()
 
     async def check_redis(self) -> bool:
         """Say plainly at start-up whether L2 is usable; warmline runs either way."""
@@ -120,8 +139,7 @@ class Runtime:
     async def aclose(self) -> None:
         """Close in reverse order of building."""
         await self.cache.aclose()
-        if self._http is not None:
-            await self._http.close()
+        await self.sessions.aclose()
         if self.redis_client is not None:
             await self.redis_client.aclose()
         await self.source.aclose()

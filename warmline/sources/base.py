@@ -18,9 +18,13 @@ class Priority(IntEnum):
 
 
 class SourceError(WarmlineError):
-    """The upstream failed to answer; never cached."""
+    """The upstream failed to answer; never cached. ``kind`` labels the failure in metrics."""
 
     status: ClassVar[LookupStatus] = LookupStatus.ERROR
+
+    def __init__(self, message: str = "", kind: str | None = None) -> None:
+        super().__init__(message)
+        self.kind = kind or type(self).__name__
 
 
 class SourceUnavailable(SourceError):

@@ -10,6 +10,7 @@ import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
+from ..metrics import Metrics
 from ..models import LookupKey
 from ..resilience import CircuitBreaker
 from .base import Priority, Source, SourceError, SourceResult, SourceTimeout, SourceUnavailable
@@ -71,8 +72,10 @@ class SourceGate:
         concurrency: int,
         timeout_s: float,
         breaker: CircuitBreaker | None = None,
+        metrics: Metrics | None = None,
     ) -> None:
         self.source = source
+        self._metrics = metrics
         self._slots = PrioritySemaphore(concurrency)
         self._timeout_s = timeout_s
         self.breaker = breaker or CircuitBreaker(f"source:{source.name}", failure_threshold=5, reset_after_s=5.0)
@@ -101,9 +104,12 @@ class SourceGate:
                 raise SourceTimeout(f"{self.source.name} gave no answer in {self._timeout_s:.1f}s") from None
             except SourceError as e:
                 self.breaker.failure()
-                self._count_failure(type(e).__name__)
+                self._count_failure(e.kind)
                 raise
             self.breaker.success()
+            if self._metrics is not None:
+                self._metrics.source_calls.labels(self.source.name, "ok").inc()
+                self._metrics.source_seconds.labels(self.source.name).observe(time.perf_counter() - started)
             logger.debug(
                 "source %s answered %s in %.1f ms",
                 self.source.name,
@@ -114,3 +120,5 @@ class SourceGate:
 
     def _count_failure(self, kind: str) -> None:
         self.failures[kind] = self.failures.get(kind, 0) + 1
+        if self._metrics is not None:
+            self._metrics.source_calls.labels(self.source.name, kind).inc()

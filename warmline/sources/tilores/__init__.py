@@ -1,0 +1,7 @@
+"""The Tilores source: OAuth2 client credentials, GraphQL search/entity, mapping to Customer."""
+
+from .auth import TokenProvider
+from .mapping import MappingRules
+from .source import TiloresConfig, TiloresConfigError, TiloresSource
+
+__all__ = ["MappingRules", "TiloresConfig", "TiloresConfigError", "TiloresSource", "TokenProvider"]
