@@ -53,13 +53,13 @@ async def overhead(n: int = 2000) -> list[Result]:
     return [
         Result("bare aiohttp GraphQL POST (floor)", f["p50_ms"], "ms p50", "floor", None, detail=f),
         Result(
-            "TiloresSource lookup (token, query, mapping)",
-            o["p50_ms"],
+            "TiloresSource overhead over the bare POST (token, query build, mapping)",
+            round(o["p50_ms"] - f["p50_ms"], 3),
             "ms p50",
             "< 2 ms",
-            o["p50_ms"] < 2,
+            o["p50_ms"] - f["p50_ms"] < 2,
             floor=f["p50_ms"],
-            detail={**o, "overhead_over_floor_ms": round(o["p50_ms"] - f["p50_ms"], 3)},
+            detail={"lookup": o, "note": "the floor includes the in-process graphql-core server's own work"},
         ),
         Result(
             "200 concurrent lookups, fresh client",
@@ -67,6 +67,6 @@ async def overhead(n: int = 2000) -> list[Result]:
             "token requests",
             "exactly 1",
             new_tokens == 1,
-            detail={"new_connections": new_conns, "pool_limit": 100},
+            detail={"new_connections": new_conns, "aiohttp_pool_limit": 100},
         ),
     ]

@@ -119,7 +119,7 @@ def _matches(record: dict[str, Any], params: dict[str, Any]) -> bool:
     return bool(params.get("customer_no")) and record.get("customer_no") == params["customer_no"]
 
 
-def _search(_info: Any, input: dict[str, Any]) -> dict[str, Any]:  # noqa: A002  # the GraphQL argument's name
+def _search(_info: Any, input: dict[str, Any]) -> dict[str, Any]:  # the GraphQL argument's name
     out = []
     for entity in ENTITIES:
         hits = {r["id"]: ["R1"] for r in entity["records"] if _matches(r, input["parameters"])}
@@ -128,7 +128,7 @@ def _search(_info: Any, input: dict[str, Any]) -> dict[str, Any]:  # noqa: A002 
     return {"entities": out}
 
 
-def _entity(_info: Any, input: dict[str, Any]) -> dict[str, Any]:  # noqa: A002
+def _entity(_info: Any, input: dict[str, Any]) -> dict[str, Any]:
     found = next((e for e in ENTITIES if e["id"] == input["id"]), None)
     return {"entity": {**found, "hits": {}} if found else None}
 
