@@ -29,13 +29,25 @@ def cmd_worker(args: argparse.Namespace) -> int:
     """Run one Faust worker configured from the environment."""
     import faust
 
+    from .runtime import preflight
+    from .sources import SourceError, SourceUnavailable
     from .worker import build_worker
 
     settings = _settings()
     try:
+        asyncio.run(preflight(settings))
         worker = build_worker(settings)
     except SettingsError as e:
         console.print(f"[red]{e}[/red]")
+        return 2
+    except SourceUnavailable as e:
+        if settings.source == "demo":
+            console.print(f"[red]{e}[/red]")
+            return 2
+        console.print(f"[yellow]{settings.source} is not reachable now ({e}); starting anyway[/yellow]")
+        worker = build_worker(settings)
+    except SourceError as e:
+        console.print(f"[red]{settings.source} source: {e}[/red]")
         return 2
     faust.Worker(worker.app, loglevel=settings.log_level).execute_from_commandline()
     return 0

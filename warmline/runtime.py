@@ -143,3 +143,18 @@ class Runtime:
         if self.redis_client is not None:
             await self.redis_client.aclose()
         await self.source.aclose()
+
+
+async def preflight(settings: Settings) -> None:
+    """Check the source before a worker starts: the demo directory exists; Tilores knows our names.
+
+    Raises SourceError (TiloresConfigError for names the schema lacks); network trouble is
+    SourceUnavailable, which a caller may choose to tolerate.
+    """
+    sessions = LazySession()
+    source = build_source(settings, sessions)
+    try:
+        await source.ping()
+    finally:
+        await source.aclose()
+        await sessions.aclose()

@@ -3,8 +3,12 @@
 from __future__ import annotations
 
 import asyncio
+import os
+import subprocess
+import sys
 import time
 from collections.abc import AsyncIterator, Callable
+from pathlib import Path
 
 import aiohttp
 import orjson
@@ -229,7 +233,9 @@ async def test_bad_credentials_are_a_clear_error(server: TiloresServer, session:
 
 
 async def test_end_to_end_through_kafka_with_the_tilores_source(cluster: Cluster, server: TiloresServer) -> None:
-    cluster.worker(
+    # In a thread: this event loop must keep serving the Tilores fake the worker's start-up check asks.
+    await asyncio.to_thread(
+        cluster.worker,
         WARMLINE_SOURCE="tilores",
         TILORES_API_URL=server.api_url,
         TILORES_TOKEN_URL=server.token_url,
@@ -238,6 +244,8 @@ async def test_end_to_end_through_kafka_with_the_tilores_source(cluster: Cluster
         TILORES_RECORD_FIELDS=FIELDS,
         TILORES_PARAM_CUSTOMER_ID="customer_no",
     )
+    before = server.state.tokens_issued
+    assert before == 1  # the start-up check (introspection) took its own
     async with cluster.client() as client:
         first = await client.lookup("phone", "415.555.0123", timeout_ms=5000)
         second = await client.lookup("customer_id", "C-9002", timeout_ms=5000)
@@ -247,4 +255,22 @@ async def test_end_to_end_through_kafka_with_the_tilores_source(cluster: Cluster
     assert CARD not in first.model_dump_json()
     assert second.customer is not None and second.customer.name == "Bob Byte"
     assert again.source == "l1"
-    assert server.state.tokens_issued == 1
+    assert server.state.tokens_issued - before == 1
+
+
+async def test_worker_refuses_to_start_with_names_the_schema_lacks(server: TiloresServer, tmp_path: Path) -> None:
+    env = {
+        "PATH": os.environ["PATH"],
+        "WARMLINE_SOURCE": "tilores",
+        "WARMLINE_DATA_DIR": str(tmp_path),
+        "TILORES_API_URL": server.api_url,
+        "TILORES_TOKEN_URL": server.token_url,
+        "TILORES_CLIENT_ID": "warmline",
+        "TILORES_CLIENT_SECRET": "s3cret",
+        "TILORES_PARAM_EMAIL": "mail",
+    }
+    command = [sys.executable, "-m", "warmline", "worker"]
+    # In a thread, so that this event loop keeps serving the Tilores fake the worker asks.
+    proc = await asyncio.to_thread(subprocess.run, command, env=env, capture_output=True, text=True, timeout=60)
+    assert proc.returncode == 2
+    assert "TILORES_PARAM_EMAIL='mail'" in proc.stderr and "Traceback" not in proc.stderr
