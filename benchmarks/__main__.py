@@ -60,6 +60,7 @@ async def run_warming(redis_url: str, quick: bool) -> list[Result]:
             stack.stop()
         results.append(await warming.batch_speedup(workdir / "demo.sqlite3", 100, 10))
         results.append(await warming.batch_speedup(workdir / "demo.sqlite3", 500, 50))
+        results.append(await warming.batch_speedup(workdir / "demo.sqlite3", 200, 50, latency_ms=100.0))
     return results
 
 

@@ -70,9 +70,9 @@ def _topic(app: faust.App, name: str, partitions: int) -> TopicT:
 
 def build_app(settings: Settings) -> StreamApp:
     """Build the App for *settings*; nothing connects until the worker starts."""
+    # Memory store only: Faust's RocksDB store needs the current event's partition for every write
+    # (faust/stores/rocksdb.py asserts it), and L1 is written from HTTP views too (measured).
     store = "memory://"
-    if settings.l1_store == "rocksdb":
-        store = "rocksdb://"  # faust uses rocksdict when it is installed
     app = WarmlineApp(
         settings.app_id,
         broker=settings.broker,
@@ -90,9 +90,9 @@ def build_app(settings: Settings) -> StreamApp:
         broker_session_timeout=settings.broker_session_timeout_s,
         broker_rebalance_timeout=settings.broker_rebalance_timeout_s,
         broker_heartbeat_interval=settings.broker_heartbeat_interval_s,
-        # A new consumer group starts at the end: last week's calls are not worth warming now
-        # (`warmline replay --topic … --since …` re-warms history on purpose). Tables recover regardless.
-        consumer_auto_offset_reset=settings.consumer_auto_offset_reset,
+        # A new group reads from the start (Faust on Tansu ignores "latest", measured); the
+        # call-started agent skips calls older than WARMLINE_CALL_MAX_AGE_S, so history is cheap.
+        consumer_auto_offset_reset="earliest",
         table_cleanup_interval=3600.0,  # our own sweep expires entries; Faust's is for windowed tables
     )
     app.fetch_max_wait_ms = settings.consumer_fetch_max_wait_ms

@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterator, Mapping
+
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
+from prometheus_client.core import CounterMetricFamily
+from prometheus_client.registry import Collector
 
 # Lookup latencies span microseconds (L1) to seconds (upstream).
 _LATENCY_BUCKETS = (
@@ -49,7 +53,6 @@ class Metrics:
         self.source_seconds = Histogram(
             "warmline_source_seconds", "Upstream latency.", ["source"], buckets=_LATENCY_BUCKETS, registry=r
         )
-        self.l2_errors = Counter("warmline_l2_errors", "Redis failures and breaker skips.", registry=r)
         self.breaker_state = Gauge("warmline_breaker_open", "1 while a circuit breaker is open.", ["name"], registry=r)
         self.l1_entries = Gauge("warmline_l1_entries", "Entries in this worker's L1.", registry=r)
         self.answer_lookups = Counter(
@@ -67,3 +70,18 @@ class Metrics:
         self.messages = Counter(
             "warmline_messages", "Kafka messages handled, by topic and outcome.", ["topic", "outcome"], registry=r
         )
+
+    def export_counts(self, name: str, documentation: str, label: str, read: Callable[[], Mapping[str, float]]) -> None:
+        """Expose counts kept elsewhere (e.g. CacheStats) as one counter family, read at scrape time."""
+        self.registry.register(_CountsCollector(name, documentation, label, read))
+
+
+class _CountsCollector(Collector):
+    def __init__(self, name: str, documentation: str, label: str, read: Callable[[], Mapping[str, float]]) -> None:
+        self._name, self._doc, self._label, self._read = name, documentation, label, read
+
+    def collect(self) -> Iterator[CounterMetricFamily]:
+        family = CounterMetricFamily(self._name, self._doc, labels=[self._label])
+        for key, value in self._read().items():
+            family.add_metric([key], value)
+        yield family

@@ -106,7 +106,9 @@ class Runtime:
         async def fetch(key: LookupKey, priority: Priority) -> SourceResult:
             return await gate.lookup(key, priority)
 
-        cache = TieredCache(l1, l2, fetch, policy, stats=CacheStats())
+        stats = CacheStats()
+        metrics.export_counts("warmline_cache_events", "What the two-tier cache did, by event.", "event", stats.counts)
+        cache = TieredCache(l1, l2, fetch, policy, stats=stats)
         warmth = WarmthTracker(metrics=metrics)
         lookups = LookupService(
             cache,

@@ -55,7 +55,7 @@ class Settings(BaseSettings):
     topic_lookup_dlq: str = TOPIC_LOOKUP_DLQ
     topic_customer_changed: str = TOPIC_CUSTOMER_CHANGED
     consumer_fetch_max_wait_ms: int = Field(default=500, ge=0, le=60_000)
-    consumer_auto_offset_reset: Literal["latest", "earliest"] = "latest"
+    call_max_age_s: float = Field(default=900.0, gt=0)
     producer_max_batch_size: int = Field(default=16384, ge=1)
     broker_session_timeout_s: float = Field(default=60.0, gt=0)
     broker_rebalance_timeout_s: float = Field(default=60.0, gt=0)
@@ -66,7 +66,6 @@ class Settings(BaseSettings):
     demo_db: Path | None = None
     demo_latency_ms: str = "500-2000"
     admin_token: SecretStr | None = None
-    l1_store: Literal["memory", "rocksdb"] = "memory"
     l1_ttl_s: float = Field(default=300.0, gt=0)
     l2_ttl_s: float = Field(default=3600.0, gt=0)
     negative_ttl_s: float = Field(default=30.0, ge=0)

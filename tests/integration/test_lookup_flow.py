@@ -158,7 +158,9 @@ async def test_http_lookup_batch_stats_and_admin_invalidation(cluster: Cluster, 
         async with s.delete(f"{worker.url}/v1/cache/{key}", headers={"Authorization": "Bearer s3cret"}) as resp:
             assert resp.status == 200 and (await resp.json())["l1_held"] is True
         async with s.get(f"{worker.url}/metrics") as resp:
-            assert "warmline_lookups_total" in await resp.text()
+            text = await resp.text()
+        assert "warmline_lookups_total" in text
+        assert 'warmline_cache_events_total{event="hit_l1"} 1.0' in text
     assert (await http_get(f"{worker.url}/v1/lookup", email=email))[1]["X-Cache"] == "MISS"
     stats = (await http_get(f"{worker.url}/v1/stats"))[2]
     assert stats["cache"]["hits"]["l1"] >= 1 and stats["source"]["calls"] >= 9

@@ -190,3 +190,24 @@ def _client_settings(cluster: Cluster) -> dict[str, object]:
         "topic_lookup_reply": cluster.topic("lookup_reply"),
         "consumer_fetch_max_wait_ms": 5,
     }
+
+
+async def test_calls_that_started_long_ago_are_not_warmed(cluster: Cluster) -> None:
+    worker = cluster.worker(WARMLINE_CALL_MAX_AGE_S="60")
+    producer = AIOKafkaProducer(bootstrap_servers=cluster.tansu.bootstrap)
+    await producer.start()
+    try:
+        old = {"call_id": "old", "caller": "x", "customer_id": "C-000401", "started_at": "2026-01-01T00:00:00Z"}
+        new = {"call_id": "new", "caller": "x", "customer_id": "C-000402"}
+        for body in (old, new):
+            await producer.send_and_wait(cluster.topic("call_started"), orjson.dumps(body))
+    finally:
+        await producer.stop()
+
+    async def new_one_warm() -> bool:
+        return (await _stats(worker.url))["l1"]["entries"] >= 1
+
+    await _until(new_one_warm)
+    await asyncio.sleep(0.5)
+    assert (await _stats(worker.url))["source"]["calls"] == 1  # only the live call cost an upstream call
+    assert (await http_get(f"{worker.url}/v1/lookup", customer_id="C-000402"))[1]["X-Cache"] == "L1"

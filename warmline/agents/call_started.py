@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import time
 from typing import Any
 
 from faust.types import EventT, StreamT
@@ -12,7 +13,7 @@ from ..models import CallStarted, InvalidMessage, parse
 from ..ownership import owner_partition
 from ..runtime import Runtime
 from ..sources import Priority, SourceError
-from .kafka_io import HandlerPool, Outbox
+from .kafka_io import HandlerPool, Outbox, consume
 
 logger = logging.getLogger(__name__)
 
@@ -27,6 +28,7 @@ class CallStartedHandler:
         self._partitions = partitions
         self.warmed = 0
         self.already_fresh = 0
+        self.too_old = 0
 
     async def handle(self, event: EventT[bytes]) -> None:
         """Warm, forward, or dead-letter *event*."""
@@ -39,6 +41,11 @@ class CallStartedHandler:
             return
         if owner_partition(str(key), self._partitions) != event.message.partition:
             await self._outbox.forward(event, str(key))
+            event.ack()
+            return
+        started = call.started_at.timestamp() if call.started_at else event.message.timestamp
+        if time.time() - started > self._rt.settings.call_max_age_s:
+            self.too_old += 1  # that caller was answered long ago (a backlog, or a new group reading history)
             event.ack()
             return
         warmth = self._rt.warmth
@@ -67,11 +74,6 @@ def register(sa: StreamApp, runtime: Runtime, outbox: Outbox, pool: HandlerPool)
 
     @sa.app.agent(sa.topics.call_started, name="warmline.call_started")
     async def call_started(stream: StreamT[bytes]) -> None:
-        async for event in stream.noack().events():  # type: ignore[attr-defined]  # StreamT lacks noack(); faust.Stream has it
-            try:
-                await handler.handle(event)
-            except Exception:
-                logger.exception("call-started at offset %s failed", event.message.offset)
-                event.ack()
+        await consume(stream, handler.handle)
 
     return call_started

@@ -118,3 +118,14 @@ class HandlerPool:
         for task in list(self._tasks):
             task.cancel()
         await asyncio.gather(*self._tasks, return_exceptions=True)
+
+
+async def consume(stream: Any, handle: Callable[[EventT[bytes]], Awaitable[None]]) -> None:
+    """Feed every event of *stream* to *handle*, acking manually; one bad event never stops the agent."""
+    async for event in stream.noack().events():
+        try:
+            await handle(event)
+        except Exception:
+            # Never let one message kill the agent (and with it the partition).
+            logger.exception("%s[%s]@%s failed", event.message.topic, event.message.partition, event.message.offset)
+            event.ack()

@@ -13,7 +13,7 @@ from ..models import Answer, InvalidMessage, LookupRequest, LookupStatus, parse
 from ..models.base import MAX_MESSAGE_BYTES
 from ..ownership import owner_partition
 from ..runtime import Runtime
-from .kafka_io import HandlerPool, Outbox, SpringReply
+from .kafka_io import HandlerPool, Outbox, SpringReply, consume
 
 logger = logging.getLogger(__name__)
 
@@ -105,12 +105,6 @@ def register(sa: StreamApp, runtime: Runtime, outbox: Outbox, pool: HandlerPool)
 
     @sa.app.agent(sa.topics.lookup_request, name="warmline.lookup_requests")
     async def lookup_requests(stream: StreamT[bytes]) -> None:
-        async for event in stream.noack().events():  # type: ignore[attr-defined]  # StreamT lacks noack(); faust.Stream has it
-            try:
-                await handler.handle(event)
-            except Exception:
-                # Never let one message kill the agent (and with it the partition).
-                logger.exception("lookup request at offset %s failed", event.message.offset)
-                event.ack()
+        await consume(stream, handler.handle)
 
     return lookup_requests

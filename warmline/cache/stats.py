@@ -54,6 +54,18 @@ class CacheStats:
         """Count a skipped L2 call."""
         self.l2_errors += 1
 
+    def counts(self) -> dict[str, float]:
+        """The monotonic counts by event (for Prometheus)."""
+        return {
+            "hit_l1": self.hits[CacheTier.L1.value],
+            "hit_l2": self.hits[CacheTier.L2.value],
+            "miss": self.misses,
+            "stale_served": self.stale,
+            "coalesced": self.coalesced_calls,
+            "upstream_call": self.upstream_calls,
+            "l2_error": self.l2_errors,
+        }
+
     def snapshot(self) -> dict[str, Any]:
         """JSON-ready figures for /v1/stats."""
         total = sum(self.hits.values()) + self.misses

@@ -6,7 +6,7 @@ import asyncio
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -39,8 +39,8 @@ class ReplayReport:
         }
 
 
-def read_events(path: Path, region: str, report: ReplayReport) -> Iterator[tuple[bytes, CallStarted, LookupKey]]:
-    """Valid events of a JSONL file with their raw bytes and key; bad lines are noted in *report*."""
+def read_events(path: Path, region: str, report: ReplayReport) -> Iterator[tuple[CallStarted, LookupKey]]:
+    """Valid events of a JSONL file with their keys; bad lines are noted in *report*."""
     with path.open("rb") as lines:
         for n, line in enumerate(lines, start=1):
             raw = line.strip()
@@ -48,7 +48,7 @@ def read_events(path: Path, region: str, report: ReplayReport) -> Iterator[tuple
                 continue
             try:
                 event = parse(CallStarted, raw)
-                yield raw, event, event.lookup_key(region)
+                yield event, event.lookup_key(region)
             except InvalidMessage as e:
                 report.skipped.append(f"line {n}: {e.reason}")
 
@@ -67,20 +67,22 @@ async def replay_file(settings: Settings, path: Path, *, speed: float | None, co
         with progress_bar(console) as progress:
             task = progress.add_task("replaying", total=len(events))
             first_at: datetime | None = None
-            for raw, event, key in events:
+            for event, key in events:
                 if speed and event.started_at is not None:
                     first_at = first_at or event.started_at
                     due = (event.started_at - first_at).total_seconds() / speed
                     delay = due - (time.perf_counter() - started)
                     if delay > 0:
                         await asyncio.sleep(delay)
-                await producer.send(settings.topic_call_started, raw, key=str(key).encode())
+                # The call "starts" now: workers skip calls older than WARMLINE_CALL_MAX_AGE_S.
+                fresh = event.model_copy(update={"started_at": datetime.now(UTC)}).to_json()
+                await producer.send(settings.topic_call_started, fresh, key=str(key).encode())
                 report.published += 1
                 progress.advance(task)
             await producer.flush()
     finally:
         await producer.stop()
-    report.keys = len({k for *_, k in events})
+    report.keys = len({k for _, k in events})
     report.duration_s = round(time.perf_counter() - started, 3)
     return report
 
