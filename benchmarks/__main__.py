@@ -50,9 +50,9 @@ async def run_warming(redis_url: str, quick: bool) -> list[Result]:
         )
         try:
             results.append(await warming.warm_at_answer(stack, 5 if quick else 20, 10 if quick else 40, (2.5, 8.0)))
-            stack.restart_worker(WARMLINE_DEMO_LATENCY_MS="50", WARMLINE_SOURCE_CONCURRENCY="200")
+            await stack.restart_worker(WARMLINE_DEMO_LATENCY_MS="50", WARMLINE_SOURCE_CONCURRENCY="200")
             results.append(await warming.prewarm_throughput(stack, 2_000 if quick else 10_000))
-            stack.restart_worker(
+            await stack.restart_worker(
                 WARMLINE_DEMO_LATENCY_MS="50", WARMLINE_SOURCE_CONCURRENCY="64", WARMLINE_PREWARM_CONCURRENCY="8"
             )
             results.append(await warming.bulk_vs_live(stack, 100 if quick else 400, 20, 2_000 if quick else 10_000))

@@ -6,6 +6,7 @@ import os
 import subprocess
 import sys
 import tempfile
+import uuid
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -34,16 +35,24 @@ class BenchStack:
     env: dict[str, str]
     app_id: str
     """The running worker's app id (its changelog topics are named after it)."""
+    topics: dict[str, str]
+    """The running worker's wire topics (fresh ones after each restart: no history to re-read)."""
 
     def stop(self) -> None:
         stop_process(self.worker)
         self.tansu.stop()
 
-    def restart_worker(self, **env: str) -> None:
-        """A fresh worker (new app id, Redis prefix and topics' consumer group) on the same broker."""
+    async def restart_worker(self, **env: str) -> None:
+        """A fresh worker (new app id, Redis prefix, consumer group and topics) on the same broker."""
         stop_process(self.worker)
+        suffix = uuid.uuid4().hex[:6]
+        self.topics = {name: f"{topic}-{suffix}" for name, topic in TOPICS.items()}
+        await create_topics(self.tansu.bootstrap, self.topics.values(), 8)
         self.env = {**self.env, **env}
-        self.worker, self.url, self.app_id = _start_worker(self.tansu, self.workdir, self.demo_db, self.env)
+        topic_env = {f"WARMLINE_TOPIC_{name.upper()}": topic for name, topic in self.topics.items()}
+        self.worker, self.url, self.app_id = _start_worker(
+            self.tansu, self.workdir, self.demo_db, {**self.env, **topic_env}
+        )
 
     @property
     def rss_mb(self) -> float:
@@ -63,7 +72,7 @@ async def start_stack(workdir: Path, demo_count: int = 100_000, **env: str) -> B
     tansu.start()
     await create_topics(tansu.bootstrap, TOPICS.values(), 8)
     proc, url, app_id = _start_worker(tansu, workdir, demo_db, env)
-    return BenchStack(tansu, proc, url, demo_db, workdir, env, app_id)
+    return BenchStack(tansu, proc, url, demo_db, workdir, env, app_id, dict(TOPICS))
 
 
 def _start_worker(

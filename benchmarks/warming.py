@@ -19,7 +19,7 @@ from warmline.tools.simulate import Callers, SimConfig, simulate
 from warmline.tools.transport import HttpLookups
 from warmline.warming import warm_keys
 
-from .stack import TOPICS, BenchStack
+from .stack import BenchStack
 from .stats import Result, summary_ms
 
 ADMIN = {"Authorization": "Bearer bench"}
@@ -38,7 +38,9 @@ async def warm_at_answer(stack: BenchStack, rate: float, duration_s: float, wait
     await producer.start()
     try:
         async with aiohttp.ClientSession() as session:
-            report = await simulate(config, producer, TOPICS["call_started"], HttpLookups(session, stack.url), callers)
+            report = await simulate(
+                config, producer, stack.topics["call_started"], HttpLookups(session, stack.url), callers
+            )
             worker = (await _stats(session, stack.url))["warm_at_answer"]
     finally:
         await producer.stop()
@@ -63,7 +65,7 @@ async def prewarm_throughput(stack: BenchStack, events: int) -> Result:
     try:
         for i, cid in enumerate(ids):
             body = orjson.dumps({"call_id": f"t-{i}", "caller": "unknown", "customer_id": cid})
-            await producer.send(TOPICS["call_started"], body, key=str(normalize("customer_id", cid)).encode())
+            await producer.send(stack.topics["call_started"], body, key=str(normalize("customer_id", cid)).encode())
         await producer.flush()
     finally:
         await producer.stop()
@@ -158,7 +160,7 @@ async def _live_time_to_warm(stack: BenchStack, ids: list[str], rate: float, bul
         try:
             for i, cid in enumerate(ids[:20]):  # warm-up callers: connections, caches; not measured
                 await producer.send(
-                    TOPICS["call_started"],
+                    stack.topics["call_started"],
                     orjson.dumps({"call_id": f"w-{i}", "caller": "x", "customer_id": cid}),
                     key=str(normalize("customer_id", cid)).encode(),
                 )
@@ -171,7 +173,7 @@ async def _live_time_to_warm(stack: BenchStack, ids: list[str], rate: float, bul
                 key = str(normalize("customer_id", cid))
                 published[key] = time.time()
                 body = orjson.dumps({"call_id": f"live-{i}", "caller": "x", "customer_id": cid})
-                await producer.send(TOPICS["call_started"], body, key=key.encode())
+                await producer.send(stack.topics["call_started"], body, key=key.encode())
                 await asyncio.sleep(1 / rate)
         finally:
             await producer.stop()
@@ -195,7 +197,7 @@ async def bulk_vs_live(stack: BenchStack, live_calls: int, rate: float, bulk_key
     live_b = [f"C-{i:06d}" for i in range(60_001, 60_001 + live_calls)]
     bulk = [f"customer_id:C-{i:06d}" for i in range(1, bulk_keys + 1)]
     alone = await _live_time_to_warm(stack, live_a, rate, None)
-    stack.restart_worker()
+    await stack.restart_worker()
     loaded = await _live_time_to_warm(stack, live_b, rate, bulk)
     ratio = loaded["p99_ms"] / alone["p99_ms"]
     met = ratio < 1.10 and loaded["warmed"] == loaded["callers"] and loaded["bulk_still_running"]
