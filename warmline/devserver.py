@@ -73,8 +73,10 @@ def run_dev(settings: Settings, *, broker_port: int = 0, console: Console) -> in
     from .sources.demo import generate, is_current
 
     started = time.monotonic()
-    # SIGTERM (kill, an IDE's stop button) must clean up like Ctrl-C does.
+    # SIGTERM (kill, an IDE's stop button) must clean up like Ctrl-C does; SIGINT is set explicitly
+    # too, since a process started in the background inherits it ignored (measured under `make run &`).
     signal.signal(signal.SIGTERM, _interrupt)
+    signal.signal(signal.SIGINT, _interrupt)
     settings.data_dir.mkdir(parents=True, exist_ok=True)
     if not is_current(settings.demo_db_path):
         console.print("generating the demo customer directory…")

@@ -63,5 +63,6 @@ async def run_simulation(settings: Settings, args: argparse.Namespace, console: 
             live.update(_table(report))
     finally:
         await producer.stop()
+    console.print()
     console.print(report.as_dict())
     return 0
