@@ -93,4 +93,3 @@ async def test_call_started_prewarms_l1_and_invalidation_drops_it(cluster: Clust
         while (await http_get(f"{worker.url}/v1/stats"))[2]["l1"]["entries"] > 0:
             await asyncio.sleep(0.1)
     assert (await http_get(f"{worker.url}/v1/lookup", phone=phone))[1]["X-Cache"] == "MISS"
-
