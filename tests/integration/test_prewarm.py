@@ -211,3 +211,23 @@ async def test_calls_that_started_long_ago_are_not_warmed(cluster: Cluster) -> N
     await asyncio.sleep(0.5)
     assert (await _stats(worker.url))["source"]["calls"] == 1  # only the live call cost an upstream call
     assert (await http_get(f"{worker.url}/v1/lookup", customer_id="C-000402"))[1]["X-Cache"] == "L1"
+
+
+async def test_a_lookup_arriving_mid_warm_joins_the_warm(cluster: Cluster) -> None:
+    worker = cluster.worker(WARMLINE_DEMO_LATENCY_MS="1500")
+    producer = AIOKafkaProducer(bootstrap_servers=cluster.tansu.bootstrap)
+    await producer.start()
+    try:
+        call = {"call_id": "mid", "caller": "x", "customer_id": "C-000777"}
+        await producer.send_and_wait(cluster.topic("call_started"), orjson.dumps(call))
+    finally:
+        await producer.stop()
+
+    async def warming() -> bool:
+        return (await _stats(worker.url))["source"]["calls"] == 1
+
+    await _until(warming, 10)  # the pre-warm's upstream call is under way (it takes 1.5 s)
+    status, _, body = await http_get(f"{worker.url}/v1/lookup", customer_id="C-000777")
+    stats = await _stats(worker.url)
+    assert (status, body["customer"]["customer_id"]) == (200, "C-000777")
+    assert stats["source"]["calls"] == 1 and stats["cache"]["coalesced"] == 1  # joined, not a second call
