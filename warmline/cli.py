@@ -137,6 +137,17 @@ def cmd_simulate(args: argparse.Namespace) -> int:
     return asyncio.run(run_simulation(_settings(), args, console))
 
 
+def cmd_bench(args: argparse.Namespace) -> int:
+    """Run the benchmarks of a source checkout (they are not part of the installed package)."""
+    import subprocess
+
+    if not Path("benchmarks/__main__.py").exists():  # `python -m` finds it from the working directory
+        console.print("[red]no benchmarks/ here: run `warmline bench` (or `make bench`) from a warmline checkout[/red]")
+        return 2
+    extra = (["--quick"] if args.quick else []) + (["--only", args.only] if args.only else [])
+    return subprocess.call([sys.executable, "-m", "benchmarks", *extra])  # noqa: S603  # our own module
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser of `warmline`."""
     parser = argparse.ArgumentParser(prog="warmline", description="Pre-warmed caller lookups for call centers.")
@@ -193,6 +204,11 @@ def build_parser() -> argparse.ArgumentParser:
     sim.add_argument("--callers", type=int, default=5000, help="distinct known callers (Zipf repeat callers)")
     sim.add_argument("--http", metavar="URL", help="agents look up over HTTP at URL (default: Kafka)")
     sim.set_defaults(fn=cmd_simulate)
+
+    bench = sub.add_parser("bench", help="run the benchmarks (from a checkout; same as `make bench`)")
+    bench.add_argument("--quick", action="store_true", help="small samples: a smoke run, not figures to quote")
+    bench.add_argument("--only", choices=["serving", "warming", "tilores"], help="run one suite")
+    bench.set_defaults(fn=cmd_bench)
     return parser
 
 

@@ -15,7 +15,7 @@ def test_help_lists_the_commands() -> None:
     proc = subprocess.run(
         [sys.executable, "-m", "warmline", "--help"], capture_output=True, text=True, timeout=60, check=True
     )
-    for command in ("worker", "dev", "lookup", "demo-data"):
+    for command in ("worker", "dev", "lookup", "demo-data", "warm", "replay", "simulate", "bench"):
         assert command in proc.stdout
 
 
