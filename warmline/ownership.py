@@ -6,6 +6,8 @@ from typing import Any
 
 from aiokafka.partitioner import murmur2
 
+from .app import L1_TABLE
+
 
 def active_partitions(app: Any, topic: str) -> set[int]:
     """Partitions of *topic* this worker owns now (empty while starting or rebalancing)."""
@@ -15,3 +17,8 @@ def active_partitions(app: Any, topic: str) -> set[int]:
 def owner_partition(key: str, partitions: int) -> int:
     """The partition Kafka's default (murmur2) partitioner gives *key*: where its owner reads."""
     return int(murmur2(key.encode()) & 0x7FFFFFFF) % partitions
+
+
+def owned_l1_partitions(app: Any) -> set[int]:
+    """Partitions of the L1 table (and so of every co-partitioned topic) this worker owns now."""
+    return active_partitions(app, app.tables[L1_TABLE].changelog_topic.get_topic_name())

@@ -7,9 +7,8 @@ import logging
 from collections.abc import Sequence
 from typing import Any
 
-from .app import L1_TABLE
 from .models import LookupKey
-from .ownership import active_partitions, owner_partition
+from .ownership import owned_l1_partitions, owner_partition
 from .runtime import Runtime
 from .sources.base import Priority
 from .warming import WarmJob, warm_keys
@@ -33,7 +32,7 @@ class VipRunner:
 
     def owned(self, keys: Sequence[LookupKey]) -> list[LookupKey]:
         """The subset of *keys* whose partition this worker owns."""
-        mine = active_partitions(self._app, self._app.tables[L1_TABLE].changelog_topic.get_topic_name())
+        mine = owned_l1_partitions(self._app)
         n = self._rt.settings.topic_partitions
         return [k for k in keys if owner_partition(str(k), n) in mine]
 

@@ -11,7 +11,7 @@ import mode
 from . import agents, http
 from .agents.kafka_io import HandlerPool
 from .app import StreamApp, build_app
-from .ownership import active_partitions, owner_partition
+from .ownership import owned_l1_partitions, owner_partition
 from .prewarm import VipRunner
 from .runtime import Runtime
 from .settings import Settings
@@ -64,7 +64,7 @@ def build_worker(settings: Settings, source: Source | None = None) -> Worker:
 
     @stream.app.on_rebalance_complete.connect  # type: ignore[arg-type]  # mode's signature wants a keyword-only `signal`
     async def adopt_recovered(sender: Any, **kwargs: Any) -> None:
-        mine = active_partitions(stream.app, stream.l1_table.changelog_topic.get_topic_name())
+        mine = owned_l1_partitions(stream.app)
         n = settings.topic_partitions
         dropped = runtime.l1.retain_owned(lambda key: owner_partition(key, n) in mine)
         adopted = runtime.l1.adopt_recovered()

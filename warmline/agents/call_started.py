@@ -26,9 +26,6 @@ class CallStartedHandler:
         self._outbox = outbox
         self._pool = pool
         self._partitions = partitions
-        self.warmed = 0
-        self.already_fresh = 0
-        self.too_old = 0
 
     async def handle(self, event: EventT[bytes]) -> None:
         """Warm, forward, or dead-letter *event*."""
@@ -45,13 +42,14 @@ class CallStartedHandler:
             return
         started = call.started_at.timestamp() if call.started_at else event.message.timestamp
         if time.time() - started > self._rt.settings.call_max_age_s:
-            self.too_old += 1  # that caller was answered long ago (a backlog, or a new group reading history)
+            # That caller was answered long ago (a backlog, or a new group reading history).
+            self._count(event, "too_old")
             event.ack()
             return
         warmth = self._rt.warmth
         warmth.call_started(str(key))
         if self._rt.cache.peek_l1(key) is not None:
-            self.already_fresh += 1
+            self._count(event, "already_fresh")
             warmth.warmed(str(key))
             event.ack()
             return
@@ -62,10 +60,13 @@ class CallStartedHandler:
             except SourceError as e:
                 logger.info("pre-warm of %s failed: %s", key.redacted, e)
                 return
-            self.warmed += 1
+            self._count(event, "warmed")
             warmth.warmed(str(key))
 
         await self._pool.spawn(event, warm)
+
+    def _count(self, event: EventT[bytes], outcome: str) -> None:
+        self._rt.metrics.messages.labels(event.message.topic, outcome).inc()
 
 
 def register(sa: StreamApp, runtime: Runtime, outbox: Outbox, pool: HandlerPool) -> Any:

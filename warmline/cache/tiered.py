@@ -80,9 +80,7 @@ class TieredCache:
         if l2_entry is not None:
             fresh = self.policy.freshness(l2_entry, now, max_age_s)
             if fresh is Freshness.FRESH:
-                self.l1.put(str(key), self.policy.for_l1(l2_entry, now))
-                self.stats.hit(CacheTier.L2)
-                return CacheResult(l2_entry, CacheTier.L2)
+                return self._promote(key, l2_entry, now)
             if fresh is Freshness.STALE and (stale is None or l2_entry.fetched_at > stale.entry.fetched_at):
                 stale = CacheResult(l2_entry, CacheTier.L2, stale=True)
         self.stats.miss()
@@ -106,9 +104,7 @@ class TieredCache:
         now = self._clock()
         entry = await self._l2_get(key)
         if entry is not None and self.policy.freshness(entry, now) is Freshness.FRESH:
-            self.l1.put(str(key), self.policy.for_l1(entry, now))
-            self.stats.hit(CacheTier.L2)
-            return CacheResult(entry, CacheTier.L2), False
+            return self._promote(key, entry, now), False
         self.stats.miss()
         return await self._fetch_shared(key, priority), True
 
@@ -126,9 +122,7 @@ class TieredCache:
         found = {}
         for key, entry in zip(keys, entries, strict=True):
             if entry is not None and self.policy.freshness(entry, now) is Freshness.FRESH:
-                self.l1.put(str(key), self.policy.for_l1(entry, now))
-                self.stats.hit(CacheTier.L2)
-                found[key] = CacheResult(entry, CacheTier.L2)
+                found[key] = self._promote(key, entry, now)
         return found
 
     async def cached(self, key: LookupKey) -> CacheEntry | None:
@@ -161,6 +155,12 @@ class TieredCache:
             task.cancel()
         await asyncio.gather(*tasks, return_exceptions=True)
         await self._flights.aclose()
+
+    def _promote(self, key: LookupKey, entry: CacheEntry, now: float) -> CacheResult:
+        """A fresh L2 entry: copy it into L1 and count the L2 hit."""
+        self.l1.put(str(key), self.policy.for_l1(entry, now))
+        self.stats.hit(CacheTier.L2)
+        return CacheResult(entry, CacheTier.L2)
 
     def _usable(self, entry: CacheEntry | None, now: float, max_age_s: float | None) -> CacheResult | None:
         if entry is not None and self.policy.freshness(entry, now, max_age_s) is not Freshness.EXPIRED:

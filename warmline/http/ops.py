@@ -8,8 +8,7 @@ from aiohttp import web
 from faust.web import View
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
-from ..app import L1_TABLE
-from ..ownership import active_partitions
+from ..ownership import owned_l1_partitions
 from ..prewarm import VipRunner
 from ..runtime import Runtime
 from .responses import json_response
@@ -19,7 +18,7 @@ def readiness(app: Any) -> dict[str, Any]:
     """Ready = the consumer has its assignment and the tables are recovered (not mid-rebalance)."""
     recovered = app.tables.recovery.completed.is_set()
     rebalancing = bool(getattr(app, "rebalancing", False))
-    assigned = sorted(active_partitions(app, app.tables[L1_TABLE].changelog_topic.get_topic_name()))
+    assigned = sorted(owned_l1_partitions(app))
     return {
         "ready": recovered and not rebalancing,
         "recovered": recovered,

@@ -23,9 +23,8 @@ _PASS_HEADERS = ("X-Cache", "X-Request-ID", "Content-Type")
 class OwnerRouter:
     """Answers "which worker owns this key?" and forwards requests there, keeping our headers."""
 
-    def __init__(self, app: Any, session: aiohttp.ClientSession | None = None) -> None:
+    def __init__(self, app: Any) -> None:
         self._app = app
-        self._session = session
 
     def owner(self, key: LookupKey, request: web.Request | None = None) -> URL | None:
         """The owner's base URL, or None when this worker should serve *key* itself."""

@@ -14,7 +14,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from ..models import InvalidMessage, LookupKey, LookupReply
 from ..settings import Settings
 from ..vip import VipFileError, load_vip
-from ..warming import parse_keys
+from ..warming import WarmOutcome, parse_keys
 from .transport import KafkaLookups, kafka_client, lookups_bounded, prewarm_http
 
 
@@ -42,7 +42,7 @@ def progress_bar(console: Console) -> Progress:
 
 def _outcome(reply: LookupReply) -> str:
     if reply.status == "ok":
-        return "already_fresh" if reply.source == "l1" else "warmed"
+        return (WarmOutcome.FRESH if reply.source == "l1" else WarmOutcome.WARMED).value
     return reply.status.value
 
 
@@ -63,7 +63,7 @@ async def run_warm(
         if http:
 
             def on_chunk(stats: dict[str, Any], size: int) -> None:
-                for name in ("warmed", "already_fresh", "not_found", "failed", "invalid"):
+                for name in (o.value for o in WarmOutcome):
                     totals[name] += int(stats.get(name, 0))
                 progress.advance(task, size)
 
