@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from warmline.devserver import stop_process, wait_ready
-from warmline.devstack import TANSU_WORKER_ENV, Tansu, create_topics, free_port
+from warmline.devstack import Tansu, create_topics, free_port
 from warmline.sources.demo import generate
 
 TOPICS = {
@@ -82,7 +82,6 @@ def _start_worker(
     worker_env = {
         "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
         "HOME": os.environ.get("HOME", tempfile.gettempdir()),
-        **TANSU_WORKER_ENV,
         "WARMLINE_BROKER": tansu.url,
         "WARMLINE_WEB_PORT": str(port),
         "WARMLINE_DATA_DIR": str(workdir / "data"),

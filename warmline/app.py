@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -11,6 +12,7 @@ from faust.types import TableT, TopicT
 
 from .models import CacheEntry, InvalidMessage
 from .settings import Settings
+from .stream.topics import changelog_topic, repartition_topic
 from .transport import TunedTransport
 
 L1_TABLE = "l1"
@@ -38,6 +40,17 @@ class WarmlineApp(faust.App):
 
     fetch_max_wait_ms: int = 500
 
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        #: Awaited first when the worker stops, while consumer and producer still run (handler drain).
+        self.before_stop: list[Callable[[], Awaitable[None]]] = []
+
+    async def on_stop(self) -> None:
+        """Drain in-flight handlers first, then let Faust stop the consumer (committing what was acked)."""
+        for drain in self.before_stop:
+            await drain()
+        await super().on_stop()
+
     def _new_transport(self) -> Any:
         url = self.conf.broker_consumer[0]
         if url.scheme in ("kafka", "aiokafka"):
@@ -46,13 +59,20 @@ class WarmlineApp(faust.App):
 
 
 @dataclass(frozen=True)
-class Topics:
-    """The topics of DESIGN §2, all raw bytes: warmline parses messages itself (bad ones go to the DLQ)."""
+class Routed:
+    """A foreign topic and warmline's internal topic that carries its messages re-keyed to their owner."""
 
-    call_started: TopicT
-    lookup_request: TopicT
-    lookup_dlq: TopicT
-    customer_changed: TopicT
+    source: TopicT  # owned by another system: any partition count, never written by warmline
+    repartition: TopicT  # internal: WARMLINE_TOPIC_PARTITIONS partitions, co-partitioned with L1
+
+
+@dataclass(frozen=True)
+class Topics:
+    """The topics of the wire contract, all raw bytes: warmline parses messages itself (bad ones go to the DLQ)."""
+
+    call_started: Routed
+    lookup_request: Routed
+    customer_changed: Routed
 
 
 @dataclass(frozen=True)
@@ -64,8 +84,15 @@ class StreamApp:
     l1_table: TableT[str, CacheEntry | None]
 
 
-def _topic(app: faust.App, name: str, partitions: int) -> TopicT:
-    return app.topic(name, partitions=partitions, key_type=bytes, value_type=bytes, value_serializer="raw")
+def _routed(app: faust.App, name: str, role: str, settings: Settings) -> Routed:
+    def raw(topic: str, **kwargs: Any) -> TopicT:
+        return app.topic(
+            topic, key_type=bytes, value_type=bytes, key_serializer="raw", value_serializer="raw", **kwargs
+        )
+
+    # Faust creates internal topics when it subscribes; the worker has already checked their count.
+    internal = raw(repartition_topic(settings.app_id, role), partitions=settings.topic_partitions, internal=True)
+    return Routed(source=raw(name), repartition=internal)
 
 
 def build_app(settings: Settings) -> StreamApp:
@@ -93,21 +120,23 @@ def build_app(settings: Settings) -> StreamApp:
         # A new group reads from the start (Faust on Tansu ignores "latest", measured); the
         # call-started agent skips calls older than WARMLINE_CALL_MAX_AGE_S, so history is cheap.
         consumer_auto_offset_reset="earliest",
+        # Faust would wait without limit for every started event to be acked; the handler drain
+        # (WARMLINE_SHUTDOWN_GRACE_S) decides instead and leaves unfinished events for the next owner.
+        stream_wait_empty=False,
         table_cleanup_interval=3600.0,  # our own sweep expires entries; Faust's is for windowed tables
     )
     app.fetch_max_wait_ms = settings.consumer_fetch_max_wait_ms
     n = settings.topic_partitions
     topics = Topics(
-        call_started=_topic(app, settings.topic_call_started, n),
-        lookup_request=_topic(app, settings.topic_lookup_request, n),
-        lookup_dlq=_topic(app, settings.topic_lookup_dlq, n),
-        customer_changed=_topic(app, settings.topic_customer_changed, n),
+        call_started=_routed(app, settings.topic_call_started, "call-started", settings),
+        lookup_request=_routed(app, settings.topic_lookup_request, "lookup-request", settings),
+        customer_changed=_routed(app, settings.topic_customer_changed, "customer-changed", settings),
     )
     # Faust derives a table's serializers from its types (json) and takes no argument for them, so
     # the changelog topic is declared here and the table's own attributes are set to match.
     # Raw keys matter: the owner of a key is found by hashing the same bytes clients key by.
     changelog = app.topic(
-        f"{settings.app_id}-{L1_TABLE}-changelog",
+        changelog_topic(settings.app_id, L1_TABLE),
         key_type=str,
         key_serializer="raw",
         value_serializer=ENTRY_CODEC,

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import logging
 import os
 import sys
 from collections.abc import Sequence
@@ -25,32 +26,68 @@ def _settings() -> Settings:
         raise SystemExit(2) from None
 
 
+def _kafka_settings(settings: Settings | None = None) -> Settings:
+    """Settings for a command that talks to Kafka: the broker must answer, and the embedded one gets its profile."""
+    from .stream.broker import settings_for_broker
+
+    tuned, _, _ = asyncio.run(settings_for_broker(settings or _settings()))
+    return tuned
+
+
+def _fail(message: str) -> int:
+    """One red line and exit status 2: what failed and what to do, never a traceback."""
+    console.print(f"[red]{message}[/red]")
+    return 2
+
+
 def cmd_worker(args: argparse.Namespace) -> int:
     """Run one Faust worker configured from the environment."""
     import faust
 
-    from .runtime import preflight
-    from .sources import SourceError, SourceUnavailable
     from .worker import build_worker
 
     settings = _settings()
-    try:
-        asyncio.run(preflight(settings))
-        worker = build_worker(settings)
-    except SettingsError as e:
-        console.print(f"[red]{e}[/red]")
-        return 2
-    except SourceUnavailable as e:
-        if settings.source == "demo":
-            console.print(f"[red]{e}[/red]")
-            return 2
-        console.print(f"[yellow]{settings.source} is not reachable now ({e}); starting anyway[/yellow]")
-        worker = build_worker(settings)
-    except SourceError as e:
-        console.print(f"[red]{settings.source} source: {e}[/red]")
-        return 2
+    refusal = _check_source(settings)  # configuration first: it needs no broker
+    if refusal is not None:
+        return refusal
+    settings = asyncio.run(_prepare_broker(settings))
+    worker = build_worker(settings)
     faust.Worker(worker.app, loglevel=settings.log_level).execute_from_commandline()
     return 0
+
+
+def _check_source(settings: Settings) -> int | None:
+    """None when the source is usable (or Tilores is merely unreachable now), else the exit status."""
+    from .runtime import preflight
+    from .sources import SourceError, SourceUnavailable
+
+    try:
+        asyncio.run(preflight(settings))
+    except SettingsError as e:
+        return _fail(str(e))
+    except SourceUnavailable as e:
+        if settings.source == "demo":
+            return _fail(str(e))
+        console.print(f"[yellow]{settings.source} is not reachable now ({e}); starting anyway[/yellow]")
+    except SourceError as e:
+        return _fail(f"{settings.source} source: {e}")
+    return None
+
+
+async def _prepare_broker(settings: Settings) -> Settings:
+    """The broker's profile applied, and every topic the worker needs in place (missing ones created)."""
+    from .app import L1_TABLE
+    from .stream.broker import settings_for_broker
+    from .stream.topics import TopicPlan, ensure_topics
+
+    settings, facts, note = await settings_for_broker(settings)
+    if note:
+        console.print(note)
+    plan = TopicPlan.of(settings, L1_TABLE)
+    created = await ensure_topics(settings.broker_servers, plan, facts)
+    for topic in (t for t in plan.foreign if t in created):
+        console.print(f"topic {topic} did not exist: created it with {settings.topic_partitions} partitions")
+    return settings
 
 
 def cmd_demo_data(args: argparse.Namespace) -> int:
@@ -87,7 +124,8 @@ def cmd_lookup(args: argparse.Namespace) -> int:
     by, value = next(
         (k, v) for k, v in (("phone", args.phone), ("email", args.email), ("customer_id", args.customer_id)) if v
     )
-    return asyncio.run(run_lookup(_settings(), by, value, http=args.http, timeout_ms=args.timeout_ms))
+    settings = _settings() if args.http else _kafka_settings()
+    return asyncio.run(run_lookup(settings, by, value, http=args.http, timeout_ms=args.timeout_ms))
 
 
 def cmd_warm(args: argparse.Namespace) -> int:
@@ -95,7 +133,13 @@ def cmd_warm(args: argparse.Namespace) -> int:
     from .tools.warm import run_warm
 
     result = asyncio.run(
-        run_warm(_settings(), Path(args.file), http=args.http, concurrency=args.concurrency, console=console)
+        run_warm(
+            _settings() if args.http else _kafka_settings(),
+            Path(args.file),
+            http=args.http,
+            concurrency=args.concurrency,
+            console=console,
+        )
     )
     return 0 if not result.get("failed") else 1
 
@@ -104,7 +148,7 @@ def cmd_replay(args: argparse.Namespace) -> int:
     """Replay call-started events from a JSONL file, or re-warm from a topic since a time."""
     from .tools import replay
 
-    settings = _settings()
+    settings = _settings() if args.http else _kafka_settings()
     if args.file:
         report = asyncio.run(replay.replay_file(settings, Path(args.file), speed=args.speed, console=console))
     else:
@@ -134,7 +178,7 @@ def cmd_simulate(args: argparse.Namespace) -> int:
     """Drive call-center traffic and report the warm-at-answer ratio."""
     from .tools.simulate_cli import run_simulation
 
-    return asyncio.run(run_simulation(_settings(), args, console))
+    return asyncio.run(run_simulation(_kafka_settings(), args, console))
 
 
 def cmd_bench(args: argparse.Namespace) -> int:
@@ -156,7 +200,12 @@ def build_parser() -> argparse.ArgumentParser:
     sub.add_parser("worker", help="run a worker (configured by WARMLINE_* variables)").set_defaults(fn=cmd_worker)
 
     dev = sub.add_parser("dev", help="run the embedded stack: Tansu broker, demo data, one worker")
-    dev.add_argument("--broker-port", type=int, default=0, help="Tansu port (default: a free one)")
+    dev.add_argument(
+        "--broker-port",
+        type=int,
+        default=9092,
+        help="Tansu port (default 9092, where every command looks; 0: any free one)",
+    )
     dev.set_defaults(fn=cmd_dev)
 
     demo = sub.add_parser("demo-data", help="write the deterministic demo customer directory")
@@ -214,12 +263,26 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the `warmline` command."""
+    import aiohttp
+    from aiokafka.errors import KafkaConnectionError
+
+    from .errors import WarmlineError
+
     args = build_parser().parse_args(argv)
     os.environ.setdefault("PYTHONUNBUFFERED", "1")
+    # Until a worker configures logging, aiokafka's connection warnings would reach stderr through
+    # logging's last-resort handler; commands say what failed in one line of their own instead.
+    logging.getLogger("aiokafka").addHandler(logging.NullHandler())
     try:
         return int(args.fn(args))
     except KeyboardInterrupt:
         return 130
+    except WarmlineError as e:  # BrokerUnreachable, TopicLayoutError, …: the message says what to do
+        return _fail(str(e))
+    except KafkaConnectionError as e:
+        return _fail(f"lost the Kafka broker ({e}); is it still running? (`make run` starts one)")
+    except aiohttp.ClientConnectorError as e:
+        return _fail(f"no warmline worker answered at {e.host}:{e.port}; start one (`make run`) or pass --http URL")
 
 
 if __name__ == "__main__":

@@ -12,17 +12,22 @@ import urllib.request
 
 from rich.console import Console
 
-from .devstack import TANSU_WORKER_ENV, DevStackError, Tansu, create_topics_sync, wire_topics
+from .devstack import DevStackError, Tansu, port_taken
 from .settings import Settings
 
 READY_TIMEOUT_S = 120.0
 
 
+#: Where `warmline dev` puts the broker: the port every Kafka tool and every warmline command assumes.
+DEV_BROKER_PORT = 9092
+
+
 def worker_env(settings: Settings, broker_url: str) -> dict[str, str]:
-    """The environment of a dev worker: the caller's, plus Tansu-friendly defaults it did not set."""
+    """The environment of a dev worker: the caller's, pointed at the dev broker.
+
+    The worker recognizes the embedded broker and applies its settings itself (stream/broker.py).
+    """
     env = dict(os.environ)
-    for name, value in TANSU_WORKER_ENV.items():
-        env.setdefault(name, value)
     env["WARMLINE_BROKER"] = broker_url
     env["WARMLINE_DATA_DIR"] = str(settings.data_dir)
     return env
@@ -68,7 +73,7 @@ def _interrupt(signum: int, frame: object) -> None:
     raise KeyboardInterrupt
 
 
-def run_dev(settings: Settings, *, broker_port: int = 0, console: Console) -> int:
+def run_dev(settings: Settings, *, broker_port: int = DEV_BROKER_PORT, console: Console) -> int:
     """Run the stack until Ctrl-C or until the worker exits."""
     from .sources.demo import generate, is_current
 
@@ -81,12 +86,17 @@ def run_dev(settings: Settings, *, broker_port: int = 0, console: Console) -> in
     if not is_current(settings.demo_db_path):
         console.print("generating the demo customer directory…")
         generate(settings.demo_db_path)
-    tansu = Tansu(broker_port or None, log_path=settings.data_dir / "tansu.log")
     worker: subprocess.Popen[bytes] | None = None
+    tansu: Tansu | None = None
     try:
+        if port_taken(settings.web_port):
+            raise DevStackError(
+                f"port {settings.web_port} on 127.0.0.1 is taken (a worker from another `make run`?): "
+                "stop it, or set WARMLINE_WEB_PORT"
+            )
+        tansu = Tansu(broker_port or None, log_path=settings.data_dir / "tansu.log")
         tansu.start()
         console.print(f"Tansu broker on {tansu.bootstrap}")
-        create_topics_sync(tansu.bootstrap, wire_topics(settings), settings.topic_partitions)
         worker = subprocess.Popen(  # our own interpreter and module
             [sys.executable, "-m", "warmline", "worker"], env=worker_env(settings, tansu.url), start_new_session=True
         )
@@ -95,6 +105,7 @@ def run_dev(settings: Settings, *, broker_port: int = 0, console: Console) -> in
         phone = _example_phone(settings)
         console.print(f"\n[bold green]warmline is ready[/] in {time.monotonic() - started:.1f}s at {base}")
         console.print(f"  curl -s '{base}/v1/lookup?phone={phone.replace('+', '%2B')}'")
+        console.print(f"  warmline lookup --phone '{phone}'    # the same over Kafka, from another terminal")
         console.print(f"  (Kafka bootstrap: {tansu.bootstrap}; Ctrl-C stops everything)\n")
         return worker.wait()
     except KeyboardInterrupt:
@@ -106,4 +117,5 @@ def run_dev(settings: Settings, *, broker_port: int = 0, console: Console) -> in
     finally:
         if worker is not None:
             stop_process(worker)
-        tansu.stop()
+        if tansu is not None:
+            tansu.stop()

@@ -44,6 +44,11 @@ class Tansu:
     """One Tansu broker process on 127.0.0.1 (memory storage)."""
 
     def __init__(self, port: int | None = None, log_path: Path | None = None) -> None:
+        if port and port_taken(port):
+            raise DevStackError(
+                f"port {port} on 127.0.0.1 is taken (another Kafka, or `make run` in another terminal?): "
+                "stop it, or start the embedded broker elsewhere with `warmline dev --broker-port 0` (any free port)"
+            )
         self.port = port or free_port()
         self.log_path = log_path
         self._proc: subprocess.Popen[bytes] | None = None
@@ -118,21 +123,12 @@ def create_topics_sync(bootstrap: str, names: Iterable[str], partitions: int) ->
     asyncio.run(create_topics(bootstrap, list(names), partitions))
 
 
-#: Worker settings that suit Tansu (DEVELOPERS.md measured each): a short fetch wait (Tansu answers a
-#: fetch only when the wait expires), unbatched produces (batched ones get wrong end offsets and
-#: break table recovery), and short group timeouts (a join waits about half the session timeout).
-TANSU_WORKER_ENV = {
-    "WARMLINE_CONSUMER_FETCH_MAX_WAIT_MS": "5",
-    "WARMLINE_PRODUCER_MAX_BATCH_SIZE": "1",
-    "WARMLINE_BROKER_SESSION_TIMEOUT_S": "6",
-    "WARMLINE_BROKER_REBALANCE_TIMEOUT_S": "3",
-    "WARMLINE_BROKER_HEARTBEAT_INTERVAL_S": "1",
-}
-
-
-def wire_topics(settings: object) -> list[str]:
-    """The topic names warmline reads or writes, from *settings* (a Settings)."""
-    return [
-        getattr(settings, f"topic_{name}")
-        for name in ("call_started", "lookup_request", "lookup_reply", "lookup_dlq", "customer_changed")
-    ]
+def port_taken(port: int) -> bool:
+    """True when something already listens on 127.0.0.1:*port*."""
+    with socket.socket() as s:
+        s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            s.bind(("127.0.0.1", port))
+        except OSError:
+            return True
+    return False

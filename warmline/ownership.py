@@ -1,4 +1,4 @@
-"""Key ownership: which partition (and so which worker) owns a lookup key."""
+"""Key ownership: which L1 partition (and so which worker) owns a lookup key, and whether that is us."""
 
 from __future__ import annotations
 
@@ -9,16 +9,51 @@ from aiokafka.partitioner import murmur2
 from .app import L1_TABLE
 
 
+def owner_partition(key: str, partitions: int) -> int:
+    """The partition Kafka's default (murmur2) partitioner gives *key*: the L1 partition that owns it."""
+    return int(murmur2(key.encode()) & 0x7FFFFFFF) % partitions
+
+
 def active_partitions(app: Any, topic: str) -> set[int]:
     """Partitions of *topic* this worker owns now (empty while starting or rebalancing)."""
     return {tp.partition for tp in app.assignor.assigned_actives() if tp.topic == topic}
 
 
-def owner_partition(key: str, partitions: int) -> int:
-    """The partition Kafka's default (murmur2) partitioner gives *key*: where its owner reads."""
-    return int(murmur2(key.encode()) & 0x7FFFFFFF) % partitions
-
-
 def owned_l1_partitions(app: Any) -> set[int]:
     """Partitions of the L1 table (and so of every co-partitioned topic) this worker owns now."""
-    return active_partitions(app, app.tables[L1_TABLE].changelog_topic.get_topic_name())
+    return set(Ownership(app).owned())
+
+
+class Ownership:
+    """Answers "who owns this key?" and "is it us?" for agents, views and the VIP scheduler.
+
+    Ownership is the L1 changelog's active assignment: the repartition topics are co-partitioned
+    with it, so the worker that reads repartition partition p is the one that owns L1 partition p.
+    """
+
+    def __init__(self, app: Any) -> None:
+        self._app = app
+        self._seen: object = None
+        self._owned: frozenset[int] = frozenset()
+
+    @property
+    def partitions(self) -> int:
+        """How many L1 partitions there are (WARMLINE_TOPIC_PARTITIONS)."""
+        return int(self._app.tables[L1_TABLE].partitions)
+
+    def partition_of(self, key: str) -> int:
+        """The L1 partition that owns *key*."""
+        return owner_partition(key, self.partitions)
+
+    def owned(self) -> frozenset[int]:
+        """The L1 partitions this worker is the active owner of now."""
+        assignment = self._app.assignor._assignment  # replaced on every rebalance: recompute only then
+        if assignment is not self._seen:
+            topic = self._app.tables[L1_TABLE].changelog_topic.get_topic_name()
+            self._owned = frozenset(active_partitions(self._app, topic))
+            self._seen = assignment
+        return self._owned
+
+    def owns(self, key: str) -> bool:
+        """True when this worker is the active owner of *key*'s L1 partition."""
+        return self.partition_of(key) in self.owned()

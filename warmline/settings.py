@@ -60,6 +60,7 @@ class Settings(BaseSettings):
     broker_session_timeout_s: float = Field(default=60.0, gt=0)
     broker_rebalance_timeout_s: float = Field(default=60.0, gt=0)
     broker_heartbeat_interval_s: float = Field(default=3.0, gt=0)
+    shutdown_grace_s: float = Field(default=10.0, ge=0, le=600)
     source: Literal["demo", "tilores"] = "demo"
     source_timeout_ms: int = Field(default=5000, ge=1)
     source_concurrency: int = Field(default=64, ge=1, le=10_000)

@@ -1,9 +1,10 @@
-"""A Faust aiokafka transport whose consumer fetch wait is configurable.
+"""Faust's aiokafka transport with a configurable consumer fetch wait and complete producer metadata.
 
 Faust hard-codes ``fetch_max_wait_ms=1500`` for worker consumers. Brokers that answer a fetch
 only when that wait expires (Tansu does) then add ~750 ms to every hop. This transport builds
 Faust's own consumer and sets the wait before the consumer starts (aiokafka creates its fetcher
 in ``start()`` from that attribute); a changed aiokafka fails loudly here, never silently.
+Its producer keeps metadata for every topic it has seen (``stream/metadata.py`` says why).
 """
 
 from __future__ import annotations
@@ -12,6 +13,8 @@ from typing import Any, ClassVar, Protocol, cast
 
 import aiokafka
 from faust.transport.drivers import aiokafka as faust_aiokafka
+
+from .stream.metadata import StableMetadataProducer
 
 
 class _HasFetchWait(Protocol):
@@ -37,7 +40,16 @@ class TunedConsumer(faust_aiokafka.Consumer):
         return TunedConsumerThread(self, loop=self.loop, beacon=self.beacon)
 
 
+class StableProducer(faust_aiokafka.Producer):
+    """Faust's aiokafka producer on a client whose metadata never drops a known topic."""
+
+    @property
+    def _producer_type(self) -> type[aiokafka.AIOKafkaProducer]:
+        return StableMetadataProducer
+
+
 class TunedTransport(faust_aiokafka.Transport):
-    """Faust's aiokafka transport using TunedConsumer."""
+    """Faust's aiokafka transport using TunedConsumer and StableProducer."""
 
     Consumer: ClassVar[Any] = TunedConsumer
+    Producer: ClassVar[Any] = StableProducer

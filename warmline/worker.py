@@ -10,12 +10,13 @@ import mode
 
 from . import agents, http
 from .agents.kafka_io import HandlerPool
-from .app import StreamApp, build_app
-from .ownership import owned_l1_partitions, owner_partition
+from .app import L1_TABLE, StreamApp, build_app
+from .ownership import Ownership
 from .prewarm import VipRunner
 from .runtime import Runtime
 from .settings import Settings
 from .sources import Source
+from .stream.topics import TopicPlan
 
 logger = logging.getLogger(__name__)
 
@@ -34,9 +35,8 @@ class RuntimeLifecycle(mode.Service):
         await self.runtime.check_redis()
 
     async def on_stop(self) -> None:
-        """Finish in-flight handlers, then close the runtime."""
+        """Close the runtime (the handlers were drained before the consumer stopped)."""
         await self.vip.aclose()
-        await self.pool.aclose()
         await self.runtime.aclose()
 
 
@@ -58,15 +58,21 @@ def build_worker(settings: Settings, source: Source | None = None) -> Worker:
     (settings.data_dir / "faust").mkdir(parents=True, exist_ok=True)
     stream = build_app(settings)
     runtime = Runtime.build(settings, stream.l1_table, source)
-    pool, vip = agents.register_all(stream, runtime)
+    ownership = Ownership(stream.app)
+    pool, vip = agents.register_all(stream, runtime, ownership, TopicPlan.of(settings, L1_TABLE))
     http.register(stream.app, runtime, vip)
     stream.app.add_dependency(RuntimeLifecycle(runtime, pool, vip))
 
+    async def drain_handlers() -> None:
+        # SIGTERM: stop taking events; what is not done within the grace stays unacked for the next owner.
+        await pool.drain(settings.shutdown_grace_s)
+
+    stream.app.before_stop.append(drain_handlers)
+
     @stream.app.on_rebalance_complete.connect  # type: ignore[arg-type]  # mode's signature wants a keyword-only `signal`
     async def adopt_recovered(sender: Any, **kwargs: Any) -> None:
-        mine = owned_l1_partitions(stream.app)
-        n = settings.topic_partitions
-        dropped = runtime.l1.retain_owned(lambda key: owner_partition(key, n) in mine)
+        mine = ownership.owned()
+        dropped = runtime.l1.retain_owned(lambda key: ownership.partition_of(key) in mine)
         adopted = runtime.l1.adopt_recovered()
         if adopted or dropped:
             logger.info("L1 after rebalance: adopted %d recovered entries, dropped %d moved away", adopted, dropped)

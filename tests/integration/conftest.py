@@ -16,7 +16,7 @@ import redis
 
 from warmline.client import LookupClient
 from warmline.devserver import stop_process, wait_ready
-from warmline.devstack import TANSU_WORKER_ENV, Tansu, create_topics, free_port
+from warmline.devstack import Tansu, free_port
 
 from ..conftest import random_suffix
 
@@ -109,7 +109,6 @@ async def _cluster(tansu: Tansu, demo_db: Path, redis_url: str, tmp_path: Path) 
     env = {
         "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
         "HOME": os.environ.get("HOME", "/root"),
-        **TANSU_WORKER_ENV,
         "WARMLINE_APP_ID": f"warmline-{suffix}",
         "WARMLINE_BROKER": tansu.url,
         "WARMLINE_REDIS_URL": redis_url,
@@ -122,7 +121,6 @@ async def _cluster(tansu: Tansu, demo_db: Path, redis_url: str, tmp_path: Path) 
         "WARMLINE_LOG_LEVEL": "info",
         **{f"WARMLINE_TOPIC_{n.upper()}": t for n, t in topics.items()},
     }
-    await create_topics(tansu.bootstrap, topics.values(), 4)
     cluster = Cluster(tansu, env, tmp_path)
     yield cluster
     for worker in cluster.workers:

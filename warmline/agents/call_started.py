@@ -1,44 +1,57 @@
-"""The pre-warm agent: a call entered a queue, so resolve its caller now (re-keyed to the key's owner)."""
+"""The pre-warm agent: a call entered a queue, so resolve its caller now (on the key's owner)."""
 
 from __future__ import annotations
 
 import logging
 import time
-from typing import Any
 
-from faust.types import EventT, StreamT
+from faust.types import EventT
 
 from ..app import StreamApp
 from ..models import CallStarted, InvalidMessage, parse
-from ..ownership import owner_partition
+from ..ownership import Ownership
 from ..runtime import Runtime
 from ..sources import Priority, SourceError
-from .kafka_io import HandlerPool, Outbox, consume
+from .kafka_io import Handle, HandlerPool, Outbox, ack_when_delivered, attach_routed
 
 logger = logging.getLogger(__name__)
 
 
 class CallStartedHandler:
-    """Warms the caller's key through the same TieredCache path lookups use."""
+    """Warms the caller's key through the same TieredCache path lookups use.
 
-    def __init__(self, runtime: Runtime, outbox: Outbox, pool: HandlerPool, partitions: int) -> None:
+    *rekeyed* handlers read warmline's repartition topic and never forward again.
+    """
+
+    def __init__(
+        self,
+        runtime: Runtime,
+        outbox: Outbox,
+        pool: HandlerPool,
+        ownership: Ownership,
+        repartition_topic: str,
+        *,
+        rekeyed: bool,
+    ) -> None:
         self._rt = runtime
         self._outbox = outbox
         self._pool = pool
-        self._partitions = partitions
+        self._ownership = ownership
+        self._repartition_topic = repartition_topic
+        self._rekeyed = rekeyed
 
     async def handle(self, event: EventT[bytes]) -> None:
-        """Warm, forward, or dead-letter *event*."""
+        """Warm, re-key, or dead-letter *event*."""
         try:
             call = parse(CallStarted, event.message.value)
             key = call.lookup_key(self._rt.settings.default_region)
         except InvalidMessage as e:
-            await self._outbox.dead_letter(event, e.reason)
-            event.ack()
+            ack_when_delivered(event, await self._outbox.dead_letter(event, e.reason))
             return
-        if owner_partition(str(key), self._partitions) != event.message.partition:
-            await self._outbox.forward(event, str(key))
-            event.ack()
+        owner_key = str(key)
+        if not self._rekeyed and not self._ownership.owns(owner_key):
+            partition = self._ownership.partition_of(owner_key)
+            ack_when_delivered(event, await self._outbox.rekey(event, self._repartition_topic, owner_key, partition))
             return
         started = call.started_at.timestamp() if call.started_at else event.message.timestamp
         if time.time() - started > self._rt.settings.call_max_age_s:
@@ -47,10 +60,10 @@ class CallStartedHandler:
             event.ack()
             return
         warmth = self._rt.warmth
-        warmth.call_started(str(key))
+        warmth.call_started(owner_key)
         if self._rt.cache.peek_l1(key) is not None:
             self._count(event, "already_fresh")
-            warmth.warmed(str(key))
+            warmth.warmed(owner_key)
             event.ack()
             return
 
@@ -59,22 +72,26 @@ class CallStartedHandler:
                 await self._rt.cache.warm(key, Priority.LIVE)  # a caller is waiting in a queue
             except SourceError as e:
                 logger.info("pre-warm of %s failed: %s", key.redacted, e)
+                self._count(event, "failed")
                 return
             self._count(event, "warmed")
-            warmth.warmed(str(key))
+            warmth.warmed(owner_key)
 
-        await self._pool.spawn(event, warm)
+        async def failed(error: Exception) -> None:
+            self._count(event, "failed")
+
+        await self._pool.spawn(event, warm, failed)
 
     def _count(self, event: EventT[bytes], outcome: str) -> None:
         self._rt.metrics.messages.labels(event.message.topic, outcome).inc()
 
 
-def register(sa: StreamApp, runtime: Runtime, outbox: Outbox, pool: HandlerPool) -> Any:
-    """Attach the call-started agent to the app."""
-    handler = CallStartedHandler(runtime, outbox, pool, runtime.settings.topic_partitions)
+def register(sa: StreamApp, runtime: Runtime, outbox: Outbox, pool: HandlerPool, ownership: Ownership) -> None:
+    """Attach the agents: one on the foreign topic, one on warmline's repartition topic."""
+    routed = sa.topics.call_started
+    internal = routed.repartition.get_topic_name()
 
-    @sa.app.agent(sa.topics.call_started, name="warmline.call_started")
-    async def call_started(stream: StreamT[bytes]) -> None:
-        await consume(stream, handler.handle)
+    def handler_for(rekeyed: bool) -> Handle:
+        return CallStartedHandler(runtime, outbox, pool, ownership, internal, rekeyed=rekeyed).handle
 
-    return call_started
+    attach_routed(sa.app, routed, handler_for, pool, outbox, "warmline.call_started")

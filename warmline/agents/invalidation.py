@@ -1,33 +1,37 @@
 """The invalidation agent: customer-changed drops a customer from L2 and from every owner's L1.
 
 A change keyed by ``customer_id:…`` (or unkeyed) is handled by that key's owner: it drops the
-shared record from L2, drops its own L1 entry, and re-publishes the change keyed by each phone
-and e-mail the cached record lists, so each of those keys' owners drops its L1 entry too.
+shared record from L2, drops its own L1 entry, and re-keys the change by each phone and e-mail
+the cached record lists (through warmline's repartition topic), so each of those keys' owners
+drops its L1 entry too.
 """
 
 from __future__ import annotations
 
 import logging
-from typing import Any
 
-from faust.types import EventT, StreamT
+from faust.types import EventT
 
 from ..app import StreamApp
 from ..models import CustomerChanged, InvalidMessage, KeyKind, normalize, parse, parse_key
-from ..ownership import owner_partition
+from ..ownership import Ownership
 from ..runtime import Runtime
-from .kafka_io import Outbox
+from .kafka_io import Handle, HandlerPool, Outbox, ack_when_delivered, attach_routed
 
 logger = logging.getLogger(__name__)
 
 
 class InvalidationHandler:
-    """Applies one customer-changed event."""
+    """Applies one customer-changed event (*rekeyed*: read from the repartition topic, never forwarded)."""
 
-    def __init__(self, runtime: Runtime, outbox: Outbox, partitions: int) -> None:
+    def __init__(
+        self, runtime: Runtime, outbox: Outbox, ownership: Ownership, repartition_topic: str, *, rekeyed: bool
+    ) -> None:
         self._rt = runtime
         self._outbox = outbox
-        self._partitions = partitions
+        self._ownership = ownership
+        self._repartition_topic = repartition_topic
+        self._rekeyed = rekeyed
 
     async def handle(self, event: EventT[bytes]) -> None:
         """Drop what the event names; fan out to the owners of related keys."""
@@ -37,37 +41,40 @@ class InvalidationHandler:
             change = parse(CustomerChanged, msg.value)
             key = parse_key(msg.key.decode()) if msg.key else normalize(KeyKind.CUSTOMER_ID, change.customer_id, region)
         except (InvalidMessage, UnicodeDecodeError) as e:
-            await self._outbox.dead_letter(event, getattr(e, "reason", str(e)))
+            ack_when_delivered(event, await self._outbox.dead_letter(event, getattr(e, "reason", str(e))))
             return
-        if owner_partition(str(key), self._partitions) != msg.partition:
-            await self._outbox.forward(event, str(key))
+        if not self._rekeyed and not self._ownership.owns(str(key)):
+            await self._rekey(event, str(key))
             return
         if key.kind is not KeyKind.CUSTOMER_ID:
             held = self._rt.l1.get(str(key))
             if held is None or held.customer_id in (None, change.customer_id):
                 self._rt.l1.delete(str(key))
+            event.ack()
             return
         held = await self._rt.cache.cached(key)  # the record lists the phones and e-mails to fan out to
         await self._rt.cache.invalidate(key)
         await self._rt.cache.invalidate_customer(change.customer_id)
         customer = held.customer if held is not None else None
-        if customer is not None:
-            related = [normalize(KeyKind.PHONE, p, region) for p in customer.phones]
-            related += [normalize(KeyKind.EMAIL, e, region) for e in customer.emails]
-            for other in related:
-                await self._outbox.send(msg.topic, str(other).encode(), msg.value or b"")
+        related = [normalize(KeyKind.PHONE, p, region) for p in customer.phones] if customer else []
+        related += [normalize(KeyKind.EMAIL, e, region) for e in customer.emails] if customer else []
+        for other in related:
+            await self._rekey(event, str(other), ack=False)
+        event.ack()
+
+    async def _rekey(self, event: EventT[bytes], owner_key: str, *, ack: bool = True) -> None:
+        partition = self._ownership.partition_of(owner_key)
+        delivery = await self._outbox.rekey(event, self._repartition_topic, owner_key, partition)
+        if ack:
+            ack_when_delivered(event, delivery)
 
 
-def register(sa: StreamApp, runtime: Runtime, outbox: Outbox) -> Any:
-    """Attach the customer-changed agent to the app."""
-    handler = InvalidationHandler(runtime, outbox, runtime.settings.topic_partitions)
+def register(sa: StreamApp, runtime: Runtime, outbox: Outbox, pool: HandlerPool, ownership: Ownership) -> None:
+    """Attach the agents: one on the CRM's topic, one on warmline's repartition topic."""
+    routed = sa.topics.customer_changed
+    internal = routed.repartition.get_topic_name()
 
-    @sa.app.agent(sa.topics.customer_changed, name="warmline.invalidation")
-    async def invalidation(stream: StreamT[bytes]) -> None:
-        async for event in stream.events():
-            try:
-                await handler.handle(event)
-            except Exception:
-                logger.exception("customer-changed at offset %s failed", event.message.offset)
+    def handler_for(rekeyed: bool) -> Handle:
+        return InvalidationHandler(runtime, outbox, ownership, internal, rekeyed=rekeyed).handle
 
-    return invalidation
+    attach_routed(sa.app, routed, handler_for, pool, outbox, "warmline.invalidation")

@@ -1,4 +1,4 @@
-"""What every agent shares: key ownership, re-keying, Spring headers, the DLQ, and bounded handler tasks."""
+"""What every agent shares: Spring headers, the outbox (replies, re-keying, the DLQ), acking, handler tasks."""
 
 from __future__ import annotations
 
@@ -11,12 +11,14 @@ from typing import Any
 
 from faust.types import EventT
 
+from ..app import Routed
 from ..metrics import Metrics
 from ..models import DeadLetter
 
 logger = logging.getLogger(__name__)
 
 Headers = Sequence[tuple[str, bytes]]
+Delivery = Awaitable[Any]
 
 
 @dataclass(frozen=True, slots=True)
@@ -30,8 +32,7 @@ class SpringReply:
     @classmethod
     def from_headers(cls, headers: Any) -> SpringReply:
         """Read ``kafka_replyTopic`` / ``kafka_correlationId`` / ``kafka_replyPartition``; ignore bad ones."""
-        items = headers.items() if hasattr(headers, "items") else (headers or ())
-        found = {k: v for k, v in items if isinstance(v, bytes | bytearray)}
+        found = {k: v for k, v in header_items(headers) if isinstance(v, bytes | bytearray)}
         topic = found.get("kafka_replyTopic")
         part = found.get("kafka_replyPartition")
         try:
@@ -49,8 +50,37 @@ class SpringReply:
         return [("kafka_correlationId", self.correlation_id)] if self.correlation_id is not None else None
 
 
+def header_items(headers: Any) -> list[tuple[str, Any]]:
+    """A message's headers as (name, value) pairs, whether Faust gives a mapping or a list."""
+    if isinstance(headers, Mapping):
+        return list(headers.items())
+    return list(headers or ())
+
+
+def ack_when_delivered(event: EventT[bytes], delivery: Delivery) -> None:
+    """Ack *event* once *delivery* (a produce future) succeeds; a failed produce leaves it for redelivery."""
+
+    def done(future: asyncio.Future[Any]) -> None:
+        if future.cancelled() or future.exception() is not None:
+            logger.error(
+                "%s[%s]@%s: produce failed (%s); left unacked for redelivery",
+                event.message.topic,
+                event.message.partition,
+                event.message.offset,
+                "cancelled" if future.cancelled() else future.exception(),
+            )
+            return
+        event.ack()
+
+    asyncio.ensure_future(delivery).add_done_callback(done)
+
+
 class Outbox:
-    """Produces replies, forwards and dead letters through the Faust producer."""
+    """Produces replies, re-keyed messages and dead letters through the Faust producer.
+
+    Every method returns the delivery future, so the caller acks the event it answers only once
+    the answer is on the broker (at-least-once, never lost).
+    """
 
     def __init__(self, app: Any, dlq_topic: str, metrics: Metrics) -> None:
         self._app = app
@@ -65,67 +95,125 @@ class Outbox:
         *,
         partition: int | None = None,
         headers: Headers | None = None,
-    ) -> None:
-        """Queue a record (the producer batches; at-least-once)."""
-        await self._app.producer.send(topic, key, value, partition, None, list(headers) if headers else None)
+    ) -> Delivery:
+        """Queue a record; returns its delivery future."""
+        delivery: Delivery = await self._app.producer.send(
+            topic, key, value, partition, None, list(headers) if headers else None
+        )
+        return delivery
 
-    async def dead_letter(self, event: EventT[bytes], reason: str) -> None:
+    async def dead_letter(self, event: EventT[bytes], reason: str) -> Delivery:
         """Send the event's original bytes (capped) and *reason* to the DLQ."""
         msg = event.message
         letter = DeadLetter.build(reason, msg.topic, msg.value, msg.partition, msg.offset)
-        await self.send(self._dlq_topic, msg.key, letter.to_json())
+        delivery = await self.send(self._dlq_topic, msg.key, letter.to_json())
         self._metrics.messages.labels(msg.topic, "dead_letter").inc()
         logger.info("dead letter from %s[%s]@%s: %s", msg.topic, msg.partition, msg.offset, reason)
+        return delivery
 
-    async def forward(self, event: EventT[bytes], owner_key: str) -> None:
-        """Re-publish the event under its normalized key, so that the key's owner handles it."""
+    async def rekey(self, event: EventT[bytes], topic: str, owner_key: str, partition: int) -> Delivery:
+        """Re-publish the event into the internal repartition *topic*, on its owner's *partition*."""
         msg = event.message
-        headers = msg.headers.items() if isinstance(msg.headers, Mapping) else (msg.headers or ())
-        await self.send(msg.topic, owner_key.encode(), msg.value or b"", headers=list(headers))
+        delivery = await self.send(
+            topic, owner_key.encode(), msg.value or b"", partition=partition, headers=header_items(msg.headers)
+        )
         self._metrics.messages.labels(msg.topic, "rekeyed").inc()
+        return delivery
 
 
 class HandlerPool:
     """Runs slow handlers as tasks (at most *limit* at once) so one miss never stalls a partition.
 
-    The event is acked when its handler finishes, so a crash before the reply means redelivery
-    (at-least-once), not a lost request.
+    A handler's event is acked when the handler returns: a handler acks nothing itself, it awaits
+    its reply's delivery first. A handler that raises goes to *on_error* (which answers with an
+    error reply) before the ack. On shutdown, handlers get a grace period; the ones still running
+    are cancelled and their events stay unacked, so the next owner of the partition answers them.
     """
 
     def __init__(self, limit: int) -> None:
         self._slots = asyncio.Semaphore(limit)
         self._tasks: set[asyncio.Task[None]] = set()
+        self.closing = False
 
-    async def spawn(self, event: EventT[bytes], handler: Callable[[], Awaitable[None]]) -> None:
-        """Start *handler* once a slot is free (backpressure), ack *event* when it is done."""
+    def __len__(self) -> int:
+        return len(self._tasks)
+
+    async def spawn(
+        self,
+        event: EventT[bytes],
+        handler: Callable[[], Awaitable[None]],
+        on_error: Callable[[Exception], Awaitable[None]],
+    ) -> None:
+        """Start *handler* once a slot is free (backpressure); ack *event* when it is done."""
         await self._slots.acquire()
 
         async def run() -> None:
             try:
                 await handler()
-            except Exception:
-                logger.exception("handler failed")
+            except Exception as e:  # noqa: BLE001  # any failure becomes an error reply, never a lost request
+                msg = event.message
+                logger.error("%s[%s]@%s: handler failed: %r", msg.topic, msg.partition, msg.offset, e)
+                try:
+                    await on_error(e)
+                except Exception:
+                    logger.exception(
+                        "%s[%s]@%s: no error reply either; left unacked", msg.topic, msg.partition, msg.offset
+                    )
+                    return
             finally:
                 self._slots.release()
-                event.ack()
+            event.ack()  # not reached when cancelled: the event is redelivered instead
 
         task = asyncio.create_task(run())
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
 
-    async def aclose(self) -> None:
-        """Cancel what is still running and wait for it."""
-        for task in list(self._tasks):
+    async def drain(self, grace_s: float) -> int:
+        """Stop taking events; give running handlers *grace_s*, cancel the rest. Returns how many were cancelled."""
+        self.closing = True
+        if self._tasks:
+            await asyncio.wait(set(self._tasks), timeout=grace_s)
+        left = list(self._tasks)
+        for task in left:
             task.cancel()
-        await asyncio.gather(*self._tasks, return_exceptions=True)
+        await asyncio.gather(*left, return_exceptions=True)
+        if left:
+            logger.warning("shutdown: %d unfinished handlers left unacked for the next owner", len(left))
+        return len(left)
 
 
-async def consume(stream: Any, handle: Callable[[EventT[bytes]], Awaitable[None]]) -> None:
-    """Feed every event of *stream* to *handle*, acking manually; one bad event never stops the agent."""
+async def consume(
+    stream: Any, handle: Callable[[EventT[bytes]], Awaitable[None]], pool: HandlerPool, outbox: Outbox
+) -> None:
+    """Feed every event of *stream* to *handle*; one bad event never stops the agent (and its partition)."""
     async for event in stream.noack().events():
+        if pool.closing:
+            continue  # shutting down: left unacked, the partition's next owner handles it
         try:
             await handle(event)
-        except Exception:
-            # Never let one message kill the agent (and with it the partition).
-            logger.exception("%s[%s]@%s failed", event.message.topic, event.message.partition, event.message.offset)
-            event.ack()
+        except Exception as e:
+            msg = event.message
+            logger.exception("%s[%s]@%s failed", msg.topic, msg.partition, msg.offset)
+            try:  # kept in the DLQ with the reason, so it is neither lost nor retried forever
+                ack_when_delivered(event, await outbox.dead_letter(event, f"internal error: {e!r}"[:300]))
+            except Exception:
+                logger.exception(
+                    "%s[%s]@%s: not dead-lettered either; left unacked", msg.topic, msg.partition, msg.offset
+                )
+
+
+Handle = Callable[[EventT[bytes]], Awaitable[None]]
+
+
+def attach_routed(
+    app: Any, routed: Routed, handler_for: Callable[[bool], Handle], pool: HandlerPool, outbox: Outbox, name: str
+) -> None:
+    """Attach one agent to a foreign topic and one to its repartition topic (*handler_for(rekeyed)*)."""
+    for rekeyed, topic in ((False, routed.source), (True, routed.repartition)):
+        _attach(app, topic, handler_for(rekeyed), pool, outbox, f"{name}.rekeyed" if rekeyed else name)
+
+
+def _attach(app: Any, topic: Any, handle: Handle, pool: HandlerPool, outbox: Outbox, name: str) -> None:
+    @app.agent(topic, name=name)  # type: ignore[untyped-decorator]  # faust's decorator is untyped
+    async def agent(stream: Any) -> None:
+        await consume(stream, handle, pool, outbox)

@@ -1,19 +1,21 @@
-"""The request/reply agent: parse → (re-key) → lookup → reply on reply_to, or the DLQ."""
+"""The request/reply agent: parse → (re-key to the owner) → lookup → reply on reply_to, or the DLQ."""
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from typing import Any
 
 import orjson
-from faust.types import EventT, StreamT
+from faust.types import EventT
 
 from ..app import StreamApp
 from ..models import Answer, InvalidMessage, LookupRequest, LookupStatus, parse
 from ..models.base import MAX_MESSAGE_BYTES
-from ..ownership import owner_partition
+from ..ownership import Ownership
 from ..runtime import Runtime
-from .kafka_io import HandlerPool, Outbox, SpringReply, consume
+from ..stream.topics import TopicPlan
+from .kafka_io import Handle, HandlerPool, Outbox, SpringReply, ack_when_delivered, attach_routed
 
 logger = logging.getLogger(__name__)
 
@@ -39,72 +41,116 @@ def _salvage(raw: bytes | None) -> tuple[str | None, str | None]:
 
 
 class LookupRequestHandler:
-    """Handles one lookup-request event; every parseable request gets exactly one reply."""
+    """Handles one lookup-request event; every parseable request gets exactly one reply.
 
-    def __init__(self, runtime: Runtime, outbox: Outbox, pool: HandlerPool, partitions: int) -> None:
+    *rekeyed* handlers read warmline's repartition topic: its messages are already on their
+    owner's partition and are answered here, never forwarded again (one hop, never a loop).
+    """
+
+    def __init__(
+        self,
+        runtime: Runtime,
+        outbox: Outbox,
+        pool: HandlerPool,
+        ownership: Ownership,
+        plan: TopicPlan,
+        repartition_topic: str,
+        *,
+        rekeyed: bool,
+    ) -> None:
         self._rt = runtime
         self._outbox = outbox
         self._pool = pool
-        self._partitions = partitions
+        self._ownership = ownership
+        self._plan = plan
+        self._repartition_topic = repartition_topic
+        self._rekeyed = rekeyed
         self._default_reply_topic = runtime.settings.topic_lookup_reply
 
     async def handle(self, event: EventT[bytes]) -> None:
-        """Answer, forward, or dead-letter *event*; acks it when done."""
+        """Answer, re-key, or dead-letter *event*; it is acked once what it caused is delivered."""
         msg = event.message
         spring = SpringReply.from_headers(msg.headers)
         try:
             request = parse(LookupRequest, msg.value)
         except InvalidMessage as e:
-            await self._reject(event, spring, e.reason)
-            event.ack()
+            await self._reject(event, spring, e.reason, _salvage(msg.value))
             return
         reply_topic = spring.topic or request.reply_to or self._default_reply_topic
+        refusal = self._plan.reply_refusal(reply_topic)
+        if refusal is not None:
+            await self._reject(
+                event, spring, refusal, (request.request_id, None), reply_topic=self._default_reply_topic
+            )
+            return
         try:
             key = request.lookup_key(self._rt.settings.default_region)
         except InvalidMessage as e:
             reply = Answer(request_id=request.request_id, status=LookupStatus.INVALID, error=e.reason)
-            await self._reply(reply_topic, reply, spring)
-            event.ack()
+            ack_when_delivered(event, await self._reply(reply_topic, reply, spring))
             return
-        if owner_partition(str(key), self._partitions) != msg.partition:
-            await self._outbox.forward(event, str(key))
-            event.ack()
+        owner_key = str(key)
+        if not self._rekeyed and not self._ownership.owns(owner_key):
+            partition = self._ownership.partition_of(owner_key)
+            ack_when_delivered(event, await self._outbox.rekey(event, self._repartition_topic, owner_key, partition))
             return
         fast = self._rt.lookups.peek(key, request.request_id, request.max_age_s)
         if fast is not None:
-            await self._reply(reply_topic, fast, spring)
-            event.ack()
+            ack_when_delivered(event, await self._reply(reply_topic, fast, spring))
             return
 
         async def slow() -> None:
             reply = await self._rt.lookups.lookup_key(
                 key, request_id=request.request_id, max_age_s=request.max_age_s, timeout_ms=request.timeout_ms
             )
-            await self._reply(reply_topic, reply, spring)
+            await (await self._reply(reply_topic, reply, spring))
 
-        await self._pool.spawn(event, slow)
+        async def failed(error: Exception) -> None:
+            logger.error("lookup %s for request %s failed unexpectedly", key.redacted, request.request_id)
+            reply = Answer(request_id=request.request_id, status=LookupStatus.ERROR, error=type(error).__name__)
+            await (await self._reply(reply_topic, reply, spring))
 
-    async def _reply(self, topic: str, reply: Answer, spring: SpringReply) -> None:
+        await self._pool.spawn(event, slow, failed)
+
+    async def _reply(self, topic: str, reply: Answer, spring: SpringReply) -> Any:
         key = reply.request_id.encode() if reply.request_id else None
-        await self._outbox.send(topic, key, reply.to_json(), partition=spring.partition, headers=spring.reply_headers())
+        return await self._outbox.send(
+            topic, key, reply.to_json(), partition=spring.partition, headers=spring.reply_headers()
+        )
 
-    async def _reject(self, event: EventT[bytes], spring: SpringReply, reason: str) -> None:
-        """Dead-letter the message; if it still names a request id and a reply topic, answer `invalid` too."""
-        await self._outbox.dead_letter(event, reason)
-        request_id, reply_to = _salvage(event.message.value)
+    async def _reject(
+        self,
+        event: EventT[bytes],
+        spring: SpringReply,
+        reason: str,
+        salvaged: tuple[str | None, str | None],
+        *,
+        reply_topic: str | None = None,
+    ) -> None:
+        """Dead-letter the message; if it still names a request id, answer `invalid` too; ack when both are out."""
+        dead = await self._outbox.dead_letter(event, reason)
+        request_id, reply_to = salvaged
         if request_id is None and spring.correlation_id is None:
+            ack_when_delivered(event, dead)
             return
-        topic = spring.topic or reply_to or self._default_reply_topic
+        topic = reply_topic or spring.topic or reply_to or self._default_reply_topic
+        if self._plan.reply_refusal(topic) is not None:
+            topic = self._default_reply_topic
         reply = Answer(request_id=request_id, status=LookupStatus.INVALID, error=reason)
-        await self._reply(topic, reply, spring)
+        answered = await self._reply(
+            topic, reply, spring if reply_topic is None else SpringReply(None, spring.correlation_id)
+        )
+        ack_when_delivered(event, asyncio.gather(dead, answered))
 
 
-def register(sa: StreamApp, runtime: Runtime, outbox: Outbox, pool: HandlerPool) -> Any:
-    """Attach the lookup-request agent to the app."""
-    handler = LookupRequestHandler(runtime, outbox, pool, runtime.settings.topic_partitions)
+def register(
+    sa: StreamApp, runtime: Runtime, outbox: Outbox, pool: HandlerPool, ownership: Ownership, plan: TopicPlan
+) -> None:
+    """Attach the agents: one on the foreign topic, one on warmline's repartition topic."""
+    routed = sa.topics.lookup_request
+    internal = routed.repartition.get_topic_name()
 
-    @sa.app.agent(sa.topics.lookup_request, name="warmline.lookup_requests")
-    async def lookup_requests(stream: StreamT[bytes]) -> None:
-        await consume(stream, handler.handle)
+    def handler_for(rekeyed: bool) -> Handle:
+        return LookupRequestHandler(runtime, outbox, pool, ownership, plan, internal, rekeyed=rekeyed).handle
 
-    return lookup_requests
+    attach_routed(sa.app, routed, handler_for, pool, outbox, "warmline.lookup_requests")

@@ -1,0 +1,1 @@
+"""Kafka plumbing under the Faust app: the topic plan, metadata that stays complete, the broker profile."""
