@@ -3,18 +3,15 @@
 from __future__ import annotations
 
 import os
-import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
+from .stack import _cluster, _tansu, random_suffix
+
 HERE = Path(__file__).parent
-
-
-def random_suffix() -> str:
-    """A short unique suffix for topic names, app ids and Redis prefixes."""
-    return uuid.uuid4().hex[:8]
+__all__ = ["_cluster", "_tansu", "random_suffix"]  # fixtures shared by the integration and interop tiers
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -24,7 +21,7 @@ def pytest_addoption(parser: pytest.Parser) -> None:
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     for item in items:
         folder = Path(str(item.fspath)).parent.name
-        if folder in ("unit", "integration", "containers"):
+        if folder in ("unit", "integration", "interop", "containers"):
             item.add_marker(getattr(pytest.mark, folder))
 
 

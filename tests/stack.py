@@ -1,0 +1,152 @@
+"""The test stack: one Tansu per session, per-test topic names and Redis prefix, worker processes."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import time
+import uuid
+from collections.abc import AsyncIterator, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import aiohttp
+import pytest
+import redis
+
+from warmline.client import LookupClient
+from warmline.devserver import stop_process, wait_ready
+from warmline.devstack import Tansu, free_port
+
+
+def random_suffix() -> str:
+    """A short unique suffix for topic names, app ids and Redis prefixes."""
+    return uuid.uuid4().hex[:8]
+
+
+@pytest.fixture(name="tansu", scope="session")
+def _tansu(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Tansu]:
+    broker = Tansu(log_path=tmp_path_factory.mktemp("tansu") / "tansu.log")
+    broker.start()
+    yield broker
+    broker.stop()
+
+
+@dataclass
+class WorkerProcess:
+    """A `python -m warmline worker` subprocess."""
+
+    env: dict[str, str]
+    log_path: Path
+    proc: subprocess.Popen[bytes] | None = None
+
+    @property
+    def port(self) -> int:
+        return int(self.env["WARMLINE_WEB_PORT"])
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def start(self) -> WorkerProcess:
+        with open(self.log_path, "ab") as log:
+            self.proc = subprocess.Popen(
+                [sys.executable, "-m", "warmline", "worker"],
+                env=self.env,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                start_new_session=True,
+            )
+        try:
+            wait_ready(self.url, self.proc, timeout_s=90)
+        except Exception:
+            self.stop()
+            print(self.log_path.read_text()[-5000:])  # shown by pytest on failure
+            raise
+        return self
+
+    def stop(self) -> None:
+        if self.proc is not None:
+            stop_process(self.proc, grace_s=20)
+            self.proc = None
+
+
+@dataclass
+class Cluster:
+    """Per-test topics, Redis prefix and the workers started for the test."""
+
+    tansu: Tansu
+    base_env: dict[str, str]
+    tmp: Path
+    workers: list[WorkerProcess] = field(default_factory=list)
+
+    def topic(self, name: str) -> str:
+        return self.base_env[f"WARMLINE_TOPIC_{name.upper()}"]
+
+    @property
+    def prefix(self) -> str:
+        return self.base_env["WARMLINE_REDIS_PREFIX"]
+
+    def worker(self, **overrides: str) -> WorkerProcess:
+        env = {**self.base_env, "WARMLINE_WEB_PORT": str(free_port()), **overrides}
+        proc = WorkerProcess(env, self.tmp / f"worker-{len(self.workers)}.log")
+        self.workers.append(proc)
+        return proc.start()
+
+    def client(self, reply_topic: str | None = None) -> LookupClient:
+        return LookupClient(
+            self.tansu.bootstrap,
+            request_topic=self.topic("lookup_request"),
+            reply_topic=reply_topic or self.topic("lookup_reply"),
+            fetch_max_wait_ms=5,
+        )
+
+
+@pytest.fixture(name="cluster")
+async def _cluster(tansu: Tansu, demo_db: Path, redis_url: str, tmp_path: Path) -> AsyncIterator[Cluster]:
+    suffix = random_suffix()
+    topics = {
+        n: f"{n.replace('_', '-')}-{suffix}"
+        for n in ("call_started", "lookup_request", "lookup_reply", "lookup_dlq", "customer_changed")
+    }
+    env = {
+        "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
+        "HOME": os.environ.get("HOME", "/root"),
+        "WARMLINE_APP_ID": f"warmline-{suffix}",
+        "WARMLINE_BROKER": tansu.url,
+        "WARMLINE_REDIS_URL": redis_url,
+        "WARMLINE_REDIS_PREFIX": f"warmline:v1:test-{suffix}:",
+        "WARMLINE_DATA_DIR": str(tmp_path / "data"),
+        "WARMLINE_DEMO_DB": str(demo_db),
+        "WARMLINE_DEMO_LATENCY_MS": "20-60",
+        "WARMLINE_TOPIC_PARTITIONS": "4",
+        "WARMLINE_ADMIN_TOKEN": "s3cret",
+        "WARMLINE_LOG_LEVEL": "info",
+        **{f"WARMLINE_TOPIC_{n.upper()}": t for n, t in topics.items()},
+    }
+    cluster = Cluster(tansu, env, tmp_path)
+    yield cluster
+    for worker in cluster.workers:
+        worker.stop()
+    r = redis.Redis.from_url(redis_url)
+    keys = list(r.scan_iter(match=f"{cluster.prefix}*", count=1000))
+    if keys:
+        r.delete(*keys)
+    r.close()
+
+
+async def http_get(url: str, **params: str) -> tuple[int, dict[str, str], dict]:
+    """GET *url* → (status, headers, JSON body)."""
+    async with aiohttp.ClientSession() as s, s.get(url, params=params) as resp:
+        return resp.status, dict(resp.headers), await resp.json(content_type=None)
+
+
+def eventually(check: object, timeout_s: float = 15.0, interval_s: float = 0.1) -> None:
+    """Poll *check* until it returns truthy."""
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        if check():  # type: ignore[operator]
+            return
+        time.sleep(interval_s)
+    raise AssertionError("condition not met in time")
