@@ -1,0 +1,212 @@
+"""The lookup-request handler with fakes: who answers, one hop at most, where replies may go, acks after delivery."""
+
+from __future__ import annotations
+
+import asyncio
+from dataclasses import dataclass, field
+from types import SimpleNamespace
+from typing import Any
+
+import orjson
+import pytest
+
+from warmline.agents.kafka_io import HandlerPool
+from warmline.agents.lookup_requests import LookupRequestHandler
+from warmline.cache import CachePolicy, TableL1, TieredCache
+from warmline.lookups import LookupService
+from warmline.metrics import Metrics
+from warmline.models import LookupKey
+from warmline.settings import Settings
+from warmline.sources.base import Priority, SourceResult
+from warmline.stream.topics import TopicPlan
+
+from ..fakes import FakeClock, FakeSource, customer
+
+REPARTITION = "wl-lookup-request-repartition"
+
+
+@dataclass
+class FakeMessage:
+    value: bytes
+    topic: str = "lookup-request"
+    partition: int = 0
+    offset: int = 7
+    key: bytes | None = None
+    headers: list[tuple[str, bytes]] = field(default_factory=list)
+    timestamp: float = 0.0
+
+
+class FakeEvent:
+    def __init__(self, body: object) -> None:
+        self.message = FakeMessage(body if isinstance(body, bytes) else orjson.dumps(body))
+        self.acks = 0
+
+    def ack(self) -> bool:
+        self.acks += 1
+        return True
+
+
+class FakeOutbox:
+    """Records what would be produced; deliveries resolve only when the test says so."""
+
+    def __init__(self) -> None:
+        self.sent: list[dict[str, Any]] = []
+        self.deliveries: list[asyncio.Future[None]] = []
+
+    def _delivery(self) -> asyncio.Future[None]:
+        future: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        self.deliveries.append(future)
+        return future
+
+    async def send(self, topic: str, key: bytes | None, value: bytes, **kw: Any) -> asyncio.Future[None]:
+        self.sent.append({"topic": topic, "key": key, "value": orjson.loads(value), **kw})
+        return self._delivery()
+
+    async def dead_letter(self, event: Any, reason: str) -> asyncio.Future[None]:
+        self.sent.append({"topic": "dlq", "reason": reason})
+        return self._delivery()
+
+    async def rekey(self, event: Any, topic: str, owner_key: str, partition: int) -> asyncio.Future[None]:
+        self.sent.append({"topic": topic, "key": owner_key, "partition": partition})
+        return self._delivery()
+
+    def deliver_all(self) -> None:
+        for future in self.deliveries:
+            if not future.done():
+                future.set_result(None)
+
+
+class FakeOwnership:
+    def __init__(self, owned: set[int]) -> None:
+        self._owned = frozenset(owned)
+
+    def partition_of(self, key: str) -> int:
+        return 3
+
+    def owned(self) -> frozenset[int]:
+        return self._owned
+
+    def owns(self, key: str) -> bool:
+        return self.partition_of(key) in self._owned
+
+
+def _handler(
+    outbox: FakeOutbox, *, owned: set[int], rekeyed: bool = False, source: FakeSource | None = None
+) -> LookupRequestHandler:
+    settings = Settings(app_id="wl")
+    source = source or FakeSource({"customer_id:C-000001": customer()})
+
+    async def fetch(key: LookupKey, priority: Priority) -> SourceResult:
+        return await source.lookup(key)
+
+    cache = TieredCache(TableL1({}, 100), None, fetch, CachePolicy(jitter=0), clock=FakeClock())
+    runtime = SimpleNamespace(
+        settings=settings, lookups=LookupService(cache, default_timeout_ms=1000), metrics=Metrics()
+    )
+    plan = TopicPlan.of(settings, "l1")
+    return LookupRequestHandler(
+        runtime,
+        outbox,
+        HandlerPool(10),
+        FakeOwnership(owned),
+        plan,
+        REPARTITION,
+        rekeyed=rekeyed,  # type: ignore[arg-type]
+    )
+
+
+REQUEST = {"request_id": "r-1", "by": "customer_id", "value": "C-000001", "reply_to": "my-replies"}
+
+
+async def _settle(handler: LookupRequestHandler) -> None:
+    tasks = list(handler._pool._tasks)
+    if tasks:
+        await asyncio.gather(*tasks)
+
+
+async def test_a_key_owned_elsewhere_is_rekeyed_once_onto_its_owners_partition() -> None:
+    outbox = FakeOutbox()
+    event = FakeEvent(REQUEST)
+    await _handler(outbox, owned={0, 1}).handle(event)  # type: ignore[arg-type]
+    assert outbox.sent == [{"topic": REPARTITION, "key": "customer_id:C-000001", "partition": 3}]
+    assert event.acks == 0  # not before the re-keyed copy is on the broker
+    outbox.deliver_all()
+    await asyncio.sleep(0)
+    assert event.acks == 1
+
+
+async def test_a_rekeyed_message_is_answered_even_where_ownership_looks_elsewhere() -> None:
+    outbox = FakeOutbox()
+    handler = _handler(outbox, owned=set(), rekeyed=True)
+    await handler.handle(FakeEvent(REQUEST))  # type: ignore[arg-type]
+    await asyncio.wait_for(_until(lambda: outbox.sent), 5)
+    assert [s["topic"] for s in outbox.sent] == ["my-replies"]  # answered, never forwarded again
+    assert outbox.sent[0]["value"]["status"] == "ok"
+
+
+async def test_the_owner_answers_directly_whatever_partition_it_arrived_on() -> None:
+    outbox = FakeOutbox()
+    handler = _handler(outbox, owned={3})
+    event = FakeEvent(REQUEST)
+    event.message.partition = 0
+    await handler.handle(event)  # type: ignore[arg-type]
+    await asyncio.wait_for(_until(lambda: outbox.sent), 5)
+    assert [s["topic"] for s in outbox.sent] == ["my-replies"]
+    assert event.acks == 0  # the slow path awaits delivery before acking
+    outbox.deliver_all()
+    await _settle(handler)
+    assert event.acks == 1
+
+
+@pytest.mark.parametrize(
+    "topic",
+    [
+        "call-started",
+        "lookup-request",
+        "customer-changed",
+        "lookup-dlq",
+        "wl-l1-changelog",
+        REPARTITION,
+        "wl-__assignor-__leader",
+        "__consumer_offsets",
+    ],
+)
+async def test_replies_never_go_into_topics_warmline_reads_or_owns(topic: str) -> None:
+    outbox = FakeOutbox()
+    await _handler(outbox, owned={3}).handle(FakeEvent({**REQUEST, "reply_to": topic}))  # type: ignore[arg-type]
+    assert outbox.sent[0]["topic"] == "dlq" and topic in outbox.sent[0]["reason"]
+    assert outbox.sent[1]["topic"] == "lookup-reply" and outbox.sent[1]["value"]["status"] == "invalid"
+
+
+async def test_an_unexpected_failure_is_answered_with_an_error_then_acked() -> None:
+    class Exploding(FakeSource):
+        async def lookup(self, key: LookupKey) -> SourceResult:
+            raise RuntimeError("boom")
+
+    outbox = FakeOutbox()
+    handler = _handler(outbox, owned={3}, source=Exploding())
+    event = FakeEvent(REQUEST)
+    await handler.handle(event)  # type: ignore[arg-type]
+    await asyncio.wait_for(_until(lambda: outbox.sent), 5)
+    outbox.deliver_all()
+    await _settle(handler)
+    assert outbox.sent[0]["value"]["status"] == "error" and outbox.sent[0]["value"]["request_id"] == "r-1"
+    assert event.acks == 1
+
+
+async def test_drain_cancels_what_outlives_the_grace_and_leaves_it_unacked() -> None:
+    source = FakeSource({"customer_id:C-000001": customer()})
+    source.gate = asyncio.Event()  # never opened: the lookup hangs
+    outbox = FakeOutbox()
+    handler = _handler(outbox, owned={3}, source=source)
+    event = FakeEvent(REQUEST)
+    await handler.handle(event)  # type: ignore[arg-type]
+    await asyncio.wait_for(_until(lambda: source.calls), 5)
+    assert await handler._pool.drain(0) == 1
+    assert event.acks == 0 and outbox.sent == []
+    assert handler._pool.closing
+
+
+async def _until(check: Any) -> None:
+    while not check():
+        await asyncio.sleep(0)
