@@ -57,8 +57,11 @@ def _lookup_responses() -> dict[str, Any]:
     }
 
 
-def _query(name: str, schema: dict[str, Any], description: str) -> dict[str, Any]:
-    return {"name": name, "in": "query", "required": False, "schema": schema, "description": description}
+def _query(name: str, schema: dict[str, Any], description: str, example: str | None = None) -> dict[str, Any]:
+    param = {"name": name, "in": "query", "required": False, "schema": schema, "description": description}
+    if example is not None:
+        param["example"] = example
+    return param
 
 
 #: Every documented route, by path and method. A new route (e.g. LangServe's /chat/*) is a new entry here;
@@ -71,8 +74,8 @@ PATHS: dict[str, dict[str, Any]] = {
             "description": "Give exactly one of `phone`, `email` or `customer_id`.",
             "security": _API_SECURITY,
             "parameters": [
-                _query("phone", {"type": "string", "maxLength": 320}, "Any format; E.164 or national."),
-                _query("email", {"type": "string", "maxLength": 320}, "Case-insensitive."),
+                _query("phone", {"type": "string", "maxLength": 320}, "Any format; E.164 or national.", "+14155550123"),
+                _query("email", {"type": "string", "maxLength": 320}, "Case-insensitive.", "ada@example.com"),
                 _query("customer_id", {"type": "string", "maxLength": 320}, "The CRM id, e.g. C-000123."),
                 _query("max_age_s", {"type": "number", "minimum": 0}, "Refetch entries older than this."),
             ],
@@ -116,8 +119,9 @@ PATHS: dict[str, dict[str, Any]] = {
                     "name": "key",
                     "in": "path",
                     "required": True,
-                    "schema": {"type": "string", "minLength": 1},
+                    "schema": {"type": "string", "pattern": "^(phone|email|customer_id):[^/]+$"},
                     "description": "A lookup key: `phone:+14155550123`, `email:…` or `customer_id:…`.",
+                    "example": "customer_id:C-000001",
                 }
             ],
             "responses": {
@@ -259,7 +263,7 @@ SCHEMAS: dict[str, dict[str, Any]] = {
                 "properties": {
                     "name": _STRING,
                     "calls": _COUNT,
-                    "failures": _COUNT,
+                    "failures": {"type": "object", "additionalProperties": _COUNT, "description": "By kind."},
                     "waiting": _COUNT,
                     "breaker": {"enum": ["closed", "open", "half_open"]},
                 },
