@@ -73,9 +73,12 @@ async def run_batch(
     async def forwarded(i: int, owner: URL, by: str, value: str) -> None:
         async with gate:
             try:
-                results[i] = await router.get_json(session, owner, LOOKUP_PATH, {by: value}, authorization)
+                reply = await router.get_json(session, owner, LOOKUP_PATH, {by: value}, authorization)
             except Exception as e:  # noqa: BLE001  # a peer failure is one item's error, not the batch's
-                results[i] = _dump(Answer(status=LookupStatus.UNAVAILABLE, error=f"owner {owner}: {type(e).__name__}"))
+                reply = _dump(Answer(status=LookupStatus.UNAVAILABLE, error=f"owner {owner}: {type(e).__name__}"))
+            if not (isinstance(reply, orjson.Fragment) or (isinstance(reply, dict) and "status" in reply)):
+                reply = _dump(Answer(status=LookupStatus.ERROR, error=f"owner {owner} did not answer with a reply"))
+            results[i] = reply
 
     await asyncio.gather(run_local(), *(forwarded(*item) for item in remote))
     return results
