@@ -64,6 +64,18 @@ def _example_phone(settings: Settings) -> str:
     return sample_contacts(settings.demo_db_path, "phone", 1)[0]
 
 
+def ready_lines(settings: Settings, base: str, phone: str, bootstrap: str) -> list[str]:
+    """What `warmline dev` prints once the worker is ready: a lookup to paste, and whether reads need a token."""
+    query = f"'{base}/v1/lookup?phone={phone.replace('+', '%2B')}'"
+    if settings.api_token_list:
+        curl = f'  curl -s -H "Authorization: Bearer $TOKEN" {query}'
+        access = "  reads need a bearer token: WARMLINE_API_TOKENS is set ($TOKEN: one of them)"
+    else:
+        curl = f"  curl -s {query}"
+        access = "  reads are open: WARMLINE_API_TOKENS is not set (set it to require a bearer token)"
+    return [curl, access, f"  (API: {base}/openapi.json; Kafka bootstrap: {bootstrap}; Ctrl-C stops everything)\n"]
+
+
 def _interrupt(signum: int, frame: object) -> None:
     raise KeyboardInterrupt
 
@@ -92,10 +104,9 @@ def run_dev(settings: Settings, *, broker_port: int = 0, console: Console) -> in
         )
         base = f"http://{settings.web_host}:{settings.web_port}"
         wait_ready(base, worker)
-        phone = _example_phone(settings)
         console.print(f"\n[bold green]warmline is ready[/] in {time.monotonic() - started:.1f}s at {base}")
-        console.print(f"  curl -s '{base}/v1/lookup?phone={phone.replace('+', '%2B')}'")
-        console.print(f"  (Kafka bootstrap: {tansu.bootstrap}; Ctrl-C stops everything)\n")
+        for line in ready_lines(settings, base, _example_phone(settings), tansu.bootstrap):
+            console.print(line)
         return worker.wait()
     except KeyboardInterrupt:
         console.print("stopping…")

@@ -12,6 +12,7 @@ from pydantic import SecretStr
 from warmline.http.auth import RouteGroup, TokenCheck, bearer, matches_any, route_group
 from warmline.http.middleware import build_middleware
 from warmline.metrics import Metrics
+from warmline.settings import load_settings
 
 Client = TestClient[web.Request, web.Application]
 Serve = Callable[[TokenCheck], Awaitable[tuple[Client, Metrics]]]
@@ -149,3 +150,11 @@ async def test_errors_are_json_and_never_quote_the_exception(serve: Serve, caplo
     resp = await client.post("/healthz")
     assert resp.status == 405 and resp.content_type == "application/json"
     assert "GET" in resp.headers["Allow"]
+
+
+def test_api_tokens_setting_is_a_masked_comma_separated_list() -> None:
+    settings = load_settings(api_tokens=" key-a, ,key-b ")
+    assert settings.api_token_list == ("key-a", "key-b")
+    assert "key-a" not in repr(settings)
+    assert load_settings().api_token_list == ()
+    assert load_settings(api_tokens=" , ").api_token_list == ()  # only separators: no token, reads stay open
