@@ -64,16 +64,11 @@ def _example_phone(settings: Settings) -> str:
     return sample_contacts(settings.demo_db_path, "phone", 1)[0]
 
 
-def ready_lines(settings: Settings, base: str, phone: str, bootstrap: str) -> list[str]:
-    """What `warmline dev` prints once the worker is ready: a lookup to paste, and whether reads need a token."""
-    query = f"'{base}/v1/lookup?phone={phone.replace('+', '%2B')}'"
+def api_access_line(settings: Settings) -> str:
+    """The ready line that says whether reads need a token (`warmline dev` itself never sets one)."""
     if settings.api_token_list:
-        curl = f'  curl -s -H "Authorization: Bearer $TOKEN" {query}'
-        access = "  reads need a bearer token: WARMLINE_API_TOKENS is set ($TOKEN: one of them)"
-    else:
-        curl = f"  curl -s {query}"
-        access = "  reads are open: WARMLINE_API_TOKENS is not set (set it to require a bearer token)"
-    return [curl, access, f"  (API: {base}/openapi.json; Kafka bootstrap: {bootstrap}; Ctrl-C stops everything)\n"]
+        return "  reads need a token (WARMLINE_API_TOKENS is set): add -H 'Authorization: Bearer …' to the curl below"
+    return "  reads are open: WARMLINE_API_TOKENS is not set (set it to require a bearer token; see /openapi.json)"
 
 
 def _interrupt(signum: int, frame: object) -> None:
@@ -104,9 +99,11 @@ def run_dev(settings: Settings, *, broker_port: int = 0, console: Console) -> in
         )
         base = f"http://{settings.web_host}:{settings.web_port}"
         wait_ready(base, worker)
+        phone = _example_phone(settings)
         console.print(f"\n[bold green]warmline is ready[/] in {time.monotonic() - started:.1f}s at {base}")
-        for line in ready_lines(settings, base, _example_phone(settings), tansu.bootstrap):
-            console.print(line)
+        console.print(api_access_line(settings))
+        console.print(f"  curl -s '{base}/v1/lookup?phone={phone.replace('+', '%2B')}'")
+        console.print(f"  (Kafka bootstrap: {tansu.bootstrap}; Ctrl-C stops everything)\n")
         return worker.wait()
     except KeyboardInterrupt:
         console.print("stopping…")
