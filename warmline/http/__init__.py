@@ -33,9 +33,9 @@ def register(app: Any, runtime: Runtime, vip: VipRunner) -> None:
             )
 
         web_app.on_startup.append(warn_open)
+    openapi.register(app)
     router = OwnerRouter(app)
     lookup.register(app, runtime, router)
     admin.register(app, runtime, router)
     prewarm.register(app, runtime, router, vip)
     ops.register(app, runtime, vip)
-    openapi.register(app)
