@@ -36,9 +36,10 @@ def build_middleware(check: TokenCheck, failures: Counter) -> Middleware:
             if e.status < 400:
                 raise
             return json_response({"error": e.reason}, status=e.status, headers=_allow(e))
-        except Exception as e:  # noqa: BLE001  # the one place a view's bug becomes a JSON 500, not a text page
+        except Exception as e:  # the one place a view's bug becomes a JSON 500, not a text page
             # The route pattern and the error's type only: messages and tracebacks may quote keys.
             logger.error("%s %s failed: %s", request.method, _route(request), type(e).__name__)
+            logger.debug("traceback of that failure", exc_info=True)  # debug logs are not for production
             return json_response({"error": "internal error"}, status=500)
 
     return guard
