@@ -69,6 +69,13 @@ def _example_phone(settings: Settings) -> str:
     return sample_contacts(settings.demo_db_path, "phone", 1)[0]
 
 
+def api_access_line(settings: Settings) -> str:
+    """The ready line that says whether reads need a token (`warmline dev` itself never sets one)."""
+    if settings.api_token_list:
+        return "  reads need a token (WARMLINE_API_TOKENS is set): add -H 'Authorization: Bearer …' to the curl below"
+    return "  reads are open: WARMLINE_API_TOKENS is not set (set it to require a bearer token; see /openapi.json)"
+
+
 def _interrupt(signum: int, frame: object) -> None:
     raise KeyboardInterrupt
 
@@ -104,6 +111,7 @@ def run_dev(settings: Settings, *, broker_port: int = DEV_BROKER_PORT, console: 
         wait_ready(base, worker)
         phone = _example_phone(settings)
         console.print(f"\n[bold green]warmline is ready[/] in {time.monotonic() - started:.1f}s at {base}")
+        console.print(api_access_line(settings))
         console.print(f"  curl -s '{base}/v1/lookup?phone={phone.replace('+', '%2B')}'")
         console.print(f"  warmline lookup --phone '{phone}'    # the same over Kafka, from another terminal")
         console.print(f"  (Kafka bootstrap: {tansu.bootstrap}; Ctrl-C stops everything)\n")

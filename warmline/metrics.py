@@ -41,12 +41,6 @@ class Metrics:
         self.lookup_seconds = Histogram(
             "warmline_lookup_seconds", "Lookup latency by tier.", ["tier"], buckets=_LATENCY_BUCKETS, registry=r
         )
-        self.cache_events = Counter(
-            "warmline_cache_events",
-            "Cache events: hit, miss, stale, promote, coalesced.",
-            ["tier", "event"],
-            registry=r,
-        )
         self.source_calls = Counter(
             "warmline_source_calls", "Calls to the upstream source by outcome.", ["source", "outcome"], registry=r
         )
@@ -70,6 +64,16 @@ class Metrics:
         self.messages = Counter(
             "warmline_messages", "Kafka messages handled, by topic and outcome.", ["topic", "outcome"], registry=r
         )
+        self.http_auth_failures = Counter(
+            "warmline_http_auth_failures",
+            "HTTP requests refused for a missing or wrong bearer token, by route group (api, admin, chat).",
+            ["route_group"],
+            registry=r,
+        )
+
+    def export_cache_events(self, read: Callable[[], Mapping[str, float]]) -> None:
+        """Expose the TieredCache's own counts (CacheStats) as ``warmline_cache_events_total{event}``."""
+        self.export_counts("warmline_cache_events", "What the two-tier cache did, by event.", "event", read)
 
     def export_counts(self, name: str, documentation: str, label: str, read: Callable[[], Mapping[str, float]]) -> None:
         """Expose counts kept elsewhere (e.g. CacheStats) as one counter family, read at scrape time."""
@@ -79,6 +83,10 @@ class Metrics:
 class _CountsCollector(Collector):
     def __init__(self, name: str, documentation: str, label: str, read: Callable[[], Mapping[str, float]]) -> None:
         self._name, self._doc, self._label, self._read = name, documentation, label, read
+
+    def describe(self) -> Iterator[CounterMetricFamily]:
+        # Declaring the name lets the registry refuse a second family of the same name at register time.
+        yield CounterMetricFamily(self._name, self._doc, labels=[self._label])
 
     def collect(self) -> Iterator[CounterMetricFamily]:
         family = CounterMetricFamily(self._name, self._doc, labels=[self._label])

@@ -107,7 +107,7 @@ class Runtime:
             return await gate.lookup(key, priority)
 
         stats = CacheStats()
-        metrics.export_counts("warmline_cache_events", "What the two-tier cache did, by event.", "event", stats.counts)
+        metrics.export_cache_events(stats.counts)
         cache = TieredCache(l1, l2, fetch, policy, stats=stats)
         warmth = WarmthTracker(metrics=metrics)
         lookups = LookupService(

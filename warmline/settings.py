@@ -67,6 +67,7 @@ class Settings(BaseSettings):
     demo_db: Path | None = None
     demo_latency_ms: str = "500-2000"
     admin_token: SecretStr | None = None
+    api_tokens: SecretStr | None = None
     l1_ttl_s: float = Field(default=300.0, gt=0)
     l2_ttl_s: float = Field(default=3600.0, gt=0)
     negative_ttl_s: float = Field(default=30.0, ge=0)
@@ -112,6 +113,12 @@ class Settings(BaseSettings):
         if "://" not in value:
             raise ValueError(f"expected a URL like kafka://host:9092, got {value!r}")
         return value
+
+    @property
+    def api_token_list(self) -> tuple[str, ...]:
+        """The bearer tokens of the read API (comma-separated, so a key can be rotated); empty = open."""
+        raw = self.api_tokens.get_secret_value() if self.api_tokens is not None else ""
+        return tuple(t for t in (part.strip() for part in raw.split(",")) if t)
 
     @property
     def demo_latency_range_ms(self) -> tuple[float, float]:

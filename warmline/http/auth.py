@@ -1,28 +1,98 @@
-"""Bearer-token check for admin routes."""
+"""Bearer tokens for the HTTP API: one path-prefix table, checked by one aiohttp middleware."""
 
 from __future__ import annotations
 
 import hmac
+from collections.abc import Sequence
+from dataclasses import dataclass
+from enum import StrEnum
 
-import orjson
-from aiohttp import web
 from pydantic import SecretStr
 
 
-def admin_denial(request: web.Request, token: SecretStr | None) -> str | None:
-    """None if *request* carries the admin token, else why it is refused."""
-    if token is None or not token.get_secret_value():
-        return "admin routes are disabled: set WARMLINE_ADMIN_TOKEN"
-    scheme, _, given = request.headers.get("Authorization", "").partition(" ")
-    if scheme.lower() != "bearer" or not hmac.compare_digest(given.encode(), token.get_secret_value().encode()):
-        return "missing or wrong bearer token"
+class RouteGroup(StrEnum):
+    """Which credential a route needs; also the ``route_group`` label of refusals in metrics."""
+
+    API = "api"  # one of WARMLINE_API_TOKENS, when that is set
+    CHAT = "chat"  # same tokens as the API; its own label
+    ADMIN = "admin"  # WARMLINE_ADMIN_TOKEN, always
+
+
+#: Guarded path prefixes, whole segments: ``/v1/lookup`` covers ``/v1/lookup/batch`` but not ``/v1/lookups``.
+#: The first match decides; any other path (/healthz, /readyz, /metrics, /openapi.json) is open.
+GUARDED_PREFIXES: tuple[tuple[str, RouteGroup], ...] = (
+    ("/v1/prewarm", RouteGroup.ADMIN),
+    ("/v1/cache", RouteGroup.ADMIN),
+    ("/v1/lookup", RouteGroup.API),
+    ("/v1/stats", RouteGroup.API),
+    ("/chat", RouteGroup.CHAT),
+    # Faust's built-in blueprints, outside our contract: /table/l1/{key} would serve cached records.
+    ("/table", RouteGroup.API),
+    ("/router", RouteGroup.API),
+)
+
+
+def route_group(path: str) -> RouteGroup | None:
+    """The group guarding *path*, or None for an open path."""
+    for prefix, group in GUARDED_PREFIXES:
+        if path == prefix or path.startswith(prefix + "/"):
+            return group
     return None
 
 
-def refuse(request: web.Request, token: SecretStr | None) -> web.Response | None:
-    """None when *request* may use an admin route, else the 401/403 response to send."""
-    denial = admin_denial(request, token)
-    if denial is None:
+def bearer(header: str | None) -> bytes | None:
+    """The token of an ``Authorization: Bearer …`` header, as bytes (any text, even unpaired surrogates)."""
+    scheme, _, given = (header or "").partition(" ")
+    if scheme.lower() != "bearer" or not given.strip():
         return None
-    body = orjson.dumps({"error": denial})
-    return web.Response(body=body, status=401 if token is not None else 403, content_type="application/json")
+    return given.strip().encode("utf-8", "surrogatepass")
+
+
+def matches_any(given: bytes | None, tokens: Sequence[bytes]) -> bool:
+    """Constant-time: compares *given* with every token (no early exit that would tell which one matched)."""
+    if given is None:
+        return False
+    found = False
+    for token in tokens:
+        found |= hmac.compare_digest(given, token)
+    return found
+
+
+@dataclass(frozen=True, slots=True)
+class Refusal:
+    """Why a request is refused, and the HTTP status to say it with."""
+
+    status: int
+    message: str
+
+
+@dataclass(frozen=True)
+class TokenCheck:
+    """The credentials of one worker: the API tokens (empty = API open) and the admin token."""
+
+    api_tokens: tuple[bytes, ...]
+    admin_token: bytes | None
+
+    @classmethod
+    def build(cls, api_tokens: Sequence[str], admin_token: SecretStr | None) -> TokenCheck:
+        """From the settings' values; an empty admin token counts as unset."""
+        admin = admin_token.get_secret_value() if admin_token is not None else ""
+        return cls(tuple(t.encode() for t in api_tokens), admin.encode() or None)
+
+    @property
+    def api_open(self) -> bool:
+        """True when no API token is configured: reading needs no key."""
+        return not self.api_tokens
+
+    def refusal(self, group: RouteGroup, authorization: str | None) -> Refusal | None:
+        """None if a request to *group* with this ``Authorization`` header may pass."""
+        given = bearer(authorization)
+        if group is RouteGroup.ADMIN:
+            if self.admin_token is None:
+                return Refusal(403, "admin routes are disabled: set WARMLINE_ADMIN_TOKEN")
+            if not matches_any(given, (self.admin_token,)):
+                return Refusal(401, "missing or wrong admin bearer token")
+            return None
+        if self.api_open or matches_any(given, self.api_tokens):
+            return None
+        return Refusal(401, "missing or wrong bearer token (one of WARMLINE_API_TOKENS)")

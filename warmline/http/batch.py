@@ -40,10 +40,15 @@ def _dump(reply: Answer) -> orjson.Fragment:
 
 
 async def run_batch(
-    batch: BatchRequest, lookups: LookupService, router: OwnerRouter, session: aiohttp.ClientSession
+    batch: BatchRequest,
+    lookups: LookupService,
+    router: OwnerRouter,
+    session: aiohttp.ClientSession,
+    authorization: str | None = None,
 ) -> list[Any]:
     """Answer every item in input order: keys this worker owns in one local batch (L1, one MGET,
-    then the source), the others as single lookups forwarded to their owners, both at once."""
+    then the source), the others as single lookups forwarded to their owners (with the caller's
+    *authorization* header), both at once."""
     results: list[Any] = [None] * len(batch.lookups)
     local: list[tuple[int, LookupKey]] = []
     remote: list[tuple[int, URL, str, str]] = []
@@ -68,9 +73,12 @@ async def run_batch(
     async def forwarded(i: int, owner: URL, by: str, value: str) -> None:
         async with gate:
             try:
-                results[i] = await router.get_json(session, owner, LOOKUP_PATH, {by: value})
+                reply = await router.get_json(session, owner, LOOKUP_PATH, {by: value}, authorization)
             except Exception as e:  # noqa: BLE001  # a peer failure is one item's error, not the batch's
-                results[i] = _dump(Answer(status=LookupStatus.UNAVAILABLE, error=f"owner {owner}: {e}"))
+                reply = _dump(Answer(status=LookupStatus.UNAVAILABLE, error=f"owner {owner}: {type(e).__name__}"))
+            if not (isinstance(reply, orjson.Fragment) or (isinstance(reply, dict) and "status" in reply)):
+                reply = _dump(Answer(status=LookupStatus.ERROR, error=f"owner {owner} did not answer with a reply"))
+            results[i] = reply
 
     await asyncio.gather(run_local(), *(forwarded(*item) for item in remote))
     return results

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import uuid
 from typing import Any
 
@@ -27,6 +28,19 @@ def _by_value(query: Any) -> tuple[str, str]:
     return given[0]
 
 
+def _max_age_s(query: Any) -> float | None:
+    text = query.get("max_age_s")
+    if text is None:
+        return None
+    try:
+        value = float(text)
+    except ValueError:
+        raise InvalidMessage("max_age_s must be a number") from None
+    if not math.isfinite(value) or value < 0:
+        raise InvalidMessage("max_age_s must be a finite number ≥ 0")
+    return value
+
+
 def register(app: Any, runtime: Runtime, router: OwnerRouter) -> None:
     """Attach the lookup routes."""
     lookups = runtime.lookups
@@ -37,16 +51,12 @@ def register(app: Any, runtime: Runtime, router: OwnerRouter) -> None:
             rid = _request_id(request)
             try:
                 key = lookups.key_for(*_by_value(request.query))
+                max_age_s = _max_age_s(request.query)
             except InvalidMessage as e:
                 return error_response(LookupStatus.INVALID, e.reason, rid)
             owner = router.owner(key, request)
             if owner is not None:
                 return await router.forward(runtime.http, owner, request)
-            max_age = request.query.get("max_age_s")
-            try:
-                max_age_s = float(max_age) if max_age is not None else None
-            except ValueError:
-                return error_response(LookupStatus.INVALID, "max_age_s must be a number", rid)
             reply = await lookups.lookup_key(key, request_id=rid, max_age_s=max_age_s)
             return lookup_response(reply, rid)
 
@@ -58,5 +68,5 @@ def register(app: Any, runtime: Runtime, router: OwnerRouter) -> None:
                 batch = parse_object(BatchRequest, orjson.loads(await request.read()))
             except (orjson.JSONDecodeError, InvalidMessage) as e:
                 return error_response(LookupStatus.INVALID, getattr(e, "reason", f"body is not JSON: {e}"), rid)
-            results = await run_batch(batch, lookups, router, runtime.http)
+            results = await run_batch(batch, lookups, router, runtime.http, request.headers.get("Authorization"))
             return json_response({"results": results, "count": len(results)}, headers={"X-Request-ID": rid})

@@ -11,7 +11,8 @@ from pydantic import SecretStr
 from yarl import URL
 
 from ..app import L1_TABLE
-from ..models import LookupKey
+from ..models import LookupKey, LookupStatus
+from .responses import error_response
 
 logger = logging.getLogger(__name__)
 
@@ -40,21 +41,39 @@ class OwnerRouter:
         return dest
 
     async def forward(self, session: aiohttp.ClientSession, owner: URL, request: web.Request) -> web.Response:
-        """Replay *request* (method, path, query, headers) on *owner*; relay status, body and our headers."""
+        """Replay *request* (method, path, query, headers, so also the caller's credential) on *owner*.
+
+        Relays status, body and our headers; an unreachable owner is a JSON 503, not a 500.
+        """
         url = owner.with_path(request.path).with_query(request.query)
         headers = {k: v for k, v in request.headers.items() if k.lower() not in ("host", "content-length")}
         headers[FORWARDED_HEADER] = "1"
-        async with session.request(request.method, url, headers=headers) as resp:
-            body = await resp.read()
-            kept = {k: resp.headers[k] for k in _PASS_HEADERS if k in resp.headers}
-            return web.Response(body=body, status=resp.status, headers=kept)
+        try:
+            async with session.request(request.method, url, headers=headers) as resp:
+                body = await resp.read()
+                kept = {k: resp.headers[k] for k in _PASS_HEADERS if k in resp.headers}
+                return web.Response(body=body, status=resp.status, headers=kept)
+        except (aiohttp.ClientError, TimeoutError) as e:
+            logger.warning("owner %s did not answer a forwarded %s: %s", owner, request.method, type(e).__name__)
+            rid = request.headers.get("X-Request-ID")
+            return error_response(LookupStatus.UNAVAILABLE, f"the owning worker {owner} did not answer", rid)
 
     @staticmethod
     def auth_headers(token: SecretStr | None) -> dict[str, str]:
         """The admin bearer header, for requests this worker makes to its peers."""
         return {"Authorization": f"Bearer {token.get_secret_value()}"} if token is not None else {}
 
-    async def get_json(self, session: aiohttp.ClientSession, owner: URL, path: str, query: dict[str, str]) -> Any:
-        """GET *path* on *owner* as a forwarded request and return the decoded JSON body."""
-        async with session.get(owner.with_path(path).with_query(query), headers={FORWARDED_HEADER: "1"}) as resp:
+    async def get_json(
+        self,
+        session: aiohttp.ClientSession,
+        owner: URL,
+        path: str,
+        query: dict[str, str],
+        authorization: str | None = None,
+    ) -> Any:
+        """GET *path* on *owner* as a forwarded request (with the caller's *authorization*); the decoded JSON."""
+        headers = {FORWARDED_HEADER: "1"}
+        if authorization is not None:
+            headers["Authorization"] = authorization
+        async with session.get(owner.with_path(path).with_query(query), headers=headers) as resp:
             return await resp.json(content_type=None)

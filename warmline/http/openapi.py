@@ -1,0 +1,348 @@
+"""GET /openapi.json: the OpenAPI 3.1 document of the HTTP API, written once (wire models from pydantic)."""
+
+from __future__ import annotations
+
+import functools
+from typing import Any
+
+import orjson
+from aiohttp import web
+from faust.web import View
+from pydantic.json_schema import models_json_schema
+
+from ..models import LookupReply
+from .batch import MAX_BATCH, BatchRequest
+from .prewarm import PrewarmRequest
+
+OPENAPI_PATH = "/openapi.json"
+_REF = "#/components/schemas/{model}"
+
+
+def _ref(name: str) -> dict[str, str]:
+    return {"$ref": _REF.format(model=name)}
+
+
+def _json(schema: dict[str, Any], description: str, headers: dict[str, Any] | None = None) -> dict[str, Any]:
+    response: dict[str, Any] = {"description": description, "content": {"application/json": {"schema": schema}}}
+    if headers:
+        response["headers"] = headers
+    return response
+
+
+_STRING = {"type": "string"}
+_LOOKUP_HEADERS = {
+    "X-Cache": {"description": "Which tier answered: L1, L2 or MISS (the source).", "schema": _STRING},
+    "X-Request-ID": {"description": "The caller's X-Request-ID, else a new one.", "schema": _STRING},
+}
+_ERROR = _json(_ref("Error"), "An error that is not a lookup outcome.")
+_UNAUTHORIZED = _json(_ref("Error"), "Missing or wrong bearer token (WWW-Authenticate: Bearer).")
+_ADMIN_DISABLED = _json(_ref("Error"), "Admin routes are disabled: WARMLINE_ADMIN_TOKEN is not set.")
+_API_SECURITY: list[dict[str, list[str]]] = [{"apiToken": []}]
+_ADMIN_SECURITY: list[dict[str, list[str]]] = [{"adminToken": []}]
+
+
+def _reply(description: str) -> dict[str, Any]:
+    return _json(_ref("LookupReply"), description, _LOOKUP_HEADERS)
+
+
+def _lookup_responses() -> dict[str, Any]:
+    return {
+        "200": _reply("Found (`status: ok`)."),
+        "400": _reply("Not a valid key or query (`status: invalid`)."),
+        "401": _UNAUTHORIZED,
+        "404": _reply("No such customer (`status: not_found`)."),
+        "502": _reply("The source failed (`status: error`)."),
+        "503": _reply("The source or the owning worker is unavailable (`status: unavailable`)."),
+        "504": _reply("The source did not answer in time (`status: timeout`)."),
+    }
+
+
+def _query(name: str, schema: dict[str, Any], description: str, example: str | None = None) -> dict[str, Any]:
+    param = {"name": name, "in": "query", "required": False, "schema": schema, "description": description}
+    if example is not None:
+        param["example"] = example
+    return param
+
+
+#: Every documented route, by path and method. A new route (e.g. LangServe's /chat/*) is a new entry here;
+#: tests/unit/test_http_openapi.py fails while the registered routes and this table differ.
+PATHS: dict[str, dict[str, Any]] = {
+    "/v1/lookup": {
+        "get": {
+            "operationId": "lookup",
+            "summary": "One lookup, answered by the key's owning worker.",
+            "description": "Give exactly one of `phone`, `email` or `customer_id`.",
+            "security": _API_SECURITY,
+            "parameters": [
+                _query("phone", {"type": "string", "maxLength": 320}, "Any format; E.164 or national.", "+14155550123"),
+                _query("email", {"type": "string", "maxLength": 320}, "Case-insensitive.", "ada@example.com"),
+                _query("customer_id", {"type": "string", "maxLength": 320}, "The CRM id, e.g. C-000123."),
+                _query("max_age_s", {"type": "number", "minimum": 0}, "Refetch entries older than this."),
+            ],
+            "responses": _lookup_responses(),
+        }
+    },
+    "/v1/lookup/batch": {
+        "post": {
+            "operationId": "lookupBatch",
+            "summary": f"Up to {MAX_BATCH} lookups; results in input order.",
+            "security": _API_SECURITY,
+            "requestBody": {"required": True, "content": {"application/json": {"schema": _ref("BatchRequest")}}},
+            "responses": {
+                "200": _json(_ref("BatchResponse"), "One LookupReply per item, in input order."),
+                "400": _reply("The body is not a valid batch (`status: invalid`)."),
+                "401": _UNAUTHORIZED,
+            },
+        }
+    },
+    "/v1/prewarm": {
+        "post": {
+            "operationId": "prewarm",
+            "summary": "Admin: warm keys, named VIP lists, or (`{}`) every VIP list, on the keys' owners.",
+            "security": _ADMIN_SECURITY,
+            "requestBody": {"required": False, "content": {"application/json": {"schema": _ref("PrewarmRequest")}}},
+            "responses": {
+                "200": _json(_ref("PrewarmStats"), "Job statistics, summed over the workers."),
+                "400": _reply("The body is not valid, or names an unknown VIP list (`status: invalid`)."),
+                "401": _UNAUTHORIZED,
+                "403": _ADMIN_DISABLED,
+            },
+        }
+    },
+    "/v1/cache/{key}": {
+        "delete": {
+            "operationId": "invalidate",
+            "summary": "Admin: drop a key from its owner's L1 and from L2.",
+            "security": _ADMIN_SECURITY,
+            "parameters": [
+                {
+                    "name": "key",
+                    "in": "path",
+                    "required": True,
+                    "schema": {"type": "string", "pattern": "^(phone|email|customer_id):[^/]+$"},
+                    "description": "A lookup key: `phone:+14155550123`, `email:…` or `customer_id:…`.",
+                    "example": "customer_id:C-000001",
+                }
+            ],
+            "responses": {
+                "200": _json(_ref("Invalidated"), "Dropped (or was not cached)."),
+                "400": _reply("Not a valid lookup key (`status: invalid`)."),
+                "401": _UNAUTHORIZED,
+                "403": _ADMIN_DISABLED,
+                "404": _json(_ref("Error"), "No such route: the key contains a '/'."),
+                "503": _reply("The owning worker did not answer (`status: unavailable`)."),
+            },
+        }
+    },
+    "/v1/stats": {
+        "get": {
+            "operationId": "stats",
+            "summary": "This worker's cache, source, warm-at-answer and VIP figures.",
+            "security": _API_SECURITY,
+            "responses": {"200": _json(_ref("Stats"), "The figures."), "401": _UNAUTHORIZED},
+        }
+    },
+    "/metrics": {
+        "get": {
+            "operationId": "metrics",
+            "summary": "Prometheus exposition (open).",
+            "responses": {"200": {"description": "Text format 0.0.4.", "content": {"text/plain": {"schema": _STRING}}}},
+        }
+    },
+    "/healthz": {
+        "get": {
+            "operationId": "health",
+            "summary": "Liveness (open).",
+            "responses": {"200": _json(_ref("Health"), "The process serves HTTP.")},
+        }
+    },
+    "/readyz": {
+        "get": {
+            "operationId": "ready",
+            "summary": "Readiness: partitions assigned, table recovered, not rebalancing (open).",
+            "responses": {
+                "200": _json(_ref("Readiness"), "Ready."),
+                "503": _json(_ref("Readiness"), "Not ready yet (starting, recovering or rebalancing)."),
+            },
+        }
+    },
+    OPENAPI_PATH: {
+        "get": {
+            "operationId": "openapi",
+            "summary": "This document (open).",
+            "responses": {"200": _json({"type": "object"}, "The OpenAPI 3.1 document.")},
+        }
+    },
+}
+
+_NULLABLE_NUMBER = {"type": ["number", "null"]}
+_COUNT = {"type": "integer", "minimum": 0}
+_PERCENTILES = {
+    "type": "object",
+    "properties": {"p50": _NULLABLE_NUMBER, "p99": _NULLABLE_NUMBER},
+    "required": ["p50", "p99"],
+}
+
+#: Response bodies that are not wire models.
+SCHEMAS: dict[str, dict[str, Any]] = {
+    "Error": {
+        "type": "object",
+        "properties": {"error": _STRING},
+        "required": ["error"],
+    },
+    "BatchResponse": {
+        "type": "object",
+        "properties": {"results": {"type": "array", "items": _ref("LookupReply")}, "count": _COUNT},
+        "required": ["results", "count"],
+        "additionalProperties": False,
+    },
+    "PrewarmStats": {
+        "type": "object",
+        "properties": {
+            "total": _COUNT,
+            "warmed": _COUNT,
+            "already_fresh": _COUNT,
+            "not_found": _COUNT,
+            "failed": _COUNT,
+            "invalid": _COUNT,
+            "duration_s": {"type": "number", "minimum": 0},
+            "p50_ms": _NULLABLE_NUMBER,
+            "p99_ms": _NULLABLE_NUMBER,
+            "workers": _COUNT,
+        },
+        "required": ["total", "warmed", "already_fresh", "not_found", "failed", "invalid", "duration_s"],
+    },
+    "Invalidated": {
+        "type": "object",
+        "properties": {"invalidated": _STRING, "l1_held": {"type": "boolean"}},
+        "required": ["invalidated", "l1_held"],
+        "additionalProperties": False,
+    },
+    "Health": {
+        "type": "object",
+        "properties": {"status": {"const": "ok"}},
+        "required": ["status"],
+        "additionalProperties": False,
+    },
+    "Readiness": {
+        "type": "object",
+        "properties": {
+            "ready": {"type": "boolean"},
+            "recovered": {"type": "boolean"},
+            "rebalancing": {"type": "boolean"},
+            "l1_partitions": {"type": "array", "items": _COUNT},
+        },
+        "required": ["ready", "recovered", "rebalancing", "l1_partitions"],
+        "additionalProperties": False,
+    },
+    "Stats": {
+        "type": "object",
+        "properties": {
+            "worker": _STRING,
+            "cache": {
+                "type": "object",
+                "properties": {
+                    "hits": {"type": "object", "properties": {"l1": _COUNT, "l2": _COUNT}, "required": ["l1", "l2"]},
+                    "misses": _COUNT,
+                    "hit_ratio": _NULLABLE_NUMBER,
+                    "stale_served": _COUNT,
+                    "coalesced": _COUNT,
+                    "upstream_calls": _COUNT,
+                    "upstream_ms": _PERCENTILES,
+                    "l2_errors": _COUNT,
+                },
+                "required": ["hits", "misses", "hit_ratio"],
+            },
+            "l1": {
+                "type": "object",
+                "properties": {"entries": _COUNT, "evictions": _COUNT},
+                "required": ["entries", "evictions"],
+            },
+            "source": {
+                "type": "object",
+                "properties": {
+                    "name": _STRING,
+                    "calls": _COUNT,
+                    "failures": {"type": "object", "additionalProperties": _COUNT, "description": "By kind."},
+                    "waiting": _COUNT,
+                    "breaker": {"enum": ["closed", "open", "half_open"]},
+                },
+                "required": ["name", "calls", "failures", "breaker"],
+            },
+            "warm_at_answer": {
+                "type": "object",
+                "properties": {
+                    "answered": _COUNT,
+                    "answered_warm": _COUNT,
+                    "warm_at_answer_ratio": _NULLABLE_NUMBER,
+                    "time_to_warm_ms": _PERCENTILES,
+                },
+                "required": ["answered", "answered_warm", "warm_at_answer_ratio"],
+            },
+            "vip": {
+                "type": "object",
+                "properties": {
+                    "runs": _COUNT,
+                    "last_job": {"type": ["object", "null"]},
+                    "lists": _COUNT,
+                },
+                "required": ["runs", "last_job", "lists"],
+            },
+            "l2": {
+                "type": "object",
+                "properties": {"enabled": {"type": "boolean"}, "breaker": {"type": ["string", "null"]}},
+                "required": ["enabled", "breaker"],
+            },
+        },
+        "required": ["worker", "cache", "l1", "source", "warm_at_answer", "vip", "l2"],
+    },
+}
+
+
+def _model_schemas() -> dict[str, Any]:
+    """The wire models' JSON Schemas (2020-12, as OpenAPI 3.1 uses), referenced from components."""
+    _, top = models_json_schema(
+        [(LookupReply, "serialization"), (BatchRequest, "validation"), (PrewarmRequest, "validation")],
+        ref_template=_REF,
+    )
+    defs: dict[str, Any] = top["$defs"]
+    return defs
+
+
+@functools.cache
+def document() -> dict[str, Any]:
+    """The OpenAPI 3.1 document (built on first use)."""
+    return {
+        "openapi": "3.1.0",
+        "info": {
+            "title": "warmline",
+            "version": "1",
+            "description": (
+                "Pre-warmed caller lookups. Read routes need `Authorization: Bearer <one of WARMLINE_API_TOKENS>`"
+                " when that variable is set; admin routes always need WARMLINE_ADMIN_TOKEN."
+            ),
+        },
+        "paths": PATHS,
+        "components": {
+            "schemas": {**_model_schemas(), **SCHEMAS},
+            "securitySchemes": {
+                "apiToken": {"type": "http", "scheme": "bearer", "description": "One of WARMLINE_API_TOKENS."},
+                "adminToken": {"type": "http", "scheme": "bearer", "description": "WARMLINE_ADMIN_TOKEN."},
+            },
+        },
+    }
+
+
+@functools.cache
+def document_bytes() -> bytes:
+    """The document as served."""
+    return orjson.dumps(document())
+
+
+def register(app: Any) -> None:
+    """Attach GET /openapi.json."""
+
+    @app.page(OPENAPI_PATH)
+    class OpenApiView(View):
+        async def get(self, request: web.Request) -> web.Response:
+            return web.Response(body=document_bytes(), content_type="application/json")
