@@ -41,7 +41,8 @@ def _rd_reader(bootstrap: str, topic: str) -> Consumer:
             "enable.auto.commit": False,
         }
     )
-    consumer.assign([RdPartition(topic, 0, -1)])  # from the end: OFFSET_END
+    _, high = consumer.get_watermark_offsets(RdPartition(topic, 0), timeout=10)
+    consumer.assign([RdPartition(topic, 0, high)])  # from the end, resolved now (not at the first fetch)
     return consumer
 
 
