@@ -5,12 +5,12 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 from .cache import CacheResult, TieredCache
 from .metrics import Metrics
-from .models import Answer, CacheTier, InvalidMessage, LookupKey, LookupStatus, normalize
+from .models import Answer, CacheTier, InvalidMessage, KeyKind, LookupKey, LookupStatus, normalize
 from .sources.base import Priority, SourceError
 from .warmth import WarmthTracker
 
@@ -28,8 +28,10 @@ class LookupService:
         default_timeout_ms: int = 5000,
         metrics: Metrics | None = None,
         warmth: WarmthTracker | None = None,
+        source_stats: Callable[[], dict[str, Any]] | None = None,
     ) -> None:
         self.cache = cache
+        self._source_stats = source_stats or dict
         self.warmth = warmth or WarmthTracker()
         self.region = region
         self._default_timeout_ms = default_timeout_ms
@@ -189,3 +191,64 @@ class LookupService:
                 status.value,
                 took_ms,
             )
+
+    # Warming and invalidation: the agents and admin routes reach the cache only through these.
+
+    def begin_prewarm(self, key: LookupKey) -> bool:
+        """A call for *key* entered a queue: record it; True when L1 already holds the caller fresh."""
+        self.warmth.call_started(str(key))
+        if self.cache.peek_l1(key) is None:
+            return False
+        self.warmth.warmed(str(key))
+        return True
+
+    async def prewarm(self, key: LookupKey, priority: Priority = Priority.LIVE) -> bool:
+        """Fetch *key* into L1 and L2 (after begin_prewarm said it was not there); False when the source failed."""
+        try:
+            await self.cache.warm(key, priority)
+        except SourceError as e:
+            logger.info("pre-warm of %s failed: %s", key.redacted, e)
+            return False
+        self.warmth.warmed(str(key))
+        return True
+
+    async def invalidate(self, key: LookupKey) -> bool:
+        """Drop *key* from L1 and L2; True when L1 held it."""
+        return await self.cache.invalidate(key) is not None
+
+    async def invalidate_customer(self, key: LookupKey, customer_id: str) -> list[LookupKey]:
+        """A customer changed: drop *key* (owned here) and the shared record.
+
+        Returns the customer's other keys (its phones and e-mails, as the cached record lists
+        them), whose owners must drop their L1 entries too.
+        """
+        held = await self.cache.cached(key)
+        await self.cache.invalidate(key)
+        await self.cache.invalidate_customer(customer_id)
+        customer = held.customer if held is not None else None
+        if customer is None:
+            return []
+        related = [normalize(KeyKind.PHONE, p, self.region) for p in customer.phones]
+        return related + [normalize(KeyKind.EMAIL, e, self.region) for e in customer.emails]
+
+    def forget_local(self, key: LookupKey, customer_id: str) -> None:
+        """Drop *key* from this worker's L1 unless it now belongs to another customer."""
+        held = self.cache.l1.get(str(key))
+        if held is None or held.customer_id in (None, customer_id):
+            self.cache.l1.delete(str(key))
+
+    def stats(self) -> dict[str, Any]:
+        """Cache, source and warm-at-answer figures for /v1/stats."""
+        l1, l2 = self.cache.l1, self.cache.l2
+        return {
+            "cache": self.cache.stats.snapshot(),
+            "l1": {"entries": len(l1), "evictions": getattr(l1, "evictions", 0)},
+            "source": self._source_stats(),
+            "warm_at_answer": self.warmth.snapshot(),
+            "l2": {"enabled": l2 is not None, "breaker": _breaker_state(l2)},
+        }
+
+
+def _breaker_state(l2: object) -> str | None:
+    breaker = getattr(l2, "breaker", None)
+    return None if breaker is None else str(breaker.state.value)

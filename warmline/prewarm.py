@@ -7,10 +7,11 @@ import logging
 from collections.abc import Sequence
 from typing import Any
 
+from .cache import TieredCache
 from .models import LookupKey
-from .ownership import owned_l1_partitions, owner_partition
-from .runtime import Runtime
+from .ownership import Ownership
 from .sources.base import Priority
+from .vip import VipWatcher
 from .warming import WarmJob, warm_keys
 
 logger = logging.getLogger(__name__)
@@ -23,24 +24,22 @@ class VipRunner:
     warmed once across the cluster. One job runs at a time; background priority throughout.
     """
 
-    def __init__(self, runtime: Runtime, app: Any) -> None:
-        self._rt = runtime
-        self._app = app
+    def __init__(self, cache: TieredCache, watcher: VipWatcher, ownership: Ownership, *, concurrency: int) -> None:
+        self._cache = cache
+        self.watcher = watcher
+        self._ownership = ownership
+        self._concurrency = concurrency
         self._task: asyncio.Task[WarmJob] | None = None
         self.last_job: dict[str, Any] | None = None
         self.runs = 0
 
     def owned(self, keys: Sequence[LookupKey]) -> list[LookupKey]:
         """The subset of *keys* whose partition this worker owns."""
-        mine = owned_l1_partitions(self._app)
-        n = self._rt.settings.topic_partitions
-        return [k for k in keys if owner_partition(str(k), n) in mine]
+        return [k for k in keys if self._ownership.owns(str(k))]
 
     async def warm(self, keys: Sequence[LookupKey], reason: str) -> WarmJob:
         """Warm *keys* (already filtered to owned ones) and remember the job's stats."""
-        job = await warm_keys(
-            self._rt.cache, keys, concurrency=self._rt.settings.prewarm_concurrency, priority=Priority.BACKGROUND
-        )
+        job = await warm_keys(self._cache, keys, concurrency=self._concurrency, priority=Priority.BACKGROUND)
         self.runs += 1
         self.last_job = {"reason": reason, **job.stats()}
         logger.info("VIP warm (%s): %s", reason, self.last_job)
@@ -55,14 +54,14 @@ class VipRunner:
 
     def on_rebalanced(self) -> None:
         """Start-up and every rebalance: (re)load the file and warm all owned keys (fresh ones cost nothing)."""
-        vip = self._rt.vip
+        vip = self.watcher
         vip.refresh()
         vip.book.start(vip.now())
         self._start(vip.book.all_keys(), "start-up")
 
     def tick(self) -> None:
         """Reload a changed file (warming it whole) or warm the lists that are due."""
-        vip = self._rt.vip
+        vip = self.watcher
         if vip.refresh():
             vip.book.start(vip.now())
             self._start(vip.book.all_keys(), "file changed")

@@ -116,6 +116,7 @@ class Runtime:
             default_timeout_ms=settings.source_timeout_ms + 1000,
             metrics=metrics,
             warmth=warmth,
+            source_stats=gate.stats,
         )
         vip = VipWatcher(settings.vip_file, settings.default_region, ZoneInfo(settings.vip_timezone))
         return cls(settings, metrics, source, gate, l1, l2, cache, lookups, warmth, vip, redis_client, sessions)

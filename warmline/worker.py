@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import time
 from dataclasses import dataclass
 from typing import Any
 
@@ -19,6 +20,9 @@ from .sources import Source
 from .stream.topics import TopicPlan
 
 logger = logging.getLogger(__name__)
+
+#: How often expired L1 entries are dropped (reads already skip them).
+L1_SWEEP_INTERVAL_S = 30.0
 
 
 class RuntimeLifecycle(mode.Service):
@@ -59,7 +63,16 @@ def build_worker(settings: Settings, source: Source | None = None) -> Worker:
     stream = build_app(settings)
     runtime = Runtime.build(settings, stream.l1_table, source)
     ownership = Ownership(stream.app)
-    pool, vip = agents.register_all(stream, runtime, ownership, TopicPlan.of(settings, L1_TABLE))
+    vip = VipRunner(runtime.cache, runtime.vip, ownership, concurrency=settings.prewarm_concurrency)
+    pool = agents.register_all(
+        stream,
+        runtime.lookups,
+        runtime.metrics,
+        ownership,
+        TopicPlan.of(settings, L1_TABLE),
+        call_max_age_s=settings.call_max_age_s,
+        vip=vip if settings.vip_file is not None else None,
+    )
     http.register(stream.app, runtime, vip)
     stream.app.add_dependency(RuntimeLifecycle(runtime, pool, vip))
 
@@ -68,6 +81,13 @@ def build_worker(settings: Settings, source: Source | None = None) -> Worker:
         await pool.drain(settings.shutdown_grace_s)
 
     stream.app.before_stop.append(drain_handlers)
+
+    @stream.app.timer(L1_SWEEP_INTERVAL_S, name="warmline.l1_sweep")  # type: ignore[untyped-decorator]  # faust's decorator is untyped
+    async def l1_sweep() -> None:
+        removed = runtime.l1.sweep(time.time(), runtime.cache.policy.max_stale_s)
+        runtime.metrics.l1_entries.set(len(runtime.l1))
+        if removed:
+            logger.info("L1 sweep removed %d expired entries", removed)
 
     @stream.app.on_rebalance_complete.connect  # type: ignore[arg-type]  # mode's signature wants a keyword-only `signal`
     async def adopt_recovered(sender: Any, **kwargs: Any) -> None:

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 from dataclasses import dataclass, field
-from types import SimpleNamespace
 from typing import Any
 
 import orjson
@@ -14,7 +13,6 @@ from warmline.agents.kafka_io import HandlerPool
 from warmline.agents.lookup_requests import LookupRequestHandler
 from warmline.cache import CachePolicy, TableL1, TieredCache
 from warmline.lookups import LookupService
-from warmline.metrics import Metrics
 from warmline.models import LookupKey
 from warmline.settings import Settings
 from warmline.sources.base import Priority, SourceResult
@@ -100,18 +98,16 @@ def _handler(
         return await source.lookup(key)
 
     cache = TieredCache(TableL1({}, 100), None, fetch, CachePolicy(jitter=0), clock=FakeClock())
-    runtime = SimpleNamespace(
-        settings=settings, lookups=LookupService(cache, default_timeout_ms=1000), metrics=Metrics()
-    )
+    lookups = LookupService(cache, default_timeout_ms=1000)
     plan = TopicPlan.of(settings, "l1")
     return LookupRequestHandler(
-        runtime,
-        outbox,
+        lookups,
+        outbox,  # type: ignore[arg-type]  # a fake with the Outbox's methods
         HandlerPool(10),
-        FakeOwnership(owned),
+        FakeOwnership(owned),  # type: ignore[arg-type]  # likewise for Ownership
         plan,
         REPARTITION,
-        rekeyed=rekeyed,  # type: ignore[arg-type]
+        rekeyed=rekeyed,
     )
 
 

@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 from ..app import StreamApp
+from ..lookups import LookupService
+from ..metrics import Metrics
 from ..ownership import Ownership
 from ..prewarm import VipRunner
-from ..runtime import Runtime
 from ..stream.topics import TopicPlan
 from . import call_started, invalidation, lookup_requests, timers
 from .kafka_io import HandlerPool, Outbox
@@ -15,13 +16,21 @@ MAX_INFLIGHT_HANDLERS = 1000
 
 
 def register_all(
-    sa: StreamApp, runtime: Runtime, ownership: Ownership, plan: TopicPlan
-) -> tuple[HandlerPool, VipRunner]:
-    """Attach every agent and timer; returns the handler pool and VIP runner the worker owns."""
-    outbox = Outbox(sa.app, runtime.settings.topic_lookup_dlq, runtime.metrics)
+    sa: StreamApp,
+    lookups: LookupService,
+    metrics: Metrics,
+    ownership: Ownership,
+    plan: TopicPlan,
+    *,
+    call_max_age_s: float,
+    vip: VipRunner | None,
+) -> HandlerPool:
+    """Attach every agent and timer; returns the handler pool the worker drains on shutdown."""
+    outbox = Outbox(sa.app, plan.dlq, metrics)
     pool = HandlerPool(MAX_INFLIGHT_HANDLERS)
-    lookup_requests.register(sa, runtime, outbox, pool, ownership, plan)
-    call_started.register(sa, runtime, outbox, pool, ownership)
-    invalidation.register(sa, runtime, outbox, pool, ownership)
-    runner = timers.register(sa, runtime)
-    return pool, runner
+    lookup_requests.register(sa, lookups, outbox, pool, ownership, plan)
+    call_started.register(sa, lookups, metrics, outbox, pool, ownership, call_max_age_s)
+    invalidation.register(sa, lookups, outbox, pool, ownership)
+    if vip is not None:
+        timers.register(sa, vip)
+    return pool

@@ -8,10 +8,11 @@ import time
 from faust.types import EventT
 
 from ..app import StreamApp
+from ..lookups import LookupService
+from ..metrics import Metrics
 from ..models import CallStarted, InvalidMessage, parse
 from ..ownership import Ownership
-from ..runtime import Runtime
-from ..sources import Priority, SourceError
+from ..sources import Priority
 from .kafka_io import Handle, HandlerPool, Outbox, ack_when_delivered, attach_routed
 
 logger = logging.getLogger(__name__)
@@ -25,15 +26,19 @@ class CallStartedHandler:
 
     def __init__(
         self,
-        runtime: Runtime,
+        lookups: LookupService,
+        metrics: Metrics,
         outbox: Outbox,
         pool: HandlerPool,
         ownership: Ownership,
         repartition_topic: str,
         *,
+        call_max_age_s: float,
         rekeyed: bool,
     ) -> None:
-        self._rt = runtime
+        self._lookups = lookups
+        self._metrics = metrics
+        self._call_max_age_s = call_max_age_s
         self._outbox = outbox
         self._pool = pool
         self._ownership = ownership
@@ -44,7 +49,7 @@ class CallStartedHandler:
         """Warm, re-key, or dead-letter *event*."""
         try:
             call = parse(CallStarted, event.message.value)
-            key = call.lookup_key(self._rt.settings.default_region)
+            key = call.lookup_key(self._lookups.region)
         except InvalidMessage as e:
             ack_when_delivered(event, await self._outbox.dead_letter(event, e.reason))
             return
@@ -54,28 +59,19 @@ class CallStartedHandler:
             ack_when_delivered(event, await self._outbox.rekey(event, self._repartition_topic, owner_key, partition))
             return
         started = call.started_at.timestamp() if call.started_at else event.message.timestamp
-        if time.time() - started > self._rt.settings.call_max_age_s:
+        if time.time() - started > self._call_max_age_s:
             # That caller was answered long ago (a backlog, or a new group reading history).
             self._count(event, "too_old")
             event.ack()
             return
-        warmth = self._rt.warmth
-        warmth.call_started(owner_key)
-        if self._rt.cache.peek_l1(key) is not None:
+        if self._lookups.begin_prewarm(key):
             self._count(event, "already_fresh")
-            warmth.warmed(owner_key)
             event.ack()
             return
 
         async def warm() -> None:
-            try:
-                await self._rt.cache.warm(key, Priority.LIVE)  # a caller is waiting in a queue
-            except SourceError as e:
-                logger.info("pre-warm of %s failed: %s", key.redacted, e)
-                self._count(event, "failed")
-                return
-            self._count(event, "warmed")
-            warmth.warmed(owner_key)
+            warmed = await self._lookups.prewarm(key, Priority.LIVE)  # a caller is waiting in a queue
+            self._count(event, "warmed" if warmed else "failed")
 
         async def failed(error: Exception) -> None:
             self._count(event, "failed")
@@ -83,15 +79,25 @@ class CallStartedHandler:
         await self._pool.spawn(event, warm, failed)
 
     def _count(self, event: EventT[bytes], outcome: str) -> None:
-        self._rt.metrics.messages.labels(event.message.topic, outcome).inc()
+        self._metrics.messages.labels(event.message.topic, outcome).inc()
 
 
-def register(sa: StreamApp, runtime: Runtime, outbox: Outbox, pool: HandlerPool, ownership: Ownership) -> None:
+def register(
+    sa: StreamApp,
+    lookups: LookupService,
+    metrics: Metrics,
+    outbox: Outbox,
+    pool: HandlerPool,
+    ownership: Ownership,
+    call_max_age_s: float,
+) -> None:
     """Attach the agents: one on the foreign topic, one on warmline's repartition topic."""
     routed = sa.topics.call_started
     internal = routed.repartition.get_topic_name()
 
     def handler_for(rekeyed: bool) -> Handle:
-        return CallStartedHandler(runtime, outbox, pool, ownership, internal, rekeyed=rekeyed).handle
+        return CallStartedHandler(
+            lookups, metrics, outbox, pool, ownership, internal, call_max_age_s=call_max_age_s, rekeyed=rekeyed
+        ).handle
 
     attach_routed(sa.app, routed, handler_for, pool, outbox, "warmline.call_started")

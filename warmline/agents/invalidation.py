@@ -13,9 +13,9 @@ import logging
 from faust.types import EventT
 
 from ..app import StreamApp
+from ..lookups import LookupService
 from ..models import CustomerChanged, InvalidMessage, KeyKind, normalize, parse, parse_key
 from ..ownership import Ownership
-from ..runtime import Runtime
 from .kafka_io import Handle, HandlerPool, Outbox, ack_when_delivered, attach_routed
 
 logger = logging.getLogger(__name__)
@@ -25,9 +25,9 @@ class InvalidationHandler:
     """Applies one customer-changed event (*rekeyed*: read from the repartition topic, never forwarded)."""
 
     def __init__(
-        self, runtime: Runtime, outbox: Outbox, ownership: Ownership, repartition_topic: str, *, rekeyed: bool
+        self, lookups: LookupService, outbox: Outbox, ownership: Ownership, repartition_topic: str, *, rekeyed: bool
     ) -> None:
-        self._rt = runtime
+        self._lookups = lookups
         self._outbox = outbox
         self._ownership = ownership
         self._repartition_topic = repartition_topic
@@ -36,7 +36,7 @@ class InvalidationHandler:
     async def handle(self, event: EventT[bytes]) -> None:
         """Drop what the event names; fan out to the owners of related keys."""
         msg = event.message
-        region = self._rt.settings.default_region
+        region = self._lookups.region
         try:
             change = parse(CustomerChanged, msg.value)
             key = parse_key(msg.key.decode()) if msg.key else normalize(KeyKind.CUSTOMER_ID, change.customer_id, region)
@@ -47,18 +47,10 @@ class InvalidationHandler:
             await self._rekey(event, str(key))
             return
         if key.kind is not KeyKind.CUSTOMER_ID:
-            held = self._rt.l1.get(str(key))
-            if held is None or held.customer_id in (None, change.customer_id):
-                self._rt.l1.delete(str(key))
+            self._lookups.forget_local(key, change.customer_id)
             event.ack()
             return
-        held = await self._rt.cache.cached(key)  # the record lists the phones and e-mails to fan out to
-        await self._rt.cache.invalidate(key)
-        await self._rt.cache.invalidate_customer(change.customer_id)
-        customer = held.customer if held is not None else None
-        related = [normalize(KeyKind.PHONE, p, region) for p in customer.phones] if customer else []
-        related += [normalize(KeyKind.EMAIL, e, region) for e in customer.emails] if customer else []
-        for other in related:
+        for other in await self._lookups.invalidate_customer(key, change.customer_id):
             await self._rekey(event, str(other), ack=False)
         event.ack()
 
@@ -69,12 +61,12 @@ class InvalidationHandler:
             ack_when_delivered(event, delivery)
 
 
-def register(sa: StreamApp, runtime: Runtime, outbox: Outbox, pool: HandlerPool, ownership: Ownership) -> None:
+def register(sa: StreamApp, lookups: LookupService, outbox: Outbox, pool: HandlerPool, ownership: Ownership) -> None:
     """Attach the agents: one on the CRM's topic, one on warmline's repartition topic."""
     routed = sa.topics.customer_changed
     internal = routed.repartition.get_topic_name()
 
     def handler_for(rekeyed: bool) -> Handle:
-        return InvalidationHandler(runtime, outbox, ownership, internal, rekeyed=rekeyed).handle
+        return InvalidationHandler(lookups, outbox, ownership, internal, rekeyed=rekeyed).handle
 
     attach_routed(sa.app, routed, handler_for, pool, outbox, "warmline.invalidation")

@@ -10,10 +10,10 @@ import orjson
 from faust.types import EventT
 
 from ..app import StreamApp
+from ..lookups import LookupService
 from ..models import Answer, InvalidMessage, LookupRequest, LookupStatus, parse
 from ..models.base import MAX_MESSAGE_BYTES
 from ..ownership import Ownership
-from ..runtime import Runtime
 from ..stream.topics import TopicPlan
 from .kafka_io import Handle, HandlerPool, Outbox, SpringReply, ack_when_delivered, attach_routed
 
@@ -49,7 +49,7 @@ class LookupRequestHandler:
 
     def __init__(
         self,
-        runtime: Runtime,
+        lookups: LookupService,
         outbox: Outbox,
         pool: HandlerPool,
         ownership: Ownership,
@@ -58,14 +58,14 @@ class LookupRequestHandler:
         *,
         rekeyed: bool,
     ) -> None:
-        self._rt = runtime
+        self._lookups = lookups
         self._outbox = outbox
         self._pool = pool
         self._ownership = ownership
         self._plan = plan
         self._repartition_topic = repartition_topic
         self._rekeyed = rekeyed
-        self._default_reply_topic = runtime.settings.topic_lookup_reply
+        self._default_reply_topic = plan.reply
 
     async def handle(self, event: EventT[bytes]) -> None:
         """Answer, re-key, or dead-letter *event*; it is acked once what it caused is delivered."""
@@ -84,7 +84,7 @@ class LookupRequestHandler:
             )
             return
         try:
-            key = request.lookup_key(self._rt.settings.default_region)
+            key = request.lookup_key(self._lookups.region)
         except InvalidMessage as e:
             reply = Answer(request_id=request.request_id, status=LookupStatus.INVALID, error=e.reason)
             ack_when_delivered(event, await self._reply(reply_topic, reply, spring))
@@ -94,13 +94,13 @@ class LookupRequestHandler:
             partition = self._ownership.partition_of(owner_key)
             ack_when_delivered(event, await self._outbox.rekey(event, self._repartition_topic, owner_key, partition))
             return
-        fast = self._rt.lookups.peek(key, request.request_id, request.max_age_s)
+        fast = self._lookups.peek(key, request.request_id, request.max_age_s)
         if fast is not None:
             ack_when_delivered(event, await self._reply(reply_topic, fast, spring))
             return
 
         async def slow() -> None:
-            reply = await self._rt.lookups.lookup_key(
+            reply = await self._lookups.lookup_key(
                 key, request_id=request.request_id, max_age_s=request.max_age_s, timeout_ms=request.timeout_ms
             )
             await (await self._reply(reply_topic, reply, spring))
@@ -144,13 +144,13 @@ class LookupRequestHandler:
 
 
 def register(
-    sa: StreamApp, runtime: Runtime, outbox: Outbox, pool: HandlerPool, ownership: Ownership, plan: TopicPlan
+    sa: StreamApp, lookups: LookupService, outbox: Outbox, pool: HandlerPool, ownership: Ownership, plan: TopicPlan
 ) -> None:
     """Attach the agents: one on the foreign topic, one on warmline's repartition topic."""
     routed = sa.topics.lookup_request
     internal = routed.repartition.get_topic_name()
 
     def handler_for(rekeyed: bool) -> Handle:
-        return LookupRequestHandler(runtime, outbox, pool, ownership, plan, internal, rekeyed=rekeyed).handle
+        return LookupRequestHandler(lookups, outbox, pool, ownership, plan, internal, rekeyed=rekeyed).handle
 
     attach_routed(sa.app, routed, handler_for, pool, outbox, "warmline.lookup_requests")

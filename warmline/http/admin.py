@@ -26,5 +26,5 @@ def register(app: Any, runtime: Runtime, router: OwnerRouter) -> None:
             owner = router.owner(lookup_key, request)
             if owner is not None:
                 return await router.forward(runtime.http, owner, request)
-            held = await runtime.cache.invalidate(lookup_key)
-            return json_response({"invalidated": str(lookup_key), "l1_held": held is not None})
+            held = await runtime.lookups.invalidate(lookup_key)
+            return json_response({"invalidated": str(lookup_key), "l1_held": held})

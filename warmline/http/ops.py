@@ -44,30 +44,12 @@ def register(app: Any, runtime: Runtime, vip: VipRunner) -> None:
     @app.page("/v1/stats")
     class Stats(View):
         async def get(self, request: web.Request) -> web.Response:
-            return json_response(
-                {
-                    "worker": str(app.conf.canonical_url),
-                    "cache": runtime.cache.stats.snapshot(),
-                    "l1": {"entries": len(runtime.l1), "evictions": runtime.l1.evictions},
-                    "source": {
-                        "name": runtime.source.name,
-                        "calls": runtime.gate.calls,
-                        "failures": runtime.gate.failures,
-                        "waiting": runtime.gate.waiting,
-                        "breaker": runtime.gate.breaker.state.value,
-                    },
-                    "warm_at_answer": runtime.warmth.snapshot(),
-                    "vip": {"runs": vip.runs, "last_job": vip.last_job, "lists": len(runtime.vip.book.lists)},
-                    "l2": {
-                        "enabled": runtime.l2 is not None,
-                        "breaker": runtime.l2.breaker.state.value if runtime.l2 else None,
-                    },
-                }
-            )
+            vip_stats = {"runs": vip.runs, "last_job": vip.last_job, "lists": len(vip.watcher.book.lists)}
+            return json_response({"worker": str(app.conf.canonical_url), **runtime.lookups.stats(), "vip": vip_stats})
 
     @app.page("/metrics")
-    class Metrics(View):
+    class MetricsPage(View):
         async def get(self, request: web.Request) -> web.Response:
-            runtime.metrics.l1_entries.set(len(runtime.l1))
+            runtime.metrics.l1_entries.set(runtime.lookups.stats()["l1"]["entries"])
             body = generate_latest(runtime.metrics.registry)
             return web.Response(body=body, headers={"Content-Type": CONTENT_TYPE_LATEST})

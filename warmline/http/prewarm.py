@@ -79,9 +79,9 @@ def register(app: Any, runtime: Runtime, router: OwnerRouter, vip: VipRunner) ->
                 body = parse_object(PrewarmRequest, orjson.loads(raw) if raw.strip() else {})
             except (orjson.JSONDecodeError, InvalidMessage) as e:
                 return error_response(LookupStatus.INVALID, getattr(e, "reason", f"body is not JSON: {e}"))
-            runtime.vip.refresh()
+            vip.watcher.refresh()
             try:
-                parsed = _select(body, runtime.vip.book, runtime.settings.default_region)
+                parsed = _select(body, vip.watcher.book, runtime.settings.default_region)
             except InvalidMessage as e:
                 return error_response(LookupStatus.INVALID, e.reason)
             keys = [k for k in parsed if isinstance(k, LookupKey)]

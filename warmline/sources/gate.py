@@ -9,6 +9,7 @@ import logging
 import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from typing import Any
 
 from ..metrics import Metrics
 from ..models import LookupKey
@@ -86,6 +87,16 @@ class SourceGate:
     def waiting(self) -> int:
         """Calls queued behind the concurrency limit."""
         return self._slots.waiting
+
+    def stats(self) -> dict[str, Any]:
+        """Calls, failures by kind, queued calls and the breaker state, for /v1/stats."""
+        return {
+            "name": self.source.name,
+            "calls": self.calls,
+            "failures": dict(self.failures),
+            "waiting": self.waiting,
+            "breaker": self.breaker.state.value,
+        }
 
     async def lookup(self, key: LookupKey, priority: Priority = Priority.LIVE) -> SourceResult:
         """Call the source for *key*, or fail fast while its breaker is open."""

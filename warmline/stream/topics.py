@@ -48,7 +48,8 @@ class TopicPlan:
     app_id: str
     partitions: int
     foreign: tuple[str, ...]  # read only; any partition count; created only when missing
-    outputs: tuple[str, ...]  # warmline's own replies and dead letters; any partition count
+    reply: str  # warmline's own: the default reply topic; any partition count
+    dlq: str  # warmline's own: dead letters; any partition count
     internal: tuple[str, ...]  # exactly `partitions` each
 
     @classmethod
@@ -59,9 +60,15 @@ class TopicPlan:
             app_id=app_id,
             partitions=settings.topic_partitions,
             foreign=(settings.topic_call_started, settings.topic_lookup_request, settings.topic_customer_changed),
-            outputs=(settings.topic_lookup_reply, settings.topic_lookup_dlq),
+            reply=settings.topic_lookup_reply,
+            dlq=settings.topic_lookup_dlq,
             internal=(*(repartition_topic(app_id, r) for r in ROLES), changelog_topic(app_id, table)),
         )
+
+    @property
+    def outputs(self) -> tuple[str, str]:
+        """The topics warmline writes for others to read."""
+        return self.reply, self.dlq
 
     def reply_refusal(self, topic: str) -> str | None:
         """Why a reply must not go to *topic*, or None when it may.
@@ -69,7 +76,7 @@ class TopicPlan:
         Replies go where clients ask, but never into a topic warmline consumes or owns: a
         request must not be able to write into call-started, the changelog or the DLQ.
         """
-        if topic == self.outputs[0]:
+        if topic == self.reply:
             return None
         if topic in self.foreign or topic in self.outputs or topic in self.internal:
             return f"reply topic {topic!r} is one warmline reads or owns; replies cannot go there"
