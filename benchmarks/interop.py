@@ -21,8 +21,8 @@ from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 from confluent_kafka import Consumer, Producer
 from confluent_kafka import TopicPartition as RdPartition
 
-from warmline.devstack import create_topics
-from warmline.ownership import owner_partition
+from warmline.commands.embedded_broker import create_topics
+from warmline.stream.ownership import owner_partition
 
 from .stack import BenchStack
 from .stats import Result, summary_ms

@@ -24,7 +24,7 @@ class EchoFloor:
         self.ping, self.pong = f"floor-ping-{uuid.uuid4().hex[:6]}", f"floor-pong-{uuid.uuid4().hex[:6]}"
 
     async def __aenter__(self) -> EchoFloor:
-        from warmline.devstack import create_topics
+        from warmline.commands.embedded_broker import create_topics
 
         await create_topics(self.bootstrap, [self.ping, self.pong], 1)
         self.producer = AIOKafkaProducer(bootstrap_servers=self.bootstrap, linger_ms=0)

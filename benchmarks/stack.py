@@ -10,8 +10,8 @@ import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from warmline.devserver import stop_process, wait_ready
-from warmline.devstack import Tansu, create_topics, free_port
+from warmline.commands.dev import stop_process, wait_ready
+from warmline.commands.embedded_broker import Tansu, create_topics, free_port
 from warmline.sources.demo import generate
 
 TOPICS = {

@@ -11,13 +11,13 @@ import orjson
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 
 from warmline.cache import CachePolicy, TableL1, TieredCache
+from warmline.commands.remote import HttpLookups
+from warmline.commands.simulator import Callers, SimConfig, simulate
 from warmline.models import LookupKey, normalize
+from warmline.prewarm.bulk import warm_keys
 from warmline.sources.base import Priority, SourceResult
 from warmline.sources.demo import DemoSource
 from warmline.sources.demo.generate import sample_contacts
-from warmline.tools.simulate import Callers, SimConfig, simulate
-from warmline.tools.transport import HttpLookups
-from warmline.warming import warm_keys
 
 from .stack import BenchStack
 from .stats import Result, summary_ms

@@ -16,8 +16,8 @@ import pytest
 import redis
 
 from warmline.client import LookupClient
-from warmline.devserver import stop_process, wait_ready
-from warmline.devstack import Tansu, free_port
+from warmline.commands.dev import stop_process, wait_ready
+from warmline.commands.embedded_broker import Tansu, free_port
 
 
 def random_suffix() -> str:

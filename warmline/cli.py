@@ -76,7 +76,7 @@ def _check_source(settings: Settings) -> int | None:
 
 async def _prepare_broker(settings: Settings) -> Settings:
     """The broker's profile applied, and every topic the worker needs in place (missing ones created)."""
-    from .app import L1_TABLE
+    from .stream.app import L1_TABLE
     from .stream.broker import settings_for_broker
     from .stream.topics import TopicPlan, ensure_topics
 
@@ -112,14 +112,14 @@ def cmd_demo_data(args: argparse.Namespace) -> int:
 
 def cmd_dev(args: argparse.Namespace) -> int:
     """Run the embedded stack: Tansu, demo data, one worker."""
-    from .devserver import run_dev
+    from .commands.dev import run_dev
 
     return run_dev(_settings(), broker_port=args.broker_port, console=console)
 
 
 def cmd_lookup(args: argparse.Namespace) -> int:
     """One lookup over HTTP or Kafka; prints the LookupReply JSON."""
-    from .lookup_cli import run_lookup
+    from .commands.lookup import run_lookup
 
     by, value = next(
         (k, v) for k, v in (("phone", args.phone), ("email", args.email), ("customer_id", args.customer_id)) if v
@@ -130,7 +130,7 @@ def cmd_lookup(args: argparse.Namespace) -> int:
 
 def cmd_warm(args: argparse.Namespace) -> int:
     """Warm a key list or VIP file."""
-    from .tools.warm import run_warm
+    from .commands.warm import run_warm
 
     result = asyncio.run(
         run_warm(
@@ -146,7 +146,7 @@ def cmd_warm(args: argparse.Namespace) -> int:
 
 def cmd_replay(args: argparse.Namespace) -> int:
     """Replay call-started events from a JSONL file, or re-warm from a topic since a time."""
-    from .tools import replay
+    from .commands import replay
 
     settings = _settings() if args.http else _kafka_settings()
     if args.file:
@@ -176,7 +176,7 @@ def _parse_since(text: str | None) -> datetime:
 
 def cmd_simulate(args: argparse.Namespace) -> int:
     """Drive call-center traffic and report the warm-at-answer ratio."""
-    from .tools.simulate_cli import run_simulation
+    from .commands.simulate import run_simulation
 
     return asyncio.run(run_simulation(_kafka_settings(), args, console))
 

@@ -1,10 +1,20 @@
 """The warmline exception tree, drawn once.
 
     WarmlineError
+    ├── SettingsError               (settings.py) a bad WARMLINE_* / TILORES_* value; the message names it
     ├── SourceError                 (sources/base.py)  upstream failed → status "error"
     │   ├── SourceUnavailable       connection refused, 5xx, breaker open → "unavailable"
-    │   └── SourceTimeout           no answer in time → "timeout"
-    └── L2Unavailable               (cache/l2.py) Redis slow or down; never reaches a client
+    │   │   └── TiloresHTTPError    (sources/tilores/source.py) a 5xx / 429 the retries gave up on
+    │   ├── SourceTimeout           no answer in time → "timeout"
+    │   └── TiloresConfigError      (sources/tilores/source.py) names the instance's schema lacks
+    ├── FieldListError              (sources/tilores/queries.py) a bad TILORES_RECORD_FIELDS (also a ValueError)
+    ├── L2Unavailable               (cache/l2.py) Redis slow or down; never reaches a client
+    ├── VipFileError                (vip.py) an unreadable VIP file (also a ValueError)
+    ├── BrokerUnreachable           (stream/broker.py) no Kafka broker at WARMLINE_BROKER
+    ├── TopicLayoutError            (stream/topics.py) an internal topic with another partition count
+    └── DevStackError               (devstack.py) the embedded broker could not start
+
+The CLI prints any WarmlineError as one line and exits 2: each message says what to do.
 
 Wire-level defects are ``models.InvalidMessage`` (a ValueError, so ``models`` stays free of
 warmline imports); they map to status "invalid".

@@ -11,8 +11,8 @@ from typing import Any
 from .cache import CacheResult, TieredCache
 from .metrics import Metrics
 from .models import Answer, CacheTier, InvalidMessage, KeyKind, LookupKey, LookupStatus, normalize
+from .prewarm.warm_at_answer import WarmthTracker
 from .sources.base import Priority, SourceError
-from .warmth import WarmthTracker
 
 logger = logging.getLogger("warmline.lookup")
 

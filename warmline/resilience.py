@@ -78,3 +78,13 @@ class CircuitBreaker:
             self._state = state
             if self._on_change is not None:
                 self._on_change(self.name, state)
+
+
+def source_breaker(name: str, on_change: Callable[[str, BreakerState], None] | None = None) -> CircuitBreaker:
+    """The upstream's breaker: 5 failures in a row open it, a probe after 5 s (Tilores calls take 0.5–2 s)."""
+    return CircuitBreaker(f"source:{name}", failure_threshold=5, reset_after_s=5.0, on_change=on_change)
+
+
+def redis_breaker(on_change: Callable[[str, BreakerState], None] | None = None) -> CircuitBreaker:
+    """L2's breaker: 3 failures open it, a probe after 2 s (a Redis call takes well under a millisecond)."""
+    return CircuitBreaker("redis", failure_threshold=3, reset_after_s=2.0, on_change=on_change)

@@ -14,12 +14,12 @@ from .cache import CachePolicy, CacheStats, RedisL2, TableL1, TieredCache
 from .lookups import LookupService
 from .metrics import Metrics
 from .models import CacheEntry, LookupKey
-from .resilience import BreakerState, CircuitBreaker
+from .prewarm.vip_lists import VipWatcher
+from .prewarm.warm_at_answer import WarmthTracker
+from .resilience import BreakerState, redis_breaker, source_breaker
 from .settings import Settings
 from .sources import Priority, Source, SourceResult, build_source
 from .sources.gate import SourceGate
-from .vip import VipWatcher
-from .warmth import WarmthTracker
 
 logger = logging.getLogger(__name__)
 
@@ -77,9 +77,7 @@ class Runtime:
             source,
             concurrency=settings.source_concurrency,
             timeout_s=settings.source_timeout_ms / 1000,
-            breaker=CircuitBreaker(
-                f"source:{source.name}", failure_threshold=5, reset_after_s=5.0, on_change=on_breaker
-            ),
+            breaker=source_breaker(source.name, on_breaker),
             metrics=metrics,
         )
         redis_client = None
@@ -90,7 +88,7 @@ class Runtime:
                 redis_client,
                 prefix=settings.redis_prefix,
                 op_timeout_s=settings.redis_timeout_ms / 1000,
-                breaker=CircuitBreaker("redis", failure_threshold=3, reset_after_s=2.0, on_change=on_breaker),
+                breaker=redis_breaker(on_breaker),
             )
         else:
             logger.warning("WARMLINE_REDIS_URL is empty: running WITHOUT the L2 (Redis) tier")

@@ -9,6 +9,9 @@ from typing import Literal
 from pydantic import Field, SecretStr, ValidationError, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from .errors import WarmlineError
+from .models.protocol import REDIS_PREFIX
+
 # Default topic names: the wire contract of DESIGN §2.
 TOPIC_CALL_STARTED = "call-started"
 TOPIC_LOOKUP_REQUEST = "lookup-request"
@@ -19,7 +22,7 @@ TOPIC_CUSTOMER_CHANGED = "customer-changed"
 _LATENCY_RE = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(?:-\s*(\d+(?:\.\d+)?)\s*)?$")
 
 
-class SettingsError(Exception):
+class SettingsError(WarmlineError):
     """Raised when the environment holds an invalid value; the message names the variable."""
 
 
@@ -43,7 +46,7 @@ class Settings(BaseSettings):
     app_id: str = "warmline"
     broker: str = "kafka://127.0.0.1:9092"
     redis_url: str = "redis://127.0.0.1:6379/0"
-    redis_prefix: str = "warmline:v1:"
+    redis_prefix: str = REDIS_PREFIX
     redis_timeout_ms: int = Field(default=50, ge=1, le=60_000)
     web_port: int = Field(default=6066, ge=0, le=65535)
     web_host: str = "127.0.0.1"

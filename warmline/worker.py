@@ -11,12 +11,12 @@ import mode
 
 from . import agents, http
 from .agents.kafka_io import HandlerPool
-from .app import L1_TABLE, StreamApp, build_app
-from .ownership import Ownership
-from .prewarm import VipRunner
+from .prewarm.scheduler import VipRunner
 from .runtime import Runtime
 from .settings import Settings
 from .sources import Source
+from .stream.app import L1_TABLE, StreamApp, build_app
+from .stream.ownership import Ownership
 from .stream.topics import TopicPlan
 
 logger = logging.getLogger(__name__)

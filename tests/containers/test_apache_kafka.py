@@ -13,8 +13,8 @@ from pathlib import Path
 import pytest
 
 from warmline.client import LookupClient
-from warmline.devserver import stop_process, wait_ready
-from warmline.devstack import create_topics, free_port
+from warmline.commands.dev import stop_process, wait_ready
+from warmline.commands.embedded_broker import create_topics, free_port
 
 
 def _docker_answers() -> str | None:

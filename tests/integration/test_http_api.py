@@ -15,8 +15,8 @@ from prometheus_client.parser import text_string_to_metric_families
 
 from warmline.http.openapi import document
 from warmline.models import normalize
-from warmline.ownership import owner_partition
 from warmline.sources.demo.generate import sample_contacts
+from warmline.stream.ownership import owner_partition
 
 from .conftest import Cluster, WorkerProcess
 

@@ -103,7 +103,7 @@ async def test_garbage_goes_to_the_dlq_and_the_worker_keeps_answering(cluster: C
 async def test_spring_reply_headers_are_honoured_and_echoed(cluster: Cluster) -> None:
     cluster.worker()
     reply_topic = cluster.topic("lookup_reply") + "-spring"
-    from warmline.devstack import create_topics
+    from warmline.commands.embedded_broker import create_topics
 
     await create_topics(cluster.tansu.bootstrap, [reply_topic], 4)
     producer = AIOKafkaProducer(bootstrap_servers=cluster.tansu.bootstrap)

@@ -19,8 +19,8 @@ from pathlib import Path
 
 import pytest
 
-from warmline.devserver import stop_process
-from warmline.devstack import free_port, port_taken
+from warmline.commands.dev import stop_process
+from warmline.commands.embedded_broker import free_port, port_taken
 
 from ..stack import random_suffix
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from warmline.devserver import api_access_line
+from warmline.commands.dev import api_access_line
 from warmline.settings import load_settings
 
 

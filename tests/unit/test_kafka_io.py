@@ -7,7 +7,7 @@ import struct
 from aiokafka.partitioner import DefaultPartitioner
 
 from warmline.agents.kafka_io import SpringReply
-from warmline.ownership import owner_partition
+from warmline.stream.ownership import owner_partition
 
 
 def test_owner_partition_matches_the_java_default_partitioner() -> None:

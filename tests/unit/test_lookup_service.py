@@ -35,11 +35,15 @@ async def test_statuses() -> None:
 
 
 async def test_timeout_reply_and_the_fetch_still_fills_the_cache() -> None:
-    source = FakeSource({"customer_id:C-1": customer("C-1")}, delay_s=0.1)
+    source = FakeSource({"customer_id:C-1": customer("C-1")})
+    source.gate = asyncio.Event()  # the source answers only when the test says so
     svc = _service(source)
     reply = await svc.lookup("customer_id", "C-1", timeout_ms=10)
     assert reply.status is LookupStatus.TIMEOUT
-    await asyncio.sleep(0.15)
+    source.gate.set()
+    async with asyncio.timeout(5):  # the shared fetch outlived the caller's deadline and lands in L1
+        while svc.peek(svc.key_for("customer_id", "C-1")) is None:
+            await asyncio.sleep(0)
     assert (await svc.lookup("customer_id", "C-1")).source is CacheTier.L1
 
 

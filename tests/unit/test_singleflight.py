@@ -33,11 +33,16 @@ async def test_concurrent_callers_share_one_call() -> None:
 async def test_errors_reach_every_waiter_and_are_not_remembered() -> None:
     sf: SingleFlight[int] = SingleFlight()
 
+    release = asyncio.Event()
+
     async def boom() -> int:
-        await asyncio.sleep(0.01)
+        await release.wait()
         raise ValueError("upstream")
 
-    results = await asyncio.gather(*(sf.do("k", boom) for _ in range(5)), return_exceptions=True)
+    waiters = [asyncio.create_task(sf.do("k", boom)) for _ in range(5)]
+    await asyncio.sleep(0)
+    release.set()
+    results = await asyncio.gather(*waiters, return_exceptions=True)
     assert all(isinstance(r, ValueError) for r in results)
 
     async def ok() -> int:
@@ -49,32 +54,40 @@ async def test_errors_reach_every_waiter_and_are_not_remembered() -> None:
 async def test_a_cancelled_waiter_does_not_cancel_the_call() -> None:
     sf: SingleFlight[int] = SingleFlight()
 
+    release = asyncio.Event()
+
     async def slow() -> int:
-        await asyncio.sleep(0.05)
+        await release.wait()
         return 7
 
     leader = asyncio.create_task(sf.do("k", slow))
     await asyncio.sleep(0)
     follower = asyncio.create_task(sf.do("k", slow))
-    await asyncio.sleep(0.01)
+    await asyncio.sleep(0)
     follower.cancel()
     with pytest.raises(asyncio.CancelledError):
         await follower
+    release.set()
     assert await leader == (7, False)
 
 
 async def test_a_cancelled_leader_does_not_cancel_the_call() -> None:
     sf: SingleFlight[int] = SingleFlight()
     finished = asyncio.Event()
+    started = asyncio.Event()
+    release = asyncio.Event()
 
     async def slow() -> int:
-        await asyncio.sleep(0.02)
+        started.set()
+        await release.wait()
         finished.set()
         return 7
 
     leader = asyncio.create_task(sf.do("k", slow))
-    await asyncio.sleep(0.005)
+    await started.wait()
     leader.cancel()
+    await asyncio.sleep(0)
+    release.set()
     async with asyncio.timeout(1):
         await finished.wait()
     await asyncio.sleep(0)  # done-callbacks run on the next loop turn

@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from ..app import StreamApp
 from ..lookups import LookupService
 from ..metrics import Metrics
-from ..ownership import Ownership
-from ..prewarm import VipRunner
+from ..prewarm.scheduler import VipRunner
+from ..stream.app import StreamApp
+from ..stream.ownership import Ownership
 from ..stream.topics import TopicPlan
 from . import call_started, invalidation, lookup_requests, timers
 from .kafka_io import HandlerPool, Outbox

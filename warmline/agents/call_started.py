@@ -7,12 +7,12 @@ import time
 
 from faust.types import EventT
 
-from ..app import StreamApp
 from ..lookups import LookupService
 from ..metrics import Metrics
 from ..models import CallStarted, InvalidMessage, parse
-from ..ownership import Ownership
 from ..sources import Priority
+from ..stream.app import StreamApp
+from ..stream.ownership import Ownership
 from .kafka_io import Handle, HandlerPool, Outbox, ack_when_delivered, attach_routed
 
 logger = logging.getLogger(__name__)

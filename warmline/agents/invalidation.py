@@ -12,10 +12,10 @@ import logging
 
 from faust.types import EventT
 
-from ..app import StreamApp
 from ..lookups import LookupService
 from ..models import CustomerChanged, InvalidMessage, KeyKind, normalize, parse, parse_key
-from ..ownership import Ownership
+from ..stream.app import StreamApp
+from ..stream.ownership import Ownership
 from .kafka_io import Handle, HandlerPool, Outbox, ack_when_delivered, attach_routed
 
 logger = logging.getLogger(__name__)

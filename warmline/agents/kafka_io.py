@@ -11,9 +11,9 @@ from typing import Any
 
 from faust.types import EventT
 
-from ..app import Routed
 from ..metrics import Metrics
 from ..models import DeadLetter
+from ..stream.app import Routed
 
 logger = logging.getLogger(__name__)
 

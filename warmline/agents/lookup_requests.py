@@ -9,11 +9,11 @@ from typing import Any
 import orjson
 from faust.types import EventT
 
-from ..app import StreamApp
 from ..lookups import LookupService
 from ..models import Answer, InvalidMessage, LookupRequest, LookupStatus, parse
 from ..models.base import MAX_MESSAGE_BYTES
-from ..ownership import Ownership
+from ..stream.app import StreamApp
+from ..stream.ownership import Ownership
 from ..stream.topics import TopicPlan
 from .kafka_io import Handle, HandlerPool, Outbox, SpringReply, ack_when_delivered, attach_routed
 

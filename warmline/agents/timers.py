@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from ..app import StreamApp
-from ..prewarm import VipRunner
+from ..prewarm.scheduler import VipRunner
+from ..stream.app import StreamApp
 
 VIP_TICK_S = 5.0
 

@@ -22,12 +22,12 @@ from redis.exceptions import RedisError
 
 from ..errors import WarmlineError
 from ..models import CacheEntry, InvalidMessage, KeyKind, LookupKey
-from ..resilience import CircuitBreaker
+from ..models.protocol import REDIS_PREFIX
+from ..resilience import CircuitBreaker, redis_breaker
 
 logger = logging.getLogger(__name__)
 
 #: The namespace and schema version of every key warmline writes.
-REDIS_PREFIX = "warmline:v1:"
 
 T = TypeVar("T")
 
@@ -86,7 +86,7 @@ class RedisL2:
         self._client = client
         self._prefix = prefix
         self._timeout_s = op_timeout_s
-        self.breaker = breaker or CircuitBreaker("redis", failure_threshold=3, reset_after_s=2.0)
+        self.breaker = breaker or redis_breaker()
 
     async def _call(self, op: Callable[[], Awaitable[T]]) -> T:
         if not self.breaker.allow():

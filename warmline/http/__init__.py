@@ -7,7 +7,7 @@ from typing import Any
 
 from aiohttp import web
 
-from ..prewarm import VipRunner
+from ..prewarm.scheduler import VipRunner
 from ..runtime import Runtime
 from . import admin, lookup, openapi, ops, prewarm
 from .auth import TokenCheck

@@ -8,6 +8,7 @@ from aiohttp import web
 from faust.web import View
 
 from ..models import InvalidMessage, LookupStatus, parse_key
+from ..models.protocol import CACHE_PATH
 from ..runtime import Runtime
 from .responses import error_response, json_response
 from .routing import OwnerRouter
@@ -16,7 +17,7 @@ from .routing import OwnerRouter
 def register(app: Any, runtime: Runtime, router: OwnerRouter) -> None:
     """Attach DELETE /v1/cache/{key}."""
 
-    @app.page("/v1/cache/{key}")
+    @app.page(CACHE_PATH)
     class CacheKeyView(View):
         async def delete(self, request: web.Request, key: str) -> web.Response:
             try:

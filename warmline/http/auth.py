@@ -9,6 +9,8 @@ from enum import StrEnum
 
 from pydantic import SecretStr
 
+from ..models.protocol import CACHE_PATH, LOOKUP_PATH, PREWARM_PATH, STATS_PATH
+
 
 class RouteGroup(StrEnum):
     """Which credential a route needs; also the ``route_group`` label of refusals in metrics."""
@@ -21,10 +23,10 @@ class RouteGroup(StrEnum):
 #: Guarded path prefixes, whole segments: ``/v1/lookup`` covers ``/v1/lookup/batch`` but not ``/v1/lookups``.
 #: The first match decides; any other path (/healthz, /readyz, /metrics, /openapi.json) is open.
 GUARDED_PREFIXES: tuple[tuple[str, RouteGroup], ...] = (
-    ("/v1/prewarm", RouteGroup.ADMIN),
-    ("/v1/cache", RouteGroup.ADMIN),
-    ("/v1/lookup", RouteGroup.API),
-    ("/v1/stats", RouteGroup.API),
+    (PREWARM_PATH, RouteGroup.ADMIN),
+    (CACHE_PATH.removesuffix("/{key}"), RouteGroup.ADMIN),
+    (LOOKUP_PATH, RouteGroup.API),
+    (STATS_PATH, RouteGroup.API),
     ("/chat", RouteGroup.CHAT),
     # Faust's built-in blueprints, outside our contract: /table/l1/{key} would serve cached records.
     ("/table", RouteGroup.API),

@@ -12,10 +12,10 @@ from yarl import URL
 
 from ..lookups import LookupService
 from ..models import Answer, InvalidMessage, LookupKey, LookupStatus
+from ..models.protocol import LOOKUP_PATH
 from .routing import OwnerRouter
 
 MAX_BATCH = 1000
-LOOKUP_PATH = "/v1/lookup"
 
 
 class BatchItem(BaseModel):

@@ -11,8 +11,9 @@ from aiohttp import web
 from faust.web import View
 
 from ..models import InvalidMessage, KeyKind, LookupStatus, parse_object
+from ..models.protocol import BATCH_PATH, LOOKUP_PATH
 from ..runtime import Runtime
-from .batch import LOOKUP_PATH, BatchRequest, run_batch
+from .batch import BatchRequest, run_batch
 from .responses import error_response, json_response, lookup_response
 from .routing import OwnerRouter
 
@@ -60,7 +61,7 @@ def register(app: Any, runtime: Runtime, router: OwnerRouter) -> None:
             reply = await lookups.lookup_key(key, request_id=rid, max_age_s=max_age_s)
             return lookup_response(reply, rid)
 
-    @app.page(LOOKUP_PATH + "/batch")
+    @app.page(BATCH_PATH)
     class BatchView(View):
         async def post(self, request: web.Request) -> web.Response:
             rid = _request_id(request)

@@ -8,9 +8,10 @@ from aiohttp import web
 from faust.web import View
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
-from ..ownership import owned_l1_partitions
-from ..prewarm import VipRunner
+from ..models.protocol import STATS_PATH
+from ..prewarm.scheduler import VipRunner
 from ..runtime import Runtime
+from ..stream.ownership import owned_l1_partitions
 from .responses import json_response
 
 
@@ -41,7 +42,7 @@ def register(app: Any, runtime: Runtime, vip: VipRunner) -> None:
             state = readiness(app)
             return json_response(state, status=200 if state["ready"] else 503)
 
-    @app.page("/v1/stats")
+    @app.page(STATS_PATH)
     class Stats(View):
         async def get(self, request: web.Request) -> web.Response:
             vip_stats = {"runs": vip.runs, "last_job": vip.last_job, "lists": len(vip.watcher.book.lists)}

@@ -14,14 +14,14 @@ from yarl import URL
 
 from ..cache.stats import percentile
 from ..models import InvalidMessage, LookupKey, LookupStatus, parse_object
-from ..prewarm import VipRunner
+from ..models.protocol import PREWARM_PATH
+from ..prewarm.bulk import WarmOutcome, parse_keys
+from ..prewarm.scheduler import VipRunner
+from ..prewarm.vip_lists import VipBook
 from ..runtime import Runtime
-from ..vip import VipBook
-from ..warming import WarmOutcome, parse_keys
 from .responses import error_response, json_response
 from .routing import FORWARDED_HEADER, OwnerRouter
 
-PREWARM_PATH = "/v1/prewarm"
 MAX_PREWARM_KEYS = 100_000
 
 

@@ -10,8 +10,8 @@ from aiohttp import web
 from pydantic import SecretStr
 from yarl import URL
 
-from ..app import L1_TABLE
 from ..models import LookupKey, LookupStatus
+from ..stream.app import L1_TABLE
 from .responses import error_response
 
 logger = logging.getLogger(__name__)

@@ -13,7 +13,7 @@ from typing import Any
 
 from ..metrics import Metrics
 from ..models import LookupKey
-from ..resilience import CircuitBreaker
+from ..resilience import CircuitBreaker, source_breaker
 from .base import Priority, Source, SourceError, SourceResult, SourceTimeout, SourceUnavailable
 
 logger = logging.getLogger(__name__)
@@ -79,7 +79,7 @@ class SourceGate:
         self._metrics = metrics
         self._slots = PrioritySemaphore(concurrency)
         self._timeout_s = timeout_s
-        self.breaker = breaker or CircuitBreaker(f"source:{source.name}", failure_threshold=5, reset_after_s=5.0)
+        self.breaker = breaker or source_breaker(source.name)
         self.calls = 0
         self.failures: dict[str, int] = {}
 

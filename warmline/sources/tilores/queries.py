@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import re
 
+from ...errors import WarmlineError
+
 _NAME = re.compile(r"^[_A-Za-z][_0-9A-Za-z]*$")
 
 
-class FieldListError(ValueError):
+class FieldListError(WarmlineError, ValueError):
     """A configured field or parameter name is not a GraphQL name."""
 
 

@@ -18,7 +18,8 @@ from typing import Any
 
 import yaml
 
-from .models import InvalidMessage, LookupKey, parse_key
+from ..errors import WarmlineError
+from ..models import InvalidMessage, LookupKey, parse_key
 
 logger = logging.getLogger(__name__)
 
@@ -26,7 +27,7 @@ _INTERVAL = re.compile(r"^\s*(\d+)\s*(s|m|h)\s*$")
 _UNITS = {"s": 1, "m": 60, "h": 3600}
 
 
-class VipFileError(ValueError):
+class VipFileError(WarmlineError, ValueError):
     """The VIP file cannot be used; the message names the list and the entry."""
 
 

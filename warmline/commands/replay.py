@@ -16,7 +16,7 @@ from rich.console import Console
 
 from ..models import CallStarted, InvalidMessage, LookupKey, LookupReply, parse
 from ..settings import Settings
-from .transport import KafkaLookups, kafka_client, lookups_bounded, prewarm_http
+from .remote import KafkaLookups, kafka_client, lookups_bounded, prewarm_http
 from .warm import progress_bar
 
 

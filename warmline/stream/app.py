@@ -10,9 +10,9 @@ import faust
 from faust.serializers import codecs
 from faust.types import TableT, TopicT
 
-from .models import CacheEntry, InvalidMessage
-from .settings import Settings
-from .stream.topics import changelog_topic, repartition_topic
+from ..models import CacheEntry, InvalidMessage
+from ..settings import Settings
+from .topics import changelog_topic, repartition_topic
 from .transport import TunedTransport
 
 L1_TABLE = "l1"

@@ -12,10 +12,10 @@ from typing import Any
 
 from tenacity import AsyncRetrying, retry_if_exception, stop_after_attempt, wait_random_exponential
 
-from .cache import TieredCache
-from .cache.stats import percentile
-from .models import CacheTier, InvalidMessage, LookupKey, parse_key
-from .sources.base import Priority, SourceError
+from ..cache import TieredCache
+from ..cache.stats import percentile
+from ..models import CacheTier, InvalidMessage, LookupKey, parse_key
+from ..sources.base import Priority, SourceError
 
 
 class WarmOutcome(StrEnum):

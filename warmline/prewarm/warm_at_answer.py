@@ -8,9 +8,9 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from .cache.stats import percentile, to_ms
-from .metrics import Metrics
-from .models import CacheTier
+from ..cache.stats import percentile, to_ms
+from ..metrics import Metrics
+from ..models import CacheTier
 
 #: Calls remembered per worker; the oldest are forgotten first (a call is answered in minutes).
 MAX_TRACKED_CALLS = 100_000

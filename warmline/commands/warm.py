@@ -12,10 +12,10 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
 from ..models import InvalidMessage, LookupKey, LookupReply
+from ..prewarm.bulk import WarmOutcome, parse_keys
+from ..prewarm.vip_lists import VipFileError, load_vip
 from ..settings import Settings
-from ..vip import VipFileError, load_vip
-from ..warming import WarmOutcome, parse_keys
-from .transport import KafkaLookups, kafka_client, lookups_bounded, prewarm_http
+from .remote import KafkaLookups, kafka_client, lookups_bounded, prewarm_http
 
 
 def read_keys(path: Path, region: str) -> tuple[list[LookupKey], list[str]]:

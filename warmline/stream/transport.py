@@ -14,7 +14,7 @@ from typing import Any, ClassVar, Protocol, cast
 import aiokafka
 from faust.transport.drivers import aiokafka as faust_aiokafka
 
-from .stream.metadata import StableMetadataProducer
+from .metadata import StableMetadataProducer
 
 
 class _HasFetchWait(Protocol):
@@ -28,7 +28,7 @@ class TunedConsumerThread(faust_aiokafka.AIOKafkaConsumerThread):
         consumer = super()._create_worker_consumer(transport)
         wait_ms = cast(_HasFetchWait, self.app).fetch_max_wait_ms
         if not hasattr(consumer, "_fetch_max_wait_ms"):
-            raise RuntimeError("this aiokafka has no _fetch_max_wait_ms; update warmline.transport")
+            raise RuntimeError("this aiokafka has no _fetch_max_wait_ms; update warmline.stream.transport")
         consumer._fetch_max_wait_ms = wait_ms  # read by AIOKafkaConsumer.start() → Fetcher
         return consumer
 

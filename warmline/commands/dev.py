@@ -12,8 +12,9 @@ import urllib.request
 
 from rich.console import Console
 
-from .devstack import DevStackError, Tansu, port_taken
-from .settings import Settings
+from ..models.protocol import LOOKUP_PATH
+from ..settings import Settings
+from .embedded_broker import DevStackError, Tansu, port_taken
 
 READY_TIMEOUT_S = 120.0
 
@@ -64,7 +65,7 @@ def stop_process(proc: subprocess.Popen[bytes], grace_s: float = 20.0) -> None:
 
 
 def _example_phone(settings: Settings) -> str:
-    from .sources.demo.generate import sample_contacts
+    from ..sources.demo.generate import sample_contacts
 
     return sample_contacts(settings.demo_db_path, "phone", 1)[0]
 
@@ -82,7 +83,7 @@ def _interrupt(signum: int, frame: object) -> None:
 
 def run_dev(settings: Settings, *, broker_port: int = DEV_BROKER_PORT, console: Console) -> int:
     """Run the stack until Ctrl-C or until the worker exits."""
-    from .sources.demo import generate, is_current
+    from ..sources.demo import generate, is_current
 
     started = time.monotonic()
     # SIGTERM (kill, an IDE's stop button) must clean up like Ctrl-C does; SIGINT is set explicitly
@@ -112,7 +113,7 @@ def run_dev(settings: Settings, *, broker_port: int = DEV_BROKER_PORT, console: 
         phone = _example_phone(settings)
         console.print(f"\n[bold green]warmline is ready[/] in {time.monotonic() - started:.1f}s at {base}")
         console.print(api_access_line(settings))
-        console.print(f"  curl -s '{base}/v1/lookup?phone={phone.replace('+', '%2B')}'")
+        console.print(f"  curl -s '{base}{LOOKUP_PATH}?phone={phone.replace('+', '%2B')}'")
         console.print(f"  warmline lookup --phone '{phone}'    # the same over Kafka, from another terminal")
         console.print(f"  (Kafka bootstrap: {tansu.bootstrap}; Ctrl-C stops everything)\n")
         return worker.wait()

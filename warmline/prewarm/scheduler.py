@@ -7,12 +7,12 @@ import logging
 from collections.abc import Sequence
 from typing import Any
 
-from .cache import TieredCache
-from .models import LookupKey
-from .ownership import Ownership
-from .sources.base import Priority
-from .vip import VipWatcher
-from .warming import WarmJob, warm_keys
+from ..cache import TieredCache
+from ..models import LookupKey
+from ..sources.base import Priority
+from ..stream.ownership import Ownership
+from .bulk import WarmJob, warm_keys
+from .vip_lists import VipWatcher
 
 logger = logging.getLogger(__name__)
 

@@ -7,9 +7,10 @@ import sys
 import aiohttp
 import orjson
 
-from .client import LookupClient
-from .models import LookupStatus
-from .settings import Settings
+from ..client import LookupClient
+from ..models import LookupStatus
+from ..models.protocol import LOOKUP_PATH
+from ..settings import Settings
 
 
 async def run_lookup(settings: Settings, by: str, value: str, *, http: str | None, timeout_ms: int) -> int:
@@ -18,7 +19,7 @@ async def run_lookup(settings: Settings, by: str, value: str, *, http: str | Non
         async with (
             aiohttp.ClientSession() as session,
             session.get(
-                f"{http.rstrip('/')}/v1/lookup",
+                http.rstrip("/") + LOOKUP_PATH,
                 params={by: value},
                 timeout=aiohttp.ClientTimeout(total=timeout_ms / 1000 + 1),
             ) as resp,

@@ -17,10 +17,12 @@ from typing import IO
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 from aiokafka.errors import TopicAlreadyExistsError
 
+from ..errors import WarmlineError
+
 logger = logging.getLogger(__name__)
 
 
-class DevStackError(RuntimeError):
+class DevStackError(WarmlineError):
     """The embedded broker could not be started or reached; the message says what to do."""
 
 

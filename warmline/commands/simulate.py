@@ -12,8 +12,8 @@ from rich.table import Table
 
 from ..settings import Settings, parse_latency_ms
 from ..sources.demo.generate import is_current, sample_contacts
-from .simulate import Callers, SimConfig, SimReport, simulate
-from .transport import HttpLookups, KafkaLookups, Lookups, kafka_client
+from .remote import HttpLookups, KafkaLookups, Lookups, kafka_client
+from .simulator import Callers, SimConfig, SimReport, simulate
 
 
 def _table(report: SimReport) -> Table:

@@ -12,6 +12,7 @@ from pydantic import SecretStr
 
 from ..client import LookupClient
 from ..models import LookupKey, LookupReply, parse
+from ..models.protocol import LOOKUP_PATH, PREWARM_PATH
 from ..settings import Settings
 
 PREWARM_CHUNK = 500
@@ -35,7 +36,7 @@ class HttpLookups:
     async def lookup(self, by: str, value: str, timeout_ms: int = 5000) -> LookupReply:
         """GET /v1/lookup."""
         timeout = aiohttp.ClientTimeout(total=timeout_ms / 1000 + 1)
-        async with self._session.get(f"{self._base}/v1/lookup", params={by: value}, timeout=timeout) as resp:
+        async with self._session.get(self._base + LOOKUP_PATH, params={by: value}, timeout=timeout) as resp:
             return parse(LookupReply, await resp.read())
 
 
@@ -73,7 +74,7 @@ async def prewarm_http(
     for start in range(0, len(keys), PREWARM_CHUNK):
         chunk = [str(k) for k in keys[start : start + PREWARM_CHUNK]]
         async with session.post(
-            f"{base_url.rstrip('/')}/v1/prewarm", data=orjson.dumps({"keys": chunk}), headers=headers
+            base_url.rstrip("/") + PREWARM_PATH, data=orjson.dumps({"keys": chunk}), headers=headers
         ) as resp:
             body = await resp.json(content_type=None)
             if resp.status != 200:

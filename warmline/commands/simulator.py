@@ -17,7 +17,7 @@ from aiokafka import AIOKafkaProducer
 
 from ..cache.stats import percentile, to_ms
 from ..models import normalize
-from .transport import Lookups
+from .remote import Lookups
 
 
 @dataclass(frozen=True)

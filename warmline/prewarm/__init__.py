@@ -1,0 +1,1 @@
+"""Pre-warming: bulk warming, VIP lists and their schedule, warm-at-answer tracking."""

@@ -1,1 +1,0 @@
-"""Client-side tools behind the CLI: bulk warm, replay, the call-center simulator."""
