@@ -10,8 +10,9 @@ import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from warmline.commands.dev import stop_process, wait_ready
-from warmline.commands.embedded_broker import Tansu, create_topics, free_port
+from warmline.commands.dev import wait_ready
+from warmline.commands.embedded_broker import Tansu, create_topics
+from warmline.commands.processes import free_port, stop_process
 from warmline.sources.demo import generate
 
 TOPICS = {

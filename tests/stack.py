@@ -16,8 +16,9 @@ import pytest
 import redis
 
 from warmline.client import LookupClient
-from warmline.commands.dev import stop_process, wait_ready
-from warmline.commands.embedded_broker import Tansu, free_port
+from warmline.commands.dev import wait_ready
+from warmline.commands.embedded_broker import Tansu
+from warmline.commands.processes import free_port, stop_process
 
 
 def random_suffix() -> str:

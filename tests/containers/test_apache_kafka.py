@@ -13,8 +13,9 @@ from pathlib import Path
 import pytest
 
 from warmline.client import LookupClient
-from warmline.commands.dev import stop_process, wait_ready
-from warmline.commands.embedded_broker import create_topics, free_port
+from warmline.commands.dev import wait_ready
+from warmline.commands.embedded_broker import create_topics
+from warmline.commands.processes import free_port, stop_process
 
 
 def _docker_answers() -> str | None:

@@ -13,7 +13,7 @@ import pytest
 import redis.asyncio as aredis
 
 from warmline.cache.l2 import L2Unavailable, RedisL2
-from warmline.commands.embedded_broker import free_port
+from warmline.commands.processes import free_port
 from warmline.models import CacheEntry, normalize
 from warmline.resilience import BreakerState, CircuitBreaker
 from warmline.sources.demo.generate import sample_contacts

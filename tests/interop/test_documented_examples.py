@@ -19,8 +19,7 @@ from pathlib import Path
 
 import pytest
 
-from warmline.commands.dev import stop_process
-from warmline.commands.embedded_broker import free_port, port_taken
+from warmline.commands.processes import free_port, port_taken, stop_process
 
 from ..stack import random_suffix
 

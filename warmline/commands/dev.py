@@ -14,7 +14,8 @@ from rich.console import Console
 
 from ..models.protocol import LOOKUP_PATH
 from ..settings import Settings
-from .embedded_broker import DevStackError, Tansu, port_taken
+from .embedded_broker import DevStackError, Tansu
+from .processes import port_taken, stop_process
 
 READY_TIMEOUT_S = 120.0
 
@@ -48,20 +49,6 @@ def wait_ready(base_url: str, proc: subprocess.Popen[bytes], timeout_s: float = 
                 return time.monotonic() - started
         time.sleep(0.25)
     raise DevStackError(f"the worker was not ready within {timeout_s:.0f}s")
-
-
-def stop_process(proc: subprocess.Popen[bytes], grace_s: float = 20.0) -> None:
-    """SIGTERM the process group, then SIGKILL after *grace_s*."""
-    if proc.poll() is not None:
-        return
-    with contextlib.suppress(ProcessLookupError):
-        os.killpg(proc.pid, signal.SIGTERM)
-    try:
-        proc.wait(timeout=grace_s)
-    except subprocess.TimeoutExpired:
-        with contextlib.suppress(ProcessLookupError):
-            os.killpg(proc.pid, signal.SIGKILL)
-        proc.wait(timeout=5)
 
 
 def _example_phone(settings: Settings) -> str:

@@ -5,8 +5,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-import os
-import signal
 import socket
 import subprocess
 import time
@@ -18,19 +16,13 @@ from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 from aiokafka.errors import TopicAlreadyExistsError
 
 from ..errors import WarmlineError
+from .processes import free_port, port_taken, stop_process
 
 logger = logging.getLogger(__name__)
 
 
 class DevStackError(WarmlineError):
     """The embedded broker could not be started or reached; the message says what to do."""
-
-
-def free_port() -> int:
-    """A TCP port free on 127.0.0.1 right now."""
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 def tansu_binary() -> str:
@@ -87,15 +79,8 @@ class Tansu:
     def stop(self) -> None:
         """Stop the broker (SIGTERM, then SIGKILL) and reap it."""
         proc, self._proc = self._proc, None
-        if proc is not None and proc.poll() is None:
-            with contextlib.suppress(ProcessLookupError):
-                os.killpg(proc.pid, signal.SIGTERM)
-            try:
-                proc.wait(timeout=5)
-            except subprocess.TimeoutExpired:
-                with contextlib.suppress(ProcessLookupError):
-                    os.killpg(proc.pid, signal.SIGKILL)
-                proc.wait(timeout=5)
+        if proc is not None:
+            stop_process(proc, grace_s=5)
         if self._log is not None:
             self._log.close()
             self._log = None
@@ -123,14 +108,3 @@ async def create_topics(bootstrap: str, names: Iterable[str], partitions: int, t
 def create_topics_sync(bootstrap: str, names: Iterable[str], partitions: int) -> None:
     """create_topics from synchronous code."""
     asyncio.run(create_topics(bootstrap, list(names), partitions))
-
-
-def port_taken(port: int) -> bool:
-    """True when something already listens on 127.0.0.1:*port*."""
-    with socket.socket() as s:
-        s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        try:
-            s.bind(("127.0.0.1", port))
-        except OSError:
-            return True
-    return False
