@@ -1,4 +1,4 @@
-"""The one place HTTP status codes are chosen: lookup answers and errors → aiohttp responses."""
+"""JSON responses for the views, and the one mapping of lookup statuses to HTTP codes (STATUS_CODES)."""
 
 from __future__ import annotations
 
