@@ -197,10 +197,9 @@ async def test_breaker_opens_on_a_dead_tilores_and_closes_when_it_is_back(
         with pytest.raises(SourceUnavailable):
             await gate.lookup(ADA)
     served = len(server.state.queries)
-    started = time.perf_counter()
     with pytest.raises(SourceUnavailable, match="circuit open"):
         await gate.lookup(ADA)
-    assert time.perf_counter() - started < 0.005 and len(server.state.queries) == served  # microseconds, no call
+    assert len(server.state.queries) == served  # refused without calling Tilores
     clock.advance(5)
     assert (await gate.lookup(ADA)).customer is not None  # the probe succeeds: closed again
     assert gate.failures == {"http_5xx": 2, "breaker_open": 1}
