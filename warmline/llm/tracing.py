@@ -1,0 +1,385 @@
+"""LangSmith tracing of lookups and chats: off by default, masked by default, never in a caller's way.
+
+A lookup only appends a small record to a bounded deque (no I/O, no serialization, no lock);
+one daemon thread turns records into runs and posts them with ``Client.multipart_ingest``
+(which falls back to ``/runs/batch`` where multipart is missing). A full deque drops the oldest
+record, a slow or dead endpoint only delays that thread, and shutdown flushes with a deadline.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import contextvars
+import logging
+import random
+import threading
+import time
+from collections import deque
+from collections.abc import Callable, Iterable, Iterator, Mapping
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+from uuid import UUID
+
+import orjson
+from pydantic import ValidationError
+
+from ..models import Answer, CacheTier, LookupKey
+from ..settings import Settings, SettingsError, describe_error
+
+logger = logging.getLogger(__name__)
+
+TRACE_HEADER = "langsmith-trace"
+BAGGAGE_HEADER = "baggage"
+MAX_QUEUED = 10_000
+SEND_EVERY_S = 0.2
+BATCH = 100
+
+
+@dataclass(frozen=True, slots=True)
+class TraceParent:
+    """Where a lookup came from and, when the caller traces, the run it belongs under."""
+
+    via: str = "direct"
+    trace: str | None = None
+    """The caller's ``langsmith-trace`` header (its run's dotted order)."""
+    baggage: str | None = None
+
+
+def _text(value: str | bytes) -> str:
+    return value.decode("utf-8", "replace") if isinstance(value, bytes) else value
+
+
+def trace_parent(
+    headers: Mapping[str, str | bytes] | Iterable[tuple[str | bytes, str | bytes]] | None, via: str = "kafka"
+) -> TraceParent:
+    """The parent of a lookup from a Kafka message's headers (pairs) or an HTTP request's (a mapping)."""
+    trace = baggage = None
+    if headers is not None:
+        pairs = headers.items() if isinstance(headers, Mapping) else headers
+        for name, value in pairs:
+            lowered = _text(name).lower()
+            if lowered == TRACE_HEADER:
+                trace = _text(value)
+            elif lowered == BAGGAGE_HEADER:
+                baggage = _text(value)
+    return TraceParent(via, trace, baggage)
+
+
+@dataclass(slots=True)
+class Span:
+    """One run being recorded; children are posted with it."""
+
+    name: str
+    run_type: str
+    start: float
+    inputs: dict[str, Any]
+    end: float | None = None
+    outputs: dict[str, Any] | None = None
+    metadata: dict[str, Any] = field(default_factory=dict)
+    error: str | None = None
+    children: list[Span] = field(default_factory=list)
+    answer: Answer | None = None
+    """A lookup's answer, turned into outputs on the sender thread (decoding costs µs)."""
+
+
+_CURRENT: contextvars.ContextVar[Span | None] = contextvars.ContextVar("warmline_trace_span", default=None)
+
+
+class Tracer:
+    """The disabled tracer: every method is a no-op (the default, and what tests of other parts see)."""
+
+    enabled = False
+
+    def lookup_done(
+        self,
+        key: LookupKey | None,
+        answer: Answer,
+        started: float,
+        fetch: tuple[float, float] | None = None,
+        parent: object = None,
+    ) -> None:
+        """Record a finished lookup (*started*, *fetch*: ``time.perf_counter()`` values)."""
+
+    @contextlib.contextmanager
+    def span(
+        self, name: str, run_type: str, inputs: dict[str, Any], parent: TraceParent | None = None
+    ) -> Iterator[Span | None]:
+        """Record the body as a run (a child of the current one, if any); yields None when not traced."""
+        yield None
+
+    def flush(self, timeout_s: float) -> bool:
+        """Send what is queued, waiting at most *timeout_s*; True when everything went out."""
+        return True
+
+    async def aclose(self, timeout_s: float) -> None:
+        """Flush within *timeout_s*, then stop."""
+
+
+class LangSmithTracer(Tracer):
+    """Records lookups and chats as LangSmith runs through *client* (masked by its anonymizer)."""
+
+    enabled = True
+
+    def __init__(
+        self,
+        client: Any,
+        *,
+        project: str,
+        worker: str,
+        sample_rate: float = 1.0,
+        hit_sample: float = 0.01,
+        rng: Callable[[], float] = random.random,
+        clock: Callable[[], float] = time.time,
+        max_queued: int = MAX_QUEUED,
+    ) -> None:
+        self._client = client
+        self._project = project
+        self._worker = worker
+        self._rate = sample_rate
+        self._hit_rate = hit_sample
+        self._rng = rng
+        self._clock = clock
+        self._queue: deque[tuple[Span, TraceParent | None]] = deque(maxlen=max_queued)
+        self._wake = threading.Event()
+        self._idle = threading.Event()
+        self._idle.set()
+        self._stopping = False
+        self.sent = 0
+        self.failed = 0
+        self._thread = threading.Thread(target=self._run, name="warmline-tracing", daemon=True)
+        self._thread.start()
+
+    # --- recording (event-loop thread) -------------------------------------------------------
+
+    def _sampled(self, parent: TraceParent | None, hit: bool) -> bool:
+        if parent is not None and parent.trace:
+            return True  # the caller traces this request: its sampling decided
+        if self._rate < 1.0 and self._rng() >= self._rate:
+            return False
+        return not hit or self._rng() < self._hit_rate
+
+    def lookup_done(
+        self,
+        key: LookupKey | None,
+        answer: Answer,
+        started: float,
+        fetch: tuple[float, float] | None = None,
+        parent: object = None,
+    ) -> None:
+        """Record a finished lookup as a run, with a child run for the source call of a miss."""
+        current = _CURRENT.get()
+        trace = parent if isinstance(parent, TraceParent) or parent is None else _coerce(parent)
+        hit = answer.source is CacheTier.L1 and not answer.stale
+        if current is None and not self._sampled(trace, hit):
+            return
+        offset = self._clock() - time.perf_counter()  # perf_counter → epoch seconds
+        span = Span(
+            "lookup",
+            "retriever",
+            started + offset,
+            {"by": key.kind.value, "value": key.value, "key": key.redacted} if key else {},
+            end=time.perf_counter() + offset,
+            metadata={
+                "tier": answer.source.value if answer.source else None,
+                "status": answer.status.value,
+                "stale": answer.stale,
+                "age_s": answer.age_s,
+                "request_id": answer.request_id,
+                "worker": self._worker,
+                "via": trace.via if trace else ("chat" if current else "direct"),
+                "key": key.redacted if key else None,
+            },
+            error=answer.error,
+            answer=answer,
+        )
+        if fetch is not None:
+            span.children.append(
+                Span(
+                    "source",
+                    "tool",
+                    fetch[0] + offset,
+                    dict(span.inputs),
+                    end=fetch[1] + offset,
+                    metadata={"worker": self._worker},
+                )
+            )
+        if current is not None:
+            current.children.append(span)
+        else:
+            self._submit(span, trace)
+
+    @contextlib.contextmanager
+    def span(
+        self, name: str, run_type: str, inputs: dict[str, Any], parent: TraceParent | None = None
+    ) -> Iterator[Span | None]:
+        """Record the body as a run; lookups and spans opened inside become its children."""
+        outer = _CURRENT.get()
+        if outer is None and not self._sampled(parent, hit=False):
+            yield None
+            return
+        span = Span(name, run_type, self._clock(), inputs, metadata={"worker": self._worker})
+        token = _CURRENT.set(span)
+        try:
+            yield span
+        except Exception as e:
+            span.error = f"{type(e).__name__}: {e}"
+            raise
+        finally:
+            _CURRENT.reset(token)
+            span.end = self._clock()
+            if outer is not None:
+                outer.children.append(span)
+            else:
+                self._submit(span, parent)
+
+    def _submit(self, span: Span, parent: TraceParent | None) -> None:
+        self._idle.clear()
+        self._queue.append((span, parent))  # a full deque drops the oldest record: never blocks
+
+    # --- sending (the tracing thread) ---------------------------------------------------------
+
+    def _run(self) -> None:
+        while not self._stopping:
+            self._wake.wait(SEND_EVERY_S)
+            self._wake.clear()
+            self._drain()
+
+    def _drain(self) -> None:
+        while self._queue:
+            batch: list[tuple[Span, TraceParent | None]] = []
+            while self._queue and len(batch) < BATCH:
+                batch.append(self._queue.popleft())
+            runs: list[dict[str, Any]] = []
+            for span, parent in batch:
+                runs.extend(self._runs(span, parent))
+            try:
+                self._client.multipart_ingest(create=runs)
+                self.sent += len(runs)
+            except Exception as e:  # noqa: BLE001  # tracing never fails anything: count and go on
+                self.failed += len(runs)
+                logger.debug("LangSmith rejected %d runs: %s", len(runs), e)
+        self._idle.set()
+
+    def _runs(self, span: Span, parent: TraceParent | None) -> list[dict[str, Any]]:
+        trace_id: UUID | None = None
+        dotted = ""
+        parent_id: UUID | None = None
+        project = self._project
+        if parent is not None and parent.trace:
+            try:
+                from langsmith.run_trees import RunTree
+
+                headers: dict[str | bytes, str | bytes] = {
+                    TRACE_HEADER: parent.trace,
+                    BAGGAGE_HEADER: parent.baggage or "",
+                }
+                tree = RunTree.from_headers(headers)
+            except Exception as e:  # noqa: BLE001  # an untrusted header: trace as a root instead
+                logger.debug("ignoring a bad %s header: %s", TRACE_HEADER, e)
+                tree = None
+            if tree is not None:
+                trace_id, dotted, parent_id = tree.trace_id, tree.dotted_order + ".", tree.id
+                project = tree.session_name or project
+        out: list[dict[str, Any]] = []
+        self._flatten(span, trace_id, dotted, parent_id, project, out)
+        return out
+
+    def _flatten(
+        self,
+        span: Span,
+        trace_id: UUID | None,
+        dotted_prefix: str,
+        parent_id: UUID | None,
+        project: str,
+        out: list[dict[str, Any]],
+    ) -> None:
+        from langsmith.uuid import uuid7
+
+        run_id = uuid7()
+        start = datetime.fromtimestamp(span.start, UTC)
+        dotted = f"{dotted_prefix}{start:%Y%m%dT%H%M%S%fZ}{run_id}"
+        trace_id = trace_id or run_id
+        outputs = span.outputs if span.answer is None else _answer_outputs(span.answer)
+        out.append(
+            {
+                "id": run_id,
+                "trace_id": trace_id,
+                "dotted_order": dotted,
+                "parent_run_id": parent_id,
+                "name": span.name,
+                "run_type": span.run_type,
+                "start_time": start,
+                "end_time": datetime.fromtimestamp(span.end or span.start, UTC),
+                "inputs": span.inputs,
+                "outputs": outputs,
+                "error": span.error,
+                "extra": {"metadata": span.metadata},
+                "session_name": project,
+            }
+        )
+        for child in span.children:
+            self._flatten(child, trace_id, dotted + ".", run_id, project, out)
+
+    # --- lifecycle ----------------------------------------------------------------------------
+
+    def flush(self, timeout_s: float) -> bool:
+        """Wake the sender and wait until the queue is empty, at most *timeout_s*."""
+        self._wake.set()
+        return self._idle.wait(timeout_s)
+
+    async def aclose(self, timeout_s: float) -> None:
+        """Flush for at most *timeout_s*; the daemon thread never holds up the process after that."""
+        flushed = await asyncio.to_thread(self.flush, timeout_s)
+        self._stopping = True
+        self._wake.set()
+        if not flushed:
+            logger.warning("LangSmith did not take %d queued runs within %.1fs: dropped", len(self._queue), timeout_s)
+
+
+def _coerce(parent: object) -> TraceParent | None:
+    if isinstance(parent, Mapping | list | tuple):
+        return trace_parent(parent, via="kafka" if isinstance(parent, list | tuple) else "http")
+    return None
+
+
+def _answer_outputs(answer: Answer) -> dict[str, Any]:
+    customer = orjson.loads(answer.customer_json) if answer.customer_json is not None else None
+    return {"status": answer.status.value, "customer": customer, "matches": answer.matches, "error": answer.error}
+
+
+def build_tracer(settings: Settings, worker: str) -> Tracer:
+    """The worker's tracer: LangSmith when LANGSMITH_TRACING=true with a key, else the no-op one."""
+    try:
+        ls = settings.langsmith
+    except ValidationError as e:
+        raise SettingsError(describe_error(e, prefix="LANGSMITH_")) from None
+    if not ls.active or ls.api_key is None:
+        return Tracer()
+    from langsmith import Client
+
+    from .masking import mask
+
+    client = Client(
+        api_url=ls.endpoint,
+        api_key=ls.api_key.get_secret_value(),
+        auto_batch_tracing=False,  # our own thread batches; the SDK's would drain for minutes at exit
+        anonymizer=None if settings.trace_pii else mask,  # applied to inputs, outputs, metadata and errors
+        omit_traced_runtime_info=True,
+        timeout_ms=(2000, 5000),
+    )
+    logger.info(
+        "LangSmith tracing on: project %s, sampling %.3g, L1 hits %.3g, %s",
+        ls.project,
+        ls.tracing_sampling_rate,
+        settings.trace_hit_sample,
+        "UNMASKED (WARMLINE_TRACE_PII=true)" if settings.trace_pii else "masked",
+    )
+    return LangSmithTracer(
+        client,
+        project=ls.project,
+        worker=worker,
+        sample_rate=ls.tracing_sampling_rate,
+        hit_sample=settings.trace_hit_sample,
+    )
