@@ -6,7 +6,7 @@ from typing import Any
 
 from ..prewarm import VipRunner
 from ..runtime import Runtime
-from . import admin, lookup, ops, prewarm
+from . import admin, chat, lookup, ops, prewarm
 from .routing import OwnerRouter
 
 
@@ -17,3 +17,4 @@ def register(app: Any, runtime: Runtime, vip: VipRunner) -> None:
     admin.register(app, runtime, router)
     prewarm.register(app, runtime, router, vip)
     ops.register(app, runtime, vip)
+    chat.register(app, runtime)

@@ -57,6 +57,7 @@ def register(app: Any, runtime: Runtime, vip: VipRunner) -> None:
                         "breaker": runtime.gate.breaker.state.value,
                     },
                     "warm_at_answer": runtime.warmth.snapshot(),
+                    "briefs": runtime.briefs.snapshot() if runtime.briefs is not None else None,
                     "vip": {"runs": vip.runs, "last_job": vip.last_job, "lists": len(runtime.vip.book.lists)},
                     "l2": {
                         "enabled": runtime.l2 is not None,
