@@ -49,7 +49,11 @@ def cmd_worker(args: argparse.Namespace) -> int:
     except SourceError as e:
         console.print(f"[red]{settings.source} source: {e}[/red]")
         return 2
-    faust.Worker(worker.app, loglevel=settings.log_level).execute_from_commandline()
+    from .logs import logging_config
+
+    config = logging_config(settings.log_format, settings.log_level)  # None: Faust's console format
+    quiet = config is not None  # no banner or spinner around JSON lines
+    faust.Worker(worker.app, loglevel=settings.log_level, logging_config=config, quiet=quiet).execute_from_commandline()
     return 0
 
 

@@ -25,6 +25,7 @@ from uuid import UUID
 import orjson
 from pydantic import ValidationError
 
+from ..logs import TRACE_ID, trace_id_of
 from ..models import Answer, CacheTier, LookupKey
 from ..settings import Settings, SettingsError, describe_error
 
@@ -54,7 +55,10 @@ def _text(value: str | bytes) -> str:
 def trace_parent(
     headers: Mapping[str, str | bytes] | Iterable[tuple[str | bytes, str | bytes]] | None, via: str = "kafka"
 ) -> TraceParent:
-    """The parent of a lookup from a Kafka message's headers (pairs) or an HTTP request's (a mapping)."""
+    """The parent of a lookup from a Kafka message's headers (pairs) or an HTTP request's (a mapping).
+
+    A ``langsmith-trace`` header also binds its trace id to this task's JSON log lines.
+    """
     trace = baggage = None
     if headers is not None:
         pairs = headers.items() if isinstance(headers, Mapping) else headers
@@ -64,6 +68,8 @@ def trace_parent(
                 trace = _text(value)
             elif lowered == BAGGAGE_HEADER:
                 baggage = _text(value)
+    if trace:
+        TRACE_ID.set(trace_id_of(trace))  # this task's log lines carry the caller's trace id
     return TraceParent(via, trace, baggage)
 
 
