@@ -95,6 +95,8 @@ class BriefService:
         self._briefs: OrderedDict[str, Brief] = OrderedDict()
         self._pending: OrderedDict[LookupKey, None] = OrderedDict()
         self._wake = asyncio.Event()
+        self._idle = asyncio.Event()
+        self._idle.set()
         self._task: asyncio.Task[None] | None = None
         self.counts = {
             "scheduled": 0,
@@ -116,15 +118,14 @@ class BriefService:
             return
         self._pending[key] = None
         self.counts["scheduled"] += 1
+        self._idle.clear()
         self._wake.set()
         if self._task is None:
             self._task = asyncio.get_running_loop().create_task(self._run(), name="warmline-briefs")
 
-    async def drain(self) -> None:
-        """Prepare everything scheduled so far, in this task (tests and shutdown-free callers)."""
-        while self._pending:
-            key, _ = self._pending.popitem(last=False)
-            await self._prepare(key)
+    async def idle(self) -> None:
+        """Return once everything scheduled so far has been prepared (or failed)."""
+        await self._idle.wait()
 
     async def _run(self) -> None:
         while True:
@@ -133,6 +134,7 @@ class BriefService:
             while self._pending:
                 key, _ = self._pending.popitem(last=False)
                 await self._prepare(key)
+            self._idle.set()
 
     async def _prepare(self, key: LookupKey) -> None:
         await self._pacer.acquire()
