@@ -147,3 +147,20 @@ def _parts(content_type: str, body: bytes) -> list[tuple[str, bytes]]:
         name = head.split(b'name="', 1)[1].split(b'"', 1)[0].decode()
         out.append((name, payload.removesuffix(b"\r\n")))
     return out
+
+
+def main() -> None:
+    """``python -m tests.fake_langsmith [--hang] [--zstd]``: serve until SIGTERM; prints the URL first."""
+    import signal
+    import sys
+
+    stop = threading.Event()
+    signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    with FakeLangSmith(zstd="--zstd" in sys.argv, hang="--hang" in sys.argv) as fake:
+        print(fake.url, flush=True)
+        while not stop.wait(1.0):
+            pass
+
+
+if __name__ == "__main__":
+    main()

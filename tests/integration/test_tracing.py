@@ -62,11 +62,8 @@ async def _chat_and_lookups(tracer: LangSmithTracer) -> None:
     await chat.ainvoke({"question": "Is Ada Lovelace a VIP?", "lookup": {"by": "phone", "value": "+14155550123"}})
 
 
-@pytest.mark.parametrize(("zstd", "multipart"), [(False, True), (True, True), (False, False)])
-async def test_masked_by_default_nothing_personal_on_the_wire(
-    monkeypatch: pytest.MonkeyPatch, zstd: bool, multipart: bool
-) -> None:
-    with FakeLangSmith(zstd=zstd, multipart=multipart) as ls:
+async def test_masked_by_default_nothing_personal_on_the_wire(monkeypatch: pytest.MonkeyPatch) -> None:
+    with FakeLangSmith(zstd=True) as ls:
         tracer = _tracer(monkeypatch, ls.url)
         await _chat_and_lookups(tracer)
         await tracer.aclose(10)
@@ -75,8 +72,7 @@ async def test_masked_by_default_nothing_personal_on_the_wire(
     names = sorted(r["name"] for r in runs.values())
     assert names == ["chat", "lookup", "lookup", "lookup", "model", "source"]
     assert tracer.sent == 6 and tracer.failed == 0
-    if not multipart:
-        assert any(r.path.endswith("/runs/batch") for r in ls.requests)  # the SDK fell back on 404
+    assert {r.path for r in ls.requests if r.method == "POST"} == {"/runs/batch"}
     chat = next(r for r in runs.values() if r["name"] == "chat")
     children = {r["name"] for r in runs.values() if r.get("parent_run_id") == chat["id"]}
     assert children == {"lookup", "model"}
@@ -85,6 +81,49 @@ async def test_masked_by_default_nothing_personal_on_the_wire(
     assert miss["outputs"]["customer"]["name"] == "[masked]" and miss["inputs"]["value"] == "[masked]"
     for pii in PII:
         assert pii not in wire, pii
+
+
+@pytest.mark.parametrize(("zstd", "multipart"), [(False, True), (True, True), (False, False)])
+def test_the_fake_reads_what_the_sdk_sends_on_its_own(zstd: bool, multipart: bool) -> None:
+    """The SDK's background path (GET /info, multipart, zstd when advertised, batch after a 404)."""
+    from langsmith import Client
+
+    from warmline.llm.masking import mask
+
+    with FakeLangSmith(zstd=zstd, multipart=multipart) as ls:
+        client = Client(api_url=ls.url, api_key="k", anonymizer=mask)
+        parent = RunTree(name="root", run_type="chain", inputs={"phone": "+14155550123"}, client=client)
+        parent.create_child(name="kid", run_type="tool", inputs={"email": "ada@example.com"}).post()
+        parent.post()
+        client.flush(timeout=10)
+        ls.wait_for(lambda s: len(s.runs()) == 2)
+        client.cleanup(timeout=0)
+        runs = ls.runs()
+        paths = {r.path for r in ls.requests}
+    assert "/info" in paths
+    assert ("/runs/batch" in paths) is not multipart
+    kid = next(r for r in runs.values() if r["name"] == "kid")
+    assert kid["parent_run_id"] == str(parent.id) and kid["inputs"] == {"email": "[masked]"}
+    assert b"ada@example.com" not in ls.all_bytes() and b"4155550123" not in ls.all_bytes()
+
+
+def test_the_fake_reads_zstd_multipart_bodies() -> None:
+    import requests
+    import zstandard
+
+    body = (
+        b'--b\r\nContent-Disposition: form-data; name="post.r1"\r\n\r\n{"id": "r1", "name": "n"}\r\n'
+        b'--b\r\nContent-Disposition: form-data; name="post.r1.inputs"\r\n\r\n{"x": 1}\r\n--b--\r\n'
+    )
+    with FakeLangSmith(zstd=True) as ls:
+        resp = requests.post(
+            f"{ls.url}/runs/multipart",
+            data=zstandard.ZstdCompressor().compress(body),
+            headers={"Content-Encoding": "zstd", "Content-Type": "multipart/form-data; boundary=b"},
+            timeout=10,
+        )
+        assert resp.status_code == 202
+        assert ls.runs() == {"r1": {"id": "r1", "name": "n", "inputs": {"x": 1}}}
 
 
 async def test_trace_pii_true_sends_the_raw_values(monkeypatch: pytest.MonkeyPatch) -> None:

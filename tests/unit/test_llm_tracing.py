@@ -21,14 +21,14 @@ from ..fakes import FakeClock, FakeSource, customer
 
 
 class RecordingClient:
-    """Stands in for langsmith.Client: keeps what multipart_ingest was given; can block or fail."""
+    """Stands in for langsmith.Client: keeps what batch_ingest_runs was given; can block or fail."""
 
     def __init__(self) -> None:
         self.runs: list[dict[str, Any]] = []
         self.gate: threading.Event | None = None
         self.fail = False
 
-    def multipart_ingest(self, create: list[dict[str, Any]]) -> None:
+    def batch_ingest_runs(self, create: list[dict[str, Any]]) -> None:
         if self.gate is not None:
             self.gate.wait(10)
         if self.fail:

@@ -9,7 +9,7 @@ import orjson
 from aiohttp import web
 from faust.web import View
 
-from ..llm.tracing import TRACE_HEADER, trace_parent
+from ..llm.tracing import HTTP_PARENT, TRACE_HEADER, trace_parent
 from ..models import InvalidMessage, KeyKind, LookupStatus, parse_object
 from ..runtime import Runtime
 from .batch import LOOKUP_PATH, BatchRequest, run_batch
@@ -48,8 +48,7 @@ def register(app: Any, runtime: Runtime, router: OwnerRouter) -> None:
                 max_age_s = float(max_age) if max_age is not None else None
             except ValueError:
                 return error_response(LookupStatus.INVALID, "max_age_s must be a number", rid)
-            traced = lookups.tracer is not None or TRACE_HEADER in request.headers
-            parent = trace_parent(request.headers, via="http") if traced else None
+            parent = trace_parent(request.headers, via="http") if TRACE_HEADER in request.headers else HTTP_PARENT
             reply = await lookups.lookup_key(key, request_id=rid, max_age_s=max_age_s, parent=parent)
             return lookup_response(reply, rid)
 

@@ -1,0 +1,124 @@
+"""LLM layer (issue 9): what LangSmith tracing costs an HTTP L1 hit, and that a hanging endpoint costs nothing."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+import aiohttp
+
+from . import httpload
+from .serving import _warm_ids
+from .stack import BenchStack
+from .stats import Result, summary_ms
+
+IDS = [f"C-{i:06d}" for i in range(1, 1001)]
+
+
+@contextmanager
+def fake_langsmith(*flags: str) -> Iterator[str]:
+    """The tests' fake LangSmith in its own process (so it takes no CPU from the load generator)."""
+    proc = subprocess.Popen([sys.executable, "-m", "tests.fake_langsmith", *flags], stdout=subprocess.PIPE, text=True)
+    try:
+        assert proc.stdout is not None
+        yield proc.stdout.readline().strip()
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        try:
+            proc.wait(10)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait(5)
+
+
+def _tracing_env(url: str) -> dict[str, str]:
+    return {
+        "LANGSMITH_TRACING": "true",
+        "LANGSMITH_API_KEY": "bench",
+        "LANGSMITH_ENDPOINT": url,
+        "LANGSMITH_TRACING_SAMPLING_RATE": "1.0",
+        "WARMLINE_TRACE_HIT_SAMPLE": "1.0",  # every L1 hit is a run: the worst case
+    }
+
+
+_OFF = {"LANGSMITH_TRACING": "false", "WARMLINE_TRACE_HIT_SAMPLE": "0.01"}
+
+
+async def _paced_hits(stack: BenchStack, rate: int, seconds: float) -> list[float]:
+    async with aiohttp.ClientSession() as session:
+        await _warm_ids(session, stack.url, IDS)
+    n = int(rate * seconds)
+    requests = [httpload.get_request(stack.url, f"/v1/lookup?customer_id={IDS[i % len(IDS)]}") for i in range(n)]
+    await httpload.paced(stack.url, requests[: rate // 2], rate)  # settle connections and caches
+    run = await httpload.paced(stack.url, requests, rate)
+    assert all(status == 200 and b"X-Cache: L1" in head for _, _, status, head in run)
+    return [lat for lat, *_ in run]
+
+
+async def _sigterm_to_exit(stack: BenchStack) -> float:
+    started = time.perf_counter()
+    os.killpg(stack.worker.pid, signal.SIGTERM)
+    await asyncio.to_thread(stack.worker.wait, 60)
+    return time.perf_counter() - started
+
+
+async def tracing_overhead(stack: BenchStack, rate: int = 500, seconds: float = 10.0, rounds: int = 2) -> list[Result]:
+    """HTTP L1 hits at *rate*/s with tracing off, on (fake endpoint, every hit traced) and on with the
+    endpoint hanging, alternating *rounds* times; then SIGTERM → exit with the endpoint hanging."""
+    samples: dict[str, list[float]] = {"off": [], "on": [], "hang": []}
+    with fake_langsmith() as ok_url, fake_langsmith("--hang") as hang_url:
+        for _ in range(rounds):
+            for mode, env in (("off", _OFF), ("on", _tracing_env(ok_url)), ("hang", _tracing_env(hang_url))):
+                await stack.restart_worker(**env)
+                samples[mode] += await _paced_hits(stack, rate, seconds)
+        shutdown_s = await _sigterm_to_exit(stack)  # the last worker traces into the hanging endpoint
+        await stack.restart_worker(**_OFF)
+    off, on, hang = (summary_ms(samples[m]) for m in ("off", "on", "hang"))
+    p50_ratio = on["p50_ms"] / off["p50_ms"]
+    p99_ratio = hang["p99_ms"] / off["p99_ms"]
+    note = f"{rounds} alternating rounds of {seconds:g} s at {rate} req/s per mode; load generator on the same 2 cores"
+    return [
+        Result(
+            f"HTTP L1 hit at {rate} req/s, tracing off",
+            off["p50_ms"],
+            "ms p50",
+            "floor",
+            None,
+            detail=off,
+            samples_ms=[s * 1000 for s in samples["off"]],
+        ),
+        Result(
+            f"HTTP L1 hit at {rate} req/s, tracing every hit",
+            on["p50_ms"],
+            "ms p50",
+            "≤ 1.3× off p50",
+            p50_ratio <= 1.3,
+            floor=off["p50_ms"],
+            detail={**on, "ratio_p50": round(p50_ratio, 2), "note": note},
+            samples_ms=[s * 1000 for s in samples["on"]],
+        ),
+        Result(
+            f"HTTP L1 hit at {rate} req/s, LangSmith hanging",
+            hang["p99_ms"],
+            "ms p99",
+            "≤ 1.2× off p99",
+            p99_ratio <= 1.2,
+            floor=off["p99_ms"],
+            detail={**hang, "ratio_p99": round(p99_ratio, 2), "note": note},
+            samples_ms=[s * 1000 for s in samples["hang"]],
+        ),
+        Result(
+            "SIGTERM → exit, LangSmith hanging",
+            round(shutdown_s, 2),
+            "s",
+            "< 10 s",
+            shutdown_s < 10,
+            detail={"flush_deadline_s": 2.0},
+        ),
+    ]
