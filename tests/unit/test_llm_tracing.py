@@ -153,17 +153,18 @@ async def test_a_failing_or_hanging_endpoint_changes_nothing_for_lookups() -> No
     await tracer.aclose(1.0)
 
 
-def test_the_queue_is_bounded_and_drops_the_oldest() -> None:
-    client = RecordingClient()
+async def test_the_queue_is_bounded_and_a_full_queue_records_nothing() -> None:
+    svc, client, tracer = _setup()
+    tracer._max_queued = 3
     client.gate = threading.Event()
-    tracer = LangSmithTracer(client, project="p", worker="w", max_queued=3, rng=lambda: 0.0)
     for i in range(10):
         with tracer.span(f"s{i}", "chain", {}):
             pass
-    assert len(tracer._queue) <= 3
+    await svc.lookup("customer_id", "C-000001")
+    assert len(tracer._queue) <= 3 and tracer.dropped >= 7
     client.gate.set()
     assert tracer.flush(5)
-    assert "s9" in {r["name"] for r in client.runs} and "s0" not in {r["name"] for r in client.runs}
+    assert "s9" not in {r["name"] for r in client.runs} and "s0" in {r["name"] for r in client.runs}
 
 
 async def test_the_disabled_tracer_is_a_no_op() -> None:

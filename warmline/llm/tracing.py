@@ -4,8 +4,9 @@ A lookup only appends a small record to a bounded deque (no I/O, no serializatio
 one daemon thread turns records into runs and posts them with ``Client.batch_ingest_runs``
 (``POST /runs/batch``: one JSON body; the SDK's multipart encoding costs ~0.7 ms of CPU per run
 against ~0.15 ms, measured, and that thread shares the GIL with the event loop). It posts small
-batches and sleeps between them so the loop gets the GIL back. A full deque drops the oldest
-record, a slow or dead endpoint only delays that thread, and shutdown flushes with a deadline.
+batches and sleeps between them so the loop gets the GIL back. A full queue records nothing
+more (no allocation at all), a slow or dead endpoint only delays that thread, and shutdown
+flushes with a deadline.
 """
 
 from __future__ import annotations
@@ -28,7 +29,7 @@ import orjson
 from pydantic import ValidationError
 
 from ..logs import TRACE_ID, trace_id_of
-from ..models import Answer, CacheTier, LookupKey
+from ..models import Answer, CacheTier, KeyKind, LookupKey
 from ..settings import Settings, SettingsError, describe_error
 
 logger = logging.getLogger(__name__)
@@ -37,7 +38,7 @@ TRACE_HEADER = "langsmith-trace"
 BAGGAGE_HEADER = "baggage"
 MAX_QUEUED = 10_000
 SEND_EVERY_S = 0.5
-BATCH = 25  # runs per POST: ~4 ms of GIL at most before the event loop gets it back
+BATCH = 25  # runs per POST (~0.2 ms of CPU each): a few ms of GIL at most before the event loop gets it back
 YIELD_S = 0.001
 
 
@@ -93,8 +94,6 @@ class Span:
     metadata: dict[str, Any] = field(default_factory=dict)
     error: str | None = None
     children: list[Span] = field(default_factory=list)
-    answer: Answer | None = None
-    """A lookup's answer, turned into outputs on the sender thread (decoding costs µs)."""
 
 
 _CURRENT: contextvars.ContextVar[Span | None] = contextvars.ContextVar("warmline_trace_span", default=None)
@@ -156,13 +155,15 @@ class LangSmithTracer(Tracer):
         self._hit_rate = hit_sample
         self._rng = rng
         self._clock = clock
-        self._queue: deque[tuple[Span, TraceParent | None]] = deque(maxlen=max_queued)
+        self._max_queued = max_queued
+        self._queue: deque[tuple[Any, ...]] = deque()  # lookup records, or (Span, TraceParent | None)
         self._wake = threading.Event()
         self._idle = threading.Event()
         self._idle.set()
         self._stopping = False
         self.sent = 0
         self.failed = 0
+        self.dropped = 0
         self._thread = threading.Thread(target=self._run, name="warmline-tracing", daemon=True)
         self._thread.start()
 
@@ -185,45 +186,69 @@ class LangSmithTracer(Tracer):
     ) -> None:
         """Record a finished lookup as a run, with a child run for the source call of a miss."""
         current = _CURRENT.get()
+        if current is None and len(self._queue) >= self._max_queued:
+            self.dropped += 1  # the sender is behind (LangSmith slow or down): record nothing at all
+            return
         trace = parent if isinstance(parent, TraceParent) or parent is None else _coerce(parent)
         hit = answer.source is CacheTier.L1 and not answer.stale
         if current is None and not self._sampled(trace, hit):
             return
-        offset = self._clock() - time.perf_counter()  # perf_counter → epoch seconds
+        now = time.perf_counter()
+        offset = self._clock() - now  # perf_counter → epoch seconds
+        # A tuple of atomic values only: the GC untracks it, so even a full queue adds nothing to collections.
+        record = (
+            started + offset,
+            now + offset,
+            fetch[0] + offset if fetch else None,
+            fetch[1] + offset if fetch else None,
+            key.kind.value if key else None,
+            key.value if key else None,
+            answer.status.value,
+            answer.source.value if answer.source else None,
+            answer.stale,
+            answer.age_s,
+            answer.request_id,
+            answer.customer_json,
+            answer.matches,
+            answer.error,
+            trace.via if trace else ("chat" if current else "direct"),
+            trace.trace if trace else None,
+            trace.baggage if trace else None,
+        )
+        if current is not None:
+            current.children.append(self._lookup_span(record))
+        else:
+            self._queue.append(record)
+            self._idle.clear()
+
+    def _lookup_span(self, r: tuple[Any, ...]) -> Span:
+        key = LookupKey(KeyKind(r[4]), r[5]) if r[4] is not None else None
+        inputs = {"by": key.kind.value, "value": key.value, "key": key.redacted} if key else {}
+        customer = orjson.loads(r[11]) if r[11] is not None else None
         span = Span(
             "lookup",
             "retriever",
-            started + offset,
-            {"by": key.kind.value, "value": key.value, "key": key.redacted} if key else {},
-            end=time.perf_counter() + offset,
+            r[0],
+            inputs,
+            end=r[1],
+            outputs={"status": r[6], "customer": customer, "matches": r[12], "error": r[13]},
             metadata={
-                "tier": answer.source.value if answer.source else None,
-                "status": answer.status.value,
-                "stale": answer.stale,
-                "age_s": answer.age_s,
-                "request_id": answer.request_id,
+                "tier": r[7],
+                "status": r[6],
+                "stale": r[8],
+                "age_s": r[9],
+                "request_id": r[10],
                 "worker": self._worker,
-                "via": trace.via if trace else ("chat" if current else "direct"),
+                "via": r[14],
                 "key": key.redacted if key else None,
             },
-            error=answer.error,
-            answer=answer,
+            error=r[13],
         )
-        if fetch is not None:
+        if r[2] is not None:
             span.children.append(
-                Span(
-                    "source",
-                    "tool",
-                    fetch[0] + offset,
-                    dict(span.inputs),
-                    end=fetch[1] + offset,
-                    metadata={"worker": self._worker},
-                )
+                Span("source", "tool", r[2], dict(inputs), end=r[3], metadata={"worker": self._worker})
             )
-        if current is not None:
-            current.children.append(span)
-        else:
-            self._submit(span, trace)
+        return span
 
     @contextlib.contextmanager
     def span(
@@ -250,8 +275,11 @@ class LangSmithTracer(Tracer):
                 self._submit(span, parent)
 
     def _submit(self, span: Span, parent: TraceParent | None) -> None:
+        if len(self._queue) >= self._max_queued:
+            self.dropped += 1  # never blocks, never grows without bound
+            return
+        self._queue.append((span, parent))
         self._idle.clear()
-        self._queue.append((span, parent))  # a full deque drops the oldest record: never blocks
 
     # --- sending (the tracing thread) ---------------------------------------------------------
 
@@ -263,12 +291,15 @@ class LangSmithTracer(Tracer):
 
     def _drain(self) -> None:
         while self._queue:
-            batch: list[tuple[Span, TraceParent | None]] = []
-            while self._queue and len(batch) < BATCH:
-                batch.append(self._queue.popleft())
             runs: list[dict[str, Any]] = []
-            for span, parent in batch:
-                runs.extend(self._runs(span, parent))
+            for _ in range(min(BATCH, len(self._queue))):
+                item = self._queue.popleft()
+                if len(item) == 2:
+                    runs.extend(self._runs(item[0], item[1]))
+                else:
+                    parent = TraceParent(item[14], item[15], item[16]) if item[15] else None
+                    runs.extend(self._runs(self._lookup_span(item), parent))
+                time.sleep(0)  # let a waiting event loop take the GIL between runs
             try:
                 self._client.batch_ingest_runs(create=runs)
                 self.sent += len(runs)
@@ -317,7 +348,7 @@ class LangSmithTracer(Tracer):
         start = datetime.fromtimestamp(span.start, UTC)
         dotted = f"{dotted_prefix}{start:%Y%m%dT%H%M%S%fZ}{run_id}"
         trace_id = trace_id or run_id
-        outputs = span.outputs if span.answer is None else _answer_outputs(span.answer)
+        outputs = span.outputs
         out.append(
             {
                 "id": run_id,
@@ -358,11 +389,6 @@ def _coerce(parent: object) -> TraceParent | None:
     if isinstance(parent, Mapping | list | tuple):
         return trace_parent(parent, via="kafka" if isinstance(parent, list | tuple) else "http")
     return None
-
-
-def _answer_outputs(answer: Answer) -> dict[str, Any]:
-    customer = orjson.loads(answer.customer_json) if answer.customer_json is not None else None
-    return {"status": answer.status.value, "customer": customer, "matches": answer.matches, "error": answer.error}
 
 
 def build_tracer(settings: Settings, worker: str) -> Tracer:
