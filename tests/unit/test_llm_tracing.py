@@ -5,6 +5,7 @@ from __future__ import annotations
 import threading
 from typing import Any
 
+import pytest
 from langchain_core.language_models import GenericFakeChatModel
 from langchain_core.messages import AIMessage
 from langsmith.run_trees import RunTree
@@ -193,3 +194,14 @@ def test_mask_hides_customer_fields_and_free_text_and_scrubs_strings() -> None:
     assert masked["request_id"] == "eec26ac182554b40" and masked["age_s"] == 1.5
     assert masked["note"] == "call [phone] or [email]"
     assert scrub_text("error: 4155550123 not found") == "error: [phone] not found"
+
+
+def test_a_bad_langsmith_value_names_the_variable(monkeypatch: pytest.MonkeyPatch) -> None:
+    from warmline.llm.tracing import build_tracer
+    from warmline.settings import SettingsError, load_settings
+
+    monkeypatch.setenv("LANGSMITH_TRACING", "true")
+    monkeypatch.setenv("LANGSMITH_API_KEY", "k")
+    monkeypatch.setenv("LANGSMITH_TRACING_SAMPLING_RATE", "2")
+    with pytest.raises(SettingsError, match="LANGSMITH_TRACING_SAMPLING_RATE"):
+        build_tracer(load_settings(), "w")
