@@ -205,3 +205,14 @@ def test_a_bad_langsmith_value_names_the_variable(monkeypatch: pytest.MonkeyPatc
     monkeypatch.setenv("LANGSMITH_TRACING_SAMPLING_RATE", "2")
     with pytest.raises(SettingsError, match="LANGSMITH_TRACING_SAMPLING_RATE"):
         build_tracer(load_settings(), "w")
+
+
+class BrokenHeaders(dict[str, str]):
+    def items(self):  # type: ignore[no-untyped-def,override]
+        raise RuntimeError("unreadable headers")
+
+
+async def test_a_tracing_failure_never_fails_the_lookup() -> None:
+    svc, _, tracer = _setup()
+    reply = await svc.lookup("customer_id", "C-000001", parent=BrokenHeaders())
+    assert reply.status == "ok" and tracer.failed == 1

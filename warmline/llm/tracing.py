@@ -185,6 +185,20 @@ class LangSmithTracer(Tracer):
         parent: object = None,
     ) -> None:
         """Record a finished lookup as a run, with a child run for the source call of a miss."""
+        try:
+            self._record_lookup(key, answer, started, fetch, parent)
+        except Exception:  # tracing never fails a lookup
+            self.failed += 1
+            logger.debug("a lookup was not traced", exc_info=True)
+
+    def _record_lookup(
+        self,
+        key: LookupKey | None,
+        answer: Answer,
+        started: float,
+        fetch: tuple[float, float] | None,
+        parent: object,
+    ) -> None:
         current = _CURRENT.get()
         if current is None and len(self._queue) >= self._max_queued:
             self.dropped += 1  # the sender is behind (LangSmith slow or down): record nothing at all
@@ -267,7 +281,8 @@ class LangSmithTracer(Tracer):
             span.error = f"{type(e).__name__}: {e}"
             raise
         finally:
-            _CURRENT.reset(token)
+            with contextlib.suppress(ValueError):  # a stream closed from another context (client gone)
+                _CURRENT.reset(token)
             span.end = self._clock()
             if outer is not None:
                 outer.children.append(span)
