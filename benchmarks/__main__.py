@@ -70,7 +70,7 @@ async def run_llm(redis_url: str, quick: bool) -> list[Result]:
             Path(tmp), demo_count=2_000, WARMLINE_DEMO_LATENCY_MS="0", WARMLINE_REDIS_URL=redis_url
         )
         try:
-            return await llm.tracing_overhead(stack, 500, 2 if quick else 10, 1 if quick else 2)
+            return await llm.tracing_overhead(stack, 500, 3 if quick else 20)
         finally:
             stack.stop()
 

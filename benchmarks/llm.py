@@ -13,6 +13,8 @@ from contextlib import contextmanager
 
 import aiohttp
 
+from warmline.devserver import stop_process
+
 from . import httpload
 from .serving import _warm_ids
 from .stack import BenchStack
@@ -50,44 +52,61 @@ def _tracing_env(url: str, hit_sample: str = "1.0") -> dict[str, str]:
 _OFF = {"LANGSMITH_TRACING": "false", "WARMLINE_TRACE_HIT_SAMPLE": "0.01"}
 
 
-async def _paced_hits(stack: BenchStack, rate: int, seconds: float) -> list[float]:
+async def _interleaved_hits(
+    urls: dict[str, str], rate: int, seconds: float, slice_s: float = 1.0
+) -> dict[str, list[float]]:
+    """Paced L1 hits against each worker in turn, *slice_s* at a time, so every mode sees the same
+    machine (the 2 cores are shared with other work: a mode measured minutes later is not comparable)."""
     async with aiohttp.ClientSession() as session:
-        await _warm_ids(session, stack.url, IDS)
-    n = int(rate * seconds)
-    requests = [httpload.get_request(stack.url, f"/v1/lookup?customer_id={IDS[i % len(IDS)]}") for i in range(n)]
-    await httpload.paced(stack.url, requests[: rate // 2], rate)  # settle connections and caches
-    run = await httpload.paced(stack.url, requests, rate)
-    assert all(status == 200 and b"X-Cache: L1" in head for _, _, status, head in run)
-    return [lat for lat, *_ in run]
+        for url in urls.values():
+            await _warm_ids(session, url, IDS)
+    per_slice = int(rate * slice_s)
+    out: dict[str, list[float]] = {mode: [] for mode in urls}
+    requests = {
+        mode: [httpload.get_request(url, f"/v1/lookup?customer_id={IDS[i % len(IDS)]}") for i in range(per_slice)]
+        for mode, url in urls.items()
+    }
+    for mode, url in urls.items():  # settle connections and caches
+        await httpload.paced(url, requests[mode][: per_slice // 2], rate)
+    for _ in range(round(seconds / slice_s)):
+        for mode, url in urls.items():
+            run = await httpload.paced(url, requests[mode], rate)
+            assert all(status == 200 and b"X-Cache: L1" in head for _, _, status, head in run)
+            out[mode] += [lat for lat, *_ in run]
+    return out
 
 
-async def _sigterm_to_exit(stack: BenchStack) -> float:
+async def _sigterm_to_exit(proc: subprocess.Popen[bytes]) -> float:
     started = time.perf_counter()
-    os.killpg(stack.worker.pid, signal.SIGTERM)
-    await asyncio.to_thread(stack.worker.wait, 60)
+    os.killpg(proc.pid, signal.SIGTERM)
+    await asyncio.to_thread(proc.wait, 60)
     return time.perf_counter() - started
 
 
-async def tracing_overhead(stack: BenchStack, rate: int = 500, seconds: float = 10.0, rounds: int = 2) -> list[Result]:
-    """HTTP L1 hits at *rate*/s with tracing off, on with the defaults, on for every hit, and on with the
-    endpoint hanging, alternating *rounds* times; then SIGTERM → exit with the endpoint hanging."""
-    samples: dict[str, list[float]] = {"off": [], "default": [], "every": [], "hang": []}
+async def tracing_overhead(stack: BenchStack, rate: int = 500, seconds: float = 20.0) -> list[Result]:
+    """HTTP L1 hits at *rate*/s against four workers side by side — tracing off, on with the defaults,
+    on for every hit, on with the endpoint hanging — in interleaved 1 s slices; then SIGTERM → exit
+    of the worker whose endpoint hangs."""
     with fake_langsmith() as ok_url, fake_langsmith("--hang") as hang_url:
-        modes = (
-            ("off", _OFF),
-            ("default", _tracing_env(ok_url, "0.01")),
-            ("every", _tracing_env(ok_url)),
-            ("hang", _tracing_env(hang_url)),
-        )
-        for _ in range(rounds):
-            for mode, env in modes:
-                await stack.restart_worker(**env)
-                samples[mode] += await _paced_hits(stack, rate, seconds)
-        shutdown_s = await _sigterm_to_exit(stack)  # the last worker traces into the hanging endpoint
-        await stack.restart_worker(**_OFF)
+        envs = {
+            "off": _OFF,
+            "default": _tracing_env(ok_url, "0.01"),
+            "every": _tracing_env(ok_url),
+            "hang": _tracing_env(hang_url),
+        }
+        workers = {
+            mode: stack.extra_worker(**env, WARMLINE_DATA_DIR=str(stack.workdir / f"data-{mode}"))
+            for mode, env in envs.items()
+        }
+        try:
+            samples = await _interleaved_hits({m: url for m, (_, url) in workers.items()}, rate, seconds)
+            shutdown_s = await _sigterm_to_exit(workers["hang"][0])
+        finally:
+            for proc, _ in workers.values():
+                stop_process(proc)
     stats = {mode: summary_ms(values) for mode, values in samples.items()}
     off = stats["off"]
-    note = f"{rounds} alternating rounds of {seconds:g} s at {rate} req/s per mode; load generator on the same 2 cores"
+    note = f"{seconds:g} s per mode in interleaved 1 s slices at {rate} req/s; load generator on the same 2 cores"
 
     def p50_row(mode: str, title: str) -> Result:
         ratio = stats[mode]["p50_ms"] / off["p50_ms"]

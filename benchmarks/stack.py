@@ -54,6 +54,12 @@ class BenchStack:
             self.tansu, self.workdir, self.demo_db, {**self.env, **topic_env}
         )
 
+    def extra_worker(self, **env: str) -> tuple[subprocess.Popen[bytes], str]:
+        """Another worker on the same broker (its own app id, consumer group and Redis prefix); the
+        caller stops it."""
+        proc, url, _ = _start_worker(self.tansu, self.workdir, self.demo_db, {**self.env, **env})
+        return proc, url
+
     @property
     def rss_mb(self) -> float:
         """Resident memory of the worker process."""
