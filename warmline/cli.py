@@ -52,7 +52,11 @@ def cmd_worker(args: argparse.Namespace) -> int:
         return refusal
     settings = asyncio.run(_prepare_broker(settings))
     worker = build_worker(settings)
-    faust.Worker(worker.app, loglevel=settings.log_level).execute_from_commandline()
+    from .logs import logging_config
+
+    config = logging_config(settings.log_format, settings.log_level)  # None: Faust's console format
+    quiet = config is not None  # no banner or spinner around JSON lines
+    faust.Worker(worker.app, loglevel=settings.log_level, logging_config=config, quiet=quiet).execute_from_commandline()
     return 0
 
 
@@ -256,7 +260,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     bench = sub.add_parser("bench", help="run the benchmarks (from a checkout; same as `make bench`)")
     bench.add_argument("--quick", action="store_true", help="small samples: a smoke run, not figures to quote")
-    bench.add_argument("--only", choices=["serving", "interop", "warming", "tilores"], help="run one suite")
+    bench.add_argument("--only", choices=["serving", "interop", "warming", "tilores", "llm"], help="run one suite")
     bench.set_defaults(fn=cmd_bench)
     return parser
 

@@ -6,7 +6,7 @@ import asyncio
 import logging
 import time
 from collections.abc import Callable, Sequence
-from typing import Any
+from typing import Any, Protocol
 
 from .cache import CacheResult, TieredCache
 from .metrics import Metrics
@@ -15,6 +15,20 @@ from .prewarm.warm_at_answer import WarmthTracker
 from .sources.base import Priority, SourceError
 
 logger = logging.getLogger("warmline.lookup")
+
+
+class LookupTracer(Protocol):
+    """Records finished lookups as trace runs (``warmline.llm.tracing``); never raises, never blocks."""
+
+    def lookup_done(
+        self,
+        key: LookupKey | None,
+        answer: Answer,
+        started: float,
+        fetch: tuple[float, float] | None = None,
+        parent: object = None,
+    ) -> None:
+        """*started* and *fetch* (the source call of a miss) are ``time.perf_counter()`` values."""
 
 
 class LookupService:
@@ -29,9 +43,11 @@ class LookupService:
         metrics: Metrics | None = None,
         warmth: WarmthTracker | None = None,
         source_stats: Callable[[], dict[str, Any]] | None = None,
+        tracer: LookupTracer | None = None,
     ) -> None:
         self.cache = cache
         self._source_stats = source_stats or dict
+        self.tracer = tracer
         self.warmth = warmth or WarmthTracker()
         self.region = region
         self._default_timeout_ms = default_timeout_ms
@@ -43,13 +59,18 @@ class LookupService:
         """Normalize a lookup; raises InvalidMessage."""
         return normalize(by, value, self.region)
 
-    def peek(self, key: LookupKey, request_id: str | None = None, max_age_s: float | None = None) -> Answer | None:
-        """Answer from a fresh L1 entry without awaiting (the hot path), or None."""
+    def peek(
+        self, key: LookupKey, request_id: str | None = None, max_age_s: float | None = None, parent: object = None
+    ) -> Answer | None:
+        """Answer from a fresh L1 entry without awaiting (the hot path), or None.
+
+        *parent*: where the lookup came from for tracing: a TraceParent, or the request's headers.
+        """
         started = time.perf_counter()
         hit = self.cache.peek_l1(key, max_age_s)
         if hit is None:
             return None
-        return self._reply(key, hit, request_id, started)
+        return self._reply(key, hit, request_id, started, parent=parent)
 
     async def lookup(
         self,
@@ -60,14 +81,15 @@ class LookupService:
         max_age_s: float | None = None,
         timeout_ms: int | None = None,
         priority: Priority = Priority.LIVE,
+        parent: object = None,
     ) -> Answer:
         """Look up (*by*, *value*); every failure becomes a reply with a status, never an exception."""
         try:
             key = self.key_for(by, value)
         except InvalidMessage as e:
-            return self._failure(None, LookupStatus.INVALID, e.reason, request_id, time.perf_counter())
+            return self._failure(None, LookupStatus.INVALID, e.reason, request_id, time.perf_counter(), parent)
         return await self.lookup_key(
-            key, request_id=request_id, max_age_s=max_age_s, timeout_ms=timeout_ms, priority=priority
+            key, request_id=request_id, max_age_s=max_age_s, timeout_ms=timeout_ms, priority=priority, parent=parent
         )
 
     async def lookup_key(
@@ -78,10 +100,15 @@ class LookupService:
         max_age_s: float | None = None,
         timeout_ms: int | None = None,
         priority: Priority = Priority.LIVE,
+        parent: object = None,
     ) -> Answer:
-        """Look up a normalized *key* within *timeout_ms*."""
+        """Look up a normalized *key* within *timeout_ms*.
+
+        *parent*: for tracing, a ``warmline.llm.TraceParent`` or the request's raw headers (a Kafka
+        message's header pairs or an HTTP mapping); a ``langsmith-trace`` header parents the run.
+        """
         started = time.perf_counter()
-        fast = self.peek(key, request_id, max_age_s)
+        fast = self.peek(key, request_id, max_age_s, parent)
         if fast is not None:
             return fast
         deadline_s = (timeout_ms or self._default_timeout_ms) / 1000
@@ -91,11 +118,12 @@ class LookupService:
         except TimeoutError:
             # The shared fetch goes on (singleflight shields it) and will fill the cache.
             return self._failure(
-                key, LookupStatus.TIMEOUT, f"no answer within {deadline_s * 1000:.0f} ms", request_id, started
+                key, LookupStatus.TIMEOUT, f"no answer within {deadline_s * 1000:.0f} ms", request_id, started, parent
             )
         except SourceError as e:
-            return self._failure(key, e.status, str(e), request_id, started)
-        return self._reply(key, result, request_id, started)
+            return self._failure(key, e.status, str(e), request_id, started, parent)
+        fetch = (started, time.perf_counter()) if result.tier is CacheTier.UPSTREAM else None
+        return self._reply(key, result, request_id, started, fetch, parent)
 
     async def lookup_keys(
         self, keys: Sequence[LookupKey], concurrency: int = 10, timeout_ms: int | None = None
@@ -142,7 +170,15 @@ class LookupService:
             for i, k in enumerate(keys)
         ]
 
-    def _reply(self, key: LookupKey, hit: CacheResult, request_id: str | None, started: float) -> Answer:
+    def _reply(
+        self,
+        key: LookupKey,
+        hit: CacheResult,
+        request_id: str | None,
+        started: float,
+        fetch: tuple[float, float] | None = None,
+        parent: object = None,
+    ) -> Answer:
         entry = hit.entry
         took_ms = (time.perf_counter() - started) * 1000
         status = LookupStatus.OK if entry.found else LookupStatus.NOT_FOUND
@@ -156,20 +192,38 @@ class LookupService:
             stale=hit.stale,
             took_ms=round(took_ms, 3),
         )
-        self._record(key, hit.tier, status, took_ms)
+        self._record(key, hit.tier, status, took_ms, request_id)
         self.warmth.looked_up(str(key), hit.tier, hit.stale)
+        if self.tracer is not None:
+            self.tracer.lookup_done(key, reply, started, fetch, parent)
         return reply
 
     def _failure(
-        self, key: LookupKey | None, status: LookupStatus, reason: str, request_id: str | None, started: float
+        self,
+        key: LookupKey | None,
+        status: LookupStatus,
+        reason: str,
+        request_id: str | None,
+        started: float,
+        parent: object = None,
     ) -> Answer:
         took_ms = (time.perf_counter() - started) * 1000
-        self._record(key, None, status, took_ms)
+        self._record(key, None, status, took_ms, request_id)
         if key is not None:
             self.warmth.looked_up(str(key), None, False)
-        return Answer(request_id=request_id, status=status, error=reason, took_ms=round(took_ms, 3))
+        reply = Answer(request_id=request_id, status=status, error=reason, took_ms=round(took_ms, 3))
+        if self.tracer is not None:
+            self.tracer.lookup_done(key, reply, started, None, parent)
+        return reply
 
-    def _record(self, key: LookupKey | None, tier: CacheTier | None, status: LookupStatus, took_ms: float) -> None:
+    def _record(
+        self,
+        key: LookupKey | None,
+        tier: CacheTier | None,
+        status: LookupStatus,
+        took_ms: float,
+        request_id: str | None,
+    ) -> None:
         tier_name = tier.value if tier else "none"
         observer = self._observers.get((tier_name, status.value))
         if observer is None:
@@ -185,11 +239,13 @@ class LookupService:
         if logger.isEnabledFor(level):
             logger.log(
                 level,
-                "lookup key=%s tier=%s status=%s took_ms=%.3f",
+                "lookup key=%s tier=%s status=%s took_ms=%.3f request_id=%s",
                 key.redacted if key else "-",
                 tier_name,
                 status.value,
                 took_ms,
+                request_id or "-",
+                extra={"request_id": request_id, "key": key.redacted if key else None},
             )
 
     # Warming and invalidation: the agents and admin routes reach the cache only through these.

@@ -11,6 +11,10 @@ import aiohttp
 import redis.asyncio as redis
 
 from .cache import CachePolicy, CacheStats, RedisL2, TableL1, TieredCache
+from .llm.briefs import BriefService
+from .llm.chat import CallerChat
+from .llm.chat_model import load_chat_model
+from .llm.tracing import Tracer, build_tracer
 from .lookups import LookupService
 from .metrics import Metrics
 from .models import CacheEntry, LookupKey
@@ -59,6 +63,9 @@ class Runtime:
     vip: VipWatcher
     redis_client: redis.Redis | None = None
     sessions: LazySession = field(default_factory=LazySession, repr=False)
+    tracer: Tracer = field(default_factory=Tracer, repr=False)
+    briefs: BriefService | None = field(default=None, repr=False)
+    chat: CallerChat | None = field(default=None, repr=False)
 
     @classmethod
     def build(
@@ -108,6 +115,7 @@ class Runtime:
         metrics.export_cache_events(stats.counts)
         cache = TieredCache(l1, l2, fetch, policy, stats=stats)
         warmth = WarmthTracker(metrics=metrics)
+        tracer = build_tracer(settings, worker=f"{settings.web_host}:{settings.web_port}")
         lookups = LookupService(
             cache,
             region=settings.default_region,
@@ -115,9 +123,37 @@ class Runtime:
             metrics=metrics,
             warmth=warmth,
             source_stats=gate.stats,
+            tracer=tracer if tracer.enabled else None,
         )
         vip = VipWatcher(settings.vip_file, settings.default_region, ZoneInfo(settings.vip_timezone))
-        return cls(settings, metrics, source, gate, l1, l2, cache, lookups, warmth, vip, redis_client, sessions)
+        model = load_chat_model(settings.chat_model)  # raises SettingsError naming a missing package
+        briefs = BriefService(
+            cache,
+            max_per_s=settings.brief_max_per_s,
+            model=model,
+            redis=redis_client,
+            prefix=settings.redis_prefix,
+            ttl_s=settings.l2_ttl_s,
+            tracer=tracer,
+        )
+        chat = CallerChat(lookups, model=model, model_name=settings.chat_model, briefs=briefs, tracer=tracer)
+        return cls(
+            settings,
+            metrics,
+            source,
+            gate,
+            l1,
+            l2,
+            cache,
+            lookups,
+            warmth,
+            vip,
+            redis_client,
+            sessions,
+            tracer,
+            briefs,
+            chat,
+        )
 
     @property
     def http(self) -> aiohttp.ClientSession:
@@ -139,11 +175,14 @@ class Runtime:
 
     async def aclose(self) -> None:
         """Close in reverse order of building."""
+        if self.briefs is not None:
+            await self.briefs.aclose()
         await self.cache.aclose()
         await self.sessions.aclose()
         if self.redis_client is not None:
             await self.redis_client.aclose()
         await self.source.aclose()
+        await self.tracer.aclose(self.settings.trace_flush_s)  # bounded: a hung endpoint never holds up exit
 
 
 async def preflight(settings: Settings) -> None:

@@ -82,6 +82,12 @@ class Settings(BaseSettings):
     vip_timezone: str = "UTC"
     prewarm_concurrency: int = Field(default=32, ge=1, le=10_000)
     log_level: Literal["debug", "info", "warning", "error"] = "info"
+    log_format: Literal["text", "json"] = "text"
+    chat_model: str | None = None
+    brief_max_per_s: float = Field(default=20.0, gt=0)
+    trace_pii: bool = False
+    trace_hit_sample: float = Field(default=0.01, ge=0, le=1)
+    trace_flush_s: float = Field(default=2.0, ge=0, le=60)
 
     @field_validator("demo_latency_ms")
     @classmethod
@@ -140,6 +146,11 @@ class Settings(BaseSettings):
         return ",".join(h if ":" in h else f"{h}:9092" for h in hosts.split(";"))
 
     @property
+    def langsmith(self) -> LangSmithSettings:
+        """LangSmith's own LANGSMITH_* variables (read on demand: tracing is off unless they say so)."""
+        return LangSmithSettings()
+
+    @property
     def tilores(self) -> TiloresSettings:
         """The TILORES_* settings (read on demand: the demo source never needs them)."""
         return TiloresSettings()
@@ -161,6 +172,23 @@ class TiloresSettings(BaseSettings):
     phone_format: Literal["digits", "e164"] = "digits"
     record_fields: str = "id,source,first_name,last_name,phone,email"
     timeout_ms: int = Field(default=3000, ge=1)
+
+
+class LangSmithSettings(BaseSettings):
+    """The LANGSMITH_* variables warmline honours (DESIGN §9); the SDK's names, read here once."""
+
+    model_config = SettingsConfigDict(env_prefix="LANGSMITH_", frozen=True, extra="ignore")
+
+    tracing: bool = False
+    api_key: SecretStr | None = None
+    endpoint: str = "https://api.smith.langchain.com"
+    project: str = "warmline"
+    tracing_sampling_rate: float = Field(default=1.0, ge=0, le=1)
+
+    @property
+    def active(self) -> bool:
+        """Tracing is on: LANGSMITH_TRACING=true and a key."""
+        return self.tracing and self.api_key is not None and bool(self.api_key.get_secret_value())
 
 
 def describe_error(error: ValidationError, prefix: str = "WARMLINE_") -> str:

@@ -72,6 +72,7 @@ def build_worker(settings: Settings, source: Source | None = None) -> Worker:
         TopicPlan.of(settings, L1_TABLE),
         call_max_age_s=settings.call_max_age_s,
         vip=vip if settings.vip_file is not None else None,
+        on_warm=runtime.briefs.schedule if runtime.briefs is not None else None,
     )
     http.register(stream.app, runtime, vip)
     stream.app.add_dependency(RuntimeLifecycle(runtime, pool, vip))

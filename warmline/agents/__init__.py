@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from ..lookups import LookupService
 from ..metrics import Metrics
+from ..models import LookupKey
 from ..prewarm.scheduler import VipRunner
 from ..stream.app import StreamApp
 from ..stream.ownership import Ownership
@@ -24,12 +27,13 @@ def register_all(
     *,
     call_max_age_s: float,
     vip: VipRunner | None,
+    on_warm: Callable[[LookupKey], None] | None = None,
 ) -> HandlerPool:
     """Attach every agent and timer; returns the handler pool the worker drains on shutdown."""
     outbox = Outbox(sa.app, plan.dlq, metrics)
     pool = HandlerPool(MAX_INFLIGHT_HANDLERS)
     lookup_requests.register(sa, lookups, outbox, pool, ownership, plan)
-    call_started.register(sa, lookups, metrics, outbox, pool, ownership, call_max_age_s)
+    call_started.register(sa, lookups, metrics, outbox, pool, ownership, call_max_age_s, on_warm)
     invalidation.register(sa, lookups, outbox, pool, ownership)
     if vip is not None:
         timers.register(sa, vip)

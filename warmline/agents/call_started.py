@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import logging
 import time
+from collections.abc import Callable
 
 from faust.types import EventT
 
 from ..lookups import LookupService
 from ..metrics import Metrics
-from ..models import CallStarted, InvalidMessage, parse
+from ..models import CallStarted, InvalidMessage, LookupKey, parse
 from ..sources import Priority
 from ..stream.app import StreamApp
 from ..stream.ownership import Ownership
@@ -34,9 +35,11 @@ class CallStartedHandler:
         repartition_topic: str,
         *,
         call_max_age_s: float,
+        on_warm: Callable[[LookupKey], None] | None,
         rekeyed: bool,
     ) -> None:
         self._lookups = lookups
+        self._on_warm = on_warm or (lambda key: None)
         self._metrics = metrics
         self._call_max_age_s = call_max_age_s
         self._outbox = outbox
@@ -66,12 +69,15 @@ class CallStartedHandler:
             return
         if self._lookups.begin_prewarm(key):
             self._count(event, "already_fresh")
+            self._on_warm(key)
             event.ack()
             return
 
         async def warm() -> None:
             warmed = await self._lookups.prewarm(key, Priority.LIVE)  # a caller is waiting in a queue
             self._count(event, "warmed" if warmed else "failed")
+            if warmed:
+                self._on_warm(key)  # e.g. the caller's brief, prepared at background priority
 
         async def failed(error: Exception) -> None:
             self._count(event, "failed")
@@ -90,6 +96,7 @@ def register(
     pool: HandlerPool,
     ownership: Ownership,
     call_max_age_s: float,
+    on_warm: Callable[[LookupKey], None] | None = None,
 ) -> None:
     """Attach the agents: one on the foreign topic, one on warmline's repartition topic."""
     routed = sa.topics.call_started
@@ -97,7 +104,15 @@ def register(
 
     def handler_for(rekeyed: bool) -> Handle:
         return CallStartedHandler(
-            lookups, metrics, outbox, pool, ownership, internal, call_max_age_s=call_max_age_s, rekeyed=rekeyed
+            lookups,
+            metrics,
+            outbox,
+            pool,
+            ownership,
+            internal,
+            call_max_age_s=call_max_age_s,
+            on_warm=on_warm,
+            rekeyed=rekeyed,
         ).handle
 
     attach_routed(sa.app, routed, handler_for, pool, outbox, "warmline.call_started")

@@ -94,14 +94,19 @@ class LookupRequestHandler:
             partition = self._ownership.partition_of(owner_key)
             ack_when_delivered(event, await self._outbox.rekey(event, self._repartition_topic, owner_key, partition))
             return
-        fast = self._lookups.peek(key, request.request_id, request.max_age_s)
+        parent = msg.headers or None  # a caller's langsmith-trace header parents the lookup's run
+        fast = self._lookups.peek(key, request.request_id, request.max_age_s, parent=parent)
         if fast is not None:
             ack_when_delivered(event, await self._reply(reply_topic, fast, spring))
             return
 
         async def slow() -> None:
             reply = await self._lookups.lookup_key(
-                key, request_id=request.request_id, max_age_s=request.max_age_s, timeout_ms=request.timeout_ms
+                key,
+                request_id=request.request_id,
+                max_age_s=request.max_age_s,
+                timeout_ms=request.timeout_ms,
+                parent=parent,
             )
             await (await self._reply(reply_topic, reply, spring))
 

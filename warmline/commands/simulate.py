@@ -10,13 +10,40 @@ from rich.console import Console
 from rich.live import Live
 from rich.table import Table
 
+from ..models import LookupReply
 from ..settings import Settings, parse_latency_ms
 from ..sources.demo.generate import is_current, sample_contacts
 from .remote import HttpLookups, KafkaLookups, Lookups, kafka_client
 from .simulator import Callers, SimConfig, SimReport, simulate
 
 
-def _table(report: SimReport) -> Table:
+class BriefingLookups:
+    """HTTP lookups that also ask /chat for the caller's brief at answer, as an agent's desktop would."""
+
+    def __init__(self, session: aiohttp.ClientSession, base_url: str) -> None:
+        self._lookups = HttpLookups(session, base_url)
+        self._session = session
+        self._base = base_url.rstrip("/")
+
+    async def lookup(self, by: str, value: str, timeout_ms: int = 5000) -> LookupReply:
+        """GET /v1/lookup (timed by the simulator), then POST /chat/invoke "brief me" for a found caller."""
+        reply = await self._lookups.lookup(by, value, timeout_ms)
+        if reply.customer is not None:
+            body = {"input": {"question": "brief me", "lookup": {"by": by, "value": value}}}
+            async with self._session.post(f"{self._base}/chat/invoke", json=body) as resp:
+                await resp.read()
+        return reply
+
+    async def brief_ratio(self) -> float | None:
+        """The worker's brief-ready-at-answer ratio (GET /v1/stats; None before any brief was asked for)."""
+        async with self._session.get(f"{self._base}/v1/stats") as resp:
+            stats = await resp.json(content_type=None)
+        briefs = stats.get("briefs") or {}
+        ratio = briefs.get("ready_at_answer_ratio")
+        return float(ratio) if ratio is not None else None
+
+
+def _table(report: SimReport, brief_ratio: float | None = None) -> Table:
     data = report.as_dict()
     table = Table(title="warmline simulate", show_header=False)
     for name, value in (
@@ -24,6 +51,7 @@ def _table(report: SimReport) -> Table:
         ("answered", data["answered"]),
         ("warm at answer (L1)", data["warm_at_answer_ratio"]),
         ("warm at answer, queued calls", data["queued_warm_ratio"]),
+        ("brief ready at answer", brief_ratio if brief_ratio is not None else "n/a (HTTP only)"),
         ("tiers", data["tiers"]),
         ("lookup p50 / p99 ms", f"{data['lookup_ms']['p50']} / {data['lookup_ms']['p99']}"),
     ):
@@ -51,18 +79,21 @@ async def run_simulation(settings: Settings, args: argparse.Namespace, console: 
             def update(report: SimReport) -> None:
                 live.update(_table(report))
 
+            brief_ratio = None
             if args.http:
                 async with aiohttp.ClientSession() as session:
-                    lookups: Lookups = HttpLookups(session, args.http)
+                    briefing = BriefingLookups(session, args.http)
+                    lookups: Lookups = briefing
                     report = await simulate(config, producer, settings.topic_call_started, lookups, callers, update)
+                    brief_ratio = await briefing.brief_ratio()
             else:
                 async with kafka_client(settings) as client:
                     report = await simulate(
                         config, producer, settings.topic_call_started, KafkaLookups(client), callers, update
                     )
-            live.update(_table(report))
+            live.update(_table(report, brief_ratio))
     finally:
         await producer.stop()
     console.print()
-    console.print(report.as_dict())
+    console.print({**report.as_dict(), "brief_ready_at_answer_ratio": brief_ratio})
     return 0

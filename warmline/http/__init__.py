@@ -9,7 +9,7 @@ from aiohttp import web
 
 from ..prewarm.scheduler import VipRunner
 from ..runtime import Runtime
-from . import admin, lookup, openapi, ops, prewarm
+from . import admin, chat, lookup, openapi, ops, prewarm
 from .auth import TokenCheck
 from .middleware import build_middleware
 from .routing import OwnerRouter
@@ -39,3 +39,4 @@ def register(app: Any, runtime: Runtime, vip: VipRunner) -> None:
     admin.register(app, runtime, router)
     prewarm.register(app, runtime, router, vip)
     ops.register(app, runtime, vip)
+    chat.register(app, runtime)

@@ -10,6 +10,7 @@ import orjson
 from aiohttp import web
 from faust.web import View
 
+from ..llm.tracing import HTTP_PARENT, TRACE_HEADER, trace_parent
 from ..models import InvalidMessage, KeyKind, LookupStatus, parse_object
 from ..models.protocol import BATCH_PATH, LOOKUP_PATH
 from ..runtime import Runtime
@@ -58,7 +59,8 @@ def register(app: Any, runtime: Runtime, router: OwnerRouter) -> None:
             owner = router.owner(key, request)
             if owner is not None:
                 return await router.forward(runtime.http, owner, request)
-            reply = await lookups.lookup_key(key, request_id=rid, max_age_s=max_age_s)
+            parent = trace_parent(request.headers, via="http") if TRACE_HEADER in request.headers else HTTP_PARENT
+            reply = await lookups.lookup_key(key, request_id=rid, max_age_s=max_age_s, parent=parent)
             return lookup_response(reply, rid)
 
     @app.page(BATCH_PATH)

@@ -10,8 +10,11 @@ from aiohttp import web
 from faust.web import View
 from pydantic.json_schema import models_json_schema
 
+from ..llm.chat import ChatOutput
 from ..models import LookupReply
 from .batch import MAX_BATCH, BatchRequest
+from .chat import BatchBody as ChatBody
+from .chat import InvokeBody
 from .prewarm import PrewarmRequest
 
 OPENAPI_PATH = "/openapi.json"
@@ -62,6 +65,11 @@ def _query(name: str, schema: dict[str, Any], description: str, example: str | N
     if example is not None:
         param["example"] = example
     return param
+
+
+def _chat_responses(ok: dict[str, Any]) -> dict[str, Any]:
+    detail = _json(_ref("ChatProblem"), "The body, or the caller's lookup, cannot be answered.")
+    return {"200": ok, "401": _UNAUTHORIZED, "404": detail, "422": detail, "502": detail, "503": detail, "504": detail}
 
 
 #: Every documented route, by path and method. A new route (e.g. LangServe's /chat/*) is a new entry here;
@@ -166,6 +174,46 @@ PATHS: dict[str, dict[str, Any]] = {
             },
         }
     },
+    "/chat/invoke": {
+        "post": {
+            "operationId": "chatInvoke",
+            "summary": "LangServe invoke: answer a question about a caller (a brief when no model is set).",
+            "security": _API_SECURITY,
+            "requestBody": {"required": True, "content": {"application/json": {"schema": _ref("InvokeBody")}}},
+            "responses": _chat_responses(_json(_ref("ChatInvokeResponse"), "The answer and the record behind it.")),
+        }
+    },
+    "/chat/batch": {
+        "post": {
+            "operationId": "chatBatch",
+            "summary": "LangServe batch: several questions, answers in input order.",
+            "security": _API_SECURITY,
+            "requestBody": {"required": True, "content": {"application/json": {"schema": _ref("BatchBody")}}},
+            "responses": _chat_responses(_json(_ref("ChatBatchResponse"), "One answer per input, in input order.")),
+        }
+    },
+    "/chat/stream": {
+        "post": {
+            "operationId": "chatStream",
+            "summary": "LangServe stream: server-sent events `metadata`, `data` (chunks), then `end` or `error`.",
+            "security": _API_SECURITY,
+            "requestBody": {"required": True, "content": {"application/json": {"schema": _ref("InvokeBody")}}},
+            "responses": _chat_responses(
+                {"description": "The event stream.", "content": {"text/event-stream": {"schema": _STRING}}}
+            ),
+        }
+    },
+    **{
+        f"/chat/{name}": {
+            "get": {
+                "operationId": "chat" + "".join(part.title() for part in name.split("_")),
+                "summary": f"LangServe {name.replace('_', ' ')} (JSON Schema).",
+                "security": _API_SECURITY,
+                "responses": {"200": _json({"type": "object"}, "A JSON Schema."), "401": _UNAUTHORIZED},
+            }
+        }
+        for name in ("input_schema", "output_schema", "config_schema")
+    },
     OPENAPI_PATH: {
         "get": {
             "operationId": "openapi",
@@ -185,6 +233,17 @@ _PERCENTILES = {
 
 #: Response bodies that are not wire models.
 SCHEMAS: dict[str, dict[str, Any]] = {
+    "ChatProblem": {"type": "object", "properties": {"detail": {}}, "required": ["detail"]},
+    "ChatInvokeResponse": {
+        "type": "object",
+        "properties": {"output": _ref("ChatOutput"), "metadata": {"type": "object"}},
+        "required": ["output", "metadata"],
+    },
+    "ChatBatchResponse": {
+        "type": "object",
+        "properties": {"output": {"type": "array", "items": _ref("ChatOutput")}, "metadata": {"type": "object"}},
+        "required": ["output", "metadata"],
+    },
     "Error": {
         "type": "object",
         "properties": {"error": _STRING},
@@ -293,6 +352,7 @@ SCHEMAS: dict[str, dict[str, Any]] = {
                 "properties": {"enabled": {"type": "boolean"}, "breaker": {"type": ["string", "null"]}},
                 "required": ["enabled", "breaker"],
             },
+            "briefs": {"type": ["object", "null"], "description": "Caller briefs prepared and ready at answer."},
         },
         "required": ["worker", "cache", "l1", "source", "warm_at_answer", "vip", "l2"],
     },
@@ -302,7 +362,14 @@ SCHEMAS: dict[str, dict[str, Any]] = {
 def _model_schemas() -> dict[str, Any]:
     """The wire models' JSON Schemas (2020-12, as OpenAPI 3.1 uses), referenced from components."""
     _, top = models_json_schema(
-        [(LookupReply, "serialization"), (BatchRequest, "validation"), (PrewarmRequest, "validation")],
+        [
+            (LookupReply, "serialization"),
+            (BatchRequest, "validation"),
+            (PrewarmRequest, "validation"),
+            (InvokeBody, "validation"),
+            (ChatBody, "validation"),
+            (ChatOutput, "serialization"),
+        ],
         ref_template=_REF,
     )
     defs: dict[str, Any] = top["$defs"]

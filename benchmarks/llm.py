@@ -1,0 +1,155 @@
+"""LLM layer (issue 9): what LangSmith tracing costs an HTTP L1 hit, and that a hanging endpoint costs nothing."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+import aiohttp
+
+from warmline.commands.dev import stop_process
+
+from . import httpload
+from .serving import _warm_ids
+from .stack import BenchStack
+from .stats import Result, summary_ms
+
+IDS = [f"C-{i:06d}" for i in range(1, 1001)]
+
+
+@contextmanager
+def fake_langsmith(*flags: str) -> Iterator[str]:
+    """The tests' fake LangSmith in its own process (so it takes no CPU from the load generator)."""
+    proc = subprocess.Popen([sys.executable, "-m", "tests.fake_langsmith", *flags], stdout=subprocess.PIPE, text=True)
+    try:
+        assert proc.stdout is not None
+        yield proc.stdout.readline().strip()
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        try:
+            proc.wait(10)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait(5)
+
+
+def _tracing_env(url: str, hit_sample: str = "1.0") -> dict[str, str]:
+    return {
+        "LANGSMITH_TRACING": "true",
+        "LANGSMITH_API_KEY": "bench",
+        "LANGSMITH_ENDPOINT": url,
+        "LANGSMITH_TRACING_SAMPLING_RATE": "1.0",
+        "WARMLINE_TRACE_HIT_SAMPLE": hit_sample,  # 1.0: every L1 hit is a run, the worst case
+    }
+
+
+_OFF = {"LANGSMITH_TRACING": "false", "WARMLINE_TRACE_HIT_SAMPLE": "0.01"}
+
+
+async def _interleaved_hits(
+    urls: dict[str, str], rate: int, seconds: float, slice_s: float = 1.0
+) -> dict[str, list[float]]:
+    """Paced L1 hits against each worker in turn, *slice_s* at a time, so every mode sees the same
+    machine (the 2 cores are shared with other work: a mode measured minutes later is not comparable)."""
+    async with aiohttp.ClientSession() as session:
+        for url in urls.values():
+            await _warm_ids(session, url, IDS)
+    per_slice = int(rate * slice_s)
+    out: dict[str, list[float]] = {mode: [] for mode in urls}
+    requests = {
+        mode: [httpload.get_request(url, f"/v1/lookup?customer_id={IDS[i % len(IDS)]}") for i in range(per_slice)]
+        for mode, url in urls.items()
+    }
+    for mode, url in urls.items():  # settle connections and caches
+        await httpload.paced(url, requests[mode][: per_slice // 2], rate)
+    for _ in range(round(seconds / slice_s)):
+        for mode, url in urls.items():
+            run = await httpload.paced(url, requests[mode], rate)
+            assert all(status == 200 and b"X-Cache: L1" in head for _, _, status, head in run)
+            out[mode] += [lat for lat, *_ in run]
+    return out
+
+
+async def _sigterm_to_exit(proc: subprocess.Popen[bytes]) -> float:
+    started = time.perf_counter()
+    os.killpg(proc.pid, signal.SIGTERM)
+    await asyncio.to_thread(proc.wait, 60)
+    return time.perf_counter() - started
+
+
+async def tracing_overhead(stack: BenchStack, rate: int = 500, seconds: float = 20.0) -> list[Result]:
+    """HTTP L1 hits at *rate*/s against four workers side by side — tracing off, on with the defaults,
+    on for every hit, on with the endpoint hanging — in interleaved 1 s slices; then SIGTERM → exit
+    of the worker whose endpoint hangs."""
+    with fake_langsmith() as ok_url, fake_langsmith("--hang") as hang_url:
+        envs = {
+            "off": _OFF,
+            "default": _tracing_env(ok_url, "0.01"),
+            "every": _tracing_env(ok_url),
+            "hang": _tracing_env(hang_url),
+        }
+        workers = {
+            mode: stack.extra_worker(**env, WARMLINE_DATA_DIR=str(stack.workdir / f"data-{mode}"))
+            for mode, env in envs.items()
+        }
+        try:
+            samples = await _interleaved_hits({m: url for m, (_, url) in workers.items()}, rate, seconds)
+            shutdown_s = await _sigterm_to_exit(workers["hang"][0])
+        finally:
+            for proc, _ in workers.values():
+                stop_process(proc)
+    stats = {mode: summary_ms(values) for mode, values in samples.items()}
+    off = stats["off"]
+    note = f"{seconds:g} s per mode in interleaved 1 s slices at {rate} req/s; load generator on the same 2 cores"
+
+    def p50_row(mode: str, title: str) -> Result:
+        ratio = stats[mode]["p50_ms"] / off["p50_ms"]
+        return Result(
+            f"HTTP L1 hit at {rate} req/s, {title}",
+            stats[mode]["p50_ms"],
+            "ms p50",
+            "≤ 1.3× off p50",
+            ratio <= 1.3,
+            floor=off["p50_ms"],
+            detail={**stats[mode], "ratio_p50": round(ratio, 2), "note": note},
+            samples_ms=[s * 1000 for s in samples[mode]],
+        )
+
+    hang_ratio = stats["hang"]["p99_ms"] / off["p99_ms"]
+    return [
+        Result(
+            f"HTTP L1 hit at {rate} req/s, tracing off",
+            off["p50_ms"],
+            "ms p50",
+            "floor",
+            None,
+            detail=off,
+            samples_ms=[s * 1000 for s in samples["off"]],
+        ),
+        p50_row("default", "tracing on, sampling 1.0, L1 hits 1 % (default)"),
+        p50_row("every", "tracing on, every L1 hit a run"),
+        Result(
+            f"HTTP L1 hit at {rate} req/s, LangSmith hanging (every hit)",
+            stats["hang"]["p99_ms"],
+            "ms p99",
+            "≤ 1.2× off p99",
+            hang_ratio <= 1.2,
+            floor=off["p99_ms"],
+            detail={**stats["hang"], "ratio_p99": round(hang_ratio, 2), "note": note},
+            samples_ms=[s * 1000 for s in samples["hang"]],
+        ),
+        Result(
+            "SIGTERM → exit, LangSmith hanging",
+            round(shutdown_s, 2),
+            "s",
+            "< 10 s",
+            shutdown_s < 10,
+            detail={"flush_deadline_s": 2.0},
+        ),
+    ]

@@ -1,0 +1,237 @@
+"""Caller briefs prepared before pick-up: cached by (customer, record version, prompt version).
+
+The call-started agent calls ``briefs.schedule(key)`` once it has warmed the key; one background
+task prepares briefs one at a time, at most WARMLINE_BRIEF_MAX_PER_S per second, reading records
+at background priority so live lookups go first. A changed record has another version, so its
+old brief is never served; ``/chat`` "brief me" answers from this cache.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import hashlib
+import logging
+import time
+from collections import OrderedDict
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from typing import Any
+
+from ..cache import TieredCache
+from ..models import Customer, LookupKey
+from ..sources.base import Priority, SourceError
+from .brief_text import PROMPT_VERSION, message_text, model_messages, template_brief
+from .tracing import Tracer
+
+logger = logging.getLogger(__name__)
+
+MAX_BRIEFS = 10_000  # per worker: a brief is ~200 bytes
+MAX_PENDING = 10_000
+BRIEF_PROMPT = "Brief me on this caller before I pick up: who they are, tier, status, language, tenure, open flags."
+
+
+@dataclass(frozen=True, slots=True)
+class Brief:
+    """A prepared brief and what it was made from."""
+
+    customer_id: str
+    version: str
+    text: str
+
+
+def record_version(customer: Customer) -> str:
+    """A short digest of the record (and the prompt version): any change makes a new brief."""
+    digest = hashlib.blake2s(customer.model_dump_json().encode(), digest_size=8).hexdigest()
+    return f"{digest}.{PROMPT_VERSION}"
+
+
+class Pacer:
+    """At most *rate* acquisitions per second, spaced evenly (clock and sleep injected for tests)."""
+
+    def __init__(
+        self,
+        rate: float,
+        clock: Callable[[], float] = time.monotonic,
+        sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
+    ) -> None:
+        self._interval = 1.0 / rate
+        self._clock = clock
+        self._sleep = sleep
+        self._next = 0.0
+
+    async def acquire(self) -> None:
+        """Wait for the next slot."""
+        now = self._clock()
+        if self._next > now:
+            await self._sleep(self._next - now)
+        self._next = max(now, self._next) + self._interval
+
+
+class BriefService:
+    """Prepares, caches and serves caller briefs (template, or the chat model when one is set)."""
+
+    def __init__(
+        self,
+        cache: TieredCache,
+        *,
+        max_per_s: float = 20.0,
+        model: Any = None,
+        redis: Any = None,
+        prefix: str = "warmline:v1:",
+        ttl_s: float = 3600.0,
+        tracer: Tracer | None = None,
+        clock: Callable[[], float] = time.time,
+        pacer: Pacer | None = None,
+    ) -> None:
+        self._cache = cache
+        self._model = model
+        self._redis = redis
+        self._prefix = f"{prefix}brief:"
+        self._ttl_s = ttl_s
+        self._tracer = tracer or Tracer()
+        self._clock = clock
+        self._pacer = pacer or Pacer(max_per_s)
+        self._briefs: OrderedDict[str, Brief] = OrderedDict()
+        self._pending: OrderedDict[LookupKey, None] = OrderedDict()
+        self._wake = asyncio.Event()
+        self._idle = asyncio.Event()
+        self._idle.set()
+        self._task: asyncio.Task[None] | None = None
+        self.counts = {
+            "scheduled": 0,
+            "dropped": 0,
+            "prepared": 0,
+            "failed": 0,
+            "ready_at_answer": 0,
+            "made_at_answer": 0,
+        }
+
+    # --- the call-started hook ------------------------------------------------------------------
+
+    def schedule(self, key: LookupKey) -> None:
+        """Prepare *key*'s brief in the background (never blocks; a full queue drops the request)."""
+        if key in self._pending:
+            return
+        if len(self._pending) >= MAX_PENDING:
+            self.counts["dropped"] += 1
+            return
+        self._pending[key] = None
+        self.counts["scheduled"] += 1
+        self._idle.clear()
+        self._wake.set()
+        if self._task is None:
+            self._task = asyncio.get_running_loop().create_task(self._run(), name="warmline-briefs")
+
+    async def idle(self) -> None:
+        """Return once everything scheduled so far has been prepared (or failed)."""
+        await self._idle.wait()
+
+    async def _run(self) -> None:
+        while True:
+            await self._wake.wait()
+            self._wake.clear()
+            while self._pending:
+                key, _ = self._pending.popitem(last=False)
+                await self._prepare(key)
+            self._idle.set()
+
+    async def _prepare(self, key: LookupKey) -> None:
+        await self._pacer.acquire()
+        try:
+            result = await self._cache.get(key, priority=Priority.BACKGROUND)
+            customer = result.entry.customer
+            if customer is not None and await self.cached(customer) is None:
+                await self._store(await self._make(customer))
+                self.counts["prepared"] += 1
+        except (SourceError, TimeoutError) as e:
+            self.counts["failed"] += 1
+            logger.info("brief for %s not prepared: %s", key.redacted, e)
+        except Exception:  # a model error must not end the loop: log it, go on with the next caller
+            self.counts["failed"] += 1
+            logger.exception("brief for %s failed", key.redacted)
+
+    # --- serving ------------------------------------------------------------------------------
+
+    async def brief(self, customer: Customer) -> Brief:
+        """The brief for *customer*'s current record: prepared (counted ready) or made now."""
+        found = await self.cached(customer)
+        if found is not None:
+            self.counts["ready_at_answer"] += 1
+            return found
+        self.counts["made_at_answer"] += 1
+        made = await self._make(customer)
+        await self._store(made)
+        return made
+
+    async def cached(self, customer: Customer) -> Brief | None:
+        """The prepared brief of this exact record version, from memory or Redis."""
+        version = record_version(customer)
+        local = self._briefs.get(customer.customer_id)
+        if local is not None and local.version == version:
+            self._briefs.move_to_end(customer.customer_id)
+            return local
+        if self._redis is None:
+            return None
+        text = None
+        with contextlib.suppress(Exception):  # Redis never decides correctness: no brief is a miss
+            async with asyncio.timeout(0.05):
+                text = await self._redis.get(self._redis_key(customer.customer_id, version))
+        if text is None:
+            return None
+        found = Brief(customer.customer_id, version, text.decode() if isinstance(text, bytes) else str(text))
+        self._remember(found)
+        return found
+
+    def invalidate(self, customer_id: str) -> None:
+        """Forget *customer_id*'s brief in this process (a new record version also never matches)."""
+        self._briefs.pop(customer_id, None)
+
+    async def _make(self, customer: Customer) -> Brief:
+        version = record_version(customer)
+        if self._model is None:
+            return Brief(customer.customer_id, version, template_brief(customer, self._clock()))
+        from langsmith.run_helpers import tracing_context
+
+        messages = model_messages(customer, BRIEF_PROMPT)
+        inputs = {"messages": [{"role": r, "content": c} for r, c in messages]}
+        with self._tracer.span("brief", "llm", inputs) as span, tracing_context(enabled=False):
+            reply = await self._model.ainvoke(messages)
+            text = message_text(reply.content)
+            if span is not None:
+                span.outputs = {"text": text}
+        return Brief(customer.customer_id, version, text)
+
+    async def _store(self, brief: Brief) -> None:
+        self._remember(brief)
+        if self._redis is not None:
+            with contextlib.suppress(Exception):  # best effort, like every L2 write
+                async with asyncio.timeout(0.05):
+                    key = self._redis_key(brief.customer_id, brief.version)
+                    await self._redis.set(key, brief.text.encode(), ex=int(self._ttl_s))
+
+    def _remember(self, brief: Brief) -> None:
+        self._briefs[brief.customer_id] = brief
+        self._briefs.move_to_end(brief.customer_id)
+        while len(self._briefs) > MAX_BRIEFS:
+            self._briefs.popitem(last=False)
+
+    def _redis_key(self, customer_id: str, version: str) -> str:
+        return f"{self._prefix}{customer_id}:{version}"
+
+    def snapshot(self) -> dict[str, Any]:
+        """JSON-ready figures for /v1/stats: brief ready at answer beside warm at answer."""
+        ready, made = self.counts["ready_at_answer"], self.counts["made_at_answer"]
+        return {
+            **self.counts,
+            "pending": len(self._pending),
+            "cached": len(self._briefs),
+            "ready_at_answer_ratio": round(ready / (ready + made), 4) if ready + made else None,
+        }
+
+    async def aclose(self) -> None:
+        """Stop the background task."""
+        task, self._task = self._task, None
+        if task is not None:
+            task.cancel()
+            await asyncio.gather(task, return_exceptions=True)
