@@ -62,8 +62,8 @@ def cmd_worker(args: argparse.Namespace) -> int:
 
 def _check_source(settings: Settings) -> int | None:
     """None when the source is usable (or Tilores is merely unreachable now), else the exit status."""
-    from .runtime import preflight
     from .sources import SourceError, SourceUnavailable
+    from .worker import preflight
 
     try:
         asyncio.run(preflight(settings))

@@ -7,36 +7,34 @@ from typing import Any
 
 from aiohttp import web
 
-from ..prewarm.scheduler import VipRunner
-from ..runtime import Runtime
 from . import admin, chat, lookup, openapi, ops, prewarm
 from .auth import TokenCheck
+from .context import WebContext
 from .middleware import build_middleware
 from .routing import OwnerRouter
 
 logger = logging.getLogger(__name__)
 
 
-def register(app: Any, runtime: Runtime, vip: VipRunner) -> None:
+def register(app: Any, ctx: WebContext) -> None:
     """Attach every route to the Faust *app*, and the token/error middleware to its aiohttp application."""
-    settings = runtime.settings
-    check = TokenCheck.build(settings.api_token_list, settings.admin_token)
+    check = TokenCheck.build(ctx.api_tokens, ctx.admin_token)
     web_app: web.Application = app.web.web_app
-    web_app.middlewares.append(build_middleware(check, runtime.metrics.http_auth_failures))
-    if check.api_open and settings.source == "tilores":
+    web_app.middlewares.append(build_middleware(check, ctx.metrics.http_auth_failures))
+    if check.api_open and ctx.source_name == "tilores":
 
         async def warn_open(_: web.Application) -> None:  # at server start: logging is configured by then
             logger.warning(
                 "WARMLINE_API_TOKENS is not set: /v1/lookup, /v1/stats and /chat serve Tilores records to anyone"
                 " who can reach port %s",
-                settings.web_port,
+                ctx.web_port,
             )
 
         web_app.on_startup.append(warn_open)
     openapi.register(app)
     router = OwnerRouter(app)
-    lookup.register(app, runtime, router)
-    admin.register(app, runtime, router)
-    prewarm.register(app, runtime, router, vip)
-    ops.register(app, runtime, vip)
-    chat.register(app, runtime)
+    lookup.register(app, ctx, router)
+    admin.register(app, ctx, router)
+    prewarm.register(app, ctx, router)
+    ops.register(app, ctx)
+    chat.register(app, ctx)

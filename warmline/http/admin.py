@@ -9,23 +9,23 @@ from faust.web import View
 
 from ..models import InvalidMessage, LookupStatus, parse_key
 from ..models.protocol import CACHE_PATH
-from ..runtime import Runtime
+from .context import WebContext
 from .responses import error_response, json_response
 from .routing import OwnerRouter
 
 
-def register(app: Any, runtime: Runtime, router: OwnerRouter) -> None:
+def register(app: Any, ctx: WebContext, router: OwnerRouter) -> None:
     """Attach DELETE /v1/cache/{key}."""
 
     @app.page(CACHE_PATH)
     class CacheKeyView(View):
         async def delete(self, request: web.Request, key: str) -> web.Response:
             try:
-                lookup_key = parse_key(key, runtime.settings.default_region)
+                lookup_key = parse_key(key, ctx.region)
             except InvalidMessage as e:
                 return error_response(LookupStatus.INVALID, e.reason)
             owner = router.owner(lookup_key, request)
             if owner is not None:
-                return await router.forward(runtime.http, owner, request)
-            held = await runtime.lookups.invalidate(lookup_key)
+                return await router.forward(ctx.http, owner, request)
+            held = await ctx.lookups.invalidate(lookup_key)
             return json_response({"invalidated": str(lookup_key), "l1_held": held})

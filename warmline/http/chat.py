@@ -15,7 +15,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from ..llm.chat import CallerChat, ChatInput, ChatLookupFailed, ChatOutput
 from ..llm.tracing import trace_parent
 from ..models import InvalidMessage
-from ..runtime import Runtime
+from .context import WebContext
 from .responses import STATUS_CODES, json_response
 
 MAX_BATCH = 100
@@ -55,7 +55,7 @@ def _problem(e: ChatError) -> web.Response:
 B = TypeVar("B", InvokeBody, BatchBody)
 
 
-async def _parse(request: web.Request, model: type[B], runtime: Runtime) -> B:
+async def _parse(request: web.Request, model: type[B], ctx: WebContext) -> B:
     """The body as *model*, with every lookup value checked; raises ChatError(422)."""
     try:
         body = model.model_validate(orjson.loads(await request.read()))
@@ -66,7 +66,7 @@ async def _parse(request: web.Request, model: type[B], runtime: Runtime) -> B:
     inputs = [body.input] if isinstance(body, InvokeBody) else body.inputs
     for item in inputs:
         try:
-            runtime.lookups.key_for(item.lookup.by, item.lookup.value)
+            ctx.lookups.key_for(item.lookup.by, item.lookup.value)
         except InvalidMessage as e:
             raise ChatError(422, f"lookup.value: {e.reason}") from None
     return body
@@ -92,17 +92,17 @@ def _sse(event: str, data: Any = None) -> bytes:
     return b"event: " + event.encode() + b"\r\n" + payload + b"\r\n"
 
 
-def register(app: Any, runtime: Runtime) -> None:
+def register(app: Any, ctx: WebContext) -> None:
     """Attach the /chat routes."""
-    if runtime.chat is None:
+    if ctx.chat is None:
         return
-    chat: CallerChat = runtime.chat
+    chat: CallerChat = ctx.chat
 
     @app.page("/chat/invoke")
     class Invoke(View):
         async def post(self, request: web.Request) -> web.Response:
             try:
-                body = await _parse(request, InvokeBody, runtime)
+                body = await _parse(request, InvokeBody, ctx)
                 output = await _run(chat, body.input, request)
             except ChatError as e:
                 return _problem(e)
@@ -112,7 +112,7 @@ def register(app: Any, runtime: Runtime) -> None:
     class Batch(View):
         async def post(self, request: web.Request) -> web.Response:
             try:
-                body = await _parse(request, BatchBody, runtime)
+                body = await _parse(request, BatchBody, ctx)
                 outputs = await asyncio.gather(*(_run(chat, item, request) for item in body.inputs))
             except ChatError as e:
                 return _problem(e)
@@ -122,7 +122,7 @@ def register(app: Any, runtime: Runtime) -> None:
     class Stream(View):
         async def post(self, request: web.Request) -> web.StreamResponse:
             try:
-                body = await _parse(request, InvokeBody, runtime)
+                body = await _parse(request, InvokeBody, ctx)
             except ChatError as e:
                 return _problem(e)
             resp = web.StreamResponse(headers={"Content-Type": "text/event-stream", "Cache-Control": "no-cache"})

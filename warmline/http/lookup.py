@@ -13,8 +13,8 @@ from faust.web import View
 from ..llm.tracing import HTTP_PARENT, TRACE_HEADER, trace_parent
 from ..models import InvalidMessage, KeyKind, LookupStatus, parse_object
 from ..models.protocol import BATCH_PATH, LOOKUP_PATH
-from ..runtime import Runtime
 from .batch import BatchRequest, run_batch
+from .context import WebContext
 from .responses import error_response, json_response, lookup_response
 from .routing import OwnerRouter
 
@@ -43,9 +43,9 @@ def _max_age_s(query: Any) -> float | None:
     return value
 
 
-def register(app: Any, runtime: Runtime, router: OwnerRouter) -> None:
+def register(app: Any, ctx: WebContext, router: OwnerRouter) -> None:
     """Attach the lookup routes."""
-    lookups = runtime.lookups
+    lookups = ctx.lookups
 
     @app.page(LOOKUP_PATH)
     class LookupView(View):
@@ -58,7 +58,7 @@ def register(app: Any, runtime: Runtime, router: OwnerRouter) -> None:
                 return error_response(LookupStatus.INVALID, e.reason, rid)
             owner = router.owner(key, request)
             if owner is not None:
-                return await router.forward(runtime.http, owner, request)
+                return await router.forward(ctx.http, owner, request)
             parent = trace_parent(request.headers, via="http") if TRACE_HEADER in request.headers else HTTP_PARENT
             reply = await lookups.lookup_key(key, request_id=rid, max_age_s=max_age_s, parent=parent)
             return lookup_response(reply, rid)
@@ -71,5 +71,5 @@ def register(app: Any, runtime: Runtime, router: OwnerRouter) -> None:
                 batch = parse_object(BatchRequest, orjson.loads(await request.read()))
             except (orjson.JSONDecodeError, InvalidMessage) as e:
                 return error_response(LookupStatus.INVALID, getattr(e, "reason", f"body is not JSON: {e}"), rid)
-            results = await run_batch(batch, lookups, router, runtime.http, request.headers.get("Authorization"))
+            results = await run_batch(batch, lookups, router, ctx.http, request.headers.get("Authorization"))
             return json_response({"results": results, "count": len(results)}, headers={"X-Request-ID": rid})

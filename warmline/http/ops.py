@@ -9,9 +9,8 @@ from faust.web import View
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
 from ..models.protocol import STATS_PATH
-from ..prewarm.scheduler import VipRunner
-from ..runtime import Runtime
 from ..stream.ownership import owned_l1_partitions
+from .context import WebContext
 from .responses import json_response
 
 
@@ -28,8 +27,9 @@ def readiness(app: Any) -> dict[str, Any]:
     }
 
 
-def register(app: Any, runtime: Runtime, vip: VipRunner) -> None:
+def register(app: Any, ctx: WebContext) -> None:
     """Attach the operations routes."""
+    vip = ctx.vip
 
     @app.page("/healthz")
     class Health(View):
@@ -46,11 +46,13 @@ def register(app: Any, runtime: Runtime, vip: VipRunner) -> None:
     class Stats(View):
         async def get(self, request: web.Request) -> web.Response:
             vip_stats = {"runs": vip.runs, "last_job": vip.last_job, "lists": len(vip.watcher.book.lists)}
-            return json_response({"worker": str(app.conf.canonical_url), **runtime.lookups.stats(), "vip": vip_stats})
+            briefs = ctx.briefs.snapshot() if ctx.briefs is not None else None
+            stats = {"worker": str(app.conf.canonical_url), **ctx.lookups.stats(), "briefs": briefs, "vip": vip_stats}
+            return json_response(stats)
 
     @app.page("/metrics")
     class MetricsPage(View):
         async def get(self, request: web.Request) -> web.Response:
-            runtime.metrics.l1_entries.set(runtime.lookups.stats()["l1"]["entries"])
-            body = generate_latest(runtime.metrics.registry)
+            ctx.metrics.l1_entries.set(ctx.lookups.stats()["l1"]["entries"])
+            body = generate_latest(ctx.metrics.registry)
             return web.Response(body=body, headers={"Content-Type": CONTENT_TYPE_LATEST})

@@ -16,9 +16,8 @@ from ..cache.stats import percentile
 from ..models import InvalidMessage, LookupKey, LookupStatus, parse_object
 from ..models.protocol import PREWARM_PATH
 from ..prewarm.bulk import WarmOutcome, parse_keys
-from ..prewarm.scheduler import VipRunner
 from ..prewarm.vip_lists import VipBook
-from ..runtime import Runtime
+from .context import WebContext
 from .responses import error_response, json_response
 from .routing import FORWARDED_HEADER, OwnerRouter
 
@@ -57,8 +56,9 @@ def _select(body: PrewarmRequest, book: VipBook, region: str) -> list[LookupKey 
     return list(dict.fromkeys(k for v in book.lists if v.name in wanted for k in v.keys))
 
 
-def register(app: Any, runtime: Runtime, router: OwnerRouter, vip: VipRunner) -> None:
+def register(app: Any, ctx: WebContext, router: OwnerRouter) -> None:
     """Attach POST /v1/prewarm."""
+    vip = ctx.vip
 
     async def warm_here(keys: list[LookupKey]) -> dict[str, Any]:
         job = await vip.warm(keys, "admin")
@@ -66,8 +66,8 @@ def register(app: Any, runtime: Runtime, router: OwnerRouter, vip: VipRunner) ->
 
     async def warm_there(owner: URL, keys: list[LookupKey]) -> dict[str, Any]:
         body = orjson.dumps({"keys": [str(k) for k in keys]})
-        headers = {**router.auth_headers(runtime.settings.admin_token), FORWARDED_HEADER: "1"}
-        async with runtime.http.post(owner.with_path(PREWARM_PATH), data=body, headers=headers) as resp:
+        headers = {**router.auth_headers(ctx.admin_token), FORWARDED_HEADER: "1"}
+        async with ctx.http.post(owner.with_path(PREWARM_PATH), data=body, headers=headers) as resp:
             result: dict[str, Any] = await resp.json(content_type=None)
             return result
 
@@ -81,7 +81,7 @@ def register(app: Any, runtime: Runtime, router: OwnerRouter, vip: VipRunner) ->
                 return error_response(LookupStatus.INVALID, getattr(e, "reason", f"body is not JSON: {e}"))
             vip.watcher.refresh()
             try:
-                parsed = _select(body, vip.watcher.book, runtime.settings.default_region)
+                parsed = _select(body, vip.watcher.book, ctx.region)
             except InvalidMessage as e:
                 return error_response(LookupStatus.INVALID, e.reason)
             keys = [k for k in parsed if isinstance(k, LookupKey)]

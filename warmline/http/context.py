@@ -1,0 +1,37 @@
+"""WebContext: what the views get from the worker — the use case, peers' HTTP, metrics, a few settings."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import aiohttp
+from pydantic import SecretStr
+
+from ..llm.briefs import BriefService
+from ..llm.chat import CallerChat
+from ..lookups import LookupService
+from ..metrics import Metrics
+from ..prewarm.scheduler import VipRunner
+
+
+@dataclass(frozen=True)
+class WebContext:
+    """Built once by the worker; views never reach past it to the cache tiers."""
+
+    lookups: LookupService
+    metrics: Metrics
+    vip: VipRunner
+    sessions: Callable[[], aiohttp.ClientSession]
+    region: str
+    admin_token: SecretStr | None
+    api_tokens: tuple[str, ...]
+    source_name: str
+    web_port: int
+    chat: CallerChat | None = None
+    briefs: BriefService | None = None
+
+    @property
+    def http(self) -> aiohttp.ClientSession:
+        """The worker's pooled client session (forwarding to peers)."""
+        return self.sessions()
