@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import logging
+import logging.config
 import os
 import sys
 from collections.abc import Sequence
@@ -44,17 +45,18 @@ def cmd_worker(args: argparse.Namespace) -> int:
     """Run one Faust worker configured from the environment."""
     import faust
 
+    from .logs import logging_config
     from .worker import build_worker
 
     settings = _settings()
+    config = logging_config(settings.log_format, settings.log_level)  # None: Faust's console format
+    if config is not None:  # JSON from the first line on: the start-up notes below are log records too
+        logging.config.dictConfig(config)
     refusal = _check_source(settings)  # configuration first: it needs no broker
     if refusal is not None:
         return refusal
     settings = asyncio.run(_prepare_broker(settings))
     worker = build_worker(settings)
-    from .logs import logging_config
-
-    config = logging_config(settings.log_format, settings.log_level)  # None: Faust's console format
     quiet = config is not None  # no banner or spinner around JSON lines
     faust.Worker(worker.app, loglevel=settings.log_level, logging_config=config, quiet=quiet).execute_from_commandline()
     return 0
@@ -72,7 +74,7 @@ def _check_source(settings: Settings) -> int | None:
     except SourceUnavailable as e:
         if settings.source == "demo":
             return _fail(str(e))
-        console.print(f"[yellow]{settings.source} is not reachable now ({e}); starting anyway[/yellow]")
+        _say(settings, f"{settings.source} is not reachable now ({e}); starting anyway")
     except SourceError as e:
         return _fail(f"{settings.source} source: {e}")
     return None
@@ -86,12 +88,20 @@ async def _prepare_broker(settings: Settings) -> Settings:
 
     settings, facts, note = await settings_for_broker(settings)
     if note:
-        console.print(note)
+        _say(settings, note)
     plan = TopicPlan.of(settings, L1_TABLE)
     created = await ensure_topics(settings.broker_servers, plan, facts)
     for topic in (t for t in plan.foreign if t in created):
-        console.print(f"topic {topic} did not exist: created it with {settings.topic_partitions} partitions")
+        _say(settings, f"topic {topic} did not exist: created it with {settings.topic_partitions} partitions")
     return settings
+
+
+def _say(settings: Settings, line: str) -> None:
+    """A start-up note: a log record under JSON logs, else a console line."""
+    if settings.log_format == "json":
+        logging.getLogger("warmline.worker").info(line)
+    else:
+        console.print(line)
 
 
 def cmd_demo_data(args: argparse.Namespace) -> int:

@@ -199,7 +199,7 @@ PATHS: dict[str, dict[str, Any]] = {
             "security": _API_SECURITY,
             "requestBody": {"required": True, "content": {"application/json": {"schema": _ref("InvokeBody")}}},
             "responses": _chat_responses(
-                {"description": "The event stream.", "content": {"text/event-stream": {"schema": _STRING}}}
+                {"description": "The event stream.", "content": {"text/event-stream": {"schema": _ref("ChatEvent")}}}
             ),
         }
     },
@@ -233,6 +233,12 @@ _PERCENTILES = {
 
 #: Response bodies that are not wire models.
 SCHEMAS: dict[str, dict[str, Any]] = {
+    "ChatEvent": {
+        "type": "object",
+        "description": "One server-sent event: `data` is JSON text (absent on `end`).",
+        "properties": {"event": {"enum": ["metadata", "data", "end", "error"]}, "data": _STRING},
+        "required": ["event"],
+    },
     "ChatProblem": {"type": "object", "properties": {"detail": {}}, "required": ["detail"]},
     "ChatInvokeResponse": {
         "type": "object",
