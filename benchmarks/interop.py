@@ -25,7 +25,7 @@ from warmline.commands.embedded_broker import create_topics
 from warmline.stream.ownership import owner_partition
 
 from .stack import BenchStack
-from .stats import Result, summary_ms
+from .stats import Result, p99_against_floor
 
 
 def _rd_producer(bootstrap: str) -> Producer:
@@ -144,29 +144,7 @@ async def _warm(url: str, ids: list[str]) -> None:
 
 
 def _pair(name: str, floor: list[float], ours: list[float], bound: float) -> list[Result]:
-    f, o = summary_ms(floor), summary_ms(ours)
-    ratio = o["p99_ms"] / f["p99_ms"]
-    return [
-        Result(
-            f"{name}: bare librdkafka round trip (floor)",
-            f["p99_ms"],
-            "ms p99",
-            "floor",
-            None,
-            detail=f,
-            samples_ms=[x * 1000 for x in floor],
-        ),
-        Result(
-            name,
-            o["p99_ms"],
-            "ms p99",
-            f"≤ {bound}× floor p99",
-            ratio <= bound,
-            floor=f["p99_ms"],
-            detail={**o, "ratio_to_floor_p99": round(ratio, 2)},
-            samples_ms=[x * 1000 for x in ours],
-        ),
-    ]
+    return p99_against_floor(f"{name}: bare librdkafka round trip (floor)", name, floor, ours, bound)
 
 
 async def unkeyed_one_worker(stack: BenchStack, n: int) -> list[Result]:

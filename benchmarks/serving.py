@@ -13,7 +13,7 @@ from warmline.client import LookupClient
 
 from . import httpload
 from .stack import BenchStack
-from .stats import Result, summary_ms
+from .stats import Result, p99_against_floor, summary_ms
 
 
 class EchoFloor:
@@ -79,29 +79,7 @@ async def kafka_l1(stack: BenchStack, n: int = 400) -> list[Result]:
             reply = await client.lookup("customer_id", "C-000042")
             ours.append(time.perf_counter() - t0)
             assert reply.source == "l1", reply
-    f, o = summary_ms(floor), summary_ms(ours)
-    ratio = o["p99_ms"] / f["p99_ms"]
-    return [
-        Result(
-            "Kafka bare round trip (floor)",
-            f["p99_ms"],
-            "ms p99",
-            "floor",
-            None,
-            detail=f,
-            samples_ms=[x * 1000 for x in floor],
-        ),
-        Result(
-            "Kafka request→reply, L1 hit",
-            o["p99_ms"],
-            "ms p99",
-            "≤ 1.5× floor p99",
-            ratio <= 1.5,
-            floor=f["p99_ms"],
-            detail={**o, "ratio_to_floor_p99": round(ratio, 2)},
-            samples_ms=[x * 1000 for x in ours],
-        ),
-    ]
+    return p99_against_floor("Kafka bare round trip (floor)", "Kafka request→reply, L1 hit", floor, ours, 1.5)
 
 
 async def _warm_ids(session: aiohttp.ClientSession, url: str, ids: list[str], chunk: int = 1000) -> None:

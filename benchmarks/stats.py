@@ -38,3 +38,24 @@ class Result:
     floor: float | None = None
     detail: dict[str, Any] = field(default_factory=dict)
     samples_ms: list[float] = field(default_factory=list, repr=False)
+
+
+def p99_against_floor(
+    floor_name: str, name: str, floor_s: list[float], ours_s: list[float], bound: float
+) -> list[Result]:
+    """Two rows: the floor's p99, and ours with its ratio to the floor (met when ≤ *bound*)."""
+    f, o = summary_ms(floor_s), summary_ms(ours_s)
+    ratio = o["p99_ms"] / f["p99_ms"]
+    return [
+        Result(floor_name, f["p99_ms"], "ms p99", "floor", None, detail=f, samples_ms=[x * 1000 for x in floor_s]),
+        Result(
+            name,
+            o["p99_ms"],
+            "ms p99",
+            f"≤ {bound}× floor p99",
+            ratio <= bound,
+            floor=f["p99_ms"],
+            detail={**o, "ratio_to_floor_p99": round(ratio, 2)},
+            samples_ms=[x * 1000 for x in ours_s],
+        ),
+    ]
