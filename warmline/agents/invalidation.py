@@ -8,6 +8,7 @@ drops its L1 entry too.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 
 from faust.types import EventT
@@ -16,7 +17,7 @@ from ..lookups import LookupService
 from ..models import CustomerChanged, InvalidMessage, KeyKind, normalize, parse, parse_key
 from ..stream.app import StreamApp
 from ..stream.ownership import Ownership
-from .kafka_io import Handle, HandlerPool, Outbox, ack_when_delivered, attach_routed
+from .kafka_io import Delivery, Handle, HandlerPool, Outbox, ack_when_delivered, attach_routed
 
 logger = logging.getLogger(__name__)
 
@@ -44,21 +45,19 @@ class InvalidationHandler:
             ack_when_delivered(event, await self._outbox.dead_letter(event, getattr(e, "reason", str(e))))
             return
         if not self._rekeyed and not self._ownership.owns(str(key)):
-            await self._rekey(event, str(key))
+            ack_when_delivered(event, await self._rekey(event, str(key)))
             return
         if key.kind is not KeyKind.CUSTOMER_ID:
             self._lookups.forget_local(key, change.customer_id)
             event.ack()
             return
-        for other in await self._lookups.invalidate_customer(key, change.customer_id):
-            await self._rekey(event, str(other), ack=False)
-        event.ack()
+        related = await self._lookups.invalidate_customer(key, change.customer_id)
+        fan_out = [await self._rekey(event, str(other)) for other in related]
+        ack_when_delivered(event, asyncio.gather(*fan_out))  # acked once every owner has its copy
 
-    async def _rekey(self, event: EventT[bytes], owner_key: str, *, ack: bool = True) -> None:
+    async def _rekey(self, event: EventT[bytes], owner_key: str) -> Delivery:
         partition = self._ownership.partition_of(owner_key)
-        delivery = await self._outbox.rekey(event, self._repartition_topic, owner_key, partition)
-        if ack:
-            ack_when_delivered(event, delivery)
+        return await self._outbox.rekey(event, self._repartition_topic, owner_key, partition)
 
 
 def register(sa: StreamApp, lookups: LookupService, outbox: Outbox, pool: HandlerPool, ownership: Ownership) -> None:
