@@ -10,7 +10,7 @@ from typing import Any
 import orjson
 import pytest
 
-from warmline.agents.kafka_io import HandlerPool, Outbox, ReplyTopicMissing
+from warmline.agents.kafka_io import HandlerPool
 from warmline.agents.lookup_requests import LookupRequestHandler
 from warmline.cache import CachePolicy, TableL1, TieredCache
 from warmline.lookups import LookupService
@@ -49,20 +49,9 @@ class FakeEvent:
 class FakeOutbox:
     """Records what would be produced; deliveries resolve only when the test says so."""
 
-    def __init__(self, missing: frozenset[str] = frozenset()) -> None:
+    def __init__(self) -> None:
         self.sent: list[dict[str, Any]] = []
         self.deliveries: list[asyncio.Future[None]] = []
-        self.missing = missing  # reply topics the broker does not have
-        self.seen: set[str] = set()
-
-    def known(self, topic: str) -> bool:
-        return topic in self.seen
-
-    async def send_reply(self, topic: str, key: bytes | None, value: bytes, **kw: Any) -> asyncio.Future[None]:
-        if topic in self.missing:
-            raise ReplyTopicMissing(topic)
-        self.seen.add(topic)
-        return await self.send(topic, key, value, **kw)
 
     def _delivery(self) -> asyncio.Future[None]:
         future: asyncio.Future[None] = asyncio.get_running_loop().create_future()
@@ -199,38 +188,6 @@ async def test_a_spring_reply_topic_kafka_refuses_is_dead_lettered_not_awaited(n
     assert outbox.sent[0]["topic"] == "dlq" and "not a valid Kafka topic name" in outbox.sent[0]["reason"]
     assert outbox.sent[1]["topic"] == "lookup-reply" and outbox.sent[1]["value"]["status"] == "invalid"
     assert [t for t in (m["topic"] for m in outbox.sent) if t not in ("dlq", "lookup-reply")] == []
-
-
-async def test_a_reply_topic_that_does_not_exist_is_dead_lettered_off_the_agents_loop() -> None:
-    outbox = FakeOutbox(missing=frozenset({"my-replies"}))
-    handler = _handler(outbox, owned={3})
-    event = FakeEvent(REQUEST)
-    await handler.handle(event)  # returns: the wait for the topic runs in the handler pool
-    await asyncio.wait_for(_until(lambda: len(outbox.sent) == 2), 5)
-    assert outbox.sent[0]["topic"] == "dlq" and "does not exist" in outbox.sent[0]["reason"]
-    assert outbox.sent[1]["topic"] == "lookup-reply" and outbox.sent[1]["value"]["status"] == "invalid"
-    assert outbox.sent[1]["value"]["request_id"] == "r-1"
-    outbox.deliver_all()
-    await _settle(handler)
-    assert event.acks == 1
-
-
-async def test_the_outbox_bounds_the_wait_for_an_unknown_reply_topic(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr("warmline.agents.kafka_io.REPLY_TOPIC_WAIT_S", 0.05)
-    calls: list[str] = []
-
-    class Producer:  # aiokafka waits for metadata of a topic the broker never creates
-        async def send(self, topic: str, *args: Any) -> asyncio.Future[None]:
-            calls.append(topic)
-            await asyncio.Event().wait()
-            raise AssertionError("unreachable")
-
-    outbox = Outbox(SimpleNamespace(producer=Producer()), "dlq", Metrics())
-    with pytest.raises(ReplyTopicMissing):
-        await outbox.send_reply("nowhere", None, b"{}", partition=None, headers=None)
-    with pytest.raises(ReplyTopicMissing):  # refused at once while it is known to be missing
-        await outbox.send_reply("nowhere", None, b"{}", partition=None, headers=None)
-    assert calls == ["nowhere"] and not outbox.known("nowhere")
 
 
 async def test_an_unexpected_failure_is_answered_with_an_error_then_acked() -> None:

@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 import logging
 import struct
-import time
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -20,14 +19,6 @@ logger = logging.getLogger(__name__)
 
 Headers = Sequence[tuple[str, bytes]]
 Delivery = Awaitable[Any]
-
-#: How long a reply waits for a reply topic the producer has not seen yet to appear in the
-#: broker's metadata; after that the request is dead-lettered and the topic refused for twice as long.
-REPLY_TOPIC_WAIT_S = 5.0
-
-
-class ReplyTopicMissing(Exception):
-    """The request's reply topic did not appear in the broker's metadata in time."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -95,36 +86,6 @@ class Outbox:
         self._app = app
         self._dlq_topic = dlq_topic
         self._metrics = metrics
-        self._known: set[str] = set()  # reply topics a send already went through to
-        self._missing: dict[str, float] = {}  # reply topic → refused until (monotonic)
-
-    def known(self, topic: str) -> bool:
-        """True once a reply to *topic* went out: sending to it never waits for metadata."""
-        return topic in self._known
-
-    async def send_reply(
-        self, topic: str, key: bytes | None, value: bytes, *, partition: int | None, headers: Headers | None
-    ) -> Delivery:
-        """send() to a client's reply topic, waiting at most REPLY_TOPIC_WAIT_S for it to exist.
-
-        aiokafka waits for an unknown topic's metadata up to Faust's producer timeout (1200 s),
-        and a broker that does not auto-create topics (Tansu; Kafka with auto-create off) never
-        provides it: without this bound one request naming a missing topic holds its caller that long.
-        """
-        if topic in self._known:
-            return await self.send(topic, key, value, partition=partition, headers=headers)
-        if self._missing.get(topic, 0.0) > time.monotonic():
-            raise ReplyTopicMissing(topic)
-        try:
-            async with asyncio.timeout(REPLY_TOPIC_WAIT_S):
-                delivery = await self.send(topic, key, value, partition=partition, headers=headers)
-        except TimeoutError:
-            if len(self._missing) > 10_000:
-                self._missing.clear()
-            self._missing[topic] = time.monotonic() + 2 * REPLY_TOPIC_WAIT_S
-            raise ReplyTopicMissing(topic) from None
-        self._known.add(topic)
-        return delivery
 
     async def send(
         self,

@@ -15,7 +15,7 @@ from ..models.base import MAX_MESSAGE_BYTES
 from ..ownership import Ownership
 from ..runtime import Runtime
 from ..stream.topics import TopicPlan
-from .kafka_io import Handle, HandlerPool, Outbox, ReplyTopicMissing, SpringReply, ack_when_delivered, attach_routed
+from .kafka_io import Handle, HandlerPool, Outbox, SpringReply, ack_when_delivered, attach_routed
 
 logger = logging.getLogger(__name__)
 
@@ -95,19 +95,15 @@ class LookupRequestHandler:
             ack_when_delivered(event, await self._outbox.rekey(event, self._repartition_topic, owner_key, partition))
             return
         fast = self._rt.lookups.peek(key, request.request_id, request.max_age_s)
-        ready = reply_topic == self._default_reply_topic or self._outbox.known(reply_topic)
-        if fast is not None and ready:
+        if fast is not None:
             ack_when_delivered(event, await self._reply(reply_topic, fast, spring))
             return
 
         async def slow() -> None:
-            reply = fast or await self._rt.lookups.lookup_key(
+            reply = await self._rt.lookups.lookup_key(
                 key, request_id=request.request_id, max_age_s=request.max_age_s, timeout_ms=request.timeout_ms
             )
-            try:
-                await (await self._reply(reply_topic, reply, spring))
-            except ReplyTopicMissing:  # a reply topic that does not exist: the DLQ keeps the request
-                await self._reject_now(event, spring, f"reply topic {reply_topic!r} does not exist", request.request_id)
+            await (await self._reply(reply_topic, reply, spring))
 
         async def failed(error: Exception) -> None:
             logger.error("lookup %s for request %s failed unexpectedly", key.redacted, request.request_id)
@@ -118,20 +114,9 @@ class LookupRequestHandler:
 
     async def _reply(self, topic: str, reply: Answer, spring: SpringReply) -> Any:
         key = reply.request_id.encode() if reply.request_id else None
-        if topic == self._default_reply_topic:
-            return await self._outbox.send(
-                topic, key, reply.to_json(), partition=spring.partition, headers=spring.reply_headers()
-            )
-        return await self._outbox.send_reply(
+        return await self._outbox.send(
             topic, key, reply.to_json(), partition=spring.partition, headers=spring.reply_headers()
         )
-
-    async def _reject_now(self, event: EventT[bytes], spring: SpringReply, reason: str, request_id: str) -> None:
-        """Dead-letter *event* and answer `invalid` on the default reply topic; return once both are out."""
-        dead = await self._outbox.dead_letter(event, reason)
-        reply = Answer(request_id=request_id, status=LookupStatus.INVALID, error=reason)
-        answered = await self._reply(self._default_reply_topic, reply, SpringReply(None, spring.correlation_id))
-        await asyncio.gather(dead, answered)
 
     async def _reject(
         self,
@@ -149,8 +134,8 @@ class LookupRequestHandler:
             ack_when_delivered(event, dead)
             return
         topic = reply_topic or spring.topic or reply_to or self._default_reply_topic
-        if self._plan.reply_refusal(topic) is not None or not self._outbox.known(topic):
-            topic = self._default_reply_topic  # never wait for a topic here: this runs in the agent's loop
+        if self._plan.reply_refusal(topic) is not None:
+            topic = self._default_reply_topic
         reply = Answer(request_id=request_id, status=LookupStatus.INVALID, error=reason)
         answered = await self._reply(
             topic, reply, spring if reply_topic is None else SpringReply(None, spring.correlation_id)
