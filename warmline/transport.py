@@ -9,7 +9,8 @@ Its producer keeps metadata for every topic it has seen (``stream/metadata.py`` 
 
 from __future__ import annotations
 
-from typing import Any, ClassVar, Protocol, cast
+from collections.abc import Mapping
+from typing import Any, ClassVar, Protocol, TypeVar, cast
 
 import aiokafka
 from faust.transport.drivers import aiokafka as faust_aiokafka
@@ -33,11 +34,28 @@ class TunedConsumerThread(faust_aiokafka.AIOKafkaConsumerThread):
         return consumer
 
 
+P = TypeVar("P")
+
+
+def from_the_beginning(offsets: Mapping[P, int]) -> dict[P, int]:
+    """*offsets* with every negative offset read as 0 (the partition's beginning)."""
+    return {tp: max(offset, 0) for tp, offset in offsets.items()}
+
+
 class TunedConsumer(faust_aiokafka.Consumer):
     """Faust's aiokafka consumer using TunedConsumerThread."""
 
     def _new_consumer_thread(self) -> TunedConsumerThread:
         return TunedConsumerThread(self, loop=self.loop, beacon=self.beacon)
+
+    async def seek_wait(self, partitions: Mapping[Any, int]) -> None:
+        """Faust's seek_wait, negative offsets meaning "from the beginning".
+
+        Table recovery seeks a changelog to (earliest offset − 1) and maps only −1 to 0; an
+        earliest offset of −1 from the broker makes it −2, and aiokafka's ValueError then
+        crashes the worker (`make faults`, rolling restart on the embedded broker).
+        """
+        await super().seek_wait(from_the_beginning(partitions))
 
 
 class StableProducer(faust_aiokafka.Producer):
