@@ -63,6 +63,18 @@ def recovery_s(ledger: Ledger, window: Window, normal_p99_ms: float, factor: flo
     return None
 
 
+def goal(row: dict[str, Any], normal: dict[str, Any]) -> dict[str, Any]:
+    """The issue's goals for one fault row: nothing lost, hot keys answered, worker-0's HTTP p99 ≤ 3× normal."""
+    normal_http = normal.get("http_p99_ms") or normal["p99_ms"] or 1.0
+    survivor = row.get("http_to_worker_0_p99_ms")
+    return {
+        "nothing_lost": row["during"]["lost"] + row["after"]["lost"] == 0,
+        "hot_keys_answered": row["during"]["hot_not_answered"] == 0,
+        "worker_0_http_p99_within_3x": survivor is not None and survivor <= 3 * normal_http,
+        "normal_http_p99_ms": normal_http,
+    }
+
+
 def fault_report(ledger: Ledger, window: Window, normal_p99_ms: float) -> dict[str, Any]:
     """One row: the window's figures during and after, per channel, and the time to normal p99."""
     during, after = _between(ledger, window.start, window.end), _between(ledger, window.end, window.after_end)

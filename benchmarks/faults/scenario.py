@@ -94,13 +94,13 @@ async def rolling_restart(stack: FaultStack) -> str:
 
 FAULTS: dict[str, tuple[Inject, float]] = {
     # name: (inject, seconds observed after the window)
-    "kill -9 worker": (kill_worker, 15),
-    "SIGSTOP worker 15 s": (stop_worker, 15),
+    "kill -9 worker": (kill_worker, 12),
+    "SIGSTOP worker 15 s": (stop_worker, 12),
     "Redis down 20 s": (stop_redis, 10),
     "source 5xx 10 s": (source_errors, 10),
-    "source hangs 10 s": (source_hangs, 15),
-    "broker frozen 5 s": (freeze_broker, 15),
-    "rolling restart": (rolling_restart, 15),
+    "source hangs 10 s": (source_hangs, 12),
+    "broker frozen 5 s": (freeze_broker, 12),
+    "rolling restart": (rolling_restart, 12),
 }
 
 
