@@ -263,15 +263,23 @@ class Tally:
         }
 
 
-async def send_all(bootstrap: str, topics: dict[str, str], items: list[Hostile], tally: Tally, rate: float) -> None:
-    """Produce *items* (unkeyed, one record per batch) at about *rate* per second; record each offset."""
+async def send_all(
+    bootstrap: str, topics: dict[str, str], items: list[Hostile], tally: Tally, rate: float, budget_s: float
+) -> None:
+    """Produce *items* (unkeyed, one record per batch) at about *rate* per second; record each offset.
+
+    Stops after *budget_s* (what was sent is what the tally counts; the report says how many).
+    """
     producer = AIOKafkaProducer(
         bootstrap_servers=bootstrap, linger_ms=0, max_batch_size=1, max_request_size=2 * 1024 * 1024
     )
     await producer.start()
     try:
         chunk = max(1, int(rate / 10))
+        stop_at = asyncio.get_running_loop().time() + budget_s
         for start in range(0, len(items), chunk):
+            if asyncio.get_running_loop().time() > stop_at:
+                break
             t_next = asyncio.get_running_loop().time() + chunk / rate
             part = items[start : start + chunk]
             futures = [
