@@ -37,9 +37,9 @@ class TunedConsumerThread(faust_aiokafka.AIOKafkaConsumerThread):
 P = TypeVar("P")
 
 
-def from_the_beginning(offsets: Mapping[P, int]) -> dict[P, int]:
-    """*offsets* with every negative offset read as 0 (the partition's beginning)."""
-    return {tp: max(offset, 0) for tp, offset in offsets.items()}
+def from_the_beginning(offsets: Mapping[P, int | None]) -> dict[P, int]:
+    """*offsets* with every negative or unknown (None) offset read as 0 (the partition's beginning)."""
+    return {tp: offset if offset is not None and offset >= 0 else 0 for tp, offset in offsets.items()}
 
 
 class TunedConsumer(faust_aiokafka.Consumer):
@@ -48,12 +48,12 @@ class TunedConsumer(faust_aiokafka.Consumer):
     def _new_consumer_thread(self) -> TunedConsumerThread:
         return TunedConsumerThread(self, loop=self.loop, beacon=self.beacon)
 
-    async def seek_wait(self, partitions: Mapping[Any, int]) -> None:
-        """Faust's seek_wait, negative offsets meaning "from the beginning".
+    async def seek_wait(self, partitions: Mapping[Any, int | None]) -> None:
+        """Faust's seek_wait, a negative or unknown offset meaning "from the beginning".
 
-        Table recovery seeks a changelog to (earliest offset − 1) and maps only −1 to 0; an
-        earliest offset of −1 from the broker makes it −2, and aiokafka's ValueError then
-        crashes the worker (`make faults`, rolling restart on the embedded broker).
+        Table recovery maps only −1 to 0 before it seeks the changelog; during a rolling restart
+        on the embedded broker it asked for None (`make faults`, twice), and aiokafka's
+        ValueError("Offset must be a positive integer") crashed the worker.
         """
         await super().seek_wait(from_the_beginning(partitions))
 

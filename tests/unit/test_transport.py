@@ -8,8 +8,8 @@ from warmline.transport import TunedConsumer, from_the_beginning
 
 
 def test_negative_offsets_mean_the_beginning() -> None:
-    a, b, c = TP("t", 0), TP("t", 1), TP("t", 2)
-    assert from_the_beginning({a: -2, b: -1, c: 7}) == {a: 0, b: 0, c: 7}
+    a, b, c, d = TP("t", 0), TP("t", 1), TP("t", 2), TP("t", 3)
+    assert from_the_beginning({a: -2, b: -1, c: 7, d: None}) == {a: 0, b: 0, c: 7, d: 0}
 
 
 async def test_the_worker_consumer_seeks_its_thread_to_no_negative_offset() -> None:
@@ -21,5 +21,5 @@ async def test_the_worker_consumer_seeks_its_thread_to_no_negative_offset() -> N
 
     consumer = TunedConsumer.__new__(TunedConsumer)  # no app, no broker: only the seek path
     consumer._thread = Thread()
-    await consumer.seek_wait({TP("l1-changelog", 3): -2})  # what recovery asked for (faults run)
-    assert seeks == [{TP("l1-changelog", 3): 0}]
+    await consumer.seek_wait({TP("l1-changelog", 3): None, TP("l1-changelog", 2): 5})  # what recovery asked for
+    assert seeks == [{TP("l1-changelog", 3): 0, TP("l1-changelog", 2): 5}]
