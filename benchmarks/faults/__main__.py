@@ -13,6 +13,7 @@ from pathlib import Path
 
 from ..report import RESULTS_DIR
 from .analysis import plot
+from .load import Rates
 from .run import Plan, run
 
 
@@ -23,9 +24,15 @@ def main() -> None:
     parser.add_argument("--no-durable", action="store_true", help="skip the broker kill on S3 storage")
     parser.add_argument("--keep", action="store_true", help="keep the work directory (logs) after the run")
     parser.add_argument("--name", default="faults", help="results file name")
+    parser.add_argument(
+        "--rates",
+        default="150,50,20",
+        help="Kafka lookups, HTTP lookups and call-started per second (40,20,5 suits a busy 2-core machine)",
+    )
     args = parser.parse_args()
     logging.basicConfig(level=logging.WARNING, format="%(asctime)s %(message)s")
-    plan = Plan(hostile=args.hostile, durable=not args.no_durable)
+    kafka, http, calls = (float(x) for x in args.rates.split(","))
+    plan = Plan(rates=Rates(kafka=kafka, http=http, calls=calls), hostile=args.hostile, durable=not args.no_durable)
     if args.only is not None:
         plan.faults = args.only
     started = time.monotonic()
