@@ -5,7 +5,7 @@ PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 PYTEST_ARGS ?=
 
-.PHONY: help install run test test-unit test-integration bench lint clean
+.PHONY: help install run test test-unit test-integration bench faults lint clean
 
 help:  ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-18s %s\n", $$1, $$2}'
@@ -29,6 +29,9 @@ test-unit: install  ## unit tests only (no services)
 
 bench: install  ## benchmarks; JSON + PNG under benchmarks/results/
 	$(PY) -m benchmarks
+
+faults: install  ## fault suite: 2 workers under load, each fault in turn, 100k hostile messages (~10 min); JSON + PNG
+	$(PY) -m benchmarks.faults
 
 lint: install  ## ruff, format check, mypy, import contracts
 	$(VENV)/bin/ruff check .

@@ -174,6 +174,18 @@ async def test_replies_never_go_into_topics_warmline_reads_or_owns(topic: str) -
     assert outbox.sent[1]["topic"] == "lookup-reply" and outbox.sent[1]["value"]["status"] == "invalid"
 
 
+@pytest.mark.parametrize("name", [b"no spaces allowed", b"x" * 250, b"..", "caf\u00e9".encode()])
+async def test_a_spring_reply_topic_kafka_refuses_is_dead_lettered_not_awaited(name: bytes) -> None:
+    # The faults run's hostile flood: such a header held the reply produce in its metadata wait.
+    outbox = FakeOutbox()
+    event = FakeEvent(REQUEST)
+    event.message.headers = [("kafka_replyTopic", name), ("kafka_correlationId", b"c-1")]
+    await _handler(outbox, owned={3}).handle(event)  # type: ignore[arg-type]
+    assert outbox.sent[0]["topic"] == "dlq" and "not a valid Kafka topic name" in outbox.sent[0]["reason"]
+    assert outbox.sent[1]["topic"] == "lookup-reply" and outbox.sent[1]["value"]["status"] == "invalid"
+    assert [t for t in (m["topic"] for m in outbox.sent) if t not in ("dlq", "lookup-reply")] == []
+
+
 async def test_an_unexpected_failure_is_answered_with_an_error_then_acked() -> None:
     class Exploding(FakeSource):
         async def lookup(self, key: LookupKey) -> SourceResult:

@@ -9,7 +9,8 @@ Its producer keeps metadata for every topic it has seen (``stream/metadata.py`` 
 
 from __future__ import annotations
 
-from typing import Any, ClassVar, Protocol, cast
+from collections.abc import Mapping
+from typing import Any, ClassVar, Protocol, TypeVar, cast
 
 import aiokafka
 from faust.transport.drivers import aiokafka as faust_aiokafka
@@ -33,11 +34,28 @@ class TunedConsumerThread(faust_aiokafka.AIOKafkaConsumerThread):
         return consumer
 
 
+P = TypeVar("P")
+
+
+def from_the_beginning(offsets: Mapping[P, int | None]) -> dict[P, int]:
+    """*offsets* with every negative or unknown (None) offset read as 0 (the partition's beginning)."""
+    return {tp: offset if offset is not None and offset >= 0 else 0 for tp, offset in offsets.items()}
+
+
 class TunedConsumer(faust_aiokafka.Consumer):
     """Faust's aiokafka consumer using TunedConsumerThread."""
 
     def _new_consumer_thread(self) -> TunedConsumerThread:
         return TunedConsumerThread(self, loop=self.loop, beacon=self.beacon)
+
+    async def seek_wait(self, partitions: Mapping[Any, int | None]) -> None:
+        """Faust's seek_wait, a negative or unknown offset meaning "from the beginning".
+
+        Table recovery maps only −1 to 0 before it seeks the changelog; during a rolling restart
+        on the embedded broker it asked for None (`make faults`, twice), and aiokafka's
+        ValueError("Offset must be a positive integer") crashed the worker.
+        """
+        await super().seek_wait(from_the_beginning(partitions))
 
 
 class StableProducer(faust_aiokafka.Producer):

@@ -1,0 +1,1 @@
+"""`make faults`: two workers under steady load while each fault is injected in turn, plus 100k hostile messages."""

@@ -1,0 +1,57 @@
+"""`make faults`: run every fault under load and write benchmarks/results/faults.json + faults.png."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import logging
+import platform
+import tempfile
+import time
+from pathlib import Path
+
+from ..report import RESULTS_DIR
+from .analysis import plot
+from .load import Rates
+from .run import Plan, run
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(prog="python -m benchmarks.faults")
+    parser.add_argument("--hostile", type=int, default=100_000, help="hostile messages to send (0: none)")
+    parser.add_argument("--only", nargs="*", help="fault names to run (default: all)")
+    parser.add_argument("--no-durable", action="store_true", help="skip the broker kill on S3 storage")
+    parser.add_argument("--keep", action="store_true", help="keep the work directory (logs) after the run")
+    parser.add_argument("--name", default="faults", help="results file name")
+    parser.add_argument(
+        "--rates",
+        default="150,50,20",
+        help="Kafka lookups, HTTP lookups and call-started per second (40,20,5 suits a busy 2-core machine)",
+    )
+    args = parser.parse_args()
+    logging.basicConfig(level=logging.WARNING, format="%(asctime)s %(message)s")
+    kafka, http, calls = (float(x) for x in args.rates.split(","))
+    plan = Plan(rates=Rates(kafka=kafka, http=http, calls=calls), hostile=args.hostile, durable=not args.no_durable)
+    if args.only is not None:
+        plan.faults = args.only
+    started = time.monotonic()
+    tmp = tempfile.mkdtemp(prefix="warmline-faults-") if args.keep else None
+    with tempfile.TemporaryDirectory(prefix="warmline-faults-") as scratch:
+        outcome = asyncio.run(run(Path(tmp or scratch), plan))
+    doc = {
+        "benchmark": "faults",
+        "when": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+        "machine": {"python": platform.python_version(), "cpus": __import__("os").cpu_count()},
+        "duration_s": round(time.monotonic() - started, 1),
+        **outcome.report,
+    }
+    RESULTS_DIR.mkdir(parents=True, exist_ok=True)
+    path = RESULTS_DIR / f"{args.name}.json"
+    path.write_text(json.dumps(doc, indent=2, default=str) + "\n")
+    plot(path.with_suffix(".png"), outcome.panels)
+    print(f"wrote {path} and {path.with_suffix('.png')}")
+
+
+if __name__ == "__main__":
+    main()

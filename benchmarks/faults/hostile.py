@@ -1,0 +1,343 @@
+"""100,000 hostile messages: seeded mutations of valid ones, sent to the three input topics, and their tally.
+
+"Parseable enough to answer" (a lookup-request that must get a reply, usually ``invalid``): its
+value is at most 64 KiB, decodes (strict UTF-8) as a JSON object, and has a ``request_id`` that is
+a string of 1–128 characters — or the message carries a ``kafka_correlationId`` header. Every
+message that is not a valid wire message (``warmline.models.parse`` of its topic's model, plus the
+key normalization) must be dead-lettered; a valid lookup-request is answered whatever its headers.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import random
+import re
+from collections import Counter
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from typing import Any
+
+import orjson
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
+
+from warmline.models import CallStarted, CustomerChanged, InvalidMessage, KeyKind, LookupRequest, normalize, parse
+from warmline.models.base import MAX_MESSAGE_BYTES
+
+Headers = list[tuple[str, bytes]]
+HOSTILE_ID = re.compile(rb"^h-(\d+)")
+
+#: Mutation → weight; the huge ones are rare so 100k messages stay a few hundred MB.
+MUTATIONS: dict[str, float] = {
+    "wrong_type": 12,
+    "huge_string": 6,
+    "deep_nesting": 8,
+    "invalid_utf8": 10,
+    "nul_bytes": 10,
+    "numbers_as_strings": 10,
+    "one_mb_value": 0.1,
+    "duplicate_keys": 10,
+    "bad_headers": 10,
+    "truncated": 8,
+    "unknown_field": 6,
+    "empty_or_null": 3,
+    "not_an_object": 5,
+}
+
+
+@dataclass
+class Hostile:
+    """One generated message and what the run expects of it."""
+
+    n: int
+    topic: str  # lookup_request | call_started | customer_changed
+    mutation: str
+    value: bytes | None
+    headers: Headers
+    expect_dlq: bool = False
+    expect_reply: bool = False
+
+
+def _base(topic: str, n: int, reply_topic: str) -> dict[str, Any]:
+    if topic == "lookup_request":
+        return {"request_id": f"h-{n}", "by": "customer_id", "value": "C-000123", "reply_to": reply_topic}
+    if topic == "call_started":
+        return {"call_id": f"h-{n}", "caller": "+14155550123", "customer_id": "C-000123"}
+    return {"customer_id": "C-900001"}
+
+
+def _raw(body: dict[str, Any]) -> bytes:
+    return json.dumps(body, ensure_ascii=False).encode()
+
+
+def _mutate(rng: random.Random, body: dict[str, Any], mutation: str, forbidden: bytes) -> tuple[bytes | None, Headers]:  # noqa: C901  # one branch per mutation reads best
+    fields = [k for k in body if k != "request_id"] or list(body)
+    name = rng.choice(fields)
+    if mutation == "wrong_type":
+        body[rng.choice(list(body))] = rng.choice([123, 1.5, True, None, [], {"a": 1}, -1])
+    elif mutation == "huge_string":
+        body[rng.choice(list(body))] = "x" * rng.choice([129, 321, 5_000, 60_000])
+    elif mutation == "deep_nesting":
+        depth = rng.choice([50, 600, 5_000])
+        raw = _raw(body)
+        return raw[:-1] + f', "{name}": '.encode() + b"[" * depth + b"]" * depth + b"}", []
+    elif mutation == "invalid_utf8":
+        raw = _raw(body)
+        cut = raw.index(b'"', raw.index(b":") + 3) if rng.random() < 0.5 else len(raw) // 2
+        return raw[:cut] + rng.choice([b"\xff\xfe", b"\xc3\x28", b"\xed\xa0\x80", b"\x80"]) + raw[cut:], []
+    elif mutation == "nul_bytes":
+        if rng.random() < 0.5:
+            body[name] = str(body[name]) + "\u0000tail"  # an escaped NUL: valid JSON
+        else:
+            raw = _raw(body)
+            at = raw.index(b'"', raw.index(b":")) + 2
+            return raw[:at] + b"\x00" + raw[at:], []  # a raw NUL inside a string: invalid JSON
+    elif mutation == "numbers_as_strings":
+        if "max_age_s" not in body and "request_id" in body:
+            body[rng.choice(["max_age_s", "timeout_ms"])] = rng.choice(["300", "2000", "1e3"])
+        else:
+            body[name] = rng.choice([123456, 4155550123, 1.0])
+    elif mutation == "one_mb_value":
+        body[name] = "y" * 1_000_000
+    elif mutation == "duplicate_keys":
+        raw = _raw(body)
+        extra = rng.choice([f'"{name}": 42', f'"{name}": "other"', f'"{name}": null'])
+        return (raw[:1] + extra.encode() + b", " + raw[1:]) if rng.random() < 0.5 else (
+            raw[:-1] + b", " + extra.encode() + b"}"
+        ), []
+    elif mutation == "bad_headers":
+        return _raw(body), _bad_headers(rng, body, forbidden)
+    elif mutation == "truncated":
+        raw = _raw(body)
+        return raw[: rng.randrange(1, len(raw) - 1)], []
+    elif mutation == "unknown_field":
+        body[rng.choice(["extra", "__proto__", "requestId", "💥"])] = rng.choice([1, "x", None])
+    elif mutation == "empty_or_null":
+        return rng.choice([b"", None, b"null", b"{}"]), []
+    elif mutation == "not_an_object":
+        return rng.choice([b"[]", b'"text"', b"42", b"true", b"[{}]", b"\x00\x01\x02", b"\xef\xbb\xbf{}"]), []
+    return _raw(body), []
+
+
+def _bad_headers(rng: random.Random, body: dict[str, Any], forbidden: bytes) -> Headers:
+    n = str(body.get("request_id", body.get("call_id", "h-x")))
+    choice = rng.randrange(6)
+    if choice == 0:
+        return [("kafka_replyTopic", b"\xff\xfebad")]
+    if choice == 1:
+        return [("kafka_replyTopic", rng.choice([forbidden, b"__consumer_offsets", b"no spaces allowed"]))]
+    if choice == 2:
+        return [("kafka_replyPartition", rng.choice([b"\x00\x01", b"", b"\x00\x00\x00\x00\x00"]))]
+    if choice == 3:
+        return [("kafka_correlationId", n.encode() + b"-" + b"z" * rng.choice([10, 5000]))]
+    if choice == 4:
+        return [("\xff", b"x"), ("", b""), ("kafka_correlationId", n.encode())]
+    return [("kafka_replyPartition", b"\x00\x00\x00\x00"), ("kafka_correlationId", n.encode())] * 2
+
+
+MODELS = {"lookup_request": LookupRequest, "call_started": CallStarted, "customer_changed": CustomerChanged}
+
+
+def _valid(topic: str, value: bytes | None, region: str = "US") -> bool:
+    try:
+        model = parse(MODELS[topic], value)
+        if isinstance(model, CallStarted):
+            model.lookup_key(region)
+        if isinstance(model, CustomerChanged):
+            normalize(KeyKind.CUSTOMER_ID, model.customer_id, region)
+    except InvalidMessage:
+        return False
+    return True
+
+
+def _salvageable(value: bytes | None, headers: Headers) -> bool:
+    if any(k == "kafka_correlationId" for k, _ in headers):
+        return True
+    if value is None or len(value) > MAX_MESSAGE_BYTES:
+        return False
+    try:
+        data = json.loads(value.decode("utf-8"))
+    except (UnicodeDecodeError, ValueError, RecursionError):
+        return False
+    rid = data.get("request_id") if isinstance(data, dict) else None
+    return isinstance(rid, str) and 0 < len(rid) <= 128
+
+
+def reply_topic_of(value: bytes | None, headers: Headers, default: str) -> str:
+    """Where warmline sends the reply of a valid request: the Spring header, reply_to, or *default*."""
+    raw = dict(headers).get("kafka_replyTopic")
+    try:
+        spring = raw.decode() if raw else None
+    except UnicodeDecodeError:
+        spring = None  # an undecodable header is ignored
+    return spring or json.loads(value or b"{}").get("reply_to") or default
+
+
+def _refused(topic: str, forbidden: str) -> bool:
+    """A reply topic warmline refuses: one it reads, an internal one, or a name Kafka rejects."""
+    return topic == forbidden or topic.startswith("__") or not re.fullmatch(r"[A-Za-z0-9._-]{1,249}", topic)
+
+
+def generate(count: int, topics: dict[str, str], seed: int = 20261126) -> Iterator[Hostile]:
+    """*count* hostile messages, the same ones for the same *seed* (*topics*: the run's wire topic names)."""
+    reply_topic, forbidden = topics["lookup_reply"], topics["call_started"]
+    rng = random.Random(seed)  # reproducible test data
+    names, weights = list(MUTATIONS), list(MUTATIONS.values())
+    for n in range(count):
+        topic = rng.choices(["lookup_request", "call_started", "customer_changed"], [2, 1, 1])[0]
+        mutation = rng.choices(names, weights)[0]
+        value, headers = _mutate(rng, _base(topic, n, reply_topic), mutation, forbidden.encode())
+        item = Hostile(n, topic, mutation, value, headers)
+        valid = _valid(topic, value)
+        if topic == "lookup_request":
+            refused = valid and _refused(reply_topic_of(value, headers, reply_topic), forbidden)
+            item.expect_dlq = not valid or refused
+            item.expect_reply = valid or _salvageable(value, headers)
+        else:
+            item.expect_dlq = not valid
+        yield item
+
+
+@dataclass
+class Tally:
+    """What came back for the hostile messages."""
+
+    sent: dict[tuple[str, int, int], Hostile] = field(default_factory=dict)  # (topic, partition, offset)
+    by_id: dict[int, Hostile] = field(default_factory=dict)
+    replies: Counter[int] = field(default_factory=Counter)
+    reply_status: Counter[str] = field(default_factory=Counter)
+    dead: Counter[tuple[str, int, int]] = field(default_factory=Counter)
+    unmatched_replies: int = 0
+
+    def take_reply(self, body: Any, headers: Headers) -> None:
+        rid = body.get("request_id") if isinstance(body, dict) else None
+        found = HOSTILE_ID.match(rid.encode()) if isinstance(rid, str) else None
+        if found is None:
+            corr = dict(headers).get("kafka_correlationId")
+            found = HOSTILE_ID.match(corr) if corr else None
+        if found is None:
+            self.unmatched_replies += 1
+            return
+        self.replies[int(found.group(1))] += 1
+        self.reply_status[str(body.get("status"))] += 1
+
+    def report(self) -> dict[str, Any]:
+        items = list(self.by_id.values())
+        dlq_expected = {k for k, h in self.sent.items() if h.expect_dlq}
+        dlq_got = set(self.dead)
+        reply_expected = {h.n for h in items if h.expect_reply}
+        missing_dlq = dlq_expected - dlq_got
+        missing_reply = reply_expected - set(self.replies)
+        return {
+            "sent": len(items),
+            "sent_by_topic": dict(Counter(h.topic for h in items)),
+            "sent_by_mutation": dict(Counter(h.mutation for h in items)),
+            "expected_dead_letters": len(dlq_expected),
+            "dead_letters": sum(self.dead.values()),
+            "dead_letters_missing": len(missing_dlq),
+            "dead_letters_unexpected": len(dlq_got - dlq_expected),
+            "dead_letters_duplicated": sum(c - 1 for c in self.dead.values() if c > 1),
+            "expected_replies": len(reply_expected),
+            "replies": sum(self.replies.values()),
+            "replies_missing": len(missing_reply),
+            "replies_unexpected": len(set(self.replies) - reply_expected),
+            "replies_duplicated": sum(c - 1 for c in self.replies.values() if c > 1),
+            "reply_status": dict(self.reply_status),
+            "neither_answered_nor_dead_lettered": sum(
+                1
+                for k, h in self.sent.items()
+                if k not in dlq_got and h.n not in self.replies and (h.expect_dlq or h.expect_reply)
+            ),
+            "examples_missing_dlq": [
+                {"n": self.sent[k].n, "topic": k[0], "mutation": self.sent[k].mutation}
+                for k in sorted(missing_dlq)[:10]
+            ],
+            "examples_unexpected_dlq": [
+                {"n": self.sent[k].n, "topic": k[0], "mutation": self.sent[k].mutation}
+                for k in sorted(dlq_got - dlq_expected, key=str)[:10]
+                if k in self.sent
+            ],
+            "examples_missing_reply": [
+                {"n": n, "mutation": self.by_id[n].mutation} for n in sorted(missing_reply)[:10]
+            ],
+        }
+
+
+async def send_all(
+    bootstrap: str, topics: dict[str, str], items: list[Hostile], tally: Tally, rate: float, budget_s: float
+) -> None:
+    """Produce *items* (unkeyed, one record per batch) at about *rate* per second; record each offset.
+
+    Stops after *budget_s* (what was sent is what the tally counts; the report says how many).
+    """
+    producer = AIOKafkaProducer(
+        bootstrap_servers=bootstrap, linger_ms=0, max_batch_size=1, max_request_size=2 * 1024 * 1024
+    )
+    await producer.start()
+    try:
+        chunk = max(1, int(rate / 10))
+        stop_at = asyncio.get_running_loop().time() + budget_s
+        for start in range(0, len(items), chunk):
+            if asyncio.get_running_loop().time() > stop_at:
+                break
+            t_next = asyncio.get_running_loop().time() + chunk / rate
+            part = items[start : start + chunk]
+            futures = [
+                await producer.send(
+                    topics[h.topic],
+                    h.value,
+                    key=b"tombstone" if h.value is None else None,  # Kafka wants a key or a value
+                    headers=list(h.headers) or None,
+                )
+                for h in part
+            ]
+            for h, meta in zip(part, await asyncio.gather(*futures), strict=True):
+                tally.sent[(topics[h.topic], meta.partition, meta.offset)] = h
+                tally.by_id[h.n] = h
+            await asyncio.sleep(max(0.0, t_next - asyncio.get_running_loop().time()))
+    finally:
+        await producer.stop()
+
+
+async def read_dead_letters(bootstrap: str, topic: str, partitions: int, tally: Tally, until: asyncio.Event) -> None:
+    """Count DLQ records by the (topic, partition, offset) they name until *until* is set."""
+    consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, enable_auto_commit=False, fetch_max_wait_ms=5)
+    await consumer.start()
+    tps = [TopicPartition(topic, p) for p in range(partitions)]
+    consumer.assign(tps)
+    await consumer.seek_to_beginning(*tps)
+    try:
+        while not until.is_set():
+            for records in (await consumer.getmany(timeout_ms=200)).values():
+                for record in records:
+                    letter = orjson.loads(record.value or b"{}")
+                    tally.dead[(letter.get("topic"), letter.get("partition"), letter.get("offset"))] += 1
+    finally:
+        await consumer.stop()
+
+
+async def end_offsets(bootstrap: str, topics: list[str], partitions: int) -> dict[str, int]:
+    """The end offset of each partition of *topics*."""
+    consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, enable_auto_commit=False)
+    await consumer.start()
+    try:
+        tps = [TopicPartition(t, p) for t in topics for p in range(partitions)]
+        return {f"{tp.topic}[{tp.partition}]": end for tp, end in (await consumer.end_offsets(tps)).items()}
+    finally:
+        await consumer.stop()
+
+
+async def committed(bootstrap: str, group: str, topics: list[str], partitions: int) -> dict[str, int]:
+    """The committed offset of consumer *group*, per partition of *topics*.
+
+    Read through a consumer that names the group but only assigns (never joins, so the workers'
+    group is not disturbed); aiokafka's admin OffsetFetch is not understood by Tansu.
+    """
+    consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, group_id=group, enable_auto_commit=False)
+    await consumer.start()
+    try:
+        tps = [TopicPartition(t, p) for t in topics for p in range(partitions)]
+        consumer.assign(tps)
+        return {f"{tp.topic}[{tp.partition}]": await consumer.committed(tp) or 0 for tp in tps}
+    finally:
+        await consumer.stop()

@@ -1,0 +1,246 @@
+"""Steady load over Kafka and HTTP, with every request and every reply written down in a Ledger."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import itertools
+import logging
+import random
+import time
+import uuid
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+import aiohttp
+import orjson
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
+from aiokafka.errors import KafkaError
+
+from .hostile import Tally
+
+logger = logging.getLogger(__name__)
+
+#: A request without a reply after this long is lost.
+LOST_AFTER_S = 30.0
+#: Known ("hot") customer ids: warmed before the faults start, so every fault tests serving from cache.
+HOT_KEYS = [f"C-{i:06d}" for i in range(1, 401)]
+
+
+@dataclass
+class Sent:
+    """One lookup: when it was sent, how, and what came back."""
+
+    rid: str
+    channel: str  # kafka | http
+    t: float
+    hot: bool
+    worker: int | None = None  # the HTTP target
+    t_reply: float | None = None
+    status: str | None = None
+    replies: int = 0
+    not_sent: bool = False  # the client could not hand it to the broker within LOST_AFTER_S
+
+
+@dataclass
+class Ledger:
+    """Every lookup of the run by request id; times are seconds since *t0* (monotonic)."""
+
+    t0: float = field(default_factory=time.monotonic)
+    sent: dict[str, Sent] = field(default_factory=dict)
+    foreign_replies: int = 0
+
+    def now(self) -> float:
+        return time.monotonic() - self.t0
+
+    def add(self, rid: str, channel: str, hot: bool, worker: int | None = None) -> Sent:
+        entry = Sent(rid, channel, self.now(), hot, worker)
+        self.sent[rid] = entry
+        return entry
+
+    def reply(self, rid: str, status: str) -> None:
+        entry = self.sent.get(rid)
+        if entry is None:
+            self.foreign_replies += 1
+            return
+        entry.replies += 1
+        if entry.replies == 1:
+            entry.t_reply = self.now()
+            entry.status = status
+
+    def pending(self) -> int:
+        return sum(1 for s in self.sent.values() if s.replies == 0 and not s.not_sent)
+
+
+class ReplyReader:
+    """Reads the reply topic from its beginning without a consumer group (the topic is the run's own)."""
+
+    def __init__(self, bootstrap: str, topics: list[str], partitions: int, ledger: Ledger, hostile: Tally) -> None:
+        self._consumer = AIOKafkaConsumer(
+            bootstrap_servers=bootstrap, enable_auto_commit=False, fetch_max_wait_ms=5, request_timeout_ms=10_000
+        )
+        self._tps = [TopicPartition(topic, p) for topic in topics for p in range(partitions)]
+        self._ledger = ledger
+        self._hostile = hostile
+        self._task: asyncio.Task[None] | None = None
+
+    async def start(self) -> None:
+        await self._consumer.start()
+        self._consumer.assign(self._tps)
+        await self._consumer.seek_to_beginning(*self._tps)
+        self._task = asyncio.create_task(self._run())
+
+    async def _run(self) -> None:
+        while True:
+            try:
+                batches = await self._consumer.getmany(timeout_ms=200)
+            except KafkaError as e:  # the broker is frozen or down: keep asking
+                logger.info("reply reader: %r", e)
+                await asyncio.sleep(0.2)
+                continue
+            for records in batches.values():
+                for record in records:
+                    self._take(record.value, list(record.headers or ()))
+
+    def _take(self, value: bytes | None, headers: list[tuple[str, bytes]]) -> None:
+        try:
+            body = orjson.loads(value or b"")
+        except orjson.JSONDecodeError:
+            self._ledger.foreign_replies += 1
+            return
+        rid = body.get("request_id") if isinstance(body, dict) else None
+        if isinstance(rid, str) and not rid.startswith("h-"):
+            self._ledger.reply(rid, str(body.get("status")))
+        else:
+            self._hostile.take_reply(body, headers)
+
+    async def stop(self) -> None:
+        if self._task is not None:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
+        await self._consumer.stop()
+
+
+@dataclass
+class Rates:
+    """Offered load per second."""
+
+    kafka: float = 150.0
+    http: float = 50.0
+    calls: float = 20.0
+    cold_share: float = 0.1  # lookups of keys never seen before (a source call each)
+
+
+class LoadGenerator:
+    """Open-loop load: requests are sent on schedule whether or not earlier ones were answered."""
+
+    def __init__(
+        self, bootstrap: str, topics: dict[str, str], worker_urls: Sequence[str], ledger: Ledger, rates: Rates
+    ) -> None:
+        self.bootstrap = bootstrap
+        self.topics = topics
+        self.worker_urls = list(worker_urls)
+        self.ledger = ledger
+        self.rates = rates
+        self.producer = AIOKafkaProducer(
+            bootstrap_servers=bootstrap, linger_ms=0, max_batch_size=1, request_timeout_ms=int(LOST_AFTER_S * 1000)
+        )
+        self._session: aiohttp.ClientSession | None = None
+        self._tasks: list[asyncio.Task[None]] = []
+        self._inflight: set[asyncio.Task[None]] = set()
+        self._cold = itertools.count(500_000)
+        self._rr = itertools.count()
+        self._rng = random.Random(11)  # load mix, not security
+
+    async def start(self) -> None:
+        await self.producer.start()
+        self._session = aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=LOST_AFTER_S))
+
+    def run(self) -> None:
+        """Start the three paced loops."""
+        self._tasks = [
+            asyncio.create_task(self._paced(self.rates.kafka, self._kafka_one)),
+            asyncio.create_task(self._paced(self.rates.http, self._http_one)),
+            asyncio.create_task(self._paced(self.rates.calls, self._call_one)),
+        ]
+
+    async def pause(self) -> None:
+        for task in self._tasks:
+            task.cancel()
+        await asyncio.gather(*self._tasks, return_exceptions=True)
+        self._tasks = []
+
+    async def stop(self) -> None:
+        await self.pause()
+        if self._inflight:
+            await asyncio.wait(set(self._inflight), timeout=LOST_AFTER_S + 5)
+        for task in list(self._inflight):
+            task.cancel()
+        if self._session is not None:
+            await self._session.close()
+        await self.producer.stop()
+
+    def _key(self) -> tuple[str, bool]:
+        if self._rng.random() < self.rates.cold_share:
+            return f"C-{next(self._cold):06d}", False
+        return self._rng.choice(HOT_KEYS), True
+
+    async def _paced(self, rate: float, one: object) -> None:
+        if rate <= 0:
+            return
+        interval, next_t = 1.0 / rate, time.monotonic()
+        while True:
+            next_t += interval
+            task = asyncio.create_task(one())  # type: ignore[operator]
+            self._inflight.add(task)
+            task.add_done_callback(self._inflight.discard)
+            await asyncio.sleep(max(0.0, next_t - time.monotonic()))
+
+    async def _produce(self, topic: str, value: bytes, deadline: float) -> bool:
+        """Hand *value* to the broker, retrying through an outage until *deadline* (monotonic)."""
+        while time.monotonic() < deadline:
+            try:
+                await asyncio.wait_for(self.producer.send_and_wait(topic, value), deadline - time.monotonic())
+                return True
+            except (KafkaError, TimeoutError) as e:
+                logger.info("produce to %s: %r; retrying", topic, e)
+                await asyncio.sleep(0.2)
+        return False
+
+    async def _kafka_one(self) -> None:
+        value, hot = self._key()
+        rid = f"k{uuid.uuid4().hex[:16]}"
+        entry = self.ledger.add(rid, "kafka", hot)
+        body = {"request_id": rid, "by": "customer_id", "value": value, "timeout_ms": 2000}
+        ok = await self._produce(self.topics["lookup_request"], orjson.dumps(body), time.monotonic() + LOST_AFTER_S)
+        entry.not_sent = not ok
+
+    async def _http_one(self) -> None:
+        value, hot = self._key()
+        rid = f"w{uuid.uuid4().hex[:16]}"
+        first = next(self._rr) % len(self.worker_urls)
+        self.ledger.add(rid, "http", hot, worker=first)
+        assert self._session is not None
+        for attempt in range(2):  # a load balancer's one retry on another worker when a connection fails
+            url = self.worker_urls[(first + attempt) % len(self.worker_urls)]
+            try:
+                async with self._session.get(
+                    f"{url}/v1/lookup", params={"customer_id": value}, headers={"X-Request-ID": rid}
+                ) as resp:
+                    raw = await resp.read()
+            except aiohttp.ClientConnectionError:
+                continue
+            except TimeoutError:
+                return  # no answer within LOST_AFTER_S: lost
+            try:
+                status = str(orjson.loads(raw).get("status"))
+            except (orjson.JSONDecodeError, AttributeError):
+                status = f"http_{resp.status}"
+            self.ledger.reply(rid, status)
+            return
+
+    async def _call_one(self) -> None:
+        n = next(self._cold)
+        body = {"call_id": uuid.uuid4().hex, "caller": f"+1415{n:07d}", "customer_id": f"C-{n:06d}"}
+        await self._produce(self.topics["call_started"], orjson.dumps(body), time.monotonic() + LOST_AFTER_S)

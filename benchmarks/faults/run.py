@@ -1,0 +1,219 @@
+"""One fault run: start the stack, warm, baseline, each fault in turn, the hostile flood; then the S3 stack."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import aiohttp
+
+from warmline.commands.embedded_broker import create_topics
+
+from . import hostile
+from .analysis import fault_report, figures, goal
+from .load import HOT_KEYS, LOST_AFTER_S, Ledger, LoadGenerator, Rates, ReplyReader
+from .scenario import FAULTS, Window, inject, kill_broker
+from .stack import PARTITIONS, FaultStack
+
+logger = logging.getLogger(__name__)
+
+
+@dataclass
+class Plan:
+    """What a run does; the defaults are `make faults`, the smoke test passes a small one."""
+
+    rates: Rates = field(default_factory=Rates)
+    baseline_s: float = 20.0
+    faults: list[str] = field(default_factory=lambda: list(FAULTS))
+    hostile: int = 100_000
+    hostile_rate: float = 600.0  # about what two workers dead-letter per second on the 2-core machine
+    hostile_budget_s: float = 170.0  # sending stops here, so `make faults` stays under 10 minutes
+    accounting_s: float = 45.0  # how long to wait for the dead letters, replies and commits after it
+    after_s: float | None = None  # overrides each fault's observation period (the smoke test shortens it)
+    durable: bool = True
+    durable_rates: Rates = field(default_factory=lambda: Rates(kafka=20, http=10, calls=2))
+
+
+@dataclass
+class Outcome:
+    """The ledgers and windows of a run (for the plot) and its report (for the JSON)."""
+
+    panels: list[tuple[str, Ledger, list[Window]]] = field(default_factory=list)
+    report: dict[str, Any] = field(default_factory=dict)
+
+
+async def _warm(urls: list[str]) -> None:
+    """Look every hot key up once over HTTP, so the faults start from a warm L1."""
+    sem = asyncio.Semaphore(16)
+    async with aiohttp.ClientSession() as session:
+
+        async def one(i: int, key: str) -> None:
+            async with sem, session.get(f"{urls[i % len(urls)]}/v1/lookup", params={"customer_id": key}) as resp:
+                assert resp.status == 200, await resp.text()
+
+        await asyncio.gather(*(one(i, k) for i, k in enumerate(HOT_KEYS)))
+
+
+async def _settle(ledger: Ledger) -> None:
+    """Wait until every request is answered, or LOST_AFTER_S after the last one was sent."""
+    last = max((s.t for s in ledger.sent.values()), default=0.0)
+    while ledger.pending() and ledger.now() < last + LOST_AFTER_S + 1:
+        await asyncio.sleep(0.25)
+
+
+async def _hostile_phase(
+    stack: FaultStack, ledger: Ledger, tally: hostile.Tally, plan: Plan
+) -> tuple[Window, dict[str, Any]]:
+    """Send the hostile messages while the load runs; wait for the positive signals of their handling."""
+    items = list(hostile.generate(plan.hostile, stack.topics))
+    default = stack.topics["lookup_reply"]
+    # Valid requests may name other (legal) reply topics: create and read those too.
+    elsewhere = sorted(
+        {hostile.reply_topic_of(h.value, h.headers, default) for h in items if h.expect_reply and not h.expect_dlq}
+        - {default}
+    )
+    if elsewhere:
+        await create_topics(stack.broker.bootstrap, elsewhere, PARTITIONS)
+    extra = ReplyReader(stack.broker.bootstrap, elsewhere, PARTITIONS, Ledger(), tally) if elsewhere else None
+    if extra is not None:
+        await extra.start()
+    done = asyncio.Event()
+    dlq = asyncio.create_task(
+        hostile.read_dead_letters(stack.broker.bootstrap, stack.topics["lookup_dlq"], PARTITIONS, tally, done)
+    )
+    inputs = [stack.topics[n] for n in ("lookup_request", "call_started", "customer_changed")]
+    start = ledger.now()
+    t0 = time.monotonic()
+    await hostile.send_all(stack.broker.bootstrap, stack.topics, items, tally, plan.hostile_rate, plan.hostile_budget_s)
+    send_s = time.monotonic() - t0
+    end = ledger.now()
+    ends = await hostile.end_offsets(stack.broker.bootstrap, inputs, PARTITIONS)
+    # Positive signals: every expected dead letter and reply is in, and the workers' group has
+    # committed every input partition past its end offset at the last hostile message.
+    behind: dict[str, int] = {}
+    deadline = time.monotonic() + plan.accounting_s
+    while time.monotonic() < deadline:
+        report = tally.report()
+        done_at = await hostile.committed(stack.broker.bootstrap, stack.app_id, inputs, PARTITIONS)
+        behind = {tp: ends[tp] - done_at[tp] for tp in ends if done_at[tp] < ends[tp]}
+        if not report["dead_letters_missing"] and not report["replies_missing"] and not behind:
+            break
+        await asyncio.sleep(1)
+    drained_s = time.monotonic() - t0
+    done.set()
+    await dlq
+    if extra is not None:
+        await extra.stop()
+    report = {
+        **tally.report(),
+        "reply_topics_elsewhere": [t[:40] for t in elsewhere],
+        "generated": len(items),
+        "send_s": round(send_s, 1),
+        "send_rate_per_s": round(len(tally.by_id) / send_s, 1) if send_s else None,
+        "all_accounted_for_s": round(drained_s, 1),
+        "uncommitted_at_end": behind,
+        "stalled_partitions": len(behind),
+    }
+    return Window("hostile", start, end, ledger.now(), f"{plan.hostile} hostile messages"), report
+
+
+async def main_stack(workdir: Path, plan: Plan, outcome: Outcome) -> None:
+    """Memory-storage Tansu: every fault but the broker kill, then the hostile flood."""
+    stack = FaultStack(workdir / "main")
+    ledger, tally = Ledger(), hostile.Tally()
+    try:
+        await stack.start()
+        urls = [w.url for w in stack.workers]
+        await _warm(urls)
+        reader = ReplyReader(stack.broker.bootstrap, [stack.topics["lookup_reply"]], PARTITIONS, ledger, tally)
+        await reader.start()
+        load = LoadGenerator(stack.broker.bootstrap, stack.topics, urls, ledger, plan.rates)
+        await load.start()
+        try:
+            ledger.t0 = time.monotonic()
+            load.run()
+            await asyncio.sleep(plan.baseline_s)
+            windows = [Window("baseline", 0.0, ledger.now(), ledger.now())]
+            for name in plan.faults:
+                fault, after_s = FAULTS[name]
+                windows.append(await inject(stack, ledger, name, fault, plan.after_s or after_s))
+            hostile_report: dict[str, Any] | None = None
+            if plan.hostile:
+                window, hostile_report = await _hostile_phase(stack, ledger, tally, plan)
+                windows.append(window)
+            await load.pause()
+            await _settle(ledger)
+        finally:
+            await load.stop()
+            await reader.stop()
+        normal = figures(s for s in ledger.sent.values() if s.t < windows[0].end)
+        normal["http_p99_ms"] = figures(
+            s for s in ledger.sent.values() if s.t < windows[0].end and s.channel == "http"
+        )["p99_ms"]
+        rows = [fault_report(ledger, w, normal["p99_ms"] or 1.0) for w in windows[1:]]
+        for row in rows:
+            row["goal"] = goal(row, normal)
+        outcome.panels.append(("two workers, Tansu on memory storage", ledger, windows))
+        outcome.report.update(
+            baseline=normal,
+            faults=rows,
+            hostile=hostile_report,
+            whole_run=figures(ledger.sent.values()),
+            foreign_replies=ledger.foreign_replies,
+            crashed_workers=stack.crashed(),
+            worker_tracebacks=stack.tracebacks(),
+            logs=str(workdir / "main"),
+        )
+    finally:
+        stack.stop()
+
+
+async def durable_stack(workdir: Path, plan: Plan, outcome: Outcome) -> None:
+    """Tansu on S3 (moto): kill -9 the broker under load, restart it, everything asked is answered."""
+    stack = FaultStack(workdir / "durable", durable=True)
+    ledger, tally = Ledger(), hostile.Tally()
+    try:
+        await stack.start()
+        urls = [w.url for w in stack.workers]
+        await _warm(urls)
+        reader = ReplyReader(stack.broker.bootstrap, [stack.topics["lookup_reply"]], PARTITIONS, ledger, tally)
+        await reader.start()
+        load = LoadGenerator(stack.broker.bootstrap, stack.topics, urls, ledger, plan.durable_rates)
+        await load.start()
+        try:
+            ledger.t0 = time.monotonic()
+            load.run()
+            await asyncio.sleep(plan.baseline_s / 2)  # a baseline: Kafka on Tansu's S3 engine loses replies already
+            windows = [Window("baseline", 0.0, ledger.now(), ledger.now())]
+            windows.append(await inject(stack, ledger, "kill -9 broker (S3)", kill_broker, 20))
+            await load.pause()
+            await _settle(ledger)
+        finally:
+            await load.stop()
+            await reader.stop()
+        normal = figures(s for s in ledger.sent.values() if s.t < windows[0].end)
+        outcome.panels.append(("two workers, Tansu on S3 storage (moto), lower load", ledger, windows))
+        outcome.report["durable"] = {
+            "rates": plan.durable_rates.__dict__,
+            "baseline": normal,
+            "faults": [fault_report(ledger, windows[1], normal["p99_ms"] or 1.0)],
+            "crashed_workers": stack.crashed(),
+            "worker_tracebacks": stack.tracebacks(),
+            "logs": str(workdir / "durable"),
+        }
+    finally:
+        stack.stop()
+
+
+async def run(workdir: Path, plan: Plan) -> Outcome:
+    """The whole run."""
+    outcome = Outcome()
+    outcome.report["rates"] = plan.rates.__dict__
+    await main_stack(workdir, plan, outcome)
+    if plan.durable:
+        await durable_stack(workdir, plan, outcome)
+    return outcome

@@ -1,0 +1,95 @@
+"""A fault stack: Tansu (memory or S3 storage), a private Redis, the fake upstream and two workers."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import uuid
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import aiohttp
+
+from warmline.commands.embedded_broker import create_topics
+
+from .procs import Broker, MotoS3, RedisServer, Service, Upstream, Worker
+
+PARTITIONS = 4
+WIRE = ("call_started", "lookup_request", "lookup_reply", "lookup_dlq", "customer_changed")
+
+
+@dataclass
+class FaultStack:
+    """Everything a run starts, in start order; stop() takes it down in reverse."""
+
+    workdir: Path
+    durable: bool = False
+    suffix: str = field(default_factory=lambda: uuid.uuid4().hex[:6])
+    services: list[Service] = field(default_factory=list)
+    workers: list[Worker] = field(default_factory=list)
+
+    def __post_init__(self) -> None:
+        self.workdir.mkdir(parents=True, exist_ok=True)
+        self.topics = {n: f"{n.replace('_', '-')}-{self.suffix}" for n in WIRE}
+        self.app_id = f"faults-{self.suffix}"
+        self.s3 = MotoS3("moto", self.workdir / "moto.log") if self.durable else None
+        storage = f"s3://{self.s3.bucket}/" if self.s3 else "memory://tansu/"
+        self.broker = Broker(
+            "tansu", self.workdir / "tansu.log", env=self.s3.broker_env() if self.s3 else {}, storage=storage
+        )
+        self.redis = RedisServer("redis", self.workdir / "redis.log")
+        self.upstream = Upstream("upstream", self.workdir / "upstream.log")
+
+    def worker_env(self, index: int) -> dict[str, str]:
+        return {
+            "WARMLINE_APP_ID": self.app_id,
+            "WARMLINE_BROKER": f"kafka://{self.broker.bootstrap}",
+            "WARMLINE_REDIS_URL": self.redis.url,
+            "WARMLINE_REDIS_PREFIX": f"warmline:v1:{self.app_id}:",
+            "WARMLINE_DATA_DIR": str(self.workdir / f"data-{index}"),
+            "WARMLINE_TOPIC_PARTITIONS": str(PARTITIONS),
+            "WARMLINE_SOURCE": "tilores",
+            "WARMLINE_SHUTDOWN_GRACE_S": "5",
+            "WARMLINE_LOG_LEVEL": "warning",  # info logs every dead letter: a cost the flood would measure
+            "TILORES_API_URL": f"{self.upstream.url}/graphql",
+            "TILORES_TOKEN_URL": f"{self.upstream.url}/token",
+            "TILORES_CLIENT_ID": "warmline",
+            "TILORES_CLIENT_SECRET": "s3cret",
+            **{f"WARMLINE_TOPIC_{n.upper()}": t for n, t in self.topics.items()},
+        }
+
+    async def start(self, workers: int = 2) -> None:
+        for service in [self.s3, self.redis, self.upstream, self.broker]:
+            if service is not None:
+                await asyncio.to_thread(service.start)
+                self.services.append(service)
+        await create_topics(self.broker.bootstrap, self.topics.values(), PARTITIONS)
+        for i in range(workers):
+            worker = Worker(f"worker-{i}", self.workdir / f"worker-{i}.log", env=self.worker_env(i))
+            self.workers.append(worker)
+            await asyncio.to_thread(worker.start)
+
+    def stop(self) -> None:
+        for worker in self.workers:
+            worker.stop()
+        for service in reversed(self.services):
+            service.stop()
+
+    async def upstream_mode(self, kind: str, hang_s: float = 30.0) -> None:
+        async with (
+            aiohttp.ClientSession() as s,
+            s.post(f"{self.upstream.url}/_fault", json={"kind": kind, "hang_s": hang_s}) as resp,
+        ):
+            resp.raise_for_status()
+
+    def crashed(self) -> list[str]:
+        """Workers that exited on their own (not stopped or killed by the run)."""
+        return [w.name for w in self.workers if w.proc is not None and w.proc.poll() is not None]
+
+    def tracebacks(self) -> int:
+        """Tracebacks in the worker logs (an unexpected exception somewhere)."""
+        total = 0
+        for worker in self.workers:
+            with contextlib.suppress(FileNotFoundError):
+                total += worker.log_path.read_text(errors="replace").count("Traceback")
+        return total

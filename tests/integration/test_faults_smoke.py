@@ -1,0 +1,41 @@
+"""`make faults` in small: two workers under load, one worker SIGKILLed and restarted, 3,000 hostile messages."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import pytest
+
+from benchmarks.faults.load import Rates
+from benchmarks.faults.run import Plan, run
+
+pytestmark = pytest.mark.skipif(shutil.which("redis-server") is None, reason="needs redis-server on PATH")
+
+
+async def test_kill_9_and_a_hostile_flood_lose_nothing_and_stall_nothing(tmp_path: Path) -> None:
+    plan = Plan(
+        rates=Rates(kafka=30, http=10, calls=4),
+        baseline_s=3,
+        faults=["kill -9 worker"],
+        after_s=5,
+        hostile=3_000,
+        durable=False,
+    )
+    report = (await run(tmp_path, plan)).report
+    logs = f"worker logs: {report['logs']}"
+    kill, flood = report["faults"]
+    assert kill["fault"] == "kill -9 worker" and kill["during"]["sent"] > 0, logs
+    for row in (kill, flood):
+        assert (row["during"]["lost"], row["after"]["lost"]) == (0, 0), (row, logs)  # a reply for each, within 30 s
+        assert (row["during"]["not_sent"], row["after"]["not_sent"]) == (0, 0), row
+    assert report["whole_run"]["replied"] == report["whole_run"]["sent"]
+
+    hostile = report["hostile"]
+    assert hostile["sent"] == 3_000
+    # Positive signals: every message that is not a valid one is in the DLQ, every parseable
+    # lookup-request got its reply, and the workers' group committed every input partition.
+    assert hostile["dead_letters_missing"] == 0 and hostile["dead_letters_unexpected"] == 0, hostile
+    assert hostile["replies_missing"] == 0 and hostile["replies_unexpected"] == 0, hostile
+    assert hostile["stalled_partitions"] == 0, hostile["lag_at_end"]
+    assert report["crashed_workers"] == [], logs
