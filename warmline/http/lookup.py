@@ -58,7 +58,11 @@ def register(app: Any, ctx: WebContext, router: OwnerRouter) -> None:
                 return error_response(LookupStatus.INVALID, e.reason, rid)
             owner = router.owner(key, request)
             if owner is not None:
-                return await router.forward(ctx.http, owner, request)
+                relayed = await router.try_forward(ctx.http, owner, request)
+                if relayed is not None:
+                    return relayed
+                # The owner is down or frozen until the group rebalances: answer here, from L2 (the
+                # record is shared) or the source, rather than fail a caller whose record is cached.
             parent = trace_parent(request.headers, via="http") if TRACE_HEADER in request.headers else HTTP_PARENT
             reply = await lookups.lookup_key(key, request_id=rid, max_age_s=max_age_s, parent=parent)
             return lookup_response(reply, rid)

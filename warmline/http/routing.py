@@ -18,6 +18,8 @@ logger = logging.getLogger(__name__)
 
 #: Set on forwarded requests: the receiver serves locally instead of forwarding again (no loops mid-rebalance).
 FORWARDED_HEADER = "X-Warmline-Forwarded"
+#: How long a worker waits for the owner of a key before it answers itself (from L2 or the source).
+FORWARD_TIMEOUT_S = 2.0
 _PASS_HEADERS = ("X-Cache", "X-Request-ID", "Content-Type")
 
 
@@ -45,18 +47,29 @@ class OwnerRouter:
 
         Relays status, body and our headers; an unreachable owner is a JSON 503, not a 500.
         """
+        relayed = await self.try_forward(session, owner, request)
+        if relayed is None:
+            rid = request.headers.get("X-Request-ID")
+            return error_response(LookupStatus.UNAVAILABLE, f"the owning worker {owner} did not answer", rid)
+        return relayed
+
+    async def try_forward(
+        self, session: aiohttp.ClientSession, owner: URL, request: web.Request, timeout_s: float = FORWARD_TIMEOUT_S
+    ) -> web.Response | None:
+        """Like forward(), but None when *owner* does not answer within *timeout_s* (dead, frozen, partitioned)."""
         url = owner.with_path(request.path).with_query(request.query)
         headers = {k: v for k, v in request.headers.items() if k.lower() not in ("host", "content-length")}
         headers[FORWARDED_HEADER] = "1"
         try:
-            async with session.request(request.method, url, headers=headers) as resp:
+            async with session.request(
+                request.method, url, headers=headers, timeout=aiohttp.ClientTimeout(total=timeout_s)
+            ) as resp:
                 body = await resp.read()
                 kept = {k: resp.headers[k] for k in _PASS_HEADERS if k in resp.headers}
                 return web.Response(body=body, status=resp.status, headers=kept)
         except (aiohttp.ClientError, TimeoutError) as e:
             logger.warning("owner %s did not answer a forwarded %s: %s", owner, request.method, type(e).__name__)
-            rid = request.headers.get("X-Request-ID")
-            return error_response(LookupStatus.UNAVAILABLE, f"the owning worker {owner} did not answer", rid)
+            return None
 
     @staticmethod
     def auth_headers(token: SecretStr | None) -> dict[str, str]:
