@@ -131,6 +131,7 @@ class HandlerPool:
     """
 
     def __init__(self, limit: int) -> None:
+        self._limit = limit
         self._slots = asyncio.Semaphore(limit)
         self._tasks: set[asyncio.Task[None]] = set()
         self.closing = False
@@ -145,14 +146,28 @@ class HandlerPool:
         on_error: Callable[[Exception], Awaitable[None]],
     ) -> None:
         """Start *handler* once a slot is free (backpressure); ack *event* when it is done."""
-        await self._slots.acquire()
+        await self.spawn_batch([event], handler, on_error)
+
+    async def spawn_batch(
+        self,
+        events: Sequence[EventT[bytes]],
+        handler: Callable[[], Awaitable[None]],
+        on_error: Callable[[Exception], Awaitable[None]],
+    ) -> None:
+        """One task for a batch: it takes one slot per event (the in-flight bound stays in events)
+        and acks every event of the batch when *handler* is done."""
+        held = min(len(events), self._limit)
+        for _ in range(held):
+            await self._slots.acquire()
 
         async def run() -> None:
             try:
                 await handler()
             except Exception as e:  # noqa: BLE001  # any failure becomes an error reply, never a lost request
-                msg = event.message
-                logger.error("%s[%s]@%s: handler failed: %r", msg.topic, msg.partition, msg.offset, e)
+                msg = events[0].message
+                logger.error(
+                    "%s[%s]@%s (+%d): handler failed: %r", msg.topic, msg.partition, msg.offset, len(events) - 1, e
+                )
                 try:
                     await on_error(e)
                 except Exception:
@@ -161,8 +176,10 @@ class HandlerPool:
                     )
                     return
             finally:
-                self._slots.release()
-            event.ack()  # not reached when cancelled: the event is redelivered instead
+                for _ in range(held):
+                    self._slots.release()
+            for event in events:  # not reached when cancelled: the events are redelivered instead
+                event.ack()
 
         task = asyncio.create_task(run())
         self._tasks.add(task)
