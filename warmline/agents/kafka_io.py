@@ -14,10 +14,14 @@ from faust.types import EventT
 from ..metrics import Metrics
 from ..models import DeadLetter
 from ..stream.app import Routed
+from .backlog import ProduceBacklog
 
 logger = logging.getLogger(__name__)
 
 Headers = Sequence[tuple[str, bytes]]
+
+#: Records waiting for the broker (replies, re-keyed events, changelog) before consuming pauses.
+MAX_PRODUCE_BACKLOG = 5000
 Delivery = Awaitable[Any]
 
 
@@ -75,6 +79,12 @@ def ack_when_delivered(event: EventT[bytes], delivery: Delivery) -> None:
     asyncio.ensure_future(delivery).add_done_callback(done)
 
 
+def _buffered(app: Any) -> int:
+    """Records in Faust's producer buffer (the L1 changelog waits there), 0 before it exists."""
+    buffer = getattr(getattr(app, "producer", None), "buffer", None)
+    return int(buffer.size) if buffer is not None else 0
+
+
 class Outbox:
     """Produces replies, re-keyed messages and dead letters through the Faust producer.
 
@@ -82,10 +92,11 @@ class Outbox:
     the answer is on the broker (at-least-once, never lost).
     """
 
-    def __init__(self, app: Any, dlq_topic: str, metrics: Metrics) -> None:
+    def __init__(self, app: Any, dlq_topic: str, metrics: Metrics, backlog: ProduceBacklog | None = None) -> None:
         self._app = app
         self._dlq_topic = dlq_topic
         self._metrics = metrics
+        self.backlog = backlog or ProduceBacklog(MAX_PRODUCE_BACKLOG, lambda: _buffered(app))
 
     async def send(
         self,
@@ -97,9 +108,11 @@ class Outbox:
         headers: Headers | None = None,
     ) -> Delivery:
         """Queue a record; returns its delivery future."""
-        delivery: Delivery = await self._app.producer.send(
+        sent: Delivery = await self._app.producer.send(
             topic, key, value, partition, None, list(headers) if headers else None
         )
+        delivery: asyncio.Future[Any] = asyncio.ensure_future(sent)
+        self.backlog.track(delivery)
         return delivery
 
     async def dead_letter(self, event: EventT[bytes], reason: str) -> Delivery:
@@ -203,9 +216,12 @@ async def consume(
     stream: Any, handle: Callable[[EventT[bytes]], Awaitable[None]], pool: HandlerPool, outbox: Outbox
 ) -> None:
     """Feed every event of *stream* to *handle*; one bad event never stops the agent (and its partition)."""
+    backlog = outbox.backlog
     async for event in stream.noack().events():
         if pool.closing:
             continue  # shutting down: left unacked, the partition's next owner handles it
+        if backlog.full:  # the broker is behind: take nothing more until it catches up
+            await backlog.room()
         try:
             await handle(event)
         except Exception as e:
