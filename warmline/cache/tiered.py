@@ -131,10 +131,7 @@ class TieredCache:
             return out
         for _ in misses:
             self.stats.miss()
-        fetched = await asyncio.gather(
-            *(self._flights.do(str(key), partial(self._fetch_into_l1, key, priority)) for key in misses),
-            return_exceptions=True,
-        )
+        fetched = await self._fetch_all(misses, priority)
         writes: list[tuple[LookupKey, CacheEntry, float]] = []
         now = self._clock()
         for key, done in zip(misses, fetched, strict=True):
@@ -243,6 +240,20 @@ class TieredCache:
                 self.stats.l2_error()
                 logger.debug("L2 write skipped: %s", e)
         return CacheResult(entry, CacheTier.UPSTREAM)
+
+    async def _fetch_all(
+        self, keys: Sequence[LookupKey], priority: Priority
+    ) -> list[tuple[CacheResult, bool] | BaseException]:
+        """Fetch *keys* side by side (singleflight per key); errors are returned, not raised."""
+        if len(keys) == 1:  # a lone live key: no gather task in its way
+            try:
+                return [await self._flights.do(str(keys[0]), partial(self._fetch_into_l1, keys[0], priority))]
+            except SourceError as e:
+                return [e]
+        return await asyncio.gather(
+            *(self._flights.do(str(key), partial(self._fetch_into_l1, key, priority)) for key in keys),
+            return_exceptions=True,
+        )
 
     async def _fetch_into_l1(self, key: LookupKey, priority: Priority) -> CacheResult:
         """The source's answer, stored in L1 only: warm_many writes L2 for the whole batch at once."""
