@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 
-from warmline.agents.backlog import ProduceBacklog
+from warmline.stream.backlog import ProduceBacklog
 
 
 async def test_room_waits_until_deliveries_complete() -> None:

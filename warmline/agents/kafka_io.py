@@ -14,14 +14,11 @@ from faust.types import EventT
 from ..metrics import Metrics
 from ..models import DeadLetter
 from ..stream.app import Routed
-from .backlog import ProduceBacklog
+from ..stream.backlog import MAX_PRODUCE_BACKLOG, ProduceBacklog, producer_buffered
 
 logger = logging.getLogger(__name__)
 
 Headers = Sequence[tuple[str, bytes]]
-
-#: Records waiting for the broker (replies, re-keyed events, changelog) before consuming pauses.
-MAX_PRODUCE_BACKLOG = 5000
 Delivery = Awaitable[Any]
 
 
@@ -79,12 +76,6 @@ def ack_when_delivered(event: EventT[bytes], delivery: Delivery) -> None:
     asyncio.ensure_future(delivery).add_done_callback(done)
 
 
-def _buffered(app: Any) -> int:
-    """Records in Faust's producer buffer (the L1 changelog waits there), 0 before it exists."""
-    buffer = getattr(getattr(app, "producer", None), "buffer", None)
-    return int(buffer.size) if buffer is not None else 0
-
-
 class Outbox:
     """Produces replies, re-keyed messages and dead letters through the Faust producer.
 
@@ -96,7 +87,7 @@ class Outbox:
         self._app = app
         self._dlq_topic = dlq_topic
         self._metrics = metrics
-        self.backlog = backlog or ProduceBacklog(MAX_PRODUCE_BACKLOG, lambda: _buffered(app))
+        self.backlog = backlog or ProduceBacklog(MAX_PRODUCE_BACKLOG, lambda: producer_buffered(app))
 
     async def send(
         self,

@@ -71,5 +71,7 @@ def register(app: Any, ctx: WebContext, router: OwnerRouter) -> None:
                 batch = parse_object(BatchRequest, orjson.loads(await request.read()))
             except (orjson.JSONDecodeError, InvalidMessage) as e:
                 return error_response(LookupStatus.INVALID, getattr(e, "reason", f"body is not JSON: {e}"), rid)
+            if ctx.backlog is not None and ctx.backlog.full:
+                await ctx.backlog.room()  # a batch fills L1, hence the changelog: wait for the broker first
             results = await run_batch(batch, lookups, router, ctx.http, request.headers.get("Authorization"))
             return json_response({"results": results, "count": len(results)}, headers={"X-Request-ID": rid})

@@ -11,6 +11,9 @@ import contextlib
 from collections.abc import Callable
 from typing import Any
 
+#: Records waiting for the broker (replies, re-keyed events, the L1 changelog) before intake pauses.
+MAX_PRODUCE_BACKLOG = 5000
+
 #: How long room() sleeps between looks at the changelog buffer (it has no callback to wake us).
 _POLL_S = 0.01
 
@@ -52,3 +55,9 @@ class ProduceBacklog:
         self._pending -= 1
         if not self.full:
             self._room.set()
+
+
+def producer_buffered(app: Any) -> int:
+    """Records in Faust's producer buffer (the L1 changelog waits there), 0 before it exists."""
+    buffer = getattr(getattr(app, "producer", None), "buffer", None)
+    return int(buffer.size) if buffer is not None else 0
