@@ -10,6 +10,8 @@ from pathlib import Path
 
 from rich.console import Console
 
+from warmline.commands.processes import stop_process
+
 from . import inprocess, interop, llm, serving, tilores, warming
 from .report import print_table, write
 from .stack import start_stack
@@ -66,6 +68,11 @@ async def run_warming(redis_url: str, quick: bool) -> list[Result]:
             results.append(await warming.warm_at_answer(stack, 5 if quick else 20, 10 if quick else 40, (2.5, 8.0)))
             await stack.restart_worker(WARMLINE_DEMO_LATENCY_MS="50", WARMLINE_SOURCE_CONCURRENCY="200")
             results.append(await warming.prewarm_throughput(stack, 2_000 if quick else 10_000))
+            await stack.restart_worker(WARMLINE_DEMO_LATENCY_MS="50", WARMLINE_SOURCE_CONCURRENCY="200")
+            results.append(await warming.prewarm_throughput(stack, 2_000 if quick else 10_000, workers=2))
+            for extra in stack.extra_workers:  # the bulk-vs-live run measures one worker
+                stop_process(extra)
+            stack.extra_workers.clear()
             await stack.restart_worker(
                 WARMLINE_DEMO_LATENCY_MS="50", WARMLINE_SOURCE_CONCURRENCY="64", WARMLINE_PREWARM_CONCURRENCY="8"
             )

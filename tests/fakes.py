@@ -85,6 +85,12 @@ class FakeL2:
         self._check()
         self.data.pop(str(key), None)
 
+    async def put_many(self, items: Sequence[tuple[LookupKey, CacheEntry, float]]) -> None:
+        self._check()
+        self.writes += len(items)
+        for key, entry, _ in items:
+            self.data[str(key)] = entry
+
     async def mget(self, keys: Sequence[LookupKey]) -> list[CacheEntry | None]:
         self._check()
         return [self.data.get(str(k)) for k in keys]

@@ -268,6 +268,21 @@ class LookupService:
         self.warmth.warmed(str(key))
         return True
 
+    async def prewarm_many(
+        self, keys: Sequence[LookupKey], priority: Priority = Priority.LIVE
+    ) -> dict[LookupKey, bool]:
+        """prewarm() for a batch of keys (one MGET, one L2 pipeline); True where the key is now in L1."""
+        results = await self.cache.warm_many(keys, priority)
+        warmed: dict[LookupKey, bool] = {}
+        for key, result in results.items():
+            ok = not isinstance(result, SourceError)
+            if ok:
+                self.warmth.warmed(str(key))
+            else:
+                logger.info("pre-warm of %s failed: %s", key.redacted, result)
+            warmed[key] = ok
+        return warmed
+
     async def invalidate(self, key: LookupKey) -> bool:
         """Drop *key* from L1 and L2; True when L1 held it."""
         return await self.cache.invalidate(key) is not None

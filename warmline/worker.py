@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import MutableMapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -32,6 +32,7 @@ from .settings import Settings
 from .sources import Priority, Source, SourceResult, build_source
 from .sources.gate import SourceGate
 from .stream.app import L1_TABLE, StreamApp, build_app
+from .stream.backlog import MAX_PRODUCE_BACKLOG, ProduceBacklog, producer_buffered
 from .stream.ownership import Ownership
 from .stream.topics import TopicPlan
 
@@ -264,6 +265,8 @@ def build_worker(settings: Settings, source: Source | None = None) -> Worker:
     runtime = Runtime.build(settings, stream.l1_table, source)
     ownership = Ownership(stream.app)
     vip = VipRunner(runtime.cache, runtime.vip, ownership, concurrency=settings.prewarm_concurrency)
+    # One bound for every producer of records (agents' replies and re-keying, L1 writes from views).
+    backlog = ProduceBacklog(MAX_PRODUCE_BACKLOG, lambda: producer_buffered(stream.app))
     pool = agents.register_all(
         stream,
         runtime.lookups,
@@ -273,8 +276,9 @@ def build_worker(settings: Settings, source: Source | None = None) -> Worker:
         call_max_age_s=settings.call_max_age_s,
         vip=vip if settings.vip_file is not None else None,
         on_warm=runtime.briefs.schedule if runtime.briefs is not None else None,
+        backlog=backlog,
     )
-    http.register(stream.app, runtime.web_context(vip))
+    http.register(stream.app, replace(runtime.web_context(vip), backlog=backlog))
     stream.app.add_dependency(RuntimeLifecycle(runtime, pool, vip))
 
     async def drain_handlers() -> None:

@@ -140,3 +140,50 @@ async def test_warm_reports_whether_it_fetched(source: FakeSource) -> None:
     cache = _cache(source, None, FakeClock())
     assert (await cache.warm(KEY))[1] is True
     assert (await cache.warm(KEY))[1] is False
+
+
+class BatchCountingL2(FakeL2):
+    def __init__(self) -> None:
+        super().__init__()
+        self.mgets = self.puts = self.put_manys = 0
+
+    async def mget(self, keys):  # type: ignore[no-untyped-def]
+        self.mgets += 1
+        return await super().mget(keys)
+
+    async def put(self, key, entry, keep_s):  # type: ignore[no-untyped-def]
+        self.puts += 1
+        await super().put(key, entry, keep_s)
+
+    async def put_many(self, items):  # type: ignore[no-untyped-def]
+        self.put_manys += 1
+        await super().put_many(items)
+
+
+async def test_warm_many_skips_l1_reads_l2_once_and_writes_l2_once() -> None:
+    keys = [normalize("customer_id", f"C-{i}") for i in range(6)]
+    source = FakeSource({str(k): customer(f"C-{i}") for i, k in enumerate(keys)})
+    l2, clock = BatchCountingL2(), FakeClock()
+    other = _cache(source, l2, clock)
+    await other.get(keys[0])  # in L2 only, for this worker
+    cache = _cache(source, l2, clock)
+    await cache.get(keys[1])  # in this worker's L1
+    source.calls.clear()
+    l2.mgets = l2.puts = l2.put_manys = 0
+    source.down = False
+    results = await cache.warm_many([*keys, normalize("phone", "+14155550100")])
+    tiers = {str(k): r.tier for k, r in results.items() if not isinstance(r, Exception)}
+    assert tiers[str(keys[0])] is CacheTier.L2 and tiers[str(keys[1])] is CacheTier.L1
+    assert [tiers[str(k)] for k in keys[2:]] == [CacheTier.UPSTREAM] * 4
+    assert sorted(source.calls) == sorted([str(k) for k in keys[2:]] + ["phone:+14155550100"])
+    assert (l2.mgets, l2.puts, l2.put_manys) == (1, 0, 1)
+    assert all(cache.peek_l1(k) is not None for k in keys)
+    assert all(str(k) in l2.data for k in keys)
+
+
+async def test_warm_many_reports_source_errors_per_key(source: FakeSource) -> None:
+    source.down = True
+    cache = _cache(source, FakeL2(), FakeClock())
+    results = await cache.warm_many([KEY, MISSING])
+    assert all(isinstance(r, SourceUnavailable) for r in results.values())
+    assert cache.peek_l1(KEY) is None

@@ -9,6 +9,7 @@ from ..metrics import Metrics
 from ..models import LookupKey
 from ..prewarm.scheduler import VipRunner
 from ..stream.app import StreamApp
+from ..stream.backlog import ProduceBacklog
 from ..stream.ownership import Ownership
 from ..stream.topics import TopicPlan
 from . import call_started, invalidation, lookup_requests, timers
@@ -28,9 +29,10 @@ def register_all(
     call_max_age_s: float,
     vip: VipRunner | None,
     on_warm: Callable[[LookupKey], None] | None = None,
+    backlog: ProduceBacklog | None = None,
 ) -> HandlerPool:
     """Attach every agent and timer; returns the handler pool the worker drains on shutdown."""
-    outbox = Outbox(sa.app, plan.dlq, metrics)
+    outbox = Outbox(sa.app, plan.dlq, metrics, backlog)
     pool = HandlerPool(MAX_INFLIGHT_HANDLERS)
     lookup_requests.register(sa, lookups, outbox, pool, ownership, plan)
     call_started.register(sa, lookups, metrics, outbox, pool, ownership, call_max_age_s, on_warm)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Callable
+from typing import Any
 
 from faust.types import EventT
 
@@ -14,9 +15,15 @@ from ..models import CallStarted, InvalidMessage, LookupKey, parse
 from ..sources import Priority
 from ..stream.app import StreamApp
 from ..stream.ownership import Ownership
+from .batcher import Batcher
 from .kafka_io import Handle, HandlerPool, Outbox, ack_when_delivered, attach_routed
 
 logger = logging.getLogger(__name__)
+
+#: Events warmed together: one MGET and one L2 pipeline each; the handler pool bounds events in flight.
+WARM_BATCH_SIZE = 100
+#: The longest a partial batch waits for more events (small beside a source call of tens of ms).
+WARM_BATCH_WITHIN_S = 0.005
 
 
 class CallStartedHandler:
@@ -47,6 +54,11 @@ class CallStartedHandler:
         self._ownership = ownership
         self._repartition_topic = repartition_topic
         self._rekeyed = rekeyed
+        self._counters: dict[tuple[str, str], Any] = {}
+        self._in_flight = 0  # events handed to the pool and not warmed yet
+        self._batch: Batcher[tuple[EventT[bytes], LookupKey]] = Batcher(
+            WARM_BATCH_SIZE, WARM_BATCH_WITHIN_S, self._warm_batch
+        )
 
     async def handle(self, event: EventT[bytes]) -> None:
         """Warm, re-key, or dead-letter *event*."""
@@ -72,20 +84,42 @@ class CallStartedHandler:
             self._on_warm(key)
             event.ack()
             return
+        if self._in_flight < WARM_BATCH_SIZE and not len(self._batch):
+            # A trickle (events finish before many more arrive): waiting for company would only add
+            # the batch timer's latency and loop hops to a live caller's warm, so go at once.
+            await self._warm_batch([(event, key)])
+        else:
+            await self._batch.add((event, key))  # a burst: batches pay one MGET and one pipeline each
+
+    async def _warm_batch(self, items: list[tuple[EventT[bytes], LookupKey]]) -> None:
+        """Warm a batch of keys with one MGET and one L2 pipeline; ack each event once its key is done."""
+        keys = list(dict.fromkeys(key for _, key in items))  # a caller who called twice is fetched once
 
         async def warm() -> None:
-            warmed = await self._lookups.prewarm(key, Priority.LIVE)  # a caller is waiting in a queue
-            self._count(event, "warmed" if warmed else "failed")
-            if warmed:
-                self._on_warm(key)  # e.g. the caller's brief, prepared at background priority
+            try:
+                warmed = await self._lookups.prewarm_many(keys, Priority.LIVE)  # callers are waiting in queues
+            finally:
+                self._in_flight -= len(items)
+            for event, key in items:
+                ok = warmed.get(key, False)
+                self._count(event, "warmed" if ok else "failed")
+                if ok:
+                    self._on_warm(key)  # e.g. the caller's brief, prepared at background priority
 
         async def failed(error: Exception) -> None:
-            self._count(event, "failed")
+            for event, _ in items:
+                self._count(event, "failed")
 
-        await self._pool.spawn(event, warm, failed)
+        self._in_flight += len(items)
+        await self._pool.spawn_batch([event for event, _ in items], warm, failed)
 
     def _count(self, event: EventT[bytes], outcome: str) -> None:
-        self._metrics.messages.labels(event.message.topic, outcome).inc()
+        # .labels() hashes and locks on every call: keep the child counters (few topics × outcomes).
+        topic = event.message.topic
+        counter = self._counters.get((topic, outcome))
+        if counter is None:
+            counter = self._counters[(topic, outcome)] = self._metrics.messages.labels(topic, outcome)
+        counter.inc()
 
 
 def register(

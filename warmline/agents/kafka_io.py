@@ -14,6 +14,7 @@ from faust.types import EventT
 from ..metrics import Metrics
 from ..models import DeadLetter
 from ..stream.app import Routed
+from ..stream.backlog import MAX_PRODUCE_BACKLOG, ProduceBacklog, producer_buffered
 
 logger = logging.getLogger(__name__)
 
@@ -82,10 +83,11 @@ class Outbox:
     the answer is on the broker (at-least-once, never lost).
     """
 
-    def __init__(self, app: Any, dlq_topic: str, metrics: Metrics) -> None:
+    def __init__(self, app: Any, dlq_topic: str, metrics: Metrics, backlog: ProduceBacklog | None = None) -> None:
         self._app = app
         self._dlq_topic = dlq_topic
         self._metrics = metrics
+        self.backlog = backlog or ProduceBacklog(MAX_PRODUCE_BACKLOG, lambda: producer_buffered(app))
 
     async def send(
         self,
@@ -97,9 +99,11 @@ class Outbox:
         headers: Headers | None = None,
     ) -> Delivery:
         """Queue a record; returns its delivery future."""
-        delivery: Delivery = await self._app.producer.send(
+        sent: Delivery = await self._app.producer.send(
             topic, key, value, partition, None, list(headers) if headers else None
         )
+        delivery: asyncio.Future[Any] = asyncio.ensure_future(sent)
+        self.backlog.track(delivery)
         return delivery
 
     async def dead_letter(self, event: EventT[bytes], reason: str) -> Delivery:
@@ -131,6 +135,7 @@ class HandlerPool:
     """
 
     def __init__(self, limit: int) -> None:
+        self._limit = limit
         self._slots = asyncio.Semaphore(limit)
         self._tasks: set[asyncio.Task[None]] = set()
         self.closing = False
@@ -145,14 +150,28 @@ class HandlerPool:
         on_error: Callable[[Exception], Awaitable[None]],
     ) -> None:
         """Start *handler* once a slot is free (backpressure); ack *event* when it is done."""
-        await self._slots.acquire()
+        await self.spawn_batch([event], handler, on_error)
+
+    async def spawn_batch(
+        self,
+        events: Sequence[EventT[bytes]],
+        handler: Callable[[], Awaitable[None]],
+        on_error: Callable[[Exception], Awaitable[None]],
+    ) -> None:
+        """One task for a batch: it takes one slot per event (the in-flight bound stays in events)
+        and acks every event of the batch when *handler* is done."""
+        held = min(len(events), self._limit)
+        for _ in range(held):
+            await self._slots.acquire()
 
         async def run() -> None:
             try:
                 await handler()
             except Exception as e:  # noqa: BLE001  # any failure becomes an error reply, never a lost request
-                msg = event.message
-                logger.error("%s[%s]@%s: handler failed: %r", msg.topic, msg.partition, msg.offset, e)
+                msg = events[0].message
+                logger.error(
+                    "%s[%s]@%s (+%d): handler failed: %r", msg.topic, msg.partition, msg.offset, len(events) - 1, e
+                )
                 try:
                     await on_error(e)
                 except Exception:
@@ -161,8 +180,10 @@ class HandlerPool:
                     )
                     return
             finally:
-                self._slots.release()
-            event.ack()  # not reached when cancelled: the event is redelivered instead
+                for _ in range(held):
+                    self._slots.release()
+            for event in events:  # not reached when cancelled: the events are redelivered instead
+                event.ack()
 
         task = asyncio.create_task(run())
         self._tasks.add(task)
@@ -186,9 +207,12 @@ async def consume(
     stream: Any, handle: Callable[[EventT[bytes]], Awaitable[None]], pool: HandlerPool, outbox: Outbox
 ) -> None:
     """Feed every event of *stream* to *handle*; one bad event never stops the agent (and its partition)."""
+    backlog = outbox.backlog
     async for event in stream.noack().events():
         if pool.closing:
             continue  # shutting down: left unacked, the partition's next owner handles it
+        if backlog.full:  # the broker is behind: take nothing more until it catches up
+            await backlog.room()
         try:
             await handle(event)
         except Exception as e:

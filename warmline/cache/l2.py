@@ -61,6 +61,10 @@ class L2(Protocol):
         """Entries for *keys* in order (None where absent); raises L2Unavailable."""
         ...
 
+    async def put_many(self, items: Sequence[tuple[LookupKey, CacheEntry, float]]) -> None:
+        """put() for each (key, entry, keep_s), in one round trip; raises L2Unavailable."""
+        ...
+
 
 def lookup_key_name(key: LookupKey, prefix: str = REDIS_PREFIX) -> str:
     """Redis key of a lookup-key index entry."""
@@ -128,28 +132,37 @@ class RedisL2:
 
     async def put(self, key: LookupKey, entry: CacheEntry, keep_s: float) -> None:
         """Write the record and (for phone/email keys) its index entry in one round trip."""
-        ttl_ms = max(1, int(keep_s * 1000))
+        await self.put_many([(key, entry, keep_s)])
+
+    async def put_many(self, items: Sequence[tuple[LookupKey, CacheEntry, float]]) -> None:
+        """Write every record and index entry in one pipeline (a warm batch pays one round trip)."""
+        if not items:
+            return
 
         async def write() -> None:
             pipe = self._client.pipeline(transaction=False)
-            if entry.customer_id is not None:
-                pipe.set(customer_key_name(entry.customer_id, self._prefix), entry.to_bytes(), px=ttl_ms)
-            if key.kind is not KeyKind.CUSTOMER_ID or entry.customer_id is None:
-                index = {
-                    "v": 1,
-                    "ref": entry.customer_id,
-                    "fetched_at": entry.fetched_at,
-                    "expires_at": entry.expires_at,
-                    "matches": entry.matches,
-                }
-                name = lookup_key_name(key, self._prefix)
-                if key.kind is KeyKind.CUSTOMER_ID:  # not-found for an id: cache it in the record slot
-                    name = customer_key_name(key.value, self._prefix)
-                    index = {**index, "customer": None}
-                pipe.set(name, orjson.dumps(index), px=ttl_ms)
+            for key, entry, keep_s in items:
+                self._queue_put(pipe, key, entry, max(1, int(keep_s * 1000)))
             await pipe.execute()
 
         await self._call(write)
+
+    def _queue_put(self, pipe: Any, key: LookupKey, entry: CacheEntry, ttl_ms: int) -> None:
+        if entry.customer_id is not None:
+            pipe.set(customer_key_name(entry.customer_id, self._prefix), entry.to_bytes(), px=ttl_ms)
+        if key.kind is not KeyKind.CUSTOMER_ID or entry.customer_id is None:
+            index = {
+                "v": 1,
+                "ref": entry.customer_id,
+                "fetched_at": entry.fetched_at,
+                "expires_at": entry.expires_at,
+                "matches": entry.matches,
+            }
+            name = lookup_key_name(key, self._prefix)
+            if key.kind is KeyKind.CUSTOMER_ID:  # not-found for an id: cache it in the record slot
+                name = customer_key_name(key.value, self._prefix)
+                index = {**index, "customer": None}
+            pipe.set(name, orjson.dumps(index), px=ttl_ms)
 
     async def delete(self, key: LookupKey) -> None:
         """Drop *key* and the record it points to."""

@@ -7,6 +7,7 @@ import logging
 import time
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
+from functools import partial
 
 from ..models import CacheEntry, CacheTier, LookupKey
 from ..sources.base import Priority, SourceError, SourceResult
@@ -108,6 +109,47 @@ class TieredCache:
         self.stats.miss()
         return await self._fetch_shared(key, priority), True
 
+    async def warm_many(
+        self, keys: Sequence[LookupKey], priority: Priority = Priority.LIVE
+    ) -> dict[LookupKey, CacheResult | SourceError]:
+        """warm() for a batch: one L1 pass, one MGET, the misses fetched side by side, one L2 pipeline.
+
+        A key the source could not answer maps to its SourceError; the others are fresh in L1.
+        """
+        out: dict[LookupKey, CacheResult | SourceError] = {}
+        rest: list[LookupKey] = []
+        for key in keys:
+            hit = self.peek_l1(key)
+            if hit is not None:
+                out[key] = hit
+            else:
+                rest.append(key)
+        promoted = await self.get_many_l2(rest)
+        out.update(promoted)
+        misses = [key for key in rest if key not in promoted]
+        if not misses:
+            return out
+        for _ in misses:
+            self.stats.miss()
+        fetched = await self._fetch_all(misses, priority)
+        writes: list[tuple[LookupKey, CacheEntry, float]] = []
+        now = self._clock()
+        for key, done in zip(misses, fetched, strict=True):
+            if isinstance(done, SourceError):
+                out[key] = done
+            elif isinstance(done, BaseException):
+                raise done
+            else:
+                result, shared = done
+                if shared:  # another caller's fetch: that caller writes L2
+                    self.stats.coalesced()
+                    out[key] = CacheResult(result.entry, result.tier, result.stale, shared=True)
+                else:
+                    out[key] = result
+                    writes.append((key, result.entry, self.policy.retain_until(result.entry) - now))
+        await self._l2_put_many(writes)
+        return out
+
     async def get_many_l2(self, keys: Sequence[LookupKey]) -> dict[LookupKey, CacheResult]:
         """Fresh L2 answers for *keys* with one MGET round trip, promoted to L1 (batches use this)."""
         if self.l2 is None or not keys:
@@ -198,6 +240,39 @@ class TieredCache:
                 self.stats.l2_error()
                 logger.debug("L2 write skipped: %s", e)
         return CacheResult(entry, CacheTier.UPSTREAM)
+
+    async def _fetch_all(
+        self, keys: Sequence[LookupKey], priority: Priority
+    ) -> list[tuple[CacheResult, bool] | BaseException]:
+        """Fetch *keys* side by side (singleflight per key); errors are returned, not raised."""
+        if len(keys) == 1:  # a lone live key: no gather task in its way
+            try:
+                return [await self._flights.do(str(keys[0]), partial(self._fetch_into_l1, keys[0], priority))]
+            except SourceError as e:
+                return [e]
+        return await asyncio.gather(
+            *(self._flights.do(str(key), partial(self._fetch_into_l1, key, priority)) for key in keys),
+            return_exceptions=True,
+        )
+
+    async def _fetch_into_l1(self, key: LookupKey, priority: Priority) -> CacheResult:
+        """The source's answer, stored in L1 only: warm_many writes L2 for the whole batch at once."""
+        started = time.perf_counter()
+        result = await self._fetch(key, priority)
+        self.stats.upstream(time.perf_counter() - started)
+        now = self._clock()
+        entry = self.policy.entry_for(result.customer, result.matches, now)
+        self.l1.put(str(key), self.policy.for_l1(entry, now))
+        return CacheResult(entry, CacheTier.UPSTREAM)
+
+    async def _l2_put_many(self, writes: Sequence[tuple[LookupKey, CacheEntry, float]]) -> None:
+        if self.l2 is None or not writes:
+            return
+        try:
+            await self.l2.put_many(writes)
+        except L2Unavailable as e:
+            self.stats.l2_error()
+            logger.debug("L2 batch write skipped: %s", e)
 
     def _refresh_in_background(self, key: LookupKey) -> None:
         if self._flights.in_flight(str(key)):

@@ -13,6 +13,7 @@ from ..llm.chat import CallerChat
 from ..lookups import LookupService
 from ..metrics import Metrics
 from ..prewarm.scheduler import VipRunner
+from ..stream.backlog import ProduceBacklog
 
 
 @dataclass(frozen=True)
@@ -30,6 +31,8 @@ class WebContext:
     web_port: int
     chat: CallerChat | None = None
     briefs: BriefService | None = None
+    backlog: ProduceBacklog | None = None
+    """Records waiting for the broker; batch writes wait while it is full (memory bound)."""
 
     @property
     def http(self) -> aiohttp.ClientSession:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import math
 import uuid
 from typing import Any
@@ -17,6 +18,9 @@ from .batch import BatchRequest, run_batch
 from .context import WebContext
 from .responses import error_response, json_response, lookup_response
 from .routing import OwnerRouter
+
+#: How long a batch without its own timeout waits for the broker to catch up before a 503.
+BACKLOG_WAIT_MS = 5000
 
 
 def _request_id(request: web.Request) -> str:
@@ -75,5 +79,13 @@ def register(app: Any, ctx: WebContext, router: OwnerRouter) -> None:
                 batch = parse_object(BatchRequest, orjson.loads(await request.read()))
             except (orjson.JSONDecodeError, InvalidMessage) as e:
                 return error_response(LookupStatus.INVALID, getattr(e, "reason", f"body is not JSON: {e}"), rid)
+            if ctx.backlog is not None and ctx.backlog.full:
+                # A batch fills L1, hence the changelog: wait for the broker first, within the batch's
+                # own deadline; a broker that stays behind gets the client a 503 to retry, not a hang.
+                try:
+                    async with asyncio.timeout((batch.timeout_ms or BACKLOG_WAIT_MS) / 1000):
+                        await ctx.backlog.room()
+                except TimeoutError:
+                    return error_response(LookupStatus.UNAVAILABLE, "the broker is behind; retry later", rid)
             results = await run_batch(batch, lookups, router, ctx.http, request.headers.get("Authorization"))
             return json_response({"results": results, "count": len(results)}, headers={"X-Request-ID": rid})

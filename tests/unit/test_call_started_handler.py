@@ -1,0 +1,104 @@
+"""The call-started handler with fakes: a trickle is warmed at once, a burst in batches, acks after the warm."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from typing import Any
+
+from warmline.agents.call_started import WARM_BATCH_SIZE, CallStartedHandler
+from warmline.agents.kafka_io import HandlerPool
+from warmline.cache import CachePolicy, TableL1, TieredCache
+from warmline.lookups import LookupService
+from warmline.metrics import Metrics
+from warmline.models import LookupKey
+from warmline.sources.base import Priority, SourceResult
+
+from ..fakes import FakeL2, FakeSource, customer
+from .test_lookup_handler import FakeEvent, FakeOutbox, FakeOwnership
+
+
+class CountingL2(FakeL2):
+    def __init__(self) -> None:
+        super().__init__()
+        self.mgets: list[int] = []
+        self.put_manys: list[int] = []
+
+    async def mget(self, keys):  # type: ignore[no-untyped-def]
+        self.mgets.append(len(keys))
+        return await super().mget(keys)
+
+    async def put_many(self, items):  # type: ignore[no-untyped-def]
+        self.put_manys.append(len(items))
+        await super().put_many(items)
+
+
+def _handler(source: FakeSource, l2: CountingL2) -> tuple[CallStartedHandler, HandlerPool]:
+    async def fetch(key: LookupKey, priority: Priority) -> SourceResult:
+        return await source.lookup(key)
+
+    cache = TieredCache(TableL1({}, 10_000), l2, fetch, CachePolicy(jitter=0))
+    pool = HandlerPool(1000)
+    handler = CallStartedHandler(
+        LookupService(cache),
+        Metrics(),
+        FakeOutbox(),  # type: ignore[arg-type]  # a fake with the Outbox's methods
+        pool,
+        FakeOwnership({3}),  # type: ignore[arg-type]  # every key is ours
+        "repartition",
+        call_max_age_s=900,
+        on_warm=None,
+        rekeyed=False,
+    )
+    return handler, pool
+
+
+def _event(i: int) -> Any:
+    event = FakeEvent({"call_id": f"c-{i}", "caller": "x", "customer_id": f"C-{i:06d}"})
+    event.message.topic = "call-started"
+    event.message.timestamp = time.time()
+    return event
+
+
+async def _settle(pool: HandlerPool) -> None:
+    while len(pool):
+        await asyncio.gather(*list(pool._tasks))
+
+
+async def test_a_lone_event_is_warmed_at_once_and_acked_after() -> None:
+    source = FakeSource({"customer_id:C-000001": customer("C-000001")})
+    source.gate = asyncio.Event()
+    l2 = CountingL2()
+    handler, pool = _handler(source, l2)
+    event = _event(1)
+    await handler.handle(event)
+    await asyncio.wait_for(_until(lambda: source.calls), 5)  # no batch timer was needed to start it
+    assert event.acks == 0  # the source has not answered: not acked yet
+    source.gate.set()
+    await _settle(pool)
+    assert event.acks == 1
+    assert "customer_id:C-000001" in l2.data
+
+
+async def test_a_burst_is_warmed_in_batches_with_one_mget_and_one_pipeline_each() -> None:
+    n = WARM_BATCH_SIZE * 3
+    source = FakeSource({f"customer_id:C-{i:06d}": customer(f"C-{i:06d}") for i in range(n)})
+    source.gate = asyncio.Event()  # hold the first warms so the burst finds them in flight
+    l2 = CountingL2()
+    handler, pool = _handler(source, l2)
+    events = [_event(i) for i in range(n)]
+    for event in events:
+        await handler.handle(event)
+    await handler._batch.flush()
+    source.gate.set()
+    await _settle(pool)
+    assert all(e.acks == 1 for e in events)
+    assert len(source.calls) == n and len(l2.data) == n
+    assert max(l2.mgets) == WARM_BATCH_SIZE  # the burst after the first WARM_BATCH_SIZE went in full batches
+    assert len(l2.mgets) < n  # fewer round trips than events
+    assert sum(l2.put_manys) == n
+
+
+async def _until(check: Any) -> None:
+    while not check():
+        await asyncio.sleep(0.001)
