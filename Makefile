@@ -5,7 +5,7 @@ PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 PYTEST_ARGS ?=
 
-.PHONY: help install run test test-unit test-integration bench faults lint clean
+.PHONY: help install run test test-unit bench faults lint clean
 
 help:  ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-18s %s\n", $$1, $$2}'
@@ -21,7 +21,7 @@ install: $(STAMP)  ## create .venv and install warmline with its dev extras
 run: install  ## the embedded stack in the foreground: Tansu, demo data, one worker
 	$(VENV)/bin/warmline dev
 
-test: install  ## the whole suite: unit, integration (Tansu + Redis), containers (skipped without Docker)
+test: install  ## the whole suite: unit, integration and interop (Tansu + Redis), containers (skipped without Docker)
 	$(PY) -m pytest $(PYTEST_ARGS)
 
 test-unit: install  ## unit tests only (no services)
