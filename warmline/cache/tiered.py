@@ -227,19 +227,15 @@ class TieredCache:
         return result
 
     async def _fetch_and_store(self, key: LookupKey, priority: Priority) -> CacheResult:
-        started = time.perf_counter()
-        result = await self._fetch(key, priority)
-        self.stats.upstream(time.perf_counter() - started)
-        now = self._clock()
-        entry = self.policy.entry_for(result.customer, result.matches, now)
-        self.l1.put(str(key), self.policy.for_l1(entry, now))
+        result = await self._fetch_into_l1(key, priority)
         if self.l2 is not None:
+            entry = result.entry
             try:
-                await self.l2.put(key, entry, self.policy.retain_until(entry) - now)
+                await self.l2.put(key, entry, self.policy.retain_until(entry) - entry.fetched_at)
             except L2Unavailable as e:
                 self.stats.l2_error()
                 logger.debug("L2 write skipped: %s", e)
-        return CacheResult(entry, CacheTier.UPSTREAM)
+        return result
 
     async def _fetch_all(
         self, keys: Sequence[LookupKey], priority: Priority
