@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import logging
 import socket
@@ -103,8 +102,3 @@ async def create_topics(bootstrap: str, names: Iterable[str], partitions: int, t
             await admin.create_topics(new, timeout_ms=int(timeout_s * 1000))
     finally:
         await admin.close()
-
-
-def create_topics_sync(bootstrap: str, names: Iterable[str], partitions: int) -> None:
-    """create_topics from synchronous code."""
-    asyncio.run(create_topics(bootstrap, list(names), partitions))
