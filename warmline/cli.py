@@ -11,6 +11,7 @@ import sys
 from collections.abc import Sequence
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 from rich.console import Console
 
@@ -43,8 +44,6 @@ def _fail(message: str) -> int:
 
 def cmd_worker(args: argparse.Namespace) -> int:
     """Run one Faust worker configured from the environment."""
-    import faust
-
     from .logs import logging_config
     from .worker import build_worker
 
@@ -57,9 +56,22 @@ def cmd_worker(args: argparse.Namespace) -> int:
         return refusal
     settings = asyncio.run(_prepare_broker(settings))
     worker = build_worker(settings)
-    quiet = config is not None  # no banner or spinner around JSON lines
-    faust.Worker(worker.app, loglevel=settings.log_level, logging_config=config, quiet=quiet).execute_from_commandline()
+    faust_worker(worker.app, settings.log_level, config).execute_from_commandline()
     return 0
+
+
+def faust_worker(app: Any, log_level: str, config: dict[str, Any] | None) -> Any:
+    """Faust's Worker for *app*, without its start-up spinner.
+
+    At levels ≥ warning the spinner sets the root logger to DEBUG (so it can spin on every record):
+    every library's debug call then builds a LogRecord the handler drops — measured at ~0.3 ms of
+    CPU per warmed event. Without it the root logger keeps WARMLINE_LOG_LEVEL.
+    """
+    import faust
+
+    runner = faust.Worker(app, loglevel=log_level, logging_config=config, quiet=config is not None)
+    runner.spinner = None
+    return runner
 
 
 def _check_source(settings: Settings) -> int | None:

@@ -1,4 +1,4 @@
-"""The call-started handler with fakes: a trickle is warmed at once, a burst in batches, acks after the warm."""
+"""The call-started handler with fakes: a lone event warmed by the batch timer, a burst in batches, acks after."""
 
 from __future__ import annotations
 
@@ -65,14 +65,14 @@ async def _settle(pool: HandlerPool) -> None:
         await asyncio.gather(*list(pool._tasks))
 
 
-async def test_a_lone_event_is_warmed_at_once_and_acked_after() -> None:
+async def test_a_lone_event_is_warmed_by_the_batch_timer_and_acked_after() -> None:
     source = FakeSource({"customer_id:C-000001": customer("C-000001")})
     source.gate = asyncio.Event()
     l2 = CountingL2()
     handler, pool = _handler(source, l2)
     event = _event(1)
     await handler.handle(event)
-    await asyncio.wait_for(_until(lambda: source.calls), 5)  # no batch timer was needed to start it
+    await asyncio.wait_for(_until(lambda: source.calls), 5)  # no flush() call: the batch timer started it
     assert event.acks == 0  # the source has not answered: not acked yet
     source.gate.set()
     await _settle(pool)

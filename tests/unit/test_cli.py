@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import subprocess
 import sys
 from pathlib import Path
@@ -32,3 +33,16 @@ def test_demo_data_writes_and_refuses_to_overwrite(tmp_path: Path, capsys: pytes
 def test_lookup_needs_exactly_one_key() -> None:
     with pytest.raises(SystemExit):
         build_parser().parse_args(["lookup", "--phone", "1", "--email", "a@b.c"])
+
+
+def test_the_faust_worker_leaves_the_root_logger_at_the_configured_level() -> None:
+    """Faust's spinner would set the root logger to DEBUG at warning level (a LogRecord per debug call)."""
+    import faust
+
+    from warmline.cli import faust_worker
+
+    runner = faust_worker(faust.App("spinner-test", autodiscover=False), "warning", None)
+    logger = logging.Logger("root-under-test", logging.WARNING)
+    logger.addHandler(logging.NullHandler())
+    runner.on_setup_root_logger(logger, logging.WARNING)  # what Faust calls once it has set the level
+    assert logger.level == logging.WARNING

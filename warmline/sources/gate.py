@@ -82,6 +82,12 @@ class SourceGate:
         self.breaker = breaker or source_breaker(source.name)
         self.calls = 0
         self.failures: dict[str, int] = {}
+        # The success path's metric children, looked up once (.labels() hashes and locks per call).
+        self._ok = (
+            (metrics.source_calls.labels(source.name, "ok"), metrics.source_seconds.labels(source.name))
+            if metrics is not None
+            else None
+        )
 
     @property
     def waiting(self) -> int:
@@ -118,15 +124,13 @@ class SourceGate:
                 self._count_failure(e.kind)
                 raise
             self.breaker.success()
-            if self._metrics is not None:
-                self._metrics.source_calls.labels(self.source.name, "ok").inc()
-                self._metrics.source_seconds.labels(self.source.name).observe(time.perf_counter() - started)
-            logger.debug(
-                "source %s answered %s in %.1f ms",
-                self.source.name,
-                key.redacted,
-                (time.perf_counter() - started) * 1000,
-            )
+            took = time.perf_counter() - started
+            if self._ok is not None:
+                ok_calls, seconds = self._ok
+                ok_calls.inc()
+                seconds.observe(took)
+            if logger.isEnabledFor(logging.DEBUG):  # key.redacted hashes: not for a record nobody reads
+                logger.debug("source %s answered %s in %.1f ms", self.source.name, key.redacted, took * 1000)
             return result
 
     def _count_failure(self, kind: str) -> None:

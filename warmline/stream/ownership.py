@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from typing import Any
 
 from aiokafka.partitioner import murmur2
@@ -9,6 +10,7 @@ from aiokafka.partitioner import murmur2
 from .app import L1_TABLE
 
 
+@functools.lru_cache(maxsize=65_536)  # aiokafka's murmur2 is pure Python (~15 µs); callers call again
 def owner_partition(key: str, partitions: int) -> int:
     """The partition Kafka's default (murmur2) partitioner gives *key*: the L1 partition that owns it."""
     return int(murmur2(key.encode()) & 0x7FFFFFFF) % partitions
@@ -56,4 +58,8 @@ class Ownership:
 
     def owns(self, key: str) -> bool:
         """True when this worker is the active owner of *key*'s L1 partition."""
-        return self.partition_of(key) in self.owned()
+        owned = self.owned()
+        partitions = self.partitions
+        if len(owned) == partitions:  # the only worker: no need to hash
+            return True
+        return owner_partition(key, partitions) in owned
