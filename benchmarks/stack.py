@@ -46,8 +46,9 @@ class BenchStack:
             stop_process(proc)
         self.tansu.stop()
 
-    async def restart_worker(self, **env: str) -> None:
-        """A fresh worker (new app id, Redis prefix, consumer group and topics) on the same broker."""
+    async def restart_worker(self, cpus: str | None = None, **env: str) -> None:
+        """A fresh worker (new app id, Redis prefix, consumer group and topics) on the same broker;
+        *cpus* pins it (``taskset -c``), e.g. "0" to play a slower machine."""
         stop_process(self.worker)
         suffix = uuid.uuid4().hex[:6]
         self.topics = {name: f"{topic}-{suffix}" for name, topic in TOPICS.items()}
@@ -55,7 +56,7 @@ class BenchStack:
         self.env = {**self.env, **env}
         topic_env = {f"WARMLINE_TOPIC_{name.upper()}": topic for name, topic in self.topics.items()}
         self.worker, self.url, self.app_id = _start_worker(
-            self.tansu, self.workdir, self.demo_db, {**self.env, **topic_env}
+            self.tansu, self.workdir, self.demo_db, {**self.env, **topic_env}, cpus
         )
 
     async def add_worker(self) -> str:
@@ -94,7 +95,7 @@ async def start_stack(workdir: Path, demo_count: int = 100_000, **env: str) -> B
 
 
 def _start_worker(
-    tansu: Tansu, workdir: Path, demo_db: Path, env: dict[str, str]
+    tansu: Tansu, workdir: Path, demo_db: Path, env: dict[str, str], cpus: str | None = None
 ) -> tuple[subprocess.Popen[bytes], str, str]:
     port = free_port()
     worker_env = {
@@ -110,8 +111,9 @@ def _start_worker(
         **env,
     }
     log = open(workdir / "worker.log", "ab")  # noqa: SIM115  # lives as long as the worker
+    pin = ["taskset", "-c", cpus] if cpus is not None else []
     proc = subprocess.Popen(
-        [sys.executable, "-m", "warmline", "worker"],
+        [*pin, sys.executable, "-m", "warmline", "worker"],
         env=worker_env,
         stdout=log,
         stderr=subprocess.STDOUT,
