@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import os
 import time
+import uuid
 from pathlib import Path
 
 import aiohttp
@@ -63,9 +64,12 @@ def _cpu_s(pid: int) -> float:
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
-async def prewarm_throughput(stack: BenchStack, events: int, workers: int = 1) -> Result:
+async def prewarm_throughput(
+    stack: BenchStack, events: int, workers: int = 1, concurrency: int = 1000, label: str = ""
+) -> Result:
     """call-started events for distinct callers, published at once: accepted and warmed per second,
-    and the workers' CPU time per event (process CPU / events)."""
+    the workers' CPU time per event (process CPU / events), and two floors: a bare aiokafka consume
+    loop over the same events, and the source gate's ceiling (concurrency / source latency)."""
     urls = [stack.url]
     for _ in range(workers - 1):
         urls.append(await stack.add_worker())
@@ -74,13 +78,14 @@ async def prewarm_throughput(stack: BenchStack, events: int, workers: int = 1) -
     pids = [stack.worker.pid, *(p.pid for p in stack.extra_workers)]
     cpu_before = sum(_cpu_s(pid) for pid in pids)
     ids = [f"C-{i:06d}" for i in range(1, events + 1)]
+    topic = stack.topics["call_started"]
     producer = AIOKafkaProducer(bootstrap_servers=stack.tansu.bootstrap, linger_ms=5, max_batch_size=65536)
     await producer.start()
     started = time.perf_counter()
     try:
         for i, cid in enumerate(ids):
             body = orjson.dumps({"call_id": f"t-{i}", "caller": "unknown", "customer_id": cid})
-            await producer.send(stack.topics["call_started"], body, key=str(normalize("customer_id", cid)).encode())
+            await producer.send(topic, body, key=str(normalize("customer_id", cid)).encode())
         await producer.flush()
     finally:
         await producer.stop()
@@ -97,12 +102,16 @@ async def prewarm_throughput(stack: BenchStack, events: int, workers: int = 1) -
     cpu_us = (sum(_cpu_s(pid) for pid in pids) - cpu_before) / events * 1e6
     rate = events / elapsed
     calls = sum(v["source"]["calls"] for v in views)
+    bare = await _bare_consume_rate(stack, topic, events)
+    gate_ceiling = concurrency / 0.050
     return Result(
-        f"pre-warm throughput, {workers} worker{'s' if workers > 1 else ''} (50 ms source, concurrency 200)",
+        f"pre-warm throughput, {workers} worker{'s' if workers > 1 else ''} (50 ms source, concurrency {concurrency})"
+        + label,
         round(rate),
         "events/s",
         "≥ 5,000/s, none lost",
         rate >= 5000 and entries == events,
+        floor=round(min(bare, gate_ceiling)),
         detail={
             "events": events,
             "workers": workers,
@@ -112,6 +121,57 @@ async def prewarm_throughput(stack: BenchStack, events: int, workers: int = 1) -
             "all_warm_s": round(elapsed, 2),
             "cpu_us_per_event": round(cpu_us),
             "cpu_target": "≤ 200 µs",
+            "floor_bare_aiokafka_consume_events_s": round(bare),
+            "floor_source_gate_ceiling_events_s": round(gate_ceiling),
+        },
+    )
+
+
+async def _bare_consume_rate(stack: BenchStack, topic: str, events: int) -> float:
+    """Events/s of a bare aiokafka consumer reading and JSON-decoding *events* records of *topic*."""
+    consumer = AIOKafkaConsumer(
+        topic,
+        bootstrap_servers=stack.tansu.bootstrap,
+        group_id=f"floor-{uuid.uuid4().hex[:6]}",
+        fetch_max_wait_ms=5,
+        auto_offset_reset="earliest",
+    )
+    await consumer.start()
+    try:
+        got = 0
+        started = time.perf_counter()
+        async with asyncio.timeout(120):
+            while got < events:
+                for records in (await consumer.getmany(timeout_ms=200)).values():
+                    for record in records:
+                        orjson.loads(record.value or b"null")
+                        got += 1
+        return got / (time.perf_counter() - started)
+    finally:
+        await consumer.stop()
+
+
+async def bulk_warm(stack: BenchStack, keys: int) -> Result:
+    """POST /v1/prewarm of *keys* distinct keys: keys warmed per second (the live-priority check is
+    bulk_vs_live's)."""
+    body = {"keys": [f"customer_id:C-{i:06d}" for i in range(1, keys + 1)]}
+    started = time.perf_counter()
+    async with (
+        aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=1800)) as session,
+        session.post(f"{stack.url}/v1/prewarm", json=body, headers=ADMIN) as resp,
+    ):
+        job = await resp.json()
+    elapsed = time.perf_counter() - started
+    rate = job["warmed"] / elapsed
+    return Result(
+        f"bulk warm of {keys:,} keys over HTTP (50 ms source)",
+        round(rate),
+        "keys/s",
+        "reported (56 of 64 source slots)",
+        None,
+        detail={
+            **{k: job.get(k) for k in ("total", "warmed", "failed", "invalid", "p50_ms", "p99_ms")},
+            "s": round(elapsed, 1),
         },
     )
 
