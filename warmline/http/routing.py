@@ -12,6 +12,7 @@ from yarl import URL
 
 from ..models import LookupKey, LookupStatus
 from ..stream.app import L1_TABLE
+from ..stream.ownership import Ownership
 from .responses import error_response
 
 logger = logging.getLogger(__name__)
@@ -28,17 +29,24 @@ class OwnerRouter:
 
     def __init__(self, app: Any) -> None:
         self._app = app
+        self._ownership = Ownership(app)
+        self._here: tuple[str | None, int | None] | None = None
 
     def owner(self, key: LookupKey, request: web.Request | None = None) -> URL | None:
         """The owner's base URL, or None when this worker should serve *key* itself."""
         if request is not None and request.headers.get(FORWARDED_HEADER):
             return None
+        name = str(key)
+        if self._ownership.owns(name):  # ours: no need to ask Faust's router (it re-serializes and hashes)
+            return None
         try:
-            dest = URL(str(self._app.router.key_store(L1_TABLE, str(key))))
+            dest = URL(str(self._app.router.key_store(L1_TABLE, name)))
         except (KeyError, AttributeError):
             return None  # no assignment yet (starting, rebalancing): serve here, L2 keeps it cheap
-        here = URL(str(self._app.conf.canonical_url))
-        if (dest.host, dest.port) == (here.host, here.port):
+        if self._here is None:
+            here = URL(str(self._app.conf.canonical_url))
+            self._here = (here.host, here.port)
+        if (dest.host, dest.port) == self._here:
             return None
         return dest
 
