@@ -36,6 +36,12 @@ async def run_serving(redis_url: str, quick: bool) -> list[Result]:
             results += await serving.kafka_l1(stack, 50 if quick else 400)
             results += await serving.http_paced(stack, 500, 2 if quick else 10)
             results.append(await serving.http_throughput(stack, 2 if quick else 8))
+            # Diagnostic: the same with a 500 ms fetch wait (Apache Kafka's default; on Tansu it makes
+            # Kafka answers slow) — what the consumer thread's 200 fetches/s cost the web server.
+            await stack.restart_worker(WARMLINE_CONSUMER_FETCH_MAX_WAIT_MS="500")
+            idle_fetch = ", fetch wait 500 ms (diagnostic)"
+            results.append(await serving.http_throughput(stack, 2 if quick else 8, label=idle_fetch))
+            await stack.restart_worker(WARMLINE_CONSUMER_FETCH_MAX_WAIT_MS="5")
             results.append(await serving.memory_100k(stack, 2_000 if quick else 100_000))
             await stack.restart_worker(cpus="0")  # a slower machine: the fill rate must not change the bound
             results.append(await serving.memory_100k(stack, 2_000 if quick else 100_000, pinned=True))

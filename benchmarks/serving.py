@@ -138,7 +138,7 @@ async def http_paced(stack: BenchStack, rate: int = 500, seconds: float = 10.0) 
     ]
 
 
-async def http_throughput(stack: BenchStack, seconds: float = 8.0, connections: int = 32) -> Result:
+async def http_throughput(stack: BenchStack, seconds: float = 8.0, connections: int = 32, label: str = "") -> Result:
     """Closed-loop HTTP L1 hits with *connections* in flight: requests answered per second, beside a bare
     aiohttp server (its own process) answering the same JSON to the same load generator."""
     ids = [f"C-{i:06d}" for i in range(1, 1001)]
@@ -152,7 +152,7 @@ async def http_throughput(stack: BenchStack, seconds: float = 8.0, connections: 
     bare_rate = await _bare_aiohttp_rate(stack.workdir, body, ids, seconds, connections)
     ratio = rate / bare_rate
     return Result(
-        "HTTP L1 hits, one worker",
+        "HTTP L1 hits, one worker" + label,
         round(rate),
         "req/s",
         "≥ 0.5× a bare aiohttp handler",
