@@ -31,7 +31,8 @@ from pydantic import ValidationError
 from ..logs import TRACE_ID, trace_id_of
 from ..models import Answer, CacheTier, KeyKind, LookupKey
 from ..settings import Settings, SettingsError, describe_error
-from .masking import MASK, mask, mask_fields, scrub_text
+from .masking import MASK, mask_fields, scrub_text
+from .trace_process import SenderProcess
 
 logger = logging.getLogger(__name__)
 
@@ -42,6 +43,7 @@ SEND_EVERY_S = 0.5  # one wake-up per half second, not one per run: wake-ups and
 BATCH = 500  # runs per POST: a request's own overhead (requests, headers, the server's parse) is paid once
 YIELD_EVERY = 32  # runs built between two GIL hand-backs (~20 µs each: well under a millisecond held)
 YIELD_S = 0.001
+SHIP_BATCH = 2000  # queue items per pickle written to the sender process
 
 
 @dataclass(frozen=True, slots=True)
@@ -149,8 +151,10 @@ class LangSmithTracer(Tracer):
         max_queued: int = MAX_QUEUED,
         scrub_errors: Callable[[str], str] | None = None,
         masker: Callable[[Any], Any] | None = None,
+        process: SenderProcess | None = None,
     ) -> None:
         self._client = client
+        self._process = process  # set: the thread only ships queue items to that process, which posts them
         self._scrub = scrub_errors
         self._mask = masker  # applied in the sender thread, before anything is handed to the SDK
         self._project = project
@@ -168,6 +172,8 @@ class LangSmithTracer(Tracer):
         self.sent = 0
         self.failed = 0
         self.dropped = 0
+        self.remote_failed = 0  # runs the sender process could not post (as of the last flush)
+        self.remote_dropped = 0
         self._thread = threading.Thread(target=self._run, name="warmline-tracing", daemon=True)
         self._thread.start()
 
@@ -308,7 +314,17 @@ class LangSmithTracer(Tracer):
             self._wake.clear()
             self._drain()
 
+    def enqueue(self, items: list[tuple[Any, ...]]) -> None:
+        """Queue items recorded elsewhere (the sender process's input), dropping what does not fit."""
+        room = max(0, self._max_queued - len(self._queue))
+        self._queue.extend(items[:room])
+        self.dropped += len(items) - min(room, len(items))
+        self._idle.clear()
+
     def _drain(self) -> None:
+        if self._process is not None:
+            self._ship(self._process)
+            return
         while self._queue:
             runs: list[dict[str, Any]] = []
             for i in range(min(BATCH, len(self._queue))):
@@ -326,6 +342,13 @@ class LangSmithTracer(Tracer):
                 self.failed += len(runs)
                 logger.debug("LangSmith rejected %d runs: %s", len(runs), e)
             time.sleep(YIELD_S)  # hand the GIL back to the event loop between batches
+        self._idle.set()
+
+    def _ship(self, process: SenderProcess) -> None:
+        while self._queue:
+            items = [self._queue.popleft() for _ in range(min(SHIP_BATCH, len(self._queue)))]
+            if not process.ship(items):
+                self.failed += len(items)
         self._idle.set()
 
     def _lookup_runs(self, r: tuple[Any, ...], out: list[dict[str, Any]]) -> None:
@@ -464,15 +487,24 @@ class LangSmithTracer(Tracer):
     # --- lifecycle ----------------------------------------------------------------------------
 
     def flush(self, timeout_s: float) -> bool:
-        """Wake the sender and wait until the queue is empty, at most *timeout_s*."""
+        """Wake the sender and wait until the queue is empty (and posted), at most *timeout_s*."""
+        deadline = time.monotonic() + timeout_s
         self._wake.set()
-        return self._idle.wait(timeout_s)
+        if not self._idle.wait(timeout_s):
+            return False
+        if self._process is None:
+            return True
+        ok, sent, failed, dropped = self._process.flush(max(0.0, deadline - time.monotonic()))
+        self.sent, self.remote_failed, self.remote_dropped = sent, failed, dropped  # counted by the process
+        return ok
 
     async def aclose(self, timeout_s: float) -> None:
         """Flush for at most *timeout_s*; the daemon thread never holds up the process after that."""
         flushed = await asyncio.to_thread(self.flush, timeout_s)
         self._stopping = True
         self._wake.set()
+        if self._process is not None:
+            await asyncio.to_thread(self._process.close)
         if not flushed:
             logger.warning("LangSmith did not take %d queued runs within %.1fs: dropped", len(self._queue), timeout_s)
 
@@ -491,17 +523,17 @@ def build_tracer(settings: Settings, worker: str) -> Tracer:
         raise SettingsError(describe_error(e, prefix="LANGSMITH_")) from None
     if not ls.active or ls.api_key is None:
         return Tracer()
-    from langsmith import Client
-
     masked = not settings.trace_pii
-    client = Client(
-        api_url=ls.endpoint,
-        api_key=ls.api_key.get_secret_value(),
-        auto_batch_tracing=False,  # our own thread batches; the SDK's would drain for minutes at exit
-        # No hide_* hooks and no anonymizer: the tracer masks every run before the SDK sees it, lookups
-        # through a fast path (the SDK's anonymizer round-trips each dict through JSON: measured costlier).
-        omit_traced_runtime_info=True,
-        timeout_ms=(2000, 5000),
+    # The runs are built and posted by a process of our own (trace_process.py), masked there before the
+    # SDK sees them: no hide_* hooks and no anonymizer (which round-trips each dict through JSON).
+    process = SenderProcess(
+        {
+            "endpoint": ls.endpoint,
+            "api_key": ls.api_key.get_secret_value(),
+            "project": ls.project,
+            "worker": worker,
+            "masked": masked,
+        }
     )
     logger.info(
         "LangSmith tracing on: project %s, sampling %.3g, L1 hits %.3g, %s",
@@ -511,11 +543,10 @@ def build_tracer(settings: Settings, worker: str) -> Tracer:
         "UNMASKED (WARMLINE_TRACE_PII=true)" if settings.trace_pii else "masked",
     )
     return LangSmithTracer(
-        client,
+        None,
         project=ls.project,
         worker=worker,
         sample_rate=ls.tracing_sampling_rate,
         hit_sample=settings.trace_hit_sample,
-        scrub_errors=scrub_text if masked else None,
-        masker=mask if masked else None,
+        process=process,
     )
