@@ -1,13 +1,14 @@
 """The LangSmith sender in a process of its own, so building and posting runs never takes the worker's GIL.
 
-The worker's tracer still only appends tuples to its queue on the event loop; its shipping thread
-pickles what is queued, twice a second, and writes it to this process's stdin (a blocking write
-releases the GIL). Here an ordinary thread-mode ``LangSmithTracer`` masks, builds and posts the
-runs. Measured: a sending *thread* in the worker, even at 31 µs of CPU per run, kept every-hit
-tracing at 1.7× the L1-hit p50 on two busy cores, because it competes with the event loop for
-the GIL. Frames are ``kind (1 byte) + length (4 bytes) + body``: ``C`` config (JSON, first),
-``R`` records (a pickle of queue items: our own process, our own types), ``F`` flush (a timeout;
-answered with one line ``ok sent failed dropped``). EOF on stdin ends the process.
+This module is the worker's end; ``trace_sender.py`` is the process. The worker's tracer still
+only appends tuples to its queue on the event loop; its shipping thread pickles what is queued,
+twice a second, and writes it to the process's stdin (a blocking write releases the GIL). There
+an ordinary thread-mode ``LangSmithTracer`` masks, builds and posts the runs. Measured: a
+sending *thread* in the worker, even at 31 µs of CPU per run, kept every-hit tracing at 1.7× the
+L1-hit p50 on two busy cores, because it competes with the event loop for the GIL. Frames are
+``kind (1 byte) + length (4 bytes) + body``: ``C`` config (JSON, first), ``R`` records (a pickle
+of queue items: our own process, our own types), ``F`` flush (a timeout; answered with one line
+``ok sent failed dropped``). EOF on stdin ends the process.
 """
 
 from __future__ import annotations
@@ -26,7 +27,8 @@ import orjson
 HEADER = struct.Struct("!cI")
 
 
-def _read_frame(stream: IO[bytes]) -> tuple[bytes, bytes] | None:
+def read_frame(stream: IO[bytes]) -> tuple[bytes, bytes] | None:
+    """The next (kind, body) from *stream*, or None at EOF."""
     head = stream.read(HEADER.size)
     if len(head) < HEADER.size:
         return None
@@ -40,7 +42,7 @@ class SenderProcess:
 
     def __init__(self, config: dict[str, Any]) -> None:
         self._proc = subprocess.Popen(
-            [sys.executable, "-m", "warmline.llm.trace_process"],
+            [sys.executable, "-m", "warmline.llm.trace_sender"],
             stdin=subprocess.PIPE,
             stdout=subprocess.PIPE,
             start_new_session=True,  # a SIGTERM to the worker's group must not kill it before the flush
@@ -90,45 +92,3 @@ class SenderProcess:
             self._proc.wait(5)
         if self._proc.stdout is not None:
             self._proc.stdout.close()
-
-
-def main() -> int:
-    """Read frames from stdin until EOF; post records through a thread-mode LangSmithTracer."""
-    from langsmith import Client
-
-    from .masking import mask, scrub_text
-    from .tracing import LangSmithTracer
-
-    stdin, stdout = sys.stdin.buffer, sys.stdout.buffer
-    first = _read_frame(stdin)
-    if first is None or first[0] != b"C":
-        return 2
-    config = orjson.loads(first[1])
-    client = Client(
-        api_url=config["endpoint"],
-        api_key=config["api_key"],
-        auto_batch_tracing=False,  # the tracer's own thread batches; the SDK's would drain for minutes at exit
-        omit_traced_runtime_info=True,
-        timeout_ms=(2000, 5000),
-    )
-    masked = bool(config["masked"])
-    tracer = LangSmithTracer(
-        client,
-        project=config["project"],
-        worker=config["worker"],
-        scrub_errors=scrub_text if masked else None,
-        masker=mask if masked else None,
-    )
-    while (frame := _read_frame(stdin)) is not None:
-        kind, body = frame
-        if kind == b"R":
-            tracer.enqueue(pickle.loads(body))  # noqa: S301  # written by our own worker over a private pipe
-        elif kind == b"F":
-            ok = tracer.flush(float(body))
-            stdout.write(f"{int(ok)} {tracer.sent} {tracer.failed} {tracer.dropped}\n".encode())
-            stdout.flush()
-    return 0  # EOF: the worker closed the pipe or died; the daemon sender thread ends with us
-
-
-if __name__ == "__main__":
-    sys.exit(main())
