@@ -1,12 +1,14 @@
 """LangSmith tracing of lookups and chats: off by default, masked by default, never in a caller's way.
 
 A lookup only appends a tuple of atomic values to a bounded deque (no I/O, no serialization,
-no lock). One daemon thread wakes every SEND_EVERY_S, turns what is queued into runs — masking
-included, lookups through a fast path that builds the masked run directly — and posts them with
-``Client.batch_ingest_runs`` (``POST /runs/batch``: one JSON body; the SDK's multipart encoding
-costs far more CPU per run, and that thread shares the GIL with the event loop), up to BATCH
-runs per request. A full queue records nothing more (no allocation at all), a slow or dead
-endpoint only delays that thread, and shutdown flushes with a deadline.
+no lock). One daemon thread wakes every SEND_EVERY_S. In the worker (``build_tracer``) it only
+pickles what is queued into a sender process (trace_process.py), so run building never holds
+the worker's GIL; there, and with an injected client (tests), it turns queued items into runs —
+masking included, lookups through a fast path that builds the masked run directly — and posts
+them with ``Client.batch_ingest_runs`` (``POST /runs/batch``: one JSON body; the SDK's multipart
+encoding costs far more CPU per run), up to BATCH runs per request. A full queue records nothing
+more (no allocation at all), a slow or dead endpoint only delays the sender, and shutdown
+flushes with a deadline.
 """
 
 from __future__ import annotations
@@ -134,7 +136,7 @@ class Tracer:
 
 
 class LangSmithTracer(Tracer):
-    """Records lookups and chats as LangSmith runs through *client* (masked by its anonymizer)."""
+    """Records lookups and chats as LangSmith runs, posted through *client* or handed to *process*."""
 
     enabled = True
 
