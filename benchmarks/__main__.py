@@ -112,7 +112,9 @@ async def run_llm(redis_url: str, quick: bool) -> list[Result]:
             Path(tmp), demo_count=2_000, WARMLINE_DEMO_LATENCY_MS="0", WARMLINE_REDIS_URL=redis_url
         )
         try:
-            return await llm.tracing_overhead(stack, 500, 3 if quick else 20)
+            results = await llm.tracing_overhead(stack, 500, 3 if quick else 20)
+            results.append(await llm.brief_ready_at_answer(stack, 5 if quick else 10, 10 if quick else 40))
+            return results
         finally:
             stack.stop()
 
@@ -145,7 +147,7 @@ def main() -> None:
         console.print(f"wrote {write('tilores' + suffix, results, {'server': 'tests/tilores_server.py on 127.0.0.1'})}")
     if args.only in (None, "llm"):
         results = asyncio.run(run_llm(args.redis_url, args.quick))
-        print_table("LLM layer (issue 9): tracing cost", results, console)
+        print_table("LLM layer (issue 9): tracing cost, briefs ready at answer", results, console)
         console.print(f"wrote {write('llm' + suffix, results, {**meta, 'langsmith': 'tests/fake_langsmith.py'})}")
 
 

@@ -1,4 +1,5 @@
-"""LLM layer (issue 9): what LangSmith tracing costs an HTTP L1 hit, and that a hanging endpoint costs nothing."""
+"""LLM layer (issue 9): what LangSmith tracing costs an HTTP L1 hit, that a hanging endpoint costs nothing,
+and whether caller briefs written by a slow model are ready when the agent picks up."""
 
 from __future__ import annotations
 
@@ -12,8 +13,12 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 
 import aiohttp
+from aiokafka import AIOKafkaProducer
 
 from warmline.commands.dev import stop_process
+from warmline.commands.simulate import BriefingLookups
+from warmline.commands.simulator import Callers, SimConfig, simulate
+from warmline.sources.demo.generate import sample_contacts
 
 from . import httpload
 from .serving import _warm_ids
@@ -153,3 +158,44 @@ async def tracing_overhead(stack: BenchStack, rate: int = 500, seconds: float = 
             detail={"flush_deadline_s": 2.0},
         ),
     ]
+
+
+async def brief_ready_at_answer(
+    stack: BenchStack, rate: float, duration_s: float, wait_s: tuple[float, float] = (3.0, 20.0)
+) -> Result:
+    """`warmline simulate --http` against a worker whose model takes 2 s per brief (``fake:2s``): the share
+    of found callers whose "brief me" was answered from the brief cache (``X-Brief: ready``), with
+    warm at answer beside it. Every call waits in the queue (the brief cannot be ready for a call
+    answered at once); the source takes 50–500 ms, so warm + brief fits in the shortest wait."""
+    await stack.restart_worker(WARMLINE_CHAT_MODEL="fake:2s", WARMLINE_DEMO_LATENCY_MS="50-500")
+    config = SimConfig(rate=rate, duration_s=duration_s, unknown_share=0.05, wait_s=wait_s, immediate_share=0.0)
+    callers = Callers(sample_contacts(stack.demo_db, "phone", 5000), config)
+    producer = AIOKafkaProducer(bootstrap_servers=stack.tansu.bootstrap, linger_ms=2)
+    await producer.start()
+    try:
+        async with aiohttp.ClientSession() as session:
+            briefing = BriefingLookups(session, stack.url)
+            report = await simulate(config, producer, stack.topics["call_started"], briefing, callers)
+            async with session.get(f"{stack.url}/v1/stats") as resp:
+                worker = (await resp.json())["briefs"]
+    finally:
+        await producer.stop()
+    ratio = briefing.brief_ratio() or 0.0
+    data = report.as_dict()
+    return Result(
+        f"brief ready at answer (waits {wait_s[0]:g}–{wait_s[1]:g} s, model 2 s per brief, {rate:g} calls/s)",
+        round(ratio * 100, 2),
+        "% ready",
+        "≥ 99 %",
+        ratio >= 0.99,
+        detail={
+            "briefs_asked": briefing.briefs_asked,
+            "briefs_ready": briefing.briefs_ready,
+            "warm_at_answer_ratio": data["warm_at_answer_ratio"],
+            "calls": data["calls_started"],
+            "tiers": data["tiers"],
+            "worker_briefs": worker,
+            "brief_max_per_s": stack.env.get("WARMLINE_BRIEF_MAX_PER_S", "20 (default)"),
+            "source_ms": "50-500",
+        },
+    )

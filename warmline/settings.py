@@ -85,6 +85,7 @@ class Settings(BaseSettings):
     log_format: Literal["text", "json"] = "text"
     chat_model: str | None = None
     brief_max_per_s: float = Field(default=20.0, gt=0)
+    brief_concurrency: int = Field(default=64, ge=1, le=10_000)
     trace_pii: bool = False
     trace_hit_sample: float = Field(default=0.01, ge=0, le=1)
     trace_flush_s: float = Field(default=2.0, ge=0, le=60)

@@ -144,6 +144,7 @@ class Runtime:
         briefs = BriefService(
             cache,
             max_per_s=settings.brief_max_per_s,
+            max_in_flight=settings.brief_concurrency,
             model=model,
             redis=redis_client,
             prefix=settings.redis_prefix,

@@ -135,6 +135,25 @@ async def test_trace_pii_true_sends_the_raw_values(monkeypatch: pytest.MonkeyPat
     assert b"+14155550123" in wire and b"Ada Lovelace" in wire and b"ada@example.com" in wire
 
 
+async def test_the_runs_are_posted_by_a_sender_process_whose_death_changes_nothing(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    with FakeLangSmith() as ls:
+        tracer = _tracer(monkeypatch, ls.url, WARMLINE_TRACE_HIT_SAMPLE="1.0")
+        svc = _service(tracer)
+        await svc.lookup("phone", "415-555-0123", request_id="r-1")
+        assert tracer.flush(10) and tracer.sent == 2  # the lookup and its source child, posted by the process
+        sender = tracer._process
+        assert sender is not None
+        sender._proc.kill()  # the sender process dies
+        sender._proc.wait(5)
+        for _ in range(3):
+            assert (await svc.lookup("phone", "415-555-0123")).status == "ok"
+        assert tracer.flush(5) is False and tracer.failed >= 1
+        await tracer.aclose(1)
+    assert {r["name"] for r in ls.runs().values()} == {"lookup", "source"}
+
+
 def test_tracing_is_off_without_the_switch_or_a_key(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("LANGSMITH_API_KEY", "k")
     assert not build_tracer(load_settings(), "w").enabled

@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import asyncio
+from typing import Any
+
+import pytest
 from langchain_core.language_models import GenericFakeChatModel
 from langchain_core.messages import AIMessage
 
@@ -9,8 +13,11 @@ from warmline.cache import CachePolicy, TableL1, TieredCache
 from warmline.llm.brief_text import template_brief
 from warmline.llm.briefs import BriefService, Pacer, record_version
 from warmline.llm.chat import CallerChat
+from warmline.llm.chat_model import load_chat_model
+from warmline.llm.fake_model import ANSWER_PREFIX, DelayedFakeChatModel, parse_delay
 from warmline.lookups import LookupService
 from warmline.models import Customer, LookupKey, normalize
+from warmline.settings import SettingsError
 from warmline.sources.base import Priority, SourceResult
 
 from ..fakes import FakeClock, FakeSource, customer
@@ -30,7 +37,29 @@ class FakeSleep:
         self.clock.advance(seconds)
 
 
-def _setup(model: object = None, rate: float = 20.0) -> tuple[BriefService, LookupService, FakeSource, list, FakeSleep]:
+class GatedModel:
+    """A chat model whose calls all wait for *gate*; *started* is set once *expect* calls are waiting."""
+
+    def __init__(self, expect: int) -> None:
+        self.expect = expect
+        self.gate = asyncio.Event()
+        self.started = asyncio.Event()
+        self.running = self.most_running = self.calls = 0
+
+    async def ainvoke(self, messages: Any) -> AIMessage:
+        self.calls += 1
+        self.running += 1
+        self.most_running = max(self.most_running, self.running)
+        if self.running >= self.expect:
+            self.started.set()
+        await self.gate.wait()
+        self.running -= 1
+        return AIMessage(f"brief #{self.calls}")
+
+
+def _setup(
+    model: object = None, rate: float = 20.0, max_in_flight: int = 64
+) -> tuple[BriefService, LookupService, FakeSource, list, FakeSleep]:
     vip = customer().model_copy(update={"attributes": {"customer_since": "2012-03-18", "open_flags": ["billing"]}})
     source = FakeSource({"phone:+14155550123": vip, **{f"customer_id:C-{i}": customer(f"C-{i}") for i in range(10)}})
     priorities: list[Priority] = []
@@ -42,7 +71,8 @@ def _setup(model: object = None, rate: float = 20.0) -> tuple[BriefService, Look
     clock = FakeClock(NOW)
     cache = TieredCache(TableL1({}, 100), None, fetch, CachePolicy(jitter=0), clock=clock)
     sleep = FakeSleep(clock)
-    briefs = BriefService(cache, model=model, clock=clock, pacer=Pacer(rate, clock=clock, sleep=sleep))
+    pacer = Pacer(rate, clock=clock, sleep=sleep)
+    briefs = BriefService(cache, model=model, max_in_flight=max_in_flight, clock=clock, pacer=pacer)
     return briefs, LookupService(cache), source, priorities, sleep
 
 
@@ -112,3 +142,58 @@ async def test_a_model_writes_each_version_once_in_the_background_task() -> None
     assert found is not None and found.text == "VIP since 2012; billing flag open."
     assert briefs.counts["prepared"] == 1
     await briefs.aclose()
+
+
+async def test_briefs_are_written_side_by_side_up_to_the_bound() -> None:
+    model = GatedModel(expect=3)  # one at a time, a 2 s model would keep up with one call every 2 s
+    briefs, _, _, _, _ = _setup(model=model, max_in_flight=3)
+    for i in range(5):
+        briefs.schedule(normalize("customer_id", f"C-{i}"))
+    await model.started.wait()
+    assert briefs.snapshot()["in_flight"] == 3 and briefs.snapshot()["pending"] == 2
+    model.gate.set()
+    await briefs.idle()
+    await briefs.aclose()
+    assert briefs.counts["prepared"] == 5 and model.calls == 5 and model.most_running == 3
+
+
+async def test_an_answer_joins_the_brief_being_written_instead_of_asking_the_model_again() -> None:
+    model = GatedModel(expect=1)
+    briefs, _, _, _, _ = _setup(model=model)
+    briefs.schedule(normalize("customer_id", "C-1"))
+    await model.started.wait()
+    answer = asyncio.create_task(briefs.serve(customer("C-1")))
+    await asyncio.sleep(0)  # one loop turn: the answer reaches the in-flight brief and waits on it
+    assert briefs.counts["made_at_answer"] == 1 and not answer.done()
+    model.gate.set()
+    made, ready = await answer
+    await briefs.idle()
+    await briefs.aclose()
+    assert (made.text, ready) == ("brief #1", False) and model.calls == 1
+    assert briefs.counts["made_at_answer"] == 1 and briefs.counts["prepared"] == 1
+
+
+async def test_a_brief_is_not_scheduled_twice_while_it_is_being_written() -> None:
+    model = GatedModel(expect=1)
+    briefs, _, _, _, _ = _setup(model=model)
+    key = normalize("customer_id", "C-1")
+    briefs.schedule(key)
+    await model.started.wait()
+    briefs.schedule(key)
+    assert briefs.counts["scheduled"] == 1
+    model.gate.set()
+    await briefs.idle()
+    await briefs.aclose()
+    assert model.calls == 1
+
+
+async def test_the_fake_provider_is_a_real_async_model_for_tests_and_benchmarks() -> None:
+    model = load_chat_model("fake:2s")
+    assert isinstance(model, DelayedFakeChatModel) and model.delay_s == 2.0
+    assert parse_delay("1500ms") == 1.5 and parse_delay("0.25") == 0.25
+    with pytest.raises(SettingsError, match="fake:2s"):
+        load_chat_model("fake:soon")
+    instant = load_chat_model("fake:0s")
+    one = await instant.ainvoke("Brief me on C-1")
+    assert one.content.startswith(ANSWER_PREFIX) and (await instant.ainvoke("Brief me on C-1")).content == one.content
+    assert (await instant.ainvoke("Brief me on C-2")).content != one.content

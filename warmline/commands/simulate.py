@@ -18,12 +18,19 @@ from .simulator import Callers, SimConfig, SimReport, simulate
 
 
 class BriefingLookups:
-    """HTTP lookups that also ask /chat for the caller's brief at answer, as an agent's desktop would."""
+    """HTTP lookups that also ask /chat for the caller's brief at answer, as an agent's desktop would.
+
+    Each found caller's "brief me" is counted ready when the worker says it answered from its brief
+    cache (``X-Brief: ready``); made at answer, waited for, or failed counts not ready. The figure is
+    the simulator's own calls only, whatever else the worker serves.
+    """
 
     def __init__(self, session: aiohttp.ClientSession, base_url: str) -> None:
         self._lookups = HttpLookups(session, base_url)
         self._session = session
         self._base = base_url.rstrip("/")
+        self.briefs_asked = 0
+        self.briefs_ready = 0
 
     async def lookup(self, by: str, value: str, timeout_ms: int = 5000) -> LookupReply:
         """GET /v1/lookup (timed by the simulator), then POST /chat/invoke "brief me" for a found caller."""
@@ -32,10 +39,16 @@ class BriefingLookups:
             body = {"input": {"question": "brief me", "lookup": {"by": by, "value": value}}}
             async with self._session.post(f"{self._base}/chat/invoke", json=body) as resp:
                 await resp.read()
+                self.briefs_asked += 1
+                self.briefs_ready += resp.status == 200 and resp.headers.get("X-Brief") == "ready"
         return reply
 
-    async def brief_ratio(self) -> float | None:
-        """The worker's brief-ready-at-answer ratio (GET /v1/stats; None before any brief was asked for)."""
+    def brief_ratio(self) -> float | None:
+        """Share of briefs asked for that were ready at answer (None before any was asked for)."""
+        return round(self.briefs_ready / self.briefs_asked, 4) if self.briefs_asked else None
+
+    async def worker_brief_ratio(self) -> float | None:
+        """The worker's own brief-ready-at-answer ratio over every brief it served (GET /v1/stats)."""
         async with self._session.get(f"{self._base}/v1/stats") as resp:
             stats = await resp.json(content_type=None)
         briefs = stats.get("briefs") or {}
@@ -84,8 +97,14 @@ async def run_simulation(settings: Settings, args: argparse.Namespace, console: 
                 async with aiohttp.ClientSession() as session:
                     briefing = BriefingLookups(session, args.http)
                     lookups: Lookups = briefing
-                    report = await simulate(config, producer, settings.topic_call_started, lookups, callers, update)
-                    brief_ratio = await briefing.brief_ratio()
+
+                    def update_with_briefs(report: SimReport) -> None:
+                        live.update(_table(report, briefing.brief_ratio()))
+
+                    report = await simulate(
+                        config, producer, settings.topic_call_started, lookups, callers, update_with_briefs
+                    )
+                    brief_ratio = briefing.brief_ratio()
             else:
                 async with kafka_client(settings) as client:
                     report = await simulate(

@@ -12,13 +12,15 @@ from aiohttp import web
 from faust.web import View
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from ..llm.chat import CallerChat, ChatInput, ChatLookupFailed, ChatOutput
+from ..llm.chat import BriefReceipt, CallerChat, ChatInput, ChatLookupFailed, ChatOutput
 from ..llm.tracing import trace_parent
 from ..models import InvalidMessage
 from .context import WebContext
 from .responses import STATUS_CODES, json_response
 
 MAX_BATCH = 100
+#: ``X-Brief`` on /chat/invoke: was the caller brief ready in the cache at answer, or made then?
+X_BRIEF = {True: "ready", False: "made"}
 
 
 class InvokeBody(BaseModel):
@@ -72,9 +74,11 @@ async def _parse(request: web.Request, model: type[B], ctx: WebContext) -> B:
     return body
 
 
-async def _run(chat: CallerChat, data: ChatInput, request: web.Request) -> dict[str, Any]:
+async def _run(
+    chat: CallerChat, data: ChatInput, request: web.Request, receipt: BriefReceipt | None = None
+) -> dict[str, Any]:
     try:
-        return await chat.ainvoke(data, parent=trace_parent(request.headers, via="http"))
+        return await chat.ainvoke(data, parent=trace_parent(request.headers, via="http"), receipt=receipt)
     except InvalidMessage as e:
         raise ChatError(422, e.reason) from None
     except ChatLookupFailed as e:
@@ -103,10 +107,12 @@ def register(app: Any, ctx: WebContext) -> None:
         async def post(self, request: web.Request) -> web.Response:
             try:
                 body = await _parse(request, InvokeBody, ctx)
-                output = await _run(chat, body.input, request)
+                receipt = BriefReceipt()
+                output = await _run(chat, body.input, request, receipt)
             except ChatError as e:
                 return _problem(e)
-            return json_response({"output": output, "metadata": _metadata()})
+            headers = {"X-Brief": X_BRIEF[receipt.ready]} if receipt.ready is not None else None
+            return json_response({"output": output, "metadata": _metadata()}, headers=headers)
 
     @app.page("/chat/batch")
     class Batch(View):

@@ -37,6 +37,13 @@ _LOOKUP_HEADERS = {
     "X-Cache": {"description": "Which tier answered: L1, L2 or MISS (the source).", "schema": _STRING},
     "X-Request-ID": {"description": "The caller's X-Request-ID, else a new one.", "schema": _STRING},
 }
+_BRIEF_HEADERS = {
+    "X-Brief": {
+        "description": "Only on a caller brief served by the worker's brief cache: `ready` (prepared before "
+        "pick-up) or `made` (made, or waited for, at answer).",
+        "schema": {"type": "string", "enum": ["ready", "made"]},
+    }
+}
 _ERROR = _json(_ref("Error"), "An error that is not a lookup outcome.")
 _UNAUTHORIZED = _json(_ref("Error"), "Missing or wrong bearer token (WWW-Authenticate: Bearer).")
 _ADMIN_DISABLED = _json(_ref("Error"), "Admin routes are disabled: WARMLINE_ADMIN_TOKEN is not set.")
@@ -180,7 +187,9 @@ PATHS: dict[str, dict[str, Any]] = {
             "summary": "LangServe invoke: answer a question about a caller (a brief when no model is set).",
             "security": _API_SECURITY,
             "requestBody": {"required": True, "content": {"application/json": {"schema": _ref("InvokeBody")}}},
-            "responses": _chat_responses(_json(_ref("ChatInvokeResponse"), "The answer and the record behind it.")),
+            "responses": _chat_responses(
+                _json(_ref("ChatInvokeResponse"), "The answer and the record behind it.", headers=_BRIEF_HEADERS)
+            ),
         }
     },
     "/chat/batch": {

@@ -1,9 +1,11 @@
 """Caller briefs prepared before pick-up: cached by (customer, record version, prompt version).
 
-The call-started agent calls ``briefs.schedule(key)`` once it has warmed the key; one background
-task prepares briefs one at a time, at most WARMLINE_BRIEF_MAX_PER_S per second, reading records
-at background priority so live lookups go first. A changed record has another version, so its
-old brief is never served; ``/chat`` "brief me" answers from this cache.
+The call-started agent calls ``briefs.schedule(key)`` once it has warmed the key. A background
+task starts queued briefs in arrival order, at most WARMLINE_BRIEF_MAX_PER_S a second and at most
+WARMLINE_BRIEF_CONCURRENCY at once (a model takes seconds per brief: one at a time, 2 s each,
+would keep up with one call every 2 s only), reading records at background priority so live
+lookups go first. A changed record has another version, so its old brief is never served;
+``/chat`` "brief me" answers from this cache, and joins a brief already being made.
 """
 
 from __future__ import annotations
@@ -28,6 +30,7 @@ logger = logging.getLogger(__name__)
 
 MAX_BRIEFS = 10_000  # per worker: a brief is ~200 bytes
 MAX_PENDING = 10_000
+MODEL_DEADLINE_S = 30.0  # a brief the model has not written by then is not worth waiting for
 BRIEF_PROMPT = "Brief me on this caller before I pick up: who they are, tier, status, language, tenure, open flags."
 
 
@@ -76,6 +79,7 @@ class BriefService:
         cache: TieredCache,
         *,
         max_per_s: float = 20.0,
+        max_in_flight: int = 64,
         model: Any = None,
         redis: Any = None,
         prefix: str = "warmline:v1:",
@@ -94,6 +98,10 @@ class BriefService:
         self._pacer = pacer or Pacer(max_per_s)
         self._briefs: OrderedDict[str, Brief] = OrderedDict()
         self._pending: OrderedDict[LookupKey, None] = OrderedDict()
+        self._preparing: set[LookupKey] = set()
+        self._slots = asyncio.Semaphore(max_in_flight)
+        self._workers: set[asyncio.Task[None]] = set()
+        self._making: dict[tuple[str, str], asyncio.Task[Brief]] = {}  # (customer, version) → model call
         self._wake = asyncio.Event()
         self._idle = asyncio.Event()
         self._idle.set()
@@ -111,7 +119,7 @@ class BriefService:
 
     def schedule(self, key: LookupKey) -> None:
         """Prepare *key*'s brief in the background (never blocks; a full queue drops the request)."""
-        if key in self._pending:
+        if key in self._pending or key in self._preparing:
             return
         if len(self._pending) >= MAX_PENDING:
             self.counts["dropped"] += 1
@@ -132,17 +140,30 @@ class BriefService:
             await self._wake.wait()
             self._wake.clear()
             while self._pending:
+                await self._slots.acquire()  # released when that brief is done
+                await self._pacer.acquire()
                 key, _ = self._pending.popitem(last=False)
-                await self._prepare(key)
+                self._preparing.add(key)
+                worker = asyncio.get_running_loop().create_task(self._prepare(key), name="warmline-brief")
+                self._workers.add(worker)
+                worker.add_done_callback(self._prepared)
+            self._check_idle()
+
+    def _prepared(self, worker: asyncio.Task[None]) -> None:
+        self._workers.discard(worker)
+        self._slots.release()
+        self._check_idle()
+
+    def _check_idle(self) -> None:
+        if not self._pending and not self._workers:
             self._idle.set()
 
     async def _prepare(self, key: LookupKey) -> None:
-        await self._pacer.acquire()
         try:
             result = await self._cache.get(key, priority=Priority.BACKGROUND)
             customer = result.entry.customer
             if customer is not None and await self.cached(customer) is None:
-                await self._store(await self._make(customer))
+                await self._made(customer)
                 self.counts["prepared"] += 1
         except (SourceError, TimeoutError) as e:
             self.counts["failed"] += 1
@@ -150,19 +171,23 @@ class BriefService:
         except Exception:  # a model error must not end the loop: log it, go on with the next caller
             self.counts["failed"] += 1
             logger.exception("brief for %s failed", key.redacted)
+        finally:
+            self._preparing.discard(key)
 
     # --- serving ------------------------------------------------------------------------------
 
     async def brief(self, customer: Customer) -> Brief:
         """The brief for *customer*'s current record: prepared (counted ready) or made now."""
+        return (await self.serve(customer))[0]
+
+    async def serve(self, customer: Customer) -> tuple[Brief, bool]:
+        """The brief for *customer* and whether it was ready (True) or had to be made or waited for."""
         found = await self.cached(customer)
         if found is not None:
             self.counts["ready_at_answer"] += 1
-            return found
+            return found, True
         self.counts["made_at_answer"] += 1
-        made = await self._make(customer)
-        await self._store(made)
-        return made
+        return await self._made(customer), False
 
     async def cached(self, customer: Customer) -> Brief | None:
         """The prepared brief of this exact record version, from memory or Redis."""
@@ -187,6 +212,27 @@ class BriefService:
         """Forget *customer_id*'s brief in this process (a new record version also never matches)."""
         self._briefs.pop(customer_id, None)
 
+    async def _made(self, customer: Customer) -> Brief:
+        """Make and store *customer*'s brief, or join the making already under way for that version."""
+        slot = (customer.customer_id, record_version(customer))
+        making = self._making.get(slot)
+        if making is None:
+            making = asyncio.get_running_loop().create_task(self._make_and_store(customer), name="warmline-brief-model")
+            self._making[slot] = making
+            making.add_done_callback(lambda done: self._forget_making(slot, done))
+        # Shielded: a caller who hangs up must not cancel the brief others (and the cache) wait for.
+        return await asyncio.shield(making)
+
+    def _forget_making(self, slot: tuple[str, str], done: asyncio.Task[Brief]) -> None:
+        self._making.pop(slot, None)
+        if not done.cancelled():
+            done.exception()  # retrieved here: whoever awaited it has seen it (or nobody was left to)
+
+    async def _make_and_store(self, customer: Customer) -> Brief:
+        made = await self._make(customer)
+        await self._store(made)
+        return made
+
     async def _make(self, customer: Customer) -> Brief:
         version = record_version(customer)
         if self._model is None:
@@ -196,7 +242,8 @@ class BriefService:
         messages = model_messages(customer, BRIEF_PROMPT)
         inputs = {"messages": [{"role": r, "content": c} for r, c in messages]}
         with self._tracer.span("brief", "llm", inputs) as span, tracing_context(enabled=False):
-            reply = await self._model.ainvoke(messages)
+            async with asyncio.timeout(MODEL_DEADLINE_S):
+                reply = await self._model.ainvoke(messages)
             text = message_text(reply.content)
             if span is not None:
                 span.outputs = {"text": text}
@@ -225,13 +272,15 @@ class BriefService:
         return {
             **self.counts,
             "pending": len(self._pending),
+            "in_flight": len(self._workers),
             "cached": len(self._briefs),
             "ready_at_answer_ratio": round(ready / (ready + made), 4) if ready + made else None,
         }
 
     async def aclose(self) -> None:
-        """Stop the background task."""
+        """Stop the background task and the briefs it started."""
         task, self._task = self._task, None
-        if task is not None:
-            task.cancel()
-            await asyncio.gather(task, return_exceptions=True)
+        tasks = [t for t in (task, *self._workers, *self._making.values()) if t is not None]
+        for t in tasks:
+            t.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)

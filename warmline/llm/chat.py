@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import AsyncIterator, Callable
+from dataclasses import dataclass
 from typing import Any, Literal
 
 from langchain_core.runnables import Runnable, RunnableConfig
@@ -51,6 +52,14 @@ class ChatLookupFailed(Exception):
         self.answer = answer
 
 
+@dataclass(slots=True)
+class BriefReceipt:
+    """How a "brief me" answer was served, for the HTTP view's ``X-Brief`` header (outside the output schema)."""
+
+    ready: bool | None = None
+    """True: the brief was in the cache at answer; False: made (or waited for) then; None: no brief."""
+
+
 def is_brief_question(question: str) -> bool:
     """Is *question* the default "brief me"?"""
     return question.strip().rstrip(".!?").lower() == BRIEF_QUESTION
@@ -96,6 +105,7 @@ class CallerChat(Runnable[dict[str, Any], dict[str, Any]]):
         """First the record and its provenance (with an empty answer), then the answer's text in pieces."""
         data = input if isinstance(input, ChatInput) else ChatInput.model_validate(input)
         parent: TraceParent | None = kwargs.get("parent")
+        receipt: BriefReceipt = kwargs.get("receipt") or BriefReceipt()
         inputs = {"question": data.question, "lookup": data.lookup.model_dump()}
         with self._tracer.span("chat", "chain", inputs, parent) as span:
             answer = await self._lookups.lookup(data.lookup.by, data.lookup.value, parent=TraceParent("chat"))
@@ -115,19 +125,20 @@ class CallerChat(Runnable[dict[str, Any], dict[str, Any]]):
             }
             yield head
             text = ""
-            async for piece in self._answer(data.question, customer, answer, brief):
+            async for piece in self._answer(data.question, customer, brief, receipt):
                 text += piece
                 yield {"answer": piece}
             if span is not None:
                 span.outputs = {**head, "answer": text}
 
     async def _answer(
-        self, question: str, customer: Customer | None, answer: Answer, brief: bool
+        self, question: str, customer: Customer | None, brief: bool, receipt: BriefReceipt
     ) -> AsyncIterator[str]:
         if customer is None:
             yield "No customer record matches this caller."
         elif brief and self._briefs is not None:
-            yield (await self._briefs.brief(customer)).text
+            made, receipt.ready = await self._briefs.serve(customer)
+            yield made.text
         elif brief:
             yield template_brief(customer, self._clock())
         else:

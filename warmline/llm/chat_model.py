@@ -2,9 +2,14 @@
 
 from __future__ import annotations
 
+import logging
 from typing import Any
 
 from ..settings import SettingsError
+from .fake_model import PROVIDER as FAKE_PROVIDER
+from .fake_model import DelayedFakeChatModel, parse_delay
+
+logger = logging.getLogger(__name__)
 
 VARIABLE = "WARMLINE_CHAT_MODEL"
 
@@ -22,6 +27,8 @@ def load_chat_model(spec: str | None) -> Any:
     provider, sep, model = spec.partition(":")
     if not sep or not provider.strip() or not model.strip():
         raise SettingsError(f"{VARIABLE}: expected provider:model such as openai:gpt-4o-mini, got {spec!r}")
+    if provider.strip() == FAKE_PROVIDER:
+        return _fake(spec, model)
     try:
         from langchain.chat_models import init_chat_model
     except ImportError:
@@ -36,3 +43,13 @@ def load_chat_model(spec: str | None) -> Any:
         raise SettingsError(
             f"{VARIABLE}={spec}: {type(e).__name__}: {str(e).splitlines()[0] if str(e) else ''}"
         ) from None
+
+
+def _fake(spec: str, delay: str) -> DelayedFakeChatModel:
+    """``fake:2s``: the tests' and benchmarks' stand-in model (no package, no network, a real wait)."""
+    try:
+        delay_s = parse_delay(delay)
+    except ValueError as e:
+        raise SettingsError(f"{VARIABLE}={spec}: expected fake:<delay> such as fake:2s or fake:1500ms ({e})") from None
+    logger.warning("%s=%s: a fake model answering after %g s, for tests and benchmarks only", VARIABLE, spec, delay_s)
+    return DelayedFakeChatModel(delay_s=delay_s)

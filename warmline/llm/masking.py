@@ -52,6 +52,11 @@ def _hide(value: Any) -> Any:
     return MASK
 
 
+def mask_fields(record: dict[str, Any]) -> dict[str, Any]:
+    """*record* with its field names kept and every value hidden (a customer record)."""
+    return {k: _hide(v) for k, v in record.items()}
+
+
 def mask(value: Any) -> Any:
     """A copy of a JSON-like *value* that is safe to send: the LangSmith client's anonymizer."""
     if isinstance(value, dict):

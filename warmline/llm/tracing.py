@@ -1,11 +1,13 @@
 """LangSmith tracing of lookups and chats: off by default, masked by default, never in a caller's way.
 
-A lookup only appends a small record to a bounded deque (no I/O, no serialization, no lock);
-one daemon thread turns records into runs and posts them with ``Client.batch_ingest_runs``
-(``POST /runs/batch``: one JSON body; the SDK's multipart encoding costs ~0.7 ms of CPU per run
-against ~0.15 ms, measured, and that thread shares the GIL with the event loop). It posts small
-batches and sleeps between them so the loop gets the GIL back. A full queue records nothing
-more (no allocation at all), a slow or dead endpoint only delays that thread, and shutdown
+A lookup only appends a tuple of atomic values to a bounded deque (no I/O, no serialization,
+no lock). One daemon thread wakes every SEND_EVERY_S. In the worker (``build_tracer``) it only
+pickles what is queued into a sender process (trace_process.py), so run building never holds
+the worker's GIL; there, and with an injected client (tests), it turns queued items into runs —
+masking included, lookups through a fast path that builds the masked run directly — and posts
+them with ``Client.batch_ingest_runs`` (``POST /runs/batch``: one JSON body; the SDK's multipart
+encoding costs far more CPU per run), up to BATCH runs per request. A full queue records nothing
+more (no allocation at all), a slow or dead endpoint only delays the sender, and shutdown
 flushes with a deadline.
 """
 
@@ -31,15 +33,19 @@ from pydantic import ValidationError
 from ..logs import TRACE_ID, trace_id_of
 from ..models import Answer, CacheTier, KeyKind, LookupKey
 from ..settings import Settings, SettingsError, describe_error
+from .masking import MASK, mask_fields, scrub_text
+from .trace_process import SenderProcess
 
 logger = logging.getLogger(__name__)
 
 TRACE_HEADER = "langsmith-trace"
 BAGGAGE_HEADER = "baggage"
 MAX_QUEUED = 10_000
-SEND_EVERY_S = 0.5
-BATCH = 25  # runs per POST (~0.2 ms of CPU each): a few ms of GIL at most before the event loop gets it back
+SEND_EVERY_S = 0.5  # one wake-up per half second, not one per run: wake-ups and requests cost CPU under the GIL
+BATCH = 500  # runs per POST: a request's own overhead (requests, headers, the server's parse) is paid once
+YIELD_EVERY = 32  # runs built between two GIL hand-backs (~20 µs each: well under a millisecond held)
 YIELD_S = 0.001
+SHIP_BATCH = 2000  # queue items per pickle written to the sender process
 
 
 @dataclass(frozen=True, slots=True)
@@ -130,7 +136,7 @@ class Tracer:
 
 
 class LangSmithTracer(Tracer):
-    """Records lookups and chats as LangSmith runs through *client* (masked by its anonymizer)."""
+    """Records lookups and chats as LangSmith runs, posted through *client* or handed to *process*."""
 
     enabled = True
 
@@ -146,9 +152,13 @@ class LangSmithTracer(Tracer):
         clock: Callable[[], float] = time.time,
         max_queued: int = MAX_QUEUED,
         scrub_errors: Callable[[str], str] | None = None,
+        masker: Callable[[Any], Any] | None = None,
+        process: SenderProcess | None = None,
     ) -> None:
         self._client = client
+        self._process = process  # set: the thread only ships queue items to that process, which posts them
         self._scrub = scrub_errors
+        self._mask = masker  # applied in the sender thread, before anything is handed to the SDK
         self._project = project
         self._worker = worker
         self._rate = sample_rate
@@ -164,6 +174,8 @@ class LangSmithTracer(Tracer):
         self.sent = 0
         self.failed = 0
         self.dropped = 0
+        self.remote_failed = 0  # runs the sender process could not post (as of the last flush)
+        self.remote_dropped = 0
         self._thread = threading.Thread(target=self._run, name="warmline-tracing", daemon=True)
         self._thread.start()
 
@@ -304,17 +316,27 @@ class LangSmithTracer(Tracer):
             self._wake.clear()
             self._drain()
 
+    def enqueue(self, items: list[tuple[Any, ...]]) -> None:
+        """Queue items recorded elsewhere (the sender process's input), dropping what does not fit."""
+        room = max(0, self._max_queued - len(self._queue))
+        self._queue.extend(items[:room])
+        self.dropped += len(items) - min(room, len(items))
+        self._idle.clear()
+
     def _drain(self) -> None:
+        if self._process is not None:
+            self._ship(self._process)
+            return
         while self._queue:
             runs: list[dict[str, Any]] = []
-            for _ in range(min(BATCH, len(self._queue))):
+            for i in range(min(BATCH, len(self._queue))):
                 item = self._queue.popleft()
                 if len(item) == 2:
                     runs.extend(self._runs(item[0], item[1]))
                 else:
-                    parent = TraceParent(item[14], item[15], item[16]) if item[15] else None
-                    runs.extend(self._runs(self._lookup_span(item), parent))
-                time.sleep(0)  # let a waiting event loop take the GIL between runs
+                    self._lookup_runs(item, runs)
+                if i % YIELD_EVERY == YIELD_EVERY - 1:
+                    time.sleep(0)  # offer the GIL to a waiting event loop
             try:
                 self._client.batch_ingest_runs(create=runs)
                 self.sent += len(runs)
@@ -324,29 +346,106 @@ class LangSmithTracer(Tracer):
             time.sleep(YIELD_S)  # hand the GIL back to the event loop between batches
         self._idle.set()
 
-    def _runs(self, span: Span, parent: TraceParent | None) -> list[dict[str, Any]]:
-        trace_id: UUID | None = None
-        dotted = ""
-        parent_id: UUID | None = None
-        project = self._project
-        if parent is not None and parent.trace:
-            try:
-                from langsmith.run_trees import RunTree
+    def _ship(self, process: SenderProcess) -> None:
+        while self._queue:
+            items = [self._queue.popleft() for _ in range(min(SHIP_BATCH, len(self._queue)))]
+            if not process.ship(items):
+                self.failed += len(items)
+        self._idle.set()
 
-                headers: dict[str | bytes, str | bytes] = {
-                    TRACE_HEADER: parent.trace,
-                    BAGGAGE_HEADER: parent.baggage or "",
+    def _lookup_runs(self, r: tuple[Any, ...], out: list[dict[str, Any]]) -> None:
+        """A queued lookup record → its run (and the source child of a miss), masked, without a Span.
+
+        The hot path of every-hit tracing: the same run ``_flatten(_lookup_span(r))`` gives, built
+        directly, masking only what can be personal (the key's value, the record, free text).
+        """
+        from langsmith.uuid import uuid7
+
+        masked = self._mask is not None
+        trace_id, prefix, parent_id, project = self._root(TraceParent(r[14], r[15], r[16]) if r[15] else None)
+        key = LookupKey(KeyKind(r[4]), r[5]) if r[4] is not None else None
+        redacted = key.redacted if key else None
+        inputs = {"by": r[4], "value": MASK if masked else r[5], "key": redacted} if key else {}
+        customer = orjson.loads(r[11]) if r[11] is not None else None
+        if masked and customer is not None:
+            customer = mask_fields(customer)
+        error = r[13]
+        if masked and error:
+            error = scrub_text(error)
+        request_id = scrub_text(r[10]) if masked and r[10] else r[10]  # the caller chose it: it could be anything
+        run_id = uuid7()
+        start = datetime.fromtimestamp(r[0], UTC)
+        dotted = f"{prefix}{start:%Y%m%dT%H%M%S%fZ}{run_id}"
+        root = trace_id or run_id
+        out.append(
+            {
+                "id": run_id,
+                "trace_id": root,
+                "dotted_order": dotted,
+                "parent_run_id": parent_id,
+                "name": "lookup",
+                "run_type": "retriever",
+                "start_time": start,
+                "end_time": datetime.fromtimestamp(r[1], UTC),
+                "inputs": inputs,
+                "outputs": {"status": r[6], "customer": customer, "matches": r[12], "error": error},
+                "error": error,
+                "extra": {
+                    "metadata": {
+                        "tier": r[7],
+                        "status": r[6],
+                        "stale": r[8],
+                        "age_s": r[9],
+                        "request_id": request_id,
+                        "worker": self._worker,
+                        "via": r[14],
+                        "key": redacted,
+                    }
+                },
+                "session_name": project,
+            }
+        )
+        if r[2] is not None:
+            child_id = uuid7()
+            child_start = datetime.fromtimestamp(r[2], UTC)
+            out.append(
+                {
+                    "id": child_id,
+                    "trace_id": root,
+                    "dotted_order": f"{dotted}.{child_start:%Y%m%dT%H%M%S%fZ}{child_id}",
+                    "parent_run_id": run_id,
+                    "name": "source",
+                    "run_type": "tool",
+                    "start_time": child_start,
+                    "end_time": datetime.fromtimestamp(r[3], UTC),
+                    "inputs": dict(inputs),
+                    "outputs": None,
+                    "error": None,
+                    "extra": {"metadata": {"worker": self._worker}},
+                    "session_name": project,
                 }
-                tree = RunTree.from_headers(headers)
-            except Exception as e:  # noqa: BLE001  # an untrusted header: trace as a root instead
-                logger.debug("ignoring a bad %s header: %s", TRACE_HEADER, e)
-                tree = None
-            if tree is not None:
-                trace_id, dotted, parent_id = tree.trace_id, tree.dotted_order + ".", tree.id
-                project = tree.session_name or project
+            )
+
+    def _runs(self, span: Span, parent: TraceParent | None) -> list[dict[str, Any]]:
         out: list[dict[str, Any]] = []
-        self._flatten(span, trace_id, dotted, parent_id, project, out)
+        self._flatten(span, *self._root(parent), out)
         return out
+
+    def _root(self, parent: TraceParent | None) -> tuple[UUID | None, str, UUID | None, str]:
+        """(trace id, dotted-order prefix, parent run id, project) of a run under *parent*'s trace, if any."""
+        if parent is None or not parent.trace:
+            return None, "", None, self._project
+        try:
+            from langsmith.run_trees import RunTree
+
+            headers: dict[str | bytes, str | bytes] = {TRACE_HEADER: parent.trace, BAGGAGE_HEADER: parent.baggage or ""}
+            tree = RunTree.from_headers(headers)
+        except Exception as e:  # noqa: BLE001  # an untrusted header: trace as a root instead
+            logger.debug("ignoring a bad %s header: %s", TRACE_HEADER, e)
+            tree = None
+        if tree is None:
+            return None, "", None, self._project
+        return tree.trace_id, tree.dotted_order + ".", tree.id, tree.session_name or self._project
 
     def _flatten(
         self,
@@ -363,7 +462,10 @@ class LangSmithTracer(Tracer):
         start = datetime.fromtimestamp(span.start, UTC)
         dotted = f"{dotted_prefix}{start:%Y%m%dT%H%M%S%fZ}{run_id}"
         trace_id = trace_id or run_id
-        outputs = span.outputs
+        inputs, outputs, metadata = span.inputs, span.outputs, span.metadata
+        if self._mask is not None:
+            inputs, metadata = self._mask(inputs), self._mask(metadata)
+            outputs = self._mask(outputs) if outputs is not None else None
         out.append(
             {
                 "id": run_id,
@@ -374,10 +476,10 @@ class LangSmithTracer(Tracer):
                 "run_type": span.run_type,
                 "start_time": start,
                 "end_time": datetime.fromtimestamp(span.end or span.start, UTC),
-                "inputs": span.inputs,
+                "inputs": inputs,
                 "outputs": outputs,
                 "error": self._scrub(span.error) if self._scrub and span.error else span.error,
-                "extra": {"metadata": span.metadata},
+                "extra": {"metadata": metadata},
                 "session_name": project,
             }
         )
@@ -387,15 +489,24 @@ class LangSmithTracer(Tracer):
     # --- lifecycle ----------------------------------------------------------------------------
 
     def flush(self, timeout_s: float) -> bool:
-        """Wake the sender and wait until the queue is empty, at most *timeout_s*."""
+        """Wake the sender and wait until the queue is empty (and posted), at most *timeout_s*."""
+        deadline = time.monotonic() + timeout_s
         self._wake.set()
-        return self._idle.wait(timeout_s)
+        if not self._idle.wait(timeout_s):
+            return False
+        if self._process is None:
+            return True
+        ok, sent, failed, dropped = self._process.flush(max(0.0, deadline - time.monotonic()))
+        self.sent, self.remote_failed, self.remote_dropped = sent, failed, dropped  # counted by the process
+        return ok
 
     async def aclose(self, timeout_s: float) -> None:
         """Flush for at most *timeout_s*; the daemon thread never holds up the process after that."""
         flushed = await asyncio.to_thread(self.flush, timeout_s)
         self._stopping = True
         self._wake.set()
+        if self._process is not None:
+            await asyncio.to_thread(self._process.close)
         if not flushed:
             logger.warning("LangSmith did not take %d queued runs within %.1fs: dropped", len(self._queue), timeout_s)
 
@@ -414,22 +525,17 @@ def build_tracer(settings: Settings, worker: str) -> Tracer:
         raise SettingsError(describe_error(e, prefix="LANGSMITH_")) from None
     if not ls.active or ls.api_key is None:
         return Tracer()
-    from langsmith import Client
-
-    from .masking import mask, scrub_text
-
     masked = not settings.trace_pii
-    client = Client(
-        api_url=ls.endpoint,
-        api_key=ls.api_key.get_secret_value(),
-        auto_batch_tracing=False,  # our own thread batches; the SDK's would drain for minutes at exit
-        # The SDK's hide_* hooks take our dicts as they are; its `anonymizer` would round-trip each one
-        # through JSON first (measured: the costlier half of tracing). Errors are scrubbed by the tracer.
-        hide_inputs=mask if masked else None,
-        hide_outputs=mask if masked else None,
-        hide_metadata=mask if masked else None,
-        omit_traced_runtime_info=True,
-        timeout_ms=(2000, 5000),
+    # The runs are built and posted by a process of our own (trace_process.py), masked there before the
+    # SDK sees them: no hide_* hooks and no anonymizer (which round-trips each dict through JSON).
+    process = SenderProcess(
+        {
+            "endpoint": ls.endpoint,
+            "api_key": ls.api_key.get_secret_value(),
+            "project": ls.project,
+            "worker": worker,
+            "masked": masked,
+        }
     )
     logger.info(
         "LangSmith tracing on: project %s, sampling %.3g, L1 hits %.3g, %s",
@@ -439,10 +545,10 @@ def build_tracer(settings: Settings, worker: str) -> Tracer:
         "UNMASKED (WARMLINE_TRACE_PII=true)" if settings.trace_pii else "masked",
     )
     return LangSmithTracer(
-        client,
+        None,
         project=ls.project,
         worker=worker,
         sample_rate=ls.tracing_sampling_rate,
         hit_sample=settings.trace_hit_sample,
-        scrub_errors=scrub_text if masked else None,
+        process=process,
     )
