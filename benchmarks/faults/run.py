@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import time
+from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -121,92 +123,99 @@ async def _hostile_phase(
     return Window("hostile", start, end, ledger.now(), f"{plan.hostile} hostile messages"), report
 
 
-async def main_stack(workdir: Path, plan: Plan, outcome: Outcome) -> None:
-    """Memory-storage Tansu: every fault but the broker kill, then the hostile flood."""
-    stack = FaultStack(workdir / "main")
+@dataclass
+class Loaded:
+    """A started stack under load: what a stage injects its faults into and reads its figures from."""
+
+    stack: FaultStack
+    ledger: Ledger
+    tally: hostile.Tally
+    load: LoadGenerator
+    crashed: list[str] = field(default_factory=list)  # workers that exited by themselves, seen before the stop
+
+
+@contextlib.asynccontextmanager
+async def _under_load(stack: FaultStack, rates: Rates) -> AsyncIterator[Loaded]:
+    """Start *stack*, warm the hot keys, read replies and run the load; on exit stop sending,
+    wait until every request is answered or lost, and take it all down."""
     ledger, tally = Ledger(), hostile.Tally()
+    loaded: Loaded | None = None
     try:
         await stack.start()
         urls = [w.url for w in stack.workers]
         await _warm(urls)
         reader = ReplyReader(stack.broker.bootstrap, [stack.topics["lookup_reply"]], PARTITIONS, ledger, tally)
         await reader.start()
-        load = LoadGenerator(stack.broker.bootstrap, stack.topics, urls, ledger, plan.rates)
+        load = LoadGenerator(stack.broker.bootstrap, stack.topics, urls, ledger, rates)
         await load.start()
         try:
             ledger.t0 = time.monotonic()
             load.run()
-            await asyncio.sleep(plan.baseline_s)
-            windows = [Window("baseline", 0.0, ledger.now(), ledger.now())]
-            for name in plan.faults:
-                fault, after_s = FAULTS[name]
-                windows.append(await inject(stack, ledger, name, fault, plan.after_s or after_s))
-            hostile_report: dict[str, Any] | None = None
-            if plan.hostile:
-                window, hostile_report = await _hostile_phase(stack, ledger, tally, plan)
-                windows.append(window)
+            loaded = Loaded(stack, ledger, tally, load)
+            yield loaded
             await load.pause()
             await _settle(ledger)
         finally:
             await load.stop()
             await reader.stop()
-        normal = figures(s for s in ledger.sent.values() if s.t < windows[0].end)
-        normal["http_p99_ms"] = figures(
-            s for s in ledger.sent.values() if s.t < windows[0].end and s.channel == "http"
-        )["p99_ms"]
-        rows = [fault_report(ledger, w, normal["p99_ms"] or 1.0) for w in windows[1:]]
-        for row in rows:
-            row["goal"] = goal(row, normal)
-        outcome.panels.append(("two workers, Tansu on memory storage", ledger, windows))
-        outcome.report.update(
-            baseline=normal,
-            faults=rows,
-            hostile=hostile_report,
-            whole_run=figures(ledger.sent.values()),
-            foreign_replies=ledger.foreign_replies,
-            crashed_workers=stack.crashed(),
-            worker_tracebacks=stack.tracebacks(),
-            logs=str(workdir / "main"),
-        )
     finally:
+        if loaded is not None:
+            loaded.crashed = stack.crashed()
         stack.stop()
+
+
+async def main_stack(workdir: Path, plan: Plan, outcome: Outcome) -> None:
+    """Memory-storage Tansu: every fault but the broker kill, then the hostile flood."""
+    stack = FaultStack(workdir / "main")
+    async with _under_load(stack, plan.rates) as run:
+        await asyncio.sleep(plan.baseline_s)
+        windows = [Window("baseline", 0.0, run.ledger.now(), run.ledger.now())]
+        for name in plan.faults:
+            fault, after_s = FAULTS[name]
+            windows.append(await inject(stack, run.ledger, name, fault, plan.after_s or after_s))
+        hostile_report: dict[str, Any] | None = None
+        if plan.hostile:
+            window, hostile_report = await _hostile_phase(stack, run.ledger, run.tally, plan)
+            windows.append(window)
+    ledger = run.ledger
+    normal = figures(s for s in ledger.sent.values() if s.t < windows[0].end)
+    normal["http_p99_ms"] = figures(s for s in ledger.sent.values() if s.t < windows[0].end and s.channel == "http")[
+        "p99_ms"
+    ]
+    rows = [fault_report(ledger, w, normal["p99_ms"] or 1.0) for w in windows[1:]]
+    for row in rows:
+        row["goal"] = goal(row, normal)
+    outcome.panels.append(("two workers, Tansu on memory storage", ledger, windows))
+    outcome.report.update(
+        baseline=normal,
+        faults=rows,
+        hostile=hostile_report,
+        whole_run=figures(ledger.sent.values()),
+        foreign_replies=ledger.foreign_replies,
+        crashed_workers=run.crashed,
+        worker_tracebacks=stack.tracebacks(),
+        logs=str(workdir / "main"),
+    )
 
 
 async def durable_stack(workdir: Path, plan: Plan, outcome: Outcome) -> None:
     """Tansu on S3 (moto): kill -9 the broker under load, restart it, everything asked is answered."""
     stack = FaultStack(workdir / "durable", durable=True)
-    ledger, tally = Ledger(), hostile.Tally()
-    try:
-        await stack.start()
-        urls = [w.url for w in stack.workers]
-        await _warm(urls)
-        reader = ReplyReader(stack.broker.bootstrap, [stack.topics["lookup_reply"]], PARTITIONS, ledger, tally)
-        await reader.start()
-        load = LoadGenerator(stack.broker.bootstrap, stack.topics, urls, ledger, plan.durable_rates)
-        await load.start()
-        try:
-            ledger.t0 = time.monotonic()
-            load.run()
-            await asyncio.sleep(plan.baseline_s / 2)  # a baseline: Kafka on Tansu's S3 engine loses replies already
-            windows = [Window("baseline", 0.0, ledger.now(), ledger.now())]
-            windows.append(await inject(stack, ledger, "kill -9 broker (S3)", kill_broker, 20))
-            await load.pause()
-            await _settle(ledger)
-        finally:
-            await load.stop()
-            await reader.stop()
-        normal = figures(s for s in ledger.sent.values() if s.t < windows[0].end)
-        outcome.panels.append(("two workers, Tansu on S3 storage (moto), lower load", ledger, windows))
-        outcome.report["durable"] = {
-            "rates": plan.durable_rates.__dict__,
-            "baseline": normal,
-            "faults": [fault_report(ledger, windows[1], normal["p99_ms"] or 1.0)],
-            "crashed_workers": stack.crashed(),
-            "worker_tracebacks": stack.tracebacks(),
-            "logs": str(workdir / "durable"),
-        }
-    finally:
-        stack.stop()
+    async with _under_load(stack, plan.durable_rates) as run:
+        await asyncio.sleep(plan.baseline_s / 2)  # a baseline: Kafka on Tansu's S3 engine loses replies already
+        windows = [Window("baseline", 0.0, run.ledger.now(), run.ledger.now())]
+        windows.append(await inject(stack, run.ledger, "kill -9 broker (S3)", kill_broker, 20))
+    ledger = run.ledger
+    normal = figures(s for s in ledger.sent.values() if s.t < windows[0].end)
+    outcome.panels.append(("two workers, Tansu on S3 storage (moto), lower load", ledger, windows))
+    outcome.report["durable"] = {
+        "rates": plan.durable_rates.__dict__,
+        "baseline": normal,
+        "faults": [fault_report(ledger, windows[1], normal["p99_ms"] or 1.0)],
+        "crashed_workers": run.crashed,
+        "worker_tracebacks": stack.tracebacks(),
+        "logs": str(workdir / "durable"),
+    }
 
 
 async def run(workdir: Path, plan: Plan) -> Outcome:
