@@ -93,9 +93,9 @@ async def _hostile_phase(
     await hostile.send_all(stack.broker.bootstrap, stack.topics, items, tally, plan.hostile_rate, plan.hostile_budget_s)
     send_s = time.monotonic() - t0
     end = ledger.now()
-    ends = await hostile.end_offsets(stack.broker.bootstrap, inputs, PARTITIONS)
+    ends = hostile.last_offsets(tally)
     # Positive signals: every expected dead letter and reply is in, and the workers' group has
-    # committed every input partition past its end offset at the last hostile message.
+    # committed every input partition past the last hostile message sent to it.
     behind: dict[str, int] = {}
     deadline = time.monotonic() + plan.accounting_s
     while time.monotonic() < deadline:
