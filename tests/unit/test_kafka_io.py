@@ -71,3 +71,36 @@ async def test_a_flood_of_dead_letters_logs_one_info_line_and_counts_every_lette
         )
         == 50
     )
+
+
+async def test_dead_letters_go_through_their_own_producer_and_count_in_the_backlog() -> None:
+    from warmline.agents.kafka_io import Outbox
+    from warmline.metrics import Metrics
+
+    from .test_lookup_handler import FakeEvent
+
+    class Unused:
+        async def send(self, *args: object) -> None:
+            raise AssertionError("a dead letter went through the Faust producer")
+
+    class App:
+        producer = Unused()
+
+    class DlqProducer:
+        def __init__(self) -> None:
+            self.sent: list[tuple[str, bytes | None]] = []
+            self.delivery: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+
+        async def send(self, topic: str, key: bytes | None, value: bytes) -> asyncio.Future[None]:
+            self.sent.append((topic, key))
+            return self.delivery
+
+    dlq = DlqProducer()
+    outbox = Outbox(App(), "dlq", Metrics(), dlq_producer=dlq)  # type: ignore[arg-type]  # a fake producer
+    delivery = await outbox.dead_letter(FakeEvent(b"[]"), "not an object")  # type: ignore[arg-type]  # a fake event
+    assert dlq.sent == [("dlq", None)]
+    assert len(outbox.backlog) == 1  # counted until the broker has it
+    dlq.delivery.set_result(None)
+    await delivery
+    await asyncio.sleep(0)
+    assert len(outbox.backlog) == 0

@@ -16,6 +16,7 @@ from ..metrics import Metrics
 from ..models import DeadLetter
 from ..stream.app import Routed
 from ..stream.backlog import MAX_PRODUCE_BACKLOG, ProduceBacklog, producer_buffered
+from .dlq import DeadLetterProducer
 
 logger = logging.getLogger(__name__)
 
@@ -87,9 +88,17 @@ class Outbox:
     the answer is on the broker (at-least-once, never lost).
     """
 
-    def __init__(self, app: Any, dlq_topic: str, metrics: Metrics, backlog: ProduceBacklog | None = None) -> None:
+    def __init__(
+        self,
+        app: Any,
+        dlq_topic: str,
+        metrics: Metrics,
+        backlog: ProduceBacklog | None = None,
+        dlq_producer: DeadLetterProducer | None = None,
+    ) -> None:
         self._app = app
         self._dlq_topic = dlq_topic
+        self._dlq_producer = dlq_producer  # None: dead letters go through the Faust producer too
         self._metrics = metrics
         self._counters: dict[tuple[str, str], Any] = {}
         self._next_dlq_line = 0.0
@@ -117,7 +126,11 @@ class Outbox:
         """Send the event's original bytes (capped) and *reason* to the DLQ."""
         msg = event.message
         letter = DeadLetter.build(reason, msg.topic, msg.value, msg.partition, msg.offset)
-        delivery = await self.send(self._dlq_topic, msg.key, letter.to_json())
+        if self._dlq_producer is None:
+            delivery = await self.send(self._dlq_topic, msg.key, letter.to_json())
+        else:
+            delivery = await self._dlq_producer.send(self._dlq_topic, msg.key, letter.to_json())
+            self.backlog.track(delivery)
         self._count(msg.topic, "dead_letter")
         # At most one INFO line a second: the DLQ record is the durable account, and a flood of bad
         # messages would otherwise cost a formatted log line each (hundreds a second).
