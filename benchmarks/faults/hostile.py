@@ -328,6 +328,30 @@ async def read_dead_letters(bootstrap: str, topic: str, partitions: int, tally: 
         await consumer.stop()
 
 
+async def reread_dead_letters(bootstrap: str, topic: str, partitions: int, quiet_s: float = 3.0) -> set[Any]:
+    """The (topic, partition, offset) every DLQ record names, read again from the beginning by a fresh
+    consumer until nothing new arrives for *quiet_s*: tells a dead letter the live reader missed from
+    one that is not on the broker."""
+    consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, enable_auto_commit=False, fetch_max_wait_ms=5)
+    await consumer.start()
+    tps = [TopicPartition(topic, p) for p in range(partitions)]
+    consumer.assign(tps)
+    await consumer.seek_to_beginning(*tps)
+    named: set[Any] = set()
+    loop = asyncio.get_running_loop()
+    last_new = loop.time()
+    try:
+        while loop.time() - last_new < quiet_s:
+            for records in (await consumer.getmany(timeout_ms=200)).values():
+                last_new = loop.time()
+                for record in records:
+                    letter = orjson.loads(record.value or b"{}")
+                    named.add((letter.get("topic"), letter.get("partition"), letter.get("offset")))
+    finally:
+        await consumer.stop()
+    return named
+
+
 async def committed(bootstrap: str, group: str, topics: list[str], partitions: int) -> dict[str, int]:
     """The committed offset of consumer *group*, per partition of *topics*.
 

@@ -23,6 +23,9 @@ from .stack import PARTITIONS, FaultStack
 
 logger = logging.getLogger(__name__)
 
+#: Tries per hot key while warming, before the run gives up.
+WARM_ATTEMPTS = 3
+
 
 @dataclass
 class Plan:
@@ -54,8 +57,13 @@ async def _warm(urls: list[str]) -> None:
     async with aiohttp.ClientSession() as session:
 
         async def one(i: int, key: str) -> None:
-            async with sem, session.get(f"{urls[i % len(urls)]}/v1/lookup", params={"customer_id": key}) as resp:
-                assert resp.status == 200, await resp.text()
+            for attempt in range(WARM_ATTEMPTS):  # a busy shared machine can time out a first upstream call
+                url = urls[(i + attempt) % len(urls)]
+                async with sem, session.get(f"{url}/v1/lookup", params={"customer_id": key}) as resp:
+                    if resp.status == 200:
+                        return
+                    answer = await resp.text()
+            raise RuntimeError(f"warming {key}: no 200 in {WARM_ATTEMPTS} attempts; last answer {answer[:200]}")
 
         await asyncio.gather(*(one(i, k) for i, k in enumerate(HOT_KEYS)))
 
@@ -108,6 +116,10 @@ async def _hostile_phase(
     drained_s = time.monotonic() - t0
     done.set()
     await dlq
+    missing_on_reread = None
+    if tally.report()["dead_letters_missing"]:  # missed by the live reader, or not on the broker?
+        named = await hostile.reread_dead_letters(stack.broker.bootstrap, stack.topics["lookup_dlq"], PARTITIONS)
+        missing_on_reread = sum(1 for k, h in tally.sent.items() if h.expect_dlq and k not in named)
     if extra is not None:
         await extra.stop()
     report = {
@@ -119,6 +131,7 @@ async def _hostile_phase(
         "all_accounted_for_s": round(drained_s, 1),
         "uncommitted_at_end": behind,
         "stalled_partitions": len(behind),
+        "dead_letters_missing_on_reread": missing_on_reread,  # None: nothing was missing, no reread
     }
     return Window("hostile", start, end, ledger.now(), f"{plan.hostile} hostile messages"), report
 
