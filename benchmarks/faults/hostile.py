@@ -328,10 +328,15 @@ async def read_dead_letters(bootstrap: str, topic: str, partitions: int, tally: 
         await consumer.stop()
 
 
-async def reread_dead_letters(bootstrap: str, topic: str, partitions: int, quiet_s: float = 3.0) -> set[Any]:
+async def reread_dead_letters(
+    bootstrap: str, topic: str, partitions: int, quiet_s: float = 5.0, max_s: float = 20.0
+) -> tuple[set[Any], bool]:
     """The (topic, partition, offset) every DLQ record names, read again from the beginning by a fresh
-    consumer until nothing new arrives for *quiet_s*: tells a dead letter the live reader missed from
-    one that is not on the broker."""
+    consumer: tells a dead letter the live reader missed from one that is not on the broker.
+
+    Reads until nothing new arrived for *quiet_s* after the first record, or *max_s* in all; the
+    flag says whether it stopped because it was quiet (False: cut short, the set may be partial).
+    """
     consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, enable_auto_commit=False, fetch_max_wait_ms=5)
     await consumer.start()
     tps = [TopicPartition(topic, p) for p in range(partitions)]
@@ -339,17 +344,19 @@ async def reread_dead_letters(bootstrap: str, topic: str, partitions: int, quiet
     await consumer.seek_to_beginning(*tps)
     named: set[Any] = set()
     loop = asyncio.get_running_loop()
-    last_new = loop.time()
+    start = last_new = loop.time()
     try:
-        while loop.time() - last_new < quiet_s:
+        while loop.time() - start < max_s:
+            if named and loop.time() - last_new >= quiet_s:
+                return named, True
             for records in (await consumer.getmany(timeout_ms=200)).values():
                 last_new = loop.time()
                 for record in records:
                     letter = orjson.loads(record.value or b"{}")
                     named.add((letter.get("topic"), letter.get("partition"), letter.get("offset")))
+        return named, False
     finally:
         await consumer.stop()
-    return named
 
 
 async def committed(bootstrap: str, group: str, topics: list[str], partitions: int) -> dict[str, int]:
