@@ -71,37 +71,3 @@ def test_without_messages_in_flight_faust_decides() -> None:
     tp = TP("lookup-request", 2)
     consumer = _consumer_with(tp, 3, [3, 4, 5], [])
     assert consumer._new_offset(tp) == 6
-
-
-@pytest.mark.parametrize("seek", [True, False])
-async def test_a_batch_fetched_across_a_seek_never_reaches_the_streams(
-    monkeypatch: pytest.MonkeyPatch, seek: bool
-) -> None:
-    # A rebalance ends with a seek back to the committed offsets. A batch the consumer thread
-    # fetched from the old positions and handed over after that seek made Faust treat the
-    # offsets in between as a gap and commit past them (lost requests in a rolling restart).
-    import asyncio
-
-    from faust.transport.consumer import Consumer as FaustConsumer
-
-    fetching, release = asyncio.Event(), asyncio.Event()
-    stale = {TP("lookup-request", 3): ["records from offset 1650 on"]}
-
-    async def next_records(self: object, timeout: float) -> tuple[object, None]:
-        fetching.set()
-        await release.wait()
-        return stale, None
-
-    async def seek_to_committed(self: object) -> None:
-        return None
-
-    monkeypatch.setattr(FaustConsumer, "_wait_next_records", next_records)
-    monkeypatch.setattr(FaustConsumer, "perform_seek", seek_to_committed)
-    consumer = TunedConsumer.__new__(TunedConsumer)
-    batch = asyncio.ensure_future(consumer._wait_next_records(1.0))
-    await fetching.wait()
-    if seek:
-        await consumer.perform_seek()  # the rebalance's seek, while the batch is on its way
-    release.set()
-    records, _ = await batch
-    assert records == ({} if seek else stale)

@@ -9,7 +9,6 @@ Its producer keeps metadata for every topic it has seen (``stream/metadata.py`` 
 
 from __future__ import annotations
 
-import logging
 from collections.abc import Mapping
 from typing import Any, ClassVar, Protocol, TypeVar, cast
 
@@ -17,8 +16,6 @@ import aiokafka
 from faust.transport.drivers import aiokafka as faust_aiokafka
 
 from .metadata import StableMetadataProducer
-
-logger = logging.getLogger(__name__)
 
 
 class _HasFetchWait(Protocol):
@@ -59,35 +56,6 @@ class TunedConsumer(faust_aiokafka.Consumer):
         ValueError("Offset must be a positive integer") crashed the worker.
         """
         await super().seek_wait(from_the_beginning(partitions))
-
-    #: Bumped before and after every seek to the committed offsets (a rebalance ends with one).
-    _seek_epoch: int = 0
-
-    async def perform_seek(self) -> None:
-        """Faust's seek to the committed offsets, counted so records fetched across it are dropped."""
-        self._seek_epoch += 1
-        try:
-            await super().perform_seek()
-        finally:
-            self._seek_epoch += 1
-
-    async def _wait_next_records(self, timeout: float) -> tuple[Any, Any]:
-        """Faust's next batch of records, or none when a seek happened while it was being fetched.
-
-        Faust checks the consumer generation only after this batch is in hand, so a batch the
-        consumer thread fetched from the old positions before a rebalance reached the streams
-        after the seek back to the committed offsets. Its first record then looked like a jump
-        from the committed offset: Faust marked the offsets in between as a gap (acked), dropped
-        them when they were fetched again as already read, and committed past them, unanswered
-        (a block of consecutive lookup requests on one partition, lost in a rolling restart).
-        Dropped here instead; the consumer fetches them again from the committed offsets.
-        """
-        epoch = self._seek_epoch
-        records, active = await super()._wait_next_records(timeout)
-        if records and epoch != self._seek_epoch:
-            logger.info("dropped a batch fetched across a seek to the committed offsets; fetching it again")
-            return {}, active
-        return records, active
 
     def _new_offset(self, tp: Any) -> int | None:
         """Faust's offset to commit for *tp*, but never past a message delivered and not yet acked.
