@@ -11,7 +11,6 @@ import sys
 from collections.abc import Sequence
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
 
 from rich.console import Console
 
@@ -44,6 +43,8 @@ def _fail(message: str) -> int:
 
 def cmd_worker(args: argparse.Namespace) -> int:
     """Run one Faust worker configured from the environment."""
+    import faust
+
     from .logs import logging_config
     from .worker import build_worker
 
@@ -57,23 +58,8 @@ def cmd_worker(args: argparse.Namespace) -> int:
     settings = asyncio.run(_prepare_broker(settings))
     worker = build_worker(settings)
     quiet = config is not None  # no banner or spinner around JSON lines
-    faust_worker(worker.app, settings.log_level, config, quiet=quiet).execute_from_commandline()
+    faust.Worker(worker.app, loglevel=settings.log_level, logging_config=config, quiet=quiet).execute_from_commandline()
     return 0
-
-
-def faust_worker(app: Any, log_level: str, config: dict[str, Any] | None, *, quiet: bool) -> Any:
-    """Faust's Worker for *app*, without its progress spinner.
-
-    At WARNING or above, Faust's Worker hangs the spinner on the root logger and sets the root
-    logger to DEBUG, so every debug call (aiokafka's per-produce lines, the per-lookup line)
-    builds a log record that no handler prints: measured with py-spy in a worker under the
-    hostile flood. Without a spinner the root logger keeps *log_level*.
-    """
-    import faust
-
-    worker = faust.Worker(app, loglevel=log_level, logging_config=config, quiet=quiet)
-    worker.spinner = None
-    return worker
 
 
 def _check_source(settings: Settings) -> int | None:

@@ -32,24 +32,3 @@ def test_demo_data_writes_and_refuses_to_overwrite(tmp_path: Path, capsys: pytes
 def test_lookup_needs_exactly_one_key() -> None:
     with pytest.raises(SystemExit):
         build_parser().parse_args(["lookup", "--phone", "1", "--email", "a@b.c"])
-
-
-def test_the_faust_worker_leaves_the_root_logger_at_the_configured_level() -> None:
-    # Faust's spinner would set the root logger to DEBUG at WARNING (a log record per aiokafka
-    # debug call, measured under the hostile flood); without it the root logger keeps WARNING.
-    import logging
-
-    import faust
-
-    from warmline.cli import faust_worker
-
-    root = logging.getLogger("warmline-test-root")
-    root.addHandler(logging.NullHandler())
-    root.setLevel(logging.WARNING)
-    worker = faust_worker(faust.App("cli-test", autodiscover=False), "warning", None, quiet=True)
-    try:
-        worker.on_setup_root_logger(root, logging.WARNING)
-        assert root.level == logging.WARNING
-        assert worker.spinner is None
-    finally:
-        root.handlers.clear()
