@@ -14,6 +14,7 @@ import mode
 import redis.asyncio as redis
 
 from . import agents, http
+from .agents.dlq import DeadLetterProducer
 from .agents.kafka_io import HandlerPool
 from .cache import CachePolicy, CacheStats, RedisL2, TableL1, TieredCache
 from .http.context import WebContext
@@ -268,6 +269,7 @@ def build_worker(settings: Settings, source: Source | None = None) -> Worker:
     vip = VipRunner(runtime.cache, runtime.vip, ownership, concurrency=settings.prewarm_concurrency)
     # One bound for every producer of records (agents' replies and re-keying, L1 writes from views).
     backlog = ProduceBacklog(MAX_PRODUCE_BACKLOG, lambda: producer_buffered(stream.app))
+    dlq_producer = DeadLetterProducer(settings.broker_servers)
     pool = agents.register_all(
         stream,
         runtime.lookups,
@@ -278,6 +280,7 @@ def build_worker(settings: Settings, source: Source | None = None) -> Worker:
         vip=vip if settings.vip_file is not None else None,
         on_warm=runtime.briefs.schedule if runtime.briefs is not None else None,
         backlog=backlog,
+        dlq_producer=dlq_producer,
     )
     http.register(stream.app, replace(runtime.web_context(vip), backlog=backlog))
     stream.app.add_dependency(RuntimeLifecycle(runtime, pool, vip))
@@ -285,6 +288,7 @@ def build_worker(settings: Settings, source: Source | None = None) -> Worker:
     async def drain_handlers() -> None:
         # SIGTERM: stop taking events; what is not done within the grace stays unacked for the next owner.
         await pool.drain(settings.shutdown_grace_s)
+        await dlq_producer.stop()  # delivers the queued dead letters, so their events are acked before the commit
 
     stream.app.before_stop.append(drain_handlers)
 

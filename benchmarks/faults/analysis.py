@@ -92,7 +92,16 @@ def fault_report(ledger: Ledger, window: Window, normal_p99_ms: float) -> dict[s
         "during_http": figures(s for s in during if s.channel == "http"),
         **by_worker,
         "p99_back_to_normal_s": recovery_s(ledger, window, normal_p99_ms),
+        "lost_examples": _lost(during + after),
     }
+
+
+def _lost(rows: list[Sent], limit: int = 20) -> list[dict[str, Any]]:
+    """The first lost requests: when they were sent, and where (request partition, offset) for Kafka."""
+    lost = sorted((s for s in rows if _latency_ms(s) is None and not s.not_sent), key=lambda s: s.t)
+    return [
+        {"rid": s.rid, "channel": s.channel, "t": round(s.t, 2), "where": s.where, "hot": s.hot} for s in lost[:limit]
+    ]
 
 
 def plot(path: Path, panels: list[tuple[str, Ledger, list[Window]]]) -> None:

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import time
+from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -21,6 +23,9 @@ from .stack import PARTITIONS, FaultStack
 
 logger = logging.getLogger(__name__)
 
+#: Tries per hot key while warming, before the run gives up.
+WARM_ATTEMPTS = 3
+
 
 @dataclass
 class Plan:
@@ -32,7 +37,7 @@ class Plan:
     hostile: int = 100_000
     hostile_rate: float = 600.0  # about what two workers dead-letter per second on the 2-core machine
     hostile_budget_s: float = 170.0  # sending stops here, so `make faults` stays under 10 minutes
-    accounting_s: float = 45.0  # how long to wait for the dead letters, replies and commits after it
+    accounting_s: float = 30.0  # how long to wait for the dead letters, replies and commits after it
     after_s: float | None = None  # overrides each fault's observation period (the smoke test shortens it)
     durable: bool = True
     durable_rates: Rates = field(default_factory=lambda: Rates(kafka=20, http=10, calls=2))
@@ -52,8 +57,13 @@ async def _warm(urls: list[str]) -> None:
     async with aiohttp.ClientSession() as session:
 
         async def one(i: int, key: str) -> None:
-            async with sem, session.get(f"{urls[i % len(urls)]}/v1/lookup", params={"customer_id": key}) as resp:
-                assert resp.status == 200, await resp.text()
+            for attempt in range(WARM_ATTEMPTS):  # a busy shared machine can time out a first upstream call
+                url = urls[(i + attempt) % len(urls)]
+                async with sem, session.get(f"{url}/v1/lookup", params={"customer_id": key}) as resp:
+                    if resp.status == 200:
+                        return
+                    answer = await resp.text()
+            raise RuntimeError(f"warming {key}: no 200 in {WARM_ATTEMPTS} attempts; last answer {answer[:200]}")
 
         await asyncio.gather(*(one(i, k) for i, k in enumerate(HOT_KEYS)))
 
@@ -91,9 +101,9 @@ async def _hostile_phase(
     await hostile.send_all(stack.broker.bootstrap, stack.topics, items, tally, plan.hostile_rate, plan.hostile_budget_s)
     send_s = time.monotonic() - t0
     end = ledger.now()
-    ends = await hostile.end_offsets(stack.broker.bootstrap, inputs, PARTITIONS)
+    ends = hostile.last_offsets(tally)
     # Positive signals: every expected dead letter and reply is in, and the workers' group has
-    # committed every input partition past its end offset at the last hostile message.
+    # committed every input partition past the last hostile message sent to it.
     behind: dict[str, int] = {}
     deadline = time.monotonic() + plan.accounting_s
     while time.monotonic() < deadline:
@@ -106,6 +116,13 @@ async def _hostile_phase(
     drained_s = time.monotonic() - t0
     done.set()
     await dlq
+    reread: dict[str, Any] | None = None
+    if tally.report()["dead_letters_missing"]:  # missed by the live reader, or not on the broker?
+        named, complete = await hostile.reread_dead_letters(
+            stack.broker.bootstrap, stack.topics["lookup_dlq"], PARTITIONS
+        )
+        missing = sum(1 for k, h in tally.sent.items() if h.expect_dlq and k not in named)
+        reread = {"records": len(named), "complete": complete, "dead_letters_missing": missing}
     if extra is not None:
         await extra.stop()
     report = {
@@ -117,96 +134,104 @@ async def _hostile_phase(
         "all_accounted_for_s": round(drained_s, 1),
         "uncommitted_at_end": behind,
         "stalled_partitions": len(behind),
+        "dlq_reread": reread,  # None: nothing was missing, so no reread
     }
     return Window("hostile", start, end, ledger.now(), f"{plan.hostile} hostile messages"), report
+
+
+@dataclass
+class Loaded:
+    """A started stack under load: what a stage injects its faults into and reads its figures from."""
+
+    stack: FaultStack
+    ledger: Ledger
+    tally: hostile.Tally
+    load: LoadGenerator
+    crashed: list[str] = field(default_factory=list)  # workers that exited by themselves, seen before the stop
+
+
+@contextlib.asynccontextmanager
+async def _under_load(stack: FaultStack, rates: Rates) -> AsyncIterator[Loaded]:
+    """Start *stack*, warm the hot keys, read replies and run the load; on exit stop sending,
+    wait until every request is answered or lost, and take it all down."""
+    ledger, tally = Ledger(), hostile.Tally()
+    loaded: Loaded | None = None
+    try:
+        await stack.start()
+        urls = [w.url for w in stack.workers]
+        await _warm(urls)
+        reader = ReplyReader(stack.broker.bootstrap, [stack.topics["lookup_reply"]], PARTITIONS, ledger, tally)
+        await reader.start()
+        load = LoadGenerator(stack.broker.bootstrap, stack.topics, urls, ledger, rates)
+        await load.start()
+        try:
+            ledger.t0 = time.monotonic()
+            load.run()
+            loaded = Loaded(stack, ledger, tally, load)
+            yield loaded
+            await load.pause()
+            await _settle(ledger)
+        finally:
+            await load.stop()
+            await reader.stop()
+    finally:
+        if loaded is not None:
+            loaded.crashed = stack.crashed()
+        stack.stop()
 
 
 async def main_stack(workdir: Path, plan: Plan, outcome: Outcome) -> None:
     """Memory-storage Tansu: every fault but the broker kill, then the hostile flood."""
     stack = FaultStack(workdir / "main")
-    ledger, tally = Ledger(), hostile.Tally()
-    try:
-        await stack.start()
-        urls = [w.url for w in stack.workers]
-        await _warm(urls)
-        reader = ReplyReader(stack.broker.bootstrap, [stack.topics["lookup_reply"]], PARTITIONS, ledger, tally)
-        await reader.start()
-        load = LoadGenerator(stack.broker.bootstrap, stack.topics, urls, ledger, plan.rates)
-        await load.start()
-        try:
-            ledger.t0 = time.monotonic()
-            load.run()
-            await asyncio.sleep(plan.baseline_s)
-            windows = [Window("baseline", 0.0, ledger.now(), ledger.now())]
-            for name in plan.faults:
-                fault, after_s = FAULTS[name]
-                windows.append(await inject(stack, ledger, name, fault, plan.after_s or after_s))
-            hostile_report: dict[str, Any] | None = None
-            if plan.hostile:
-                window, hostile_report = await _hostile_phase(stack, ledger, tally, plan)
-                windows.append(window)
-            await load.pause()
-            await _settle(ledger)
-        finally:
-            await load.stop()
-            await reader.stop()
-        normal = figures(s for s in ledger.sent.values() if s.t < windows[0].end)
-        normal["http_p99_ms"] = figures(
-            s for s in ledger.sent.values() if s.t < windows[0].end and s.channel == "http"
-        )["p99_ms"]
-        rows = [fault_report(ledger, w, normal["p99_ms"] or 1.0) for w in windows[1:]]
-        for row in rows:
-            row["goal"] = goal(row, normal)
-        outcome.panels.append(("two workers, Tansu on memory storage", ledger, windows))
-        outcome.report.update(
-            baseline=normal,
-            faults=rows,
-            hostile=hostile_report,
-            whole_run=figures(ledger.sent.values()),
-            foreign_replies=ledger.foreign_replies,
-            crashed_workers=stack.crashed(),
-            worker_tracebacks=stack.tracebacks(),
-            logs=str(workdir / "main"),
-        )
-    finally:
-        stack.stop()
+    async with _under_load(stack, plan.rates) as run:
+        await asyncio.sleep(plan.baseline_s)
+        windows = [Window("baseline", 0.0, run.ledger.now(), run.ledger.now())]
+        for name in plan.faults:
+            fault, after_s = FAULTS[name]
+            windows.append(await inject(stack, run.ledger, name, fault, plan.after_s or after_s))
+        hostile_report: dict[str, Any] | None = None
+        if plan.hostile:
+            window, hostile_report = await _hostile_phase(stack, run.ledger, run.tally, plan)
+            windows.append(window)
+    ledger = run.ledger
+    normal = figures(s for s in ledger.sent.values() if s.t < windows[0].end)
+    normal["http_p99_ms"] = figures(s for s in ledger.sent.values() if s.t < windows[0].end and s.channel == "http")[
+        "p99_ms"
+    ]
+    rows = [fault_report(ledger, w, normal["p99_ms"] or 1.0) for w in windows[1:]]
+    for row in rows:
+        row["goal"] = goal(row, normal)
+    outcome.panels.append(("two workers, Tansu on memory storage", ledger, windows))
+    outcome.report.update(
+        baseline=normal,
+        faults=rows,
+        hostile=hostile_report,
+        whole_run=figures(ledger.sent.values()),
+        foreign_replies=ledger.foreign_replies,
+        crashed_workers=run.crashed,
+        worker_tracebacks=stack.tracebacks(),
+        logs=str(workdir / "main"),
+    )
 
 
 async def durable_stack(workdir: Path, plan: Plan, outcome: Outcome) -> None:
     """Tansu on S3 (moto): kill -9 the broker under load, restart it, everything asked is answered."""
     stack = FaultStack(workdir / "durable", durable=True)
-    ledger, tally = Ledger(), hostile.Tally()
-    try:
-        await stack.start()
-        urls = [w.url for w in stack.workers]
-        await _warm(urls)
-        reader = ReplyReader(stack.broker.bootstrap, [stack.topics["lookup_reply"]], PARTITIONS, ledger, tally)
-        await reader.start()
-        load = LoadGenerator(stack.broker.bootstrap, stack.topics, urls, ledger, plan.durable_rates)
-        await load.start()
-        try:
-            ledger.t0 = time.monotonic()
-            load.run()
-            await asyncio.sleep(plan.baseline_s / 2)  # a baseline: Kafka on Tansu's S3 engine loses replies already
-            windows = [Window("baseline", 0.0, ledger.now(), ledger.now())]
-            windows.append(await inject(stack, ledger, "kill -9 broker (S3)", kill_broker, 20))
-            await load.pause()
-            await _settle(ledger)
-        finally:
-            await load.stop()
-            await reader.stop()
-        normal = figures(s for s in ledger.sent.values() if s.t < windows[0].end)
-        outcome.panels.append(("two workers, Tansu on S3 storage (moto), lower load", ledger, windows))
-        outcome.report["durable"] = {
-            "rates": plan.durable_rates.__dict__,
-            "baseline": normal,
-            "faults": [fault_report(ledger, windows[1], normal["p99_ms"] or 1.0)],
-            "crashed_workers": stack.crashed(),
-            "worker_tracebacks": stack.tracebacks(),
-            "logs": str(workdir / "durable"),
-        }
-    finally:
-        stack.stop()
+    async with _under_load(stack, plan.durable_rates) as run:
+        await asyncio.sleep(plan.baseline_s / 2)  # a baseline: Kafka on Tansu's S3 engine loses replies already
+        windows = [Window("baseline", 0.0, run.ledger.now(), run.ledger.now())]
+        windows.append(await inject(stack, run.ledger, "kill -9 broker (S3)", kill_broker, 15))
+    ledger = run.ledger
+    normal = figures(s for s in ledger.sent.values() if s.t < windows[0].end)
+    outcome.panels.append(("two workers, Tansu on S3 storage (moto), lower load", ledger, windows))
+    outcome.report["durable"] = {
+        "rates": plan.durable_rates.__dict__,
+        "baseline": normal,
+        "faults": [fault_report(ledger, windows[1], normal["p99_ms"] or 1.0)],
+        "crashed_workers": run.crashed,
+        "worker_tracebacks": stack.tracebacks(),
+        "logs": str(workdir / "durable"),
+    }
 
 
 async def run(workdir: Path, plan: Plan) -> Outcome:

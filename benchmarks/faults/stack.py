@@ -50,7 +50,7 @@ class FaultStack:
             "WARMLINE_TOPIC_PARTITIONS": str(PARTITIONS),
             "WARMLINE_SOURCE": "tilores",
             "WARMLINE_SHUTDOWN_GRACE_S": "5",
-            "WARMLINE_LOG_LEVEL": "warning",  # info logs every dead letter: a cost the flood would measure
+            "WARMLINE_LOG_LEVEL": "info",  # Faust's assignments and seeks, to trace a lost request
             "TILORES_API_URL": f"{self.upstream.url}/graphql",
             "TILORES_TOKEN_URL": f"{self.upstream.url}/token",
             "TILORES_CLIENT_ID": "warmline",

@@ -1,9 +1,11 @@
-"""Key ownership matches Kafka's default partitioner; Spring headers are read and echoed."""
+"""Key ownership matches Kafka's default partitioner; Spring headers are read and echoed; dead letters are counted."""
 
 from __future__ import annotations
 
+import asyncio
 import struct
 
+import pytest
 from aiokafka.partitioner import DefaultPartitioner
 
 from warmline.agents.kafka_io import SpringReply
@@ -31,3 +33,74 @@ def test_missing_or_bad_spring_headers_are_ignored() -> None:
     assert SpringReply.from_headers(None) == SpringReply()
     bad = SpringReply.from_headers([("kafka_replyPartition", b"xx"), ("kafka_replyTopic", b"\xff")])
     assert bad.partition is None and bad.topic is None and bad.reply_headers() is None
+
+
+async def test_a_flood_of_dead_letters_logs_one_info_line_and_counts_every_letter(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    import logging
+
+    from warmline.agents.kafka_io import Outbox
+    from warmline.metrics import Metrics
+
+    from .test_lookup_handler import FakeEvent
+
+    produced: list[tuple[str, bytes]] = []
+
+    class Producer:
+        async def send(self, topic: str, key: bytes | None, value: bytes, *rest: object) -> asyncio.Future[None]:
+            produced.append((topic, value))
+            done: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+            done.set_result(None)
+            return done
+
+    class App:
+        producer = Producer()
+
+    metrics = Metrics()
+    outbox = Outbox(App(), "dlq", metrics)
+    with caplog.at_level(logging.INFO, logger="warmline.agents.kafka_io"):
+        for _ in range(50):
+            await outbox.dead_letter(FakeEvent(b"{not json"), "not JSON")  # type: ignore[arg-type]  # a fake event
+    lines = [r.getMessage() for r in caplog.records if "dead letter from" in r.getMessage()]
+    assert lines == ["dead letter from lookup-request[0]@7: not JSON (0 more since the last such line)"]
+    assert len(produced) == 50 and {topic for topic, _ in produced} == {"dlq"}
+    assert (
+        metrics.registry.get_sample_value(
+            "warmline_messages_total", {"topic": "lookup-request", "outcome": "dead_letter"}
+        )
+        == 50
+    )
+
+
+async def test_dead_letters_go_through_their_own_producer_and_count_in_the_backlog() -> None:
+    from warmline.agents.kafka_io import Outbox
+    from warmline.metrics import Metrics
+
+    from .test_lookup_handler import FakeEvent
+
+    class Unused:
+        async def send(self, *args: object) -> None:
+            raise AssertionError("a dead letter went through the Faust producer")
+
+    class App:
+        producer = Unused()
+
+    class DlqProducer:
+        def __init__(self) -> None:
+            self.sent: list[tuple[str, bytes | None]] = []
+            self.delivery: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+
+        async def send(self, topic: str, key: bytes | None, value: bytes) -> asyncio.Future[None]:
+            self.sent.append((topic, key))
+            return self.delivery
+
+    dlq = DlqProducer()
+    outbox = Outbox(App(), "dlq", Metrics(), dlq_producer=dlq)  # type: ignore[arg-type]  # a fake producer
+    delivery = await outbox.dead_letter(FakeEvent(b"[]"), "not an object")  # type: ignore[arg-type]  # a fake event
+    assert dlq.sent == [("dlq", None)]
+    assert len(outbox.backlog) == 1  # counted until the broker has it
+    dlq.delivery.set_result(None)
+    await delivery
+    await asyncio.sleep(0)
+    assert len(outbox.backlog) == 0

@@ -13,6 +13,7 @@ from ..stream.backlog import ProduceBacklog
 from ..stream.ownership import Ownership
 from ..stream.topics import TopicPlan
 from . import call_started, invalidation, lookup_requests, timers
+from .dlq import DeadLetterProducer
 from .kafka_io import HandlerPool, Outbox
 
 #: Slow (upstream) handlers in flight per worker before consuming pauses.
@@ -30,9 +31,10 @@ def register_all(
     vip: VipRunner | None,
     on_warm: Callable[[LookupKey], None] | None = None,
     backlog: ProduceBacklog | None = None,
+    dlq_producer: DeadLetterProducer | None = None,
 ) -> HandlerPool:
     """Attach every agent and timer; returns the handler pool the worker drains on shutdown."""
-    outbox = Outbox(sa.app, plan.dlq, metrics, backlog)
+    outbox = Outbox(sa.app, plan.dlq, metrics, backlog, dlq_producer)
     pool = HandlerPool(MAX_INFLIGHT_HANDLERS)
     lookup_requests.register(sa, lookups, outbox, pool, ownership, plan)
     call_started.register(sa, lookups, metrics, outbox, pool, ownership, call_max_age_s, on_warm)

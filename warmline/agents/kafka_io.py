@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import struct
+import time
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -15,11 +16,15 @@ from ..metrics import Metrics
 from ..models import DeadLetter
 from ..stream.app import Routed
 from ..stream.backlog import MAX_PRODUCE_BACKLOG, ProduceBacklog, producer_buffered
+from .dlq import DeadLetterProducer
 
 logger = logging.getLogger(__name__)
 
 Headers = Sequence[tuple[str, bytes]]
 Delivery = Awaitable[Any]
+
+#: Dead letters are logged at INFO at most once per this many seconds (the rest are counted in the line).
+DLQ_LOG_INTERVAL_S = 1.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -83,10 +88,21 @@ class Outbox:
     the answer is on the broker (at-least-once, never lost).
     """
 
-    def __init__(self, app: Any, dlq_topic: str, metrics: Metrics, backlog: ProduceBacklog | None = None) -> None:
+    def __init__(
+        self,
+        app: Any,
+        dlq_topic: str,
+        metrics: Metrics,
+        backlog: ProduceBacklog | None = None,
+        dlq_producer: DeadLetterProducer | None = None,
+    ) -> None:
         self._app = app
         self._dlq_topic = dlq_topic
+        self._dlq_producer = dlq_producer  # None: dead letters go through the Faust producer too
         self._metrics = metrics
+        self._counters: dict[tuple[str, str], Any] = {}
+        self._next_dlq_line = 0.0
+        self._dlq_unlogged = 0
         self.backlog = backlog or ProduceBacklog(MAX_PRODUCE_BACKLOG, lambda: producer_buffered(app))
 
     async def send(
@@ -110,9 +126,28 @@ class Outbox:
         """Send the event's original bytes (capped) and *reason* to the DLQ."""
         msg = event.message
         letter = DeadLetter.build(reason, msg.topic, msg.value, msg.partition, msg.offset)
-        delivery = await self.send(self._dlq_topic, msg.key, letter.to_json())
-        self._metrics.messages.labels(msg.topic, "dead_letter").inc()
-        logger.info("dead letter from %s[%s]@%s: %s", msg.topic, msg.partition, msg.offset, reason)
+        if self._dlq_producer is None:
+            delivery = await self.send(self._dlq_topic, msg.key, letter.to_json())
+        else:
+            delivery = await self._dlq_producer.send(self._dlq_topic, msg.key, letter.to_json())
+            self.backlog.track(delivery)
+        self._count(msg.topic, "dead_letter")
+        # At most one INFO line a second: the DLQ record is the durable account, and a flood of bad
+        # messages would otherwise cost a formatted log line each (hundreds a second).
+        now = time.monotonic()
+        if now < self._next_dlq_line:
+            self._dlq_unlogged += 1
+            return delivery
+        self._next_dlq_line = now + DLQ_LOG_INTERVAL_S
+        logger.info(
+            "dead letter from %s[%s]@%s: %s (%d more since the last such line)",
+            msg.topic,
+            msg.partition,
+            msg.offset,
+            reason,
+            self._dlq_unlogged,
+        )
+        self._dlq_unlogged = 0
         return delivery
 
     async def rekey(self, event: EventT[bytes], topic: str, owner_key: str, partition: int) -> Delivery:
@@ -121,8 +156,15 @@ class Outbox:
         delivery = await self.send(
             topic, owner_key.encode(), msg.value or b"", partition=partition, headers=header_items(msg.headers)
         )
-        self._metrics.messages.labels(msg.topic, "rekeyed").inc()
+        self._count(msg.topic, "rekeyed")
         return delivery
+
+    def _count(self, topic: str, outcome: str) -> None:
+        """Count a message by topic and outcome; the labelled child is looked up once per pair."""
+        child = self._counters.get((topic, outcome))
+        if child is None:
+            child = self._counters[(topic, outcome)] = self._metrics.messages.labels(topic, outcome)
+        child.inc()
 
 
 class HandlerPool:

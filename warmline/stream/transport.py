@@ -57,6 +57,27 @@ class TunedConsumer(faust_aiokafka.Consumer):
         """
         await super().seek_wait(from_the_beginning(partitions))
 
+    def _new_offset(self, tp: Any) -> int | None:
+        """Faust's offset to commit for *tp*, but never past a message delivered and not yet acked.
+
+        Faust commits the first run of consecutive acked offsets. Its guard against a gap at the
+        head of that run fires only for a gap of two or more, or not at all before the first
+        commit of an assignment (faust-streaming#606): with a slow lookup at offset N in the
+        handler pool and N+1 answered at once, it commits N+2, and a worker stopped or killed
+        before N is answered loses N (rolling restart). Here the oldest message the consumer
+        handed to a stream that is not acked yet bounds the commit.
+        """
+        in_flight = [m.offset for m in list(self._unacked_messages) if m.tp == tp and not m.acked]
+        if not in_flight:
+            return super()._new_offset(tp)
+        oldest, acked = min(in_flight), self._acked[tp]
+        held = [offset for offset in acked if offset >= oldest]
+        self._acked[tp] = [offset for offset in acked if offset < oldest]
+        try:
+            return super()._new_offset(tp)
+        finally:
+            self._acked[tp].extend(held)
+
 
 class StableProducer(faust_aiokafka.Producer):
     """Faust's aiokafka producer on a client whose metadata never drops a known topic."""
