@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import io
 import os
 import signal
 from pathlib import Path
@@ -14,6 +15,7 @@ import orjson
 from prometheus_client.parser import text_string_to_metric_families
 
 from warmline.http.openapi import document
+from warmline.http.prewarm import MAX_PREWARM_KEYS
 from warmline.models import normalize
 from warmline.sources.demo.generate import sample_contacts
 from warmline.stream.ownership import owner_partition
@@ -90,6 +92,10 @@ async def test_live_responses_are_as_documented_and_tokens_guard_reads(cluster: 
         status, body = await _call(s, u, "POST", "/v1/prewarm", json=prewarm, headers=admin)
         assert status == 200 and orjson.loads(body)["invalid"] == 1
         assert (await _call(s, u, "POST", "/v1/prewarm", json={"lists": ["nope"]}, headers=admin))[0] == 400
+        most = orjson.dumps({"keys": [f"nonsense-{i:045d}" for i in range(MAX_PREWARM_KEYS)]})  # over 1 MiB
+        as_json = {**admin, "Content-Type": "application/json"}
+        status, body = await _call(s, u, "POST", "/v1/prewarm", data=io.BytesIO(most), headers=as_json)
+        assert status == 200 and orjson.loads(body)["invalid"] == MAX_PREWARM_KEYS
         assert (await _call(s, u, "POST", "/v1/prewarm", json=prewarm, headers=old))[0] == 401  # API key ≠ admin
         key = f"/v1/cache/email:{email}"
         assert (await _call(s, u, "DELETE", "/v1/cache/{key}", key, headers=admin))[0] == 200
