@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import asyncio
+import itertools
 import math
-import uuid
+import secrets
 from typing import Any
 
 import orjson
@@ -23,8 +24,12 @@ from .routing import OwnerRouter
 BACKLOG_WAIT_MS = 5000
 
 
+#: Request ids this process makes: a random prefix and a counter (uuid4 reads os.urandom per call).
+_ids = (f"{secrets.token_hex(5)}{n:06x}" for n in itertools.count())
+
+
 def _request_id(request: web.Request) -> str:
-    return request.headers.get("X-Request-ID") or uuid.uuid4().hex[:16]
+    return request.headers.get("X-Request-ID") or next(_ids)
 
 
 def _by_value(query: Any) -> tuple[str, str]:
@@ -51,25 +56,28 @@ def register(app: Any, ctx: WebContext, router: OwnerRouter) -> None:
     """Attach the lookup routes."""
     lookups = ctx.lookups
 
-    @app.page(LOOKUP_PATH)
-    class LookupView(View):
-        async def get(self, request: web.Request) -> web.Response:
-            rid = _request_id(request)
-            try:
-                key = lookups.key_for(*_by_value(request.query))
-                max_age_s = _max_age_s(request.query)
-            except InvalidMessage as e:
-                return error_response(LookupStatus.INVALID, e.reason, rid)
-            owner = router.owner(key, request)
-            if owner is not None:
-                relayed = await router.try_forward(ctx.http, owner, request)
-                if relayed is not None:
-                    return relayed
-                # The owner is down or frozen until the group rebalances: answer here, from L2 (the
-                # record is shared) or the source, rather than fail a caller whose record is cached.
-            parent = trace_parent(request.headers, via="http") if TRACE_HEADER in request.headers else HTTP_PARENT
-            reply = await lookups.lookup_key(key, request_id=rid, max_age_s=max_age_s, parent=parent)
-            return lookup_response(reply, rid)
+    async def lookup(request: web.Request) -> web.Response:
+        rid = _request_id(request)
+        try:
+            key = lookups.key_for(*_by_value(request.query))
+            max_age_s = _max_age_s(request.query)
+        except InvalidMessage as e:
+            return error_response(LookupStatus.INVALID, e.reason, rid)
+        owner = router.owner(key, request)
+        if owner is not None:
+            relayed = await router.try_forward(ctx.http, owner, request)
+            if relayed is not None:
+                return relayed
+            # The owner is down or frozen until the group rebalances: answer here, from L2 (the
+            # record is shared) or the source, rather than fail a caller whose record is cached.
+        parent = trace_parent(request.headers, via="http") if TRACE_HEADER in request.headers else HTTP_PARENT
+        reply = await lookups.lookup_key(key, request_id=rid, max_age_s=max_age_s, parent=parent)
+        return lookup_response(reply, rid)
+
+    # The hottest route goes straight on aiohttp's router: a Faust View adds a dispatch wrapper and
+    # its monitor's per-request sensors (~10 % of an L1 hit's CPU, measured with py-spy). The token
+    # and JSON-error middleware still applies: it sits on the aiohttp application.
+    app.web.web_app.router.add_route("GET", LOOKUP_PATH, lookup)
 
     @app.page(BATCH_PATH)
     class BatchView(View):
