@@ -13,17 +13,16 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 
 import aiohttp
-from aiokafka import AIOKafkaProducer
 
 from warmline.commands.dev import stop_process
 from warmline.commands.simulate import BriefingLookups
-from warmline.commands.simulator import Callers, SimConfig, simulate
-from warmline.sources.demo.generate import sample_contacts
+from warmline.commands.simulator import SimConfig
 
 from . import httpload
 from .serving import _warm_ids
 from .stack import BenchStack
 from .stats import Result, summary_ms
+from .warming import simulate_calls
 
 IDS = [f"C-{i:06d}" for i in range(1, 1001)]
 
@@ -169,17 +168,14 @@ async def brief_ready_at_answer(
     answered at once); the source takes 50–500 ms, so warm + brief fits in the shortest wait."""
     await stack.restart_worker(WARMLINE_CHAT_MODEL="fake:2s", WARMLINE_DEMO_LATENCY_MS="50-500")
     config = SimConfig(rate=rate, duration_s=duration_s, unknown_share=0.05, wait_s=wait_s, immediate_share=0.0)
-    callers = Callers(sample_contacts(stack.demo_db, "phone", 5000), config)
-    producer = AIOKafkaProducer(bootstrap_servers=stack.tansu.bootstrap, linger_ms=2)
-    await producer.start()
-    try:
-        async with aiohttp.ClientSession() as session:
-            briefing = BriefingLookups(session, stack.url)
-            report = await simulate(config, producer, stack.topics["call_started"], briefing, callers)
-            async with session.get(f"{stack.url}/v1/stats") as resp:
-                worker = (await resp.json())["briefs"]
-    finally:
-        await producer.stop()
+    made: list[BriefingLookups] = []
+
+    def briefing_lookups(session: aiohttp.ClientSession) -> BriefingLookups:
+        made.append(BriefingLookups(session, stack.url))
+        return made[0]
+
+    report, stats = await simulate_calls(stack, config, briefing_lookups)
+    briefing, worker = made[0], stats["briefs"]
     ratio = briefing.brief_ratio() or 0.0
     data = report.as_dict()
     return Result(

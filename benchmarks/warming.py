@@ -6,15 +6,17 @@ import asyncio
 import os
 import time
 import uuid
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import aiohttp
 import orjson
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 
 from warmline.cache import CachePolicy, TableL1, TieredCache
-from warmline.commands.remote import HttpLookups
-from warmline.commands.simulator import Callers, SimConfig, simulate
+from warmline.commands.remote import HttpLookups, Lookups
+from warmline.commands.simulator import Callers, SimConfig, SimReport, simulate
 from warmline.models import LookupKey, normalize
 from warmline.prewarm.bulk import warm_keys
 from warmline.sources.base import Priority, SourceResult
@@ -32,20 +34,27 @@ async def _stats(session: aiohttp.ClientSession, url: str) -> dict:
         return await resp.json()
 
 
-async def warm_at_answer(stack: BenchStack, rate: float, duration_s: float, wait_s: tuple[float, float]) -> Result:
-    """Simulated calls (source 500–2000 ms, queue waits ≥ the source's worst latency): share answered from L1."""
-    config = SimConfig(rate=rate, duration_s=duration_s, unknown_share=0.05, wait_s=wait_s, immediate_share=0.0)
+async def simulate_calls(
+    stack: BenchStack, config: SimConfig, lookups: Callable[[aiohttp.ClientSession], Lookups]
+) -> tuple[SimReport, dict[str, Any]]:
+    """Run `warmline simulate`'s simulator against the stack's worker (callers from the demo directory,
+    answered through *lookups(session)*); returns its report and the worker's /v1/stats afterwards."""
     callers = Callers(sample_contacts(stack.demo_db, "phone", 5000), config)
     producer = AIOKafkaProducer(bootstrap_servers=stack.tansu.bootstrap, linger_ms=2)
     await producer.start()
     try:
         async with aiohttp.ClientSession() as session:
-            report = await simulate(
-                config, producer, stack.topics["call_started"], HttpLookups(session, stack.url), callers
-            )
-            worker = (await _stats(session, stack.url))["warm_at_answer"]
+            report = await simulate(config, producer, stack.topics["call_started"], lookups(session), callers)
+            stats = await _stats(session, stack.url)
     finally:
         await producer.stop()
+    return report, stats
+
+
+async def warm_at_answer(stack: BenchStack, rate: float, duration_s: float, wait_s: tuple[float, float]) -> Result:
+    """Simulated calls (source 500–2000 ms, queue waits ≥ the source's worst latency): share answered from L1."""
+    config = SimConfig(rate=rate, duration_s=duration_s, unknown_share=0.05, wait_s=wait_s, immediate_share=0.0)
+    report, stats = await simulate_calls(stack, config, lambda session: HttpLookups(session, stack.url))
     data = report.as_dict()
     ratio = data["warm_at_answer_ratio"] or 0.0
     return Result(
@@ -54,7 +63,7 @@ async def warm_at_answer(stack: BenchStack, rate: float, duration_s: float, wait
         "% L1",
         "≥ 99.5 %",
         ratio >= 0.995,
-        detail={**data, "worker_view": worker},
+        detail={**data, "worker_view": stats["warm_at_answer"]},
     )
 
 
