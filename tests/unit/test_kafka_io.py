@@ -104,3 +104,25 @@ async def test_dead_letters_go_through_their_own_producer_and_count_in_the_backl
     await delivery
     await asyncio.sleep(0)
     assert len(outbox.backlog) == 0
+
+
+async def test_a_batch_handed_over_after_the_drain_starts_nothing_and_acks_nothing() -> None:
+    """A call-started batch timer can fire after shutdown's drain: its events go to the next owner."""
+    from warmline.agents.kafka_io import HandlerPool
+
+    from .test_lookup_handler import FakeEvent
+
+    pool = HandlerPool(10)
+    assert await pool.drain(0.1) == 0
+    event = FakeEvent(b"{}")
+    started: list[bool] = []
+
+    async def handler() -> None:
+        started.append(True)
+
+    async def on_error(error: Exception) -> None:
+        raise AssertionError("not reached")
+
+    await pool.spawn_batch([event], handler, on_error)  # type: ignore[list-item]  # a fake event
+    assert len(pool) == 0  # no task was started (a started task is held in the pool until done)
+    assert event.acks == 0 and not started

@@ -45,7 +45,11 @@ class DeadLetterProducer:
                     linger_ms=self._linger_ms,
                     max_request_size=MAX_REQUEST_BYTES,
                 )
-                await producer.start()
+                try:
+                    await producer.start()
+                except BaseException:
+                    await producer.stop()  # no half-started client (and its connections) left behind
+                    raise
                 self._producer = producer
             return self._producer
 

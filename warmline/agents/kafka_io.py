@@ -201,7 +201,10 @@ class HandlerPool:
         on_error: Callable[[Exception], Awaitable[None]],
     ) -> None:
         """One task for a batch: it takes one slot per event (the in-flight bound stays in events)
-        and acks every event of the batch when *handler* is done."""
+        and acks every event of the batch when *handler* is done. While closing (a batch timer
+        firing after the drain) nothing starts: the events stay unacked for the next owner."""
+        if self.closing:
+            return
         held = min(len(events), self._limit)
         for _ in range(held):
             await self._slots.acquire()

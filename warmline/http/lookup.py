@@ -25,7 +25,8 @@ BACKLOG_WAIT_MS = 5000
 
 
 #: Request ids this process makes: a random prefix and a counter (uuid4 reads os.urandom per call).
-_ids = (f"{secrets.token_hex(5)}{n:06x}" for n in itertools.count())
+_ID_PREFIX = secrets.token_hex(5)
+_ids = (f"{_ID_PREFIX}{n:06x}" for n in itertools.count())
 
 
 def _request_id(request: web.Request) -> str:
