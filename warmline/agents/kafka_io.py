@@ -82,7 +82,8 @@ def ack_when_delivered(event: EventT[bytes], delivery: Delivery) -> None:
 
 
 class Outbox:
-    """Produces replies, re-keyed messages and dead letters through the Faust producer.
+    """Produces replies and re-keyed messages through the Faust producer, dead letters through the
+    batched dead-letter producer (``dlq.py``).
 
     Every method returns the delivery future, so the caller acks the event it answers only once
     the answer is on the broker (at-least-once, never lost).

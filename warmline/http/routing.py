@@ -30,7 +30,8 @@ class OwnerRouter:
     def __init__(self, app: Any) -> None:
         self._app = app
         self._ownership = Ownership(app)
-        self._here: tuple[str | None, int | None] | None = None
+        here = URL(str(app.conf.canonical_url))
+        self._here = (here.host, here.port)
 
     def owner(self, key: LookupKey, request: web.Request | None = None) -> URL | None:
         """The owner's base URL, or None when this worker should serve *key* itself."""
@@ -43,9 +44,6 @@ class OwnerRouter:
             dest = URL(str(self._app.router.key_store(L1_TABLE, name)))
         except (KeyError, AttributeError):
             return None  # no assignment yet (starting, rebalancing): serve here, L2 keeps it cheap
-        if self._here is None:
-            here = URL(str(self._app.conf.canonical_url))
-            self._here = (here.host, here.port)
         if (dest.host, dest.port) == self._here:
             return None
         return dest
