@@ -16,6 +16,7 @@ from .analysis import plot
 from .load import Rates
 from .run import Plan, run
 from .scenario import FAULTS
+from .stack import PARTITIONS
 
 
 def main() -> None:
@@ -24,6 +25,7 @@ def main() -> None:
     parser.add_argument("--only", nargs="*", help="fault names to run (default: all)")
     parser.add_argument("--no-durable", action="store_true", help="skip the broker kill on S3 storage")
     parser.add_argument("--keep", action="store_true", help="keep the work directory (logs) after the run")
+    parser.add_argument("--partitions", type=int, default=PARTITIONS, help="partitions of every topic")
     parser.add_argument("--name", default="faults", help="results file name")
     parser.add_argument(
         "--rates",
@@ -43,6 +45,7 @@ def main() -> None:
     if unknown:
         parser.error(f"unknown fault(s) {unknown}; the faults are {list(FAULTS)}")
     plan = Plan(rates=Rates(kafka=kafka, http=http, calls=calls), hostile=args.hostile, durable=not args.no_durable)
+    plan.partitions = args.partitions
     if args.only is not None:
         plan.faults = args.only
     started = time.monotonic()

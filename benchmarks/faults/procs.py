@@ -92,6 +92,19 @@ class Service:
     def alive(self) -> bool:
         return self.proc is not None and self.proc.poll() is None
 
+    def cpu_seconds(self) -> float | None:
+        """User + system CPU seconds of the process so far (Linux /proc); None when it is not running."""
+        if not self.alive:
+            return None
+        assert self.proc is not None
+        return cpu_seconds(self.proc.pid)
+
+
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU seconds of process *pid* (fields 14 and 15 of /proc/PID/stat)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
 
 @dataclass
 class RedisServer(Service):
@@ -190,3 +203,20 @@ class Worker(Service):
         code = self.proc.wait(timeout=60)
         self.proc = None
         return code
+
+
+class CpuShares:
+    """CPU used by each of some services between construction and shares(), as a share of one core."""
+
+    def __init__(self, services: dict[str, Service]) -> None:
+        self._services = services
+        self._t0 = time.monotonic()
+        self._start = {name: s.cpu_seconds() for name, s in services.items()}
+
+    def shares(self) -> dict[str, float | None]:
+        elapsed = time.monotonic() - self._t0
+        out: dict[str, float | None] = {}
+        for name, service in self._services.items():
+            now, then = service.cpu_seconds(), self._start[name]
+            out[name] = round((now - then) / elapsed, 2) if now is not None and then is not None and elapsed else None
+        return out

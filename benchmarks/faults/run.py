@@ -18,6 +18,7 @@ from warmline.commands.embedded_broker import create_topics
 from . import hostile
 from .analysis import fault_report, figures, goal
 from .load import HOT_KEYS, LOST_AFTER_S, Ledger, LoadGenerator, Rates, ReplyReader
+from .procs import CpuShares
 from .scenario import FAULTS, Window, inject, kill_broker
 from .stack import PARTITIONS, FaultStack
 
@@ -41,6 +42,7 @@ class Plan:
     after_s: float | None = None  # overrides each fault's observation period (the smoke test shortens it)
     durable: bool = True
     durable_rates: Rates = field(default_factory=lambda: Rates(kafka=20, http=10, calls=2))
+    partitions: int = PARTITIONS
 
 
 @dataclass
@@ -87,19 +89,21 @@ async def _hostile_phase(
         - {default}
     )
     if elsewhere:
-        await create_topics(stack.broker.bootstrap, elsewhere, PARTITIONS)
-    extra = ReplyReader(stack.broker.bootstrap, elsewhere, PARTITIONS, Ledger(), tally) if elsewhere else None
+        await create_topics(stack.broker.bootstrap, elsewhere, stack.partitions)
+    extra = ReplyReader(stack.broker.bootstrap, elsewhere, stack.partitions, Ledger(), tally) if elsewhere else None
     if extra is not None:
         await extra.start()
     done = asyncio.Event()
     dlq = asyncio.create_task(
-        hostile.read_dead_letters(stack.broker.bootstrap, stack.topics["lookup_dlq"], PARTITIONS, tally, done)
+        hostile.read_dead_letters(stack.broker.bootstrap, stack.topics["lookup_dlq"], stack.partitions, tally, done)
     )
     inputs = [stack.topics[n] for n in ("lookup_request", "call_started", "customer_changed")]
     start = ledger.now()
     t0 = time.monotonic()
+    busy = CpuShares({"broker": stack.broker, **{w.name: w for w in stack.workers}})
     await hostile.send_all(stack.broker.bootstrap, stack.topics, items, tally, plan.hostile_rate, plan.hostile_budget_s)
     send_s = time.monotonic() - t0
+    cpu_while_sending = busy.shares()
     end = ledger.now()
     ends = hostile.last_offsets(tally)
     # Positive signals: every expected dead letter and reply is in, and the workers' group has
@@ -108,7 +112,7 @@ async def _hostile_phase(
     deadline = time.monotonic() + plan.accounting_s
     while time.monotonic() < deadline:
         report = tally.report()
-        done_at = await hostile.committed(stack.broker.bootstrap, stack.app_id, inputs, PARTITIONS)
+        done_at = await hostile.committed(stack.broker.bootstrap, stack.app_id, inputs, stack.partitions)
         behind = {tp: ends[tp] - done_at[tp] for tp in ends if done_at[tp] < ends[tp]}
         if not report["dead_letters_missing"] and not report["replies_missing"] and not behind:
             break
@@ -119,7 +123,7 @@ async def _hostile_phase(
     reread: dict[str, Any] | None = None
     if tally.report()["dead_letters_missing"]:  # missed by the live reader, or not on the broker?
         named, complete = await hostile.reread_dead_letters(
-            stack.broker.bootstrap, stack.topics["lookup_dlq"], PARTITIONS
+            stack.broker.bootstrap, stack.topics["lookup_dlq"], stack.partitions
         )
         missing = sum(1 for k, h in tally.sent.items() if h.expect_dlq and k not in named)
         reread = {"records": len(named), "complete": complete, "dead_letters_missing": missing}
@@ -135,6 +139,7 @@ async def _hostile_phase(
         "uncommitted_at_end": behind,
         "stalled_partitions": len(behind),
         "dlq_reread": reread,  # None: nothing was missing, so no reread
+        "cpu_share_while_sending": cpu_while_sending,  # of one core: who the flood kept busy
     }
     return Window("hostile", start, end, ledger.now(), f"{plan.hostile} hostile messages"), report
 
@@ -160,7 +165,7 @@ async def _under_load(stack: FaultStack, rates: Rates) -> AsyncIterator[Loaded]:
         await stack.start()
         urls = [w.url for w in stack.workers]
         await _warm(urls)
-        reader = ReplyReader(stack.broker.bootstrap, [stack.topics["lookup_reply"]], PARTITIONS, ledger, tally)
+        reader = ReplyReader(stack.broker.bootstrap, [stack.topics["lookup_reply"]], stack.partitions, ledger, tally)
         await reader.start()
         load = LoadGenerator(stack.broker.bootstrap, stack.topics, urls, ledger, rates)
         await load.start()
@@ -182,7 +187,7 @@ async def _under_load(stack: FaultStack, rates: Rates) -> AsyncIterator[Loaded]:
 
 async def main_stack(workdir: Path, plan: Plan, outcome: Outcome) -> None:
     """Memory-storage Tansu: every fault but the broker kill, then the hostile flood."""
-    stack = FaultStack(workdir / "main")
+    stack = FaultStack(workdir / "main", partitions=plan.partitions)
     async with _under_load(stack, plan.rates) as run:
         await asyncio.sleep(plan.baseline_s)
         windows = [Window("baseline", 0.0, run.ledger.now(), run.ledger.now())]
@@ -216,7 +221,7 @@ async def main_stack(workdir: Path, plan: Plan, outcome: Outcome) -> None:
 
 async def durable_stack(workdir: Path, plan: Plan, outcome: Outcome) -> None:
     """Tansu on S3 (moto): kill -9 the broker under load, restart it, everything asked is answered."""
-    stack = FaultStack(workdir / "durable", durable=True)
+    stack = FaultStack(workdir / "durable", durable=True, partitions=plan.partitions)
     async with _under_load(stack, plan.durable_rates) as run:
         await asyncio.sleep(plan.baseline_s / 2)  # a baseline: Kafka on Tansu's S3 engine loses replies already
         windows = [Window("baseline", 0.0, run.ledger.now(), run.ledger.now())]

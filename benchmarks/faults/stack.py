@@ -14,7 +14,11 @@ from warmline.commands.embedded_broker import create_topics
 
 from .procs import Broker, MotoS3, RedisServer, Service, Upstream, Worker
 
-PARTITIONS = 4
+# Partitions of every topic. Tansu's memory engine slows down steeply once a partition it serves
+# reads from holds about 10,000 one-record batches (benchmarks/faults/broker_growth.py: 4,624
+# records/s written and read at 2,500 per partition, 94/s at 12,500); 100,000 hostile messages on
+# 4 partitions crossed that, on 16 they stay below it (docs/faults.md).
+PARTITIONS = 16
 WIRE = ("call_started", "lookup_request", "lookup_reply", "lookup_dlq", "customer_changed")
 
 
@@ -24,6 +28,7 @@ class FaultStack:
 
     workdir: Path
     durable: bool = False
+    partitions: int = PARTITIONS
     suffix: str = field(default_factory=lambda: uuid.uuid4().hex[:6])
     services: list[Service] = field(default_factory=list)
     workers: list[Worker] = field(default_factory=list)
@@ -47,7 +52,7 @@ class FaultStack:
             "WARMLINE_REDIS_URL": self.redis.url,
             "WARMLINE_REDIS_PREFIX": f"warmline:v1:{self.app_id}:",
             "WARMLINE_DATA_DIR": str(self.workdir / f"data-{index}"),
-            "WARMLINE_TOPIC_PARTITIONS": str(PARTITIONS),
+            "WARMLINE_TOPIC_PARTITIONS": str(self.partitions),
             "WARMLINE_SOURCE": "tilores",
             "WARMLINE_SHUTDOWN_GRACE_S": "5",
             "WARMLINE_LOG_LEVEL": "info",  # Faust's assignments and seeks, to trace a lost request
@@ -63,7 +68,7 @@ class FaultStack:
             if service is not None:
                 await asyncio.to_thread(service.start)
                 self.services.append(service)
-        await create_topics(self.broker.bootstrap, self.topics.values(), PARTITIONS)
+        await create_topics(self.broker.bootstrap, self.topics.values(), self.partitions)
         for i in range(workers):
             worker = Worker(f"worker-{i}", self.workdir / f"worker-{i}.log", env=self.worker_env(i))
             self.workers.append(worker)

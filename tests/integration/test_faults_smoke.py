@@ -21,6 +21,7 @@ async def test_kill_9_and_a_hostile_flood_lose_nothing_and_stall_nothing(tmp_pat
         after_s=5,
         hostile=3_000,
         durable=False,
+        partitions=4,  # the flood is small; fewer partitions, a shorter rebalance after the kill
     )
     report = (await run(tmp_path, plan)).report
     logs = f"worker logs: {report['logs']}"

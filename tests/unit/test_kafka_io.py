@@ -58,18 +58,25 @@ async def test_a_flood_of_dead_letters_logs_one_info_line_and_counts_every_lette
         producer = Producer()
 
     metrics = Metrics()
-    outbox = Outbox(App(), "dlq", metrics)
+    now = [100.0]
+    outbox = Outbox(App(), "dlq", metrics, clock=lambda: now[0])
     with caplog.at_level(logging.INFO, logger="warmline.agents.kafka_io"):
-        for _ in range(50):
+        for _ in range(49):
             await outbox.dead_letter(FakeEvent(b"{not json"), "not JSON")  # type: ignore[arg-type]  # a fake event
+        now[0] += 0.999  # still within the second
+        await outbox.dead_letter(FakeEvent(b"{not json"), "not JSON")  # type: ignore[arg-type]  # a fake event
+        lines = [r.getMessage() for r in caplog.records if "dead letter from" in r.getMessage()]
+        assert lines == ["dead letter from lookup-request[0]@7: not JSON (0 more since the last such line)"]
+        now[0] += 0.001  # a second after the first line: the next letter is logged with the count
+        await outbox.dead_letter(FakeEvent(b"{not json"), "not JSON")  # type: ignore[arg-type]  # a fake event
     lines = [r.getMessage() for r in caplog.records if "dead letter from" in r.getMessage()]
-    assert lines == ["dead letter from lookup-request[0]@7: not JSON (0 more since the last such line)"]
-    assert len(produced) == 50 and {topic for topic, _ in produced} == {"dlq"}
+    assert lines[1:] == ["dead letter from lookup-request[0]@7: not JSON (49 more since the last such line)"]
+    assert len(produced) == 51 and {topic for topic, _ in produced} == {"dlq"}
     assert (
         metrics.registry.get_sample_value(
             "warmline_messages_total", {"topic": "lookup-request", "outcome": "dead_letter"}
         )
-        == 50
+        == 51
     )
 
 

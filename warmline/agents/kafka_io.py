@@ -96,8 +96,10 @@ class Outbox:
         metrics: Metrics,
         backlog: ProduceBacklog | None = None,
         dlq_producer: DeadLetterProducer | None = None,
+        clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self._app = app
+        self._clock = clock
         self._dlq_topic = dlq_topic
         self._dlq_producer = dlq_producer  # None: dead letters go through the Faust producer too
         self._metrics = metrics
@@ -135,7 +137,7 @@ class Outbox:
         self._count(msg.topic, "dead_letter")
         # At most one INFO line a second: the DLQ record is the durable account, and a flood of bad
         # messages would otherwise cost a formatted log line each (hundreds a second).
-        now = time.monotonic()
+        now = self._clock()
         if now < self._next_dlq_line:
             self._dlq_unlogged += 1
             return delivery
