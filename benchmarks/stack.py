@@ -82,6 +82,12 @@ class BenchStack:
         return float("nan")
 
 
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU seconds a process has used so far (fields 14 and 15 of /proc/PID/stat)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 async def start_stack(workdir: Path, demo_count: int = 100_000, **env: str) -> BenchStack:
     """Start everything; the worker answers the demo directory with *env* overrides."""
     demo_db = workdir / "demo.sqlite3"

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import os
 import time
 import uuid
 from collections.abc import Callable
@@ -23,7 +22,7 @@ from warmline.sources.base import Priority, SourceResult
 from warmline.sources.demo import DemoSource
 from warmline.sources.demo.generate import sample_contacts
 
-from .stack import BenchStack
+from .stack import BenchStack, cpu_seconds
 from .stats import Result, summary_ms
 
 ADMIN = {"Authorization": "Bearer bench"}
@@ -67,12 +66,6 @@ async def warm_at_answer(stack: BenchStack, rate: float, duration_s: float, wait
     )
 
 
-def _cpu_s(pid: int) -> float:
-    """User + system CPU seconds a process has used so far (Linux /proc)."""
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
-
-
 async def prewarm_throughput(
     stack: BenchStack, events: int, workers: int = 1, concurrency: int = 1000, label: str = ""
 ) -> Result:
@@ -85,7 +78,7 @@ async def prewarm_throughput(
     if workers > 1:
         await asyncio.sleep(15)  # the group rebalances onto every worker before the clock starts
     pids = [stack.worker.pid, *(p.pid for p in stack.extra_workers)]
-    cpu_before = sum(_cpu_s(pid) for pid in pids)
+    cpu_before = sum(cpu_seconds(pid) for pid in pids)
     ids = [f"C-{i:06d}" for i in range(1, events + 1)]
     topic = stack.topics["call_started"]
     producer = AIOKafkaProducer(bootstrap_servers=stack.tansu.bootstrap, linger_ms=5, max_batch_size=65536)
@@ -108,7 +101,7 @@ async def prewarm_throughput(
                     break
                 await asyncio.sleep(0.2)
     elapsed = time.perf_counter() - started
-    cpu_us = (sum(_cpu_s(pid) for pid in pids) - cpu_before) / events * 1e6
+    cpu_us = (sum(cpu_seconds(pid) for pid in pids) - cpu_before) / events * 1e6
     rate = events / elapsed
     calls = sum(v["source"]["calls"] for v in views)
     bare = await _bare_consume_rate(stack, topic, events)

@@ -44,8 +44,12 @@ def main() -> None:
     unknown = [name for name in args.only or () if name not in FAULTS]
     if unknown:
         parser.error(f"unknown fault(s) {unknown}; the faults are {list(FAULTS)}")
-    plan = Plan(rates=Rates(kafka=kafka, http=http, calls=calls), hostile=args.hostile, durable=not args.no_durable)
-    plan.partitions = args.partitions
+    plan = Plan(
+        rates=Rates(kafka=kafka, http=http, calls=calls),
+        hostile=args.hostile,
+        durable=not args.no_durable,
+        partitions=args.partitions,
+    )
     if args.only is not None:
         plan.faults = args.only
     started = time.monotonic()

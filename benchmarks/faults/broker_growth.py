@@ -24,7 +24,7 @@ from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 
 from warmline.commands.embedded_broker import create_topics
 
-from .procs import Broker, cpu_seconds
+from .procs import Broker, CpuShares
 
 
 class Poller:
@@ -52,7 +52,8 @@ class Poller:
 
 
 async def probe(steps: list[int], idle_s: float, same_topic: bool, partitions: int) -> list[dict[str, float]]:
-    """Broker CPU share while one consumer polls, after writing each cumulative number of records."""
+    """Per step: the rate the step's records were written and read at, then the broker's CPU share
+    while the consumer only polls the end of the log."""
     with tempfile.TemporaryDirectory() as tmp:
         broker = Broker("tansu", Path(tmp) / "tansu.log")
         broker.start()
@@ -64,7 +65,6 @@ async def probe(steps: list[int], idle_s: float, same_topic: bool, partitions: i
             poller = Poller(broker.bootstrap, "polled", partitions)
             polling = asyncio.create_task(poller.run())
             written, rows = 0, []
-            assert broker.proc is not None
             try:
                 for target in steps:
                     step_start, t_write = written, time.monotonic()
@@ -75,14 +75,14 @@ async def probe(steps: list[int], idle_s: float, same_topic: bool, partitions: i
                     while same_topic and poller.received < written:  # measured only once caught up
                         await asyncio.sleep(0.05)
                     rate = (written - step_start) / (time.monotonic() - t_write)
-                    before, t0 = cpu_seconds(broker.proc.pid), time.monotonic()
+                    busy = CpuShares({"broker": broker})
                     await asyncio.sleep(idle_s)
-                    share = (cpu_seconds(broker.proc.pid) - before) / (time.monotonic() - t0)
+                    share = busy.shares()["broker"] or 0.0
                     rows.append(
                         {
                             "stored_records": written,
                             "write_and_read_per_s": round(rate),
-                            "idle_cpu_share": round(share, 3),
+                            "idle_cpu_share": share,
                         }
                     )
                     print(f"{written:>7} stored: last step at {rate:,.0f} records/s; polling the end {share:.0%} CPU")

@@ -17,6 +17,8 @@ from warmline.commands.dev import wait_ready
 from warmline.commands.embedded_broker import DevStackError, tansu_binary
 from warmline.commands.processes import free_port, stop_process
 
+from ..stack import cpu_seconds
+
 
 def _wait_port(port: int, proc: subprocess.Popen[bytes], what: str, timeout_s: float = 20.0) -> None:
     deadline = time.monotonic() + timeout_s
@@ -98,12 +100,6 @@ class Service:
             return None
         assert self.proc is not None
         return cpu_seconds(self.proc.pid)
-
-
-def cpu_seconds(pid: int) -> float:
-    """User + system CPU seconds of process *pid* (fields 14 and 15 of /proc/PID/stat)."""
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 @dataclass
