@@ -1,4 +1,4 @@
-"""The tuned transport: table recovery never seeks a changelog to a negative offset."""
+"""The tuned transport: no negative seeks; input records handed out in order; no commit past a record not done."""
 
 from __future__ import annotations
 
@@ -13,61 +13,139 @@ def test_negative_offsets_mean_the_beginning() -> None:
     assert from_the_beginning({a: -2, b: -1, c: 7, d: None}) == {a: 0, b: 0, c: 7, d: 0}
 
 
-async def test_the_worker_consumer_seeks_its_thread_to_no_negative_offset() -> None:
-    seeks: list[dict[TP, int]] = []
-
-    class Thread:  # the consumer thread Faust's Consumer.seek_wait delegates to
-        async def seek_wait(self, partitions: dict[TP, int]) -> None:
-            seeks.append(dict(partitions))
-
-    consumer = TunedConsumer.__new__(TunedConsumer)  # no app, no broker: only the seek path
-    consumer._thread = Thread()
-    await consumer.seek_wait({TP("l1-changelog", 3): None, TP("l1-changelog", 2): 5})  # what recovery asked for
-    assert seeks == [{TP("l1-changelog", 3): 0, TP("l1-changelog", 2): 5}]
+INPUT, OTHER_INPUT, CHANGELOG = TP("lookup-request", 0), TP("lookup-request", 1), TP("l1-changelog", 0)
 
 
 class _Message:
-    def __init__(self, tp: TP, offset: int, acked: bool = False) -> None:
-        self.tp, self.offset, self.acked = tp, offset, acked
+    def __init__(self, tp: TP, offset: int) -> None:
+        self.tp, self.topic, self.offset, self.acked = tp, tp.topic, offset, False
 
 
-def _consumer_with(tp: TP, committed: int | None, acked: list[int], in_flight: list[_Message]) -> TunedConsumer:
-    """A TunedConsumer with only the bookkeeping Faust's commit reads (no app, no broker)."""
+class _Topics:
+    def acks_enabled_for(self, topic: str) -> bool:
+        return not topic.endswith("-changelog")
+
+
+class _Thread:
+    """The consumer thread: committed offsets, positions, and the seeks asked of it."""
+
+    def __init__(self, committed: dict[TP, int | None]) -> None:
+        self.committed, self.seeks = committed, []  # type: list[dict[TP, int]]
+
+    async def seek_to_committed(self) -> dict[TP, int | None]:
+        return dict(self.committed)
+
+    async def seek_wait(self, partitions: dict[TP, int]) -> None:
+        self.seeks.append(dict(partitions))
+
+    async def position(self, tp: TP) -> int:
+        return 3
+
+
+def _consumer(committed: dict[TP, int | None] | None = None) -> tuple[TunedConsumer, _Thread]:
+    """A TunedConsumer with the bookkeeping Faust's ack and commit read, over a fake thread (no app, no broker)."""
     from collections import defaultdict
+    from types import SimpleNamespace
 
     from intervaltree import IntervalTree
 
+    from warmline.stream.delivery import DeliveryLedger
+
     consumer = TunedConsumer.__new__(TunedConsumer)
-    consumer._acked = defaultdict(list, {tp: list(acked)})
-    consumer._acked_index = defaultdict(set, {tp: set(acked)})
+    consumer.app = SimpleNamespace(topics=_Topics())  # type: ignore[assignment]
+    consumer._thread = thread = _Thread(committed or {})
+    consumer._ledger = DeliveryLedger()
+    consumer._acked = defaultdict(list)
+    consumer._acked_index = defaultdict(set)
     consumer._gap = defaultdict(IntervalTree)
-    consumer._committed_offset = defaultdict(lambda: None, {tp: committed})
-    consumer._unacked_messages = set(in_flight)  # type: ignore[assignment]  # Faust's is a WeakSet of Messages
-    return consumer
+    consumer._committed_offset = defaultdict(lambda: None)
+    consumer._unacked_messages = set()  # type: ignore[assignment]  # Faust's is a WeakSet of Messages
+    consumer._n_acked = 0
+    consumer._waiting_for_ack = None
+    consumer._read_offset = defaultdict(lambda: None)
+    return consumer, thread
 
 
-@pytest.mark.parametrize("committed", [None, 0, 10])
-def test_a_commit_never_passes_a_message_still_being_handled(committed: int | None) -> None:
+async def _handed_out(consumer: TunedConsumer, batch: list[_Message], monkeypatch: pytest.MonkeyPatch) -> list[int]:
+    """The offsets TunedConsumer.getmany hands out of *batch* (what Faust's own getmany yields)."""
+    from faust.transport.drivers import aiokafka as faust_aiokafka
+
+    async def faust_getmany(self: TunedConsumer, timeout: float):  # type: ignore[no-untyped-def]
+        for message in batch:
+            yield message.tp, message
+
+    monkeypatch.setattr(faust_aiokafka.Consumer, "getmany", faust_getmany)
+    return [message.offset async for _, message in consumer.getmany(timeout=1.0)]
+
+
+async def test_a_batch_from_before_the_seek_is_fetched_again(monkeypatch: pytest.MonkeyPatch) -> None:
+    # Sought to the committed offset 10; the consumer thread then hands over a batch it fetched
+    # from 25 before the seek. Faust alone delivers it, marks 11..24 as a gap and commits past them.
+    consumer, thread = _consumer({INPUT: 10, CHANGELOG: None})
+    await consumer.seek_to_committed()
+    stale = [_Message(INPUT, 25), _Message(CHANGELOG, 7), _Message(INPUT, 26)]
+    assert await _handed_out(consumer, stale, monkeypatch) == [7]  # the changelog is not ledgered
+    assert thread.seeks == [{INPUT: 10}]
+    assert consumer._new_offset(INPUT) == 10
+    assert await _handed_out(consumer, [_Message(INPUT, 10), _Message(INPUT, 11)], monkeypatch) == [10, 11]
+
+
+async def test_a_partition_without_a_commit_starts_over_where_the_last_generation_stopped(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # aiokafka does not seek a partition with no committed offset: its position stays past
+    # records fetched last generation. Offsets 5 and 6 were handed out, 6 was never acked.
+    consumer, thread = _consumer({INPUT: None, OTHER_INPUT: None})
+    await consumer.seek_to_committed()  # first assignment: both start at their position (3)
+    five, six = _Message(INPUT, 5), _Message(INPUT, 6)
+    await consumer.seek_wait({INPUT: 5})
+    assert await _handed_out(consumer, [five, six], monkeypatch) == [5, 6]
+    consumer.ack(five)  # type: ignore[arg-type]
+    thread.seeks.clear()
+    await consumer.seek_to_committed()  # a rebalance; still nothing committed
+    assert {tp: offset for seek in thread.seeks for tp, offset in seek.items()} == {INPUT: 6, OTHER_INPUT: 3}
+    assert await _handed_out(consumer, [six, _Message(INPUT, 7)], monkeypatch) == [6, 7]
+
+
+async def test_a_partition_kept_through_a_rebalance_goes_on_from_what_is_done(monkeypatch: pytest.MonkeyPatch) -> None:
+    # Committed 10; 10-13 handed out since, 10 and 11 acked. The group's commit is older than
+    # what this consumer knows is done: it goes on from 12, not from 10 (two duplicates fewer).
+    consumer, thread = _consumer({INPUT: 10})
+    await consumer.seek_to_committed()
+    batch = [_Message(INPUT, offset) for offset in (10, 11, 12, 13)]
+    assert await _handed_out(consumer, batch, monkeypatch) == [10, 11, 12, 13]
+    consumer.ack(batch[0])  # type: ignore[arg-type]
+    consumer.ack(batch[1])  # type: ignore[arg-type]
+    await consumer.seek_to_committed()
+    assert thread.seeks == [{INPUT: 12}]
+    assert await _handed_out(consumer, batch[2:], monkeypatch) == [12, 13]
+
+
+@pytest.mark.parametrize("committed", [None, 10])
+async def test_a_commit_never_passes_a_message_still_being_handled(
+    committed: int | None, monkeypatch: pytest.MonkeyPatch
+) -> None:
     # Offset 10 is a slow lookup in the handler pool; 11-13 were answered at once. Faust alone
     # commits 14 (faust-streaming#606): a worker stopped before 10 is answered would lose it.
-    tp = TP("lookup-request", 0)
-    slow = _Message(tp, 10)
-    consumer = _consumer_with(tp, committed, [11, 12, 13], [slow, _Message(TP("other", 0), 2)])
-    assert consumer._new_offset(tp) is None
-    assert sorted(consumer._acked[tp]) == [11, 12, 13]  # kept for the commit after 10 is done
-    slow.acked = True
-    consumer._acked[tp].append(10)
-    assert consumer._new_offset(tp) == 14
+    consumer, _ = _consumer({INPUT: committed})
+    await consumer.seek_wait({INPUT: 10})
+    batch = [_Message(INPUT, offset) for offset in (10, 11, 12, 13)]
+    assert await _handed_out(consumer, batch, monkeypatch) == [10, 11, 12, 13]
+    for message in batch[1:]:
+        assert consumer.ack(message)  # type: ignore[arg-type]
+    assert consumer._new_offset(INPUT) == 10
+    consumer.ack(batch[0])  # type: ignore[arg-type]
+    assert consumer._new_offset(INPUT) == 14
+    assert consumer._acked[INPUT] == [] and not consumer._acked_index[INPUT]  # Faust's list does not grow
 
 
-def test_offsets_before_the_oldest_unanswered_message_are_committed() -> None:
-    tp = TP("lookup-request", 1)
-    consumer = _consumer_with(tp, 5, [5, 6, 7, 9, 10], [_Message(tp, 8), _Message(tp, 4, acked=True)])
-    assert consumer._new_offset(tp) == 8
-    assert sorted(consumer._acked[tp]) == [9, 10]
+async def test_the_worker_consumer_seeks_its_thread_to_no_negative_offset() -> None:
+    consumer, thread = _consumer()
+    await consumer.seek_wait({TP("l1-changelog", 3): None, TP("l1-changelog", 2): 5})  # what recovery asked for
+    assert thread.seeks == [{TP("l1-changelog", 3): 0, TP("l1-changelog", 2): 5}]
 
 
-def test_without_messages_in_flight_faust_decides() -> None:
-    tp = TP("lookup-request", 2)
-    consumer = _consumer_with(tp, 3, [3, 4, 5], [])
-    assert consumer._new_offset(tp) == 6
+def test_partitions_the_ledger_does_not_track_are_faust_s() -> None:
+    consumer, _ = _consumer()
+    consumer._acked[CHANGELOG].extend([3, 4, 5])
+    assert consumer._new_offset(CHANGELOG) == 6

@@ -9,13 +9,22 @@ Its producer keeps metadata for every topic it has seen (``stream/metadata.py`` 
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import asyncio
+import logging
+from collections.abc import AsyncIterator, Mapping
 from typing import Any, ClassVar, Protocol, TypeVar, cast
 
 import aiokafka
+from aiokafka.errors import KafkaError
 from faust.transport.drivers import aiokafka as faust_aiokafka
 
+from .delivery import DeliveryLedger, Verdict
 from .metadata import StableMetadataProducer
+
+logger = logging.getLogger(__name__)
+
+# What a seek of one partition raises when a rebalance took it away or the broker does not answer.
+SEEK_ERRORS = (KafkaError, asyncio.TimeoutError)
 
 
 class _HasFetchWait(Protocol):
@@ -43,10 +52,72 @@ def from_the_beginning(offsets: Mapping[P, int | None]) -> dict[P, int]:
 
 
 class TunedConsumer(faust_aiokafka.Consumer):
-    """Faust's aiokafka consumer using TunedConsumerThread."""
+    """Faust's aiokafka consumer using TunedConsumerThread, with a delivery ledger for input topics.
+
+    Records of topics whose events are acked (the input topics, not changelogs) pass the ledger
+    (``stream/delivery.py``) on their way to the streams, and commits follow its low-water mark
+    instead of Faust's acked list and gaps.
+    """
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._ledger: DeliveryLedger[Any] = DeliveryLedger()
 
     def _new_consumer_thread(self) -> TunedConsumerThread:
         return TunedConsumerThread(self, loop=self.loop, beacon=self.beacon)
+
+    def _ledgered(self, tp: Any) -> bool:
+        return bool(self.app.topics.acks_enabled_for(tp.topic))
+
+    async def getmany(self, timeout: float) -> AsyncIterator[tuple[Any, Any]]:
+        """Faust's records, each input record handed out only in offset order (see the ledger)."""
+        refetching: set[Any] = set()
+        async for tp, message in super().getmany(timeout):
+            if tp in refetching:
+                continue
+            if not self._ledgered(tp):
+                yield tp, message
+                continue
+            verdict = self._ledger.admit(tp, message.offset)
+            if verdict is Verdict.DELIVER:
+                yield tp, message
+            elif verdict is Verdict.REFETCH:
+                refetching.add(tp)
+                await self._refetch(tp, message.offset)
+
+    async def _refetch(self, tp: Any, found: int) -> None:
+        expected = self._ledger.next_offset(tp) or 0  # admit() tracks every partition it sees
+        logger.info("%s: records from %d arrived where %d was next; fetching again from there", tp, found, expected)
+        try:
+            await super().seek_wait({tp: expected})  # Faust's: moves the consumer, not the ledger
+        except SEEK_ERRORS as exc:  # a rebalance took the partition: its next owner seeks it
+            logger.info("%s: no refetch (%r)", tp, exc)
+
+    async def seek_to_committed(self) -> Mapping[Any, int]:
+        """Faust's seek to the committed offsets; then each input partition from the ledger's low-water mark if later.
+
+        Everything below the mark was handed out by this consumer and acked (or committed before
+        it started on the partition), so a partition kept through a rebalance is not read again
+        from an older commit (fewer duplicates). aiokafka does not seek a partition without a
+        committed offset at all: its position stays past records fetched in the last generation
+        and never handed out; the mark (or, new to this worker, its position) is where it starts.
+        """
+        committed = await super().seek_to_committed()
+        starts: dict[Any, int] = {}
+        for tp, offset in committed.items():
+            if not self._ledgered(tp):
+                continue
+            sought = offset if offset is not None and offset > 0 else None
+            mark = self._ledger.low_water(tp)
+            try:
+                if mark is not None and (sought is None or mark > sought):
+                    await super().seek_wait({tp: mark})
+                    sought = mark
+                starts[tp] = sought if sought is not None else await self.position(tp) or 0
+            except SEEK_ERRORS as exc:  # not assigned any more: the next rebalance seeks again
+                logger.info("%s: no start offset (%r)", tp, exc)
+        self._ledger.restart(starts)
+        return committed
 
     async def seek_wait(self, partitions: Mapping[Any, int | None]) -> None:
         """Faust's seek_wait, a negative or unknown offset meaning "from the beginning".
@@ -55,28 +126,45 @@ class TunedConsumer(faust_aiokafka.Consumer):
         on the embedded broker it asked for None (`make faults`, twice), and aiokafka's
         ValueError("Offset must be a positive integer") crashed the worker.
         """
-        await super().seek_wait(from_the_beginning(partitions))
+        offsets = from_the_beginning(partitions)
+        await super().seek_wait(offsets)
+        self._note_seeks(offsets)
+
+    async def seek(self, partition: Any, offset: int) -> None:
+        """Faust's seek; the ledger delivers *partition* from *offset* on."""
+        await super().seek(partition, offset)
+        self._note_seeks({partition: offset})
+
+    def _note_seeks(self, offsets: Mapping[Any, int]) -> None:
+        for tp, offset in offsets.items():
+            if self._ledgered(tp):
+                self._ledger.seeked(tp, offset)
+
+    def ack(self, message: Any) -> bool:
+        """Faust's ack; the ledger counts the message done."""
+        newly = bool(super().ack(message))
+        if message.acked:
+            self._ledger.done(message.tp, message.offset)
+        return newly
 
     def _new_offset(self, tp: Any) -> int | None:
-        """Faust's offset to commit for *tp*, but never past a message delivered and not yet acked.
+        """The ledger's low-water mark of *tp* (Faust's own choice for partitions it does not track).
 
-        Faust commits the first run of consecutive acked offsets. Its guard against a gap at the
-        head of that run fires only for a gap of two or more, or not at all before the first
-        commit of an assignment (faust-streaming#606): with a slow lookup at offset N in the
-        handler pool and N+1 answered at once, it commits N+2, and a worker stopped or killed
-        before N is answered loses N (rolling restart). Here the oldest message the consumer
-        handed to a stream that is not acked yet bounds the commit.
+        Faust commits the first run of consecutive acked offsets, its gaps counted as acked. Its
+        guard against a hole at the head of that run fires only for a hole of two or more, or not
+        at all before the first commit of an assignment (faust-streaming#606): with a slow lookup
+        at offset N in the handler pool and N+1 answered at once, it commits N+2, and a worker
+        stopped before N is answered loses N. Faust's acked list below the mark is dropped.
         """
-        in_flight = [m.offset for m in list(self._unacked_messages) if m.tp == tp and not m.acked]
-        if not in_flight:
+        mark = self._ledger.low_water(tp)
+        if mark is None:
             return super()._new_offset(tp)
-        oldest, acked = min(in_flight), self._acked[tp]
-        held = [offset for offset in acked if offset >= oldest]
-        self._acked[tp] = [offset for offset in acked if offset < oldest]
-        try:
-            return super()._new_offset(tp)
-        finally:
-            self._acked[tp].extend(held)
+        acked = self._acked[tp]
+        if acked and min(acked) < mark:
+            self._acked_index[tp].difference_update(offset for offset in acked if offset < mark)
+            acked[:] = [offset for offset in acked if offset >= mark]
+        self._gap.pop(tp, None)
+        return mark
 
 
 class StableProducer(faust_aiokafka.Producer):
