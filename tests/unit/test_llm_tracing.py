@@ -216,3 +216,37 @@ async def test_a_tracing_failure_never_fails_the_lookup() -> None:
     svc, _, tracer = _setup()
     reply = await svc.lookup("customer_id", "C-000001", parent=BrokenHeaders())
     assert reply.status == "ok" and tracer.failed == 1
+
+
+class PicklingSender:
+    """Stands in for the sender process: pickles what it is handed, as SenderProcess.ship does."""
+
+    alive = True
+
+    def __init__(self) -> None:
+        self.shipped: list[Any] = []
+
+    def ship(self, items: list[tuple[Any, ...]]) -> bool:
+        import pickle
+
+        self.shipped.extend(pickle.loads(pickle.dumps(items)))  # noqa: S301  # our own bytes
+        return True
+
+    def flush(self, timeout_s: float) -> tuple[bool, int, int, int]:
+        return True, len(self.shipped), 0, 0
+
+    def close(self) -> None:
+        pass
+
+
+async def test_an_item_that_does_not_pickle_is_counted_and_the_sender_goes_on() -> None:
+    sender = PicklingSender()
+    tracer = LangSmithTracer(RecordingClient(), project="p", worker="w1", process=sender)  # type: ignore[arg-type]
+    with tracer.span("unpicklable", "chain", {"lock": threading.Lock()}):
+        pass
+    assert tracer.flush(5) and tracer.failed == 1 and sender.shipped == []
+    with tracer.span("fine", "chain", {"n": 1}):
+        pass
+    assert tracer.flush(5)  # the thread is still there and ships the next item
+    assert [item[0].name for item in sender.shipped] == ["fine"]
+    await tracer.aclose(1.0)

@@ -349,7 +349,12 @@ class LangSmithTracer(Tracer):
     def _ship(self, process: SenderProcess) -> None:
         while self._queue:
             items = [self._queue.popleft() for _ in range(min(SHIP_BATCH, len(self._queue)))]
-            if not process.ship(items):
+            try:
+                shipped = process.ship(items)
+            except Exception as e:  # noqa: BLE001  # an item that does not pickle must not end the thread
+                shipped = False
+                logger.warning("%d trace items could not be shipped: %s", len(items), e)
+            if not shipped:
                 self.failed += len(items)
         self._idle.set()
 
