@@ -1,7 +1,8 @@
-"""The token middleware: which paths it guards, rotation, admin 401/403, counted refusals, JSON errors."""
+"""The middleware: which paths it guards, rotation, admin 401/403, counted refusals, body limits, JSON errors."""
 
 from __future__ import annotations
 
+import io
 from collections.abc import AsyncIterator, Awaitable, Callable
 
 import pytest
@@ -12,6 +13,7 @@ from pydantic import SecretStr
 from warmline.http.auth import RouteGroup, TokenCheck, bearer, matches_any, route_group
 from warmline.http.middleware import build_middleware
 from warmline.metrics import Metrics
+from warmline.models.protocol import MAX_BODY_BYTES, MAX_PREWARM_BODY_BYTES
 from warmline.settings import load_settings
 
 Client = TestClient[web.Request, web.Application]
@@ -71,10 +73,12 @@ async def _serve() -> AsyncIterator[Serve]:
 
     async def serve(check: TokenCheck) -> tuple[Client, Metrics]:
         metrics = Metrics()
-        app = web.Application(middlewares=[build_middleware(check, metrics.http_auth_failures)])
+        app = web.Application(
+            middlewares=[build_middleware(check, metrics.http_auth_failures)], client_max_size=MAX_PREWARM_BODY_BYTES
+        )
 
         async def ok(request: web.Request) -> web.Response:
-            return web.json_response({"ok": True})
+            return web.json_response({"ok": True, "read": len(await request.read())})
 
         async def boom(request: web.Request) -> web.Response:
             raise RuntimeError("phone:+14155550123 broke")  # a message that must not reach the client or the log
@@ -82,6 +86,7 @@ async def _serve() -> AsyncIterator[Serve]:
         for path in ("/v1/lookup", "/v1/stats", "/chat/invoke", "/healthz", "/metrics", "/v1/cache/{key}"):
             app.router.add_get(path, ok)
         app.router.add_post("/v1/prewarm", ok)
+        app.router.add_post("/v1/lookup/batch", ok)
         app.router.add_get("/v1/boom", boom)
         client = TestClient(TestServer(app, host="127.0.0.1", port=0))
         await client.start_server()
@@ -158,3 +163,29 @@ def test_api_tokens_setting_is_a_masked_comma_separated_list() -> None:
     assert "key-a" not in repr(settings)
     assert load_settings().api_token_list == ()
     assert load_settings(api_tokens=" , ").api_token_list == ()  # only separators: no token, reads stay open
+
+
+def _body(size: int) -> io.BytesIO:
+    """A body of *size* bytes with its Content-Length (aiohttp's client warns about bytes over 1 MiB)."""
+    return io.BytesIO(b"x" * size)
+
+
+async def test_bodies_over_the_route_s_limit_are_refused_as_json(serve: Serve) -> None:
+    client, _ = await serve(TokenCheck.build((), SecretStr("adm")))
+    fits = await client.post("/v1/lookup/batch", data=_body(MAX_BODY_BYTES))
+    assert fits.status == 200 and (await fits.json())["read"] == MAX_BODY_BYTES
+    declared = await client.post("/v1/lookup/batch", data=_body(MAX_BODY_BYTES + 1))
+    assert declared.status == 413 and "error" in await declared.json()
+
+    async def chunks() -> AsyncIterator[bytes]:  # no Content-Length: cut off while it is read
+        for _ in range(3):
+            yield b"x" * (MAX_BODY_BYTES // 2)
+
+    chunked = await client.post("/v1/lookup/batch", data=chunks())
+    assert chunked.status == 413 and "error" in await chunked.json()
+    prewarm = await client.post("/v1/prewarm", data=_body(2 * MAX_BODY_BYTES), headers={"Authorization": "Bearer adm"})
+    assert prewarm.status == 200 and (await prewarm.json())["read"] == 2 * MAX_BODY_BYTES  # up to 8 MiB there
+    too_long = await client.post(
+        "/v1/prewarm", data=_body(MAX_PREWARM_BODY_BYTES + 1), headers={"Authorization": "Bearer adm"}
+    )
+    assert too_long.status == 413

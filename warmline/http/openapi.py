@@ -12,6 +12,7 @@ from pydantic.json_schema import models_json_schema
 
 from ..llm.chat import ChatOutput
 from ..models import LookupReply
+from ..models.protocol import MAX_BODY_BYTES, MAX_PREWARM_BODY_BYTES
 from .batch import MAX_BATCH, BatchRequest
 from .chat import BatchBody as ChatBody
 from .chat import InvokeBody
@@ -47,6 +48,9 @@ _BRIEF_HEADERS = {
 _ERROR = _json(_ref("Error"), "An error that is not a lookup outcome.")
 _UNAUTHORIZED = _json(_ref("Error"), "Missing or wrong bearer token (WWW-Authenticate: Bearer).")
 _ADMIN_DISABLED = _json(_ref("Error"), "Admin routes are disabled: WARMLINE_ADMIN_TOKEN is not set.")
+_TOO_LONG = _json(
+    _ref("Error"), f"The body is over {MAX_BODY_BYTES:,} bytes ({MAX_PREWARM_BODY_BYTES:,} for /v1/prewarm)."
+)
 _API_SECURITY: list[dict[str, list[str]]] = [{"apiToken": []}]
 _ADMIN_SECURITY: list[dict[str, list[str]]] = [{"adminToken": []}]
 
@@ -76,7 +80,16 @@ def _query(name: str, schema: dict[str, Any], description: str, example: str | N
 
 def _chat_responses(ok: dict[str, Any]) -> dict[str, Any]:
     detail = _json(_ref("ChatProblem"), "The body, or the caller's lookup, cannot be answered.")
-    return {"200": ok, "401": _UNAUTHORIZED, "404": detail, "422": detail, "502": detail, "503": detail, "504": detail}
+    return {
+        "200": ok,
+        "401": _UNAUTHORIZED,
+        "404": detail,
+        "413": _TOO_LONG,
+        "422": detail,
+        "502": detail,
+        "503": detail,
+        "504": detail,
+    }
 
 
 #: Every documented route, by path and method. A new route (e.g. LangServe's /chat/*) is a new entry here;
@@ -107,6 +120,7 @@ PATHS: dict[str, dict[str, Any]] = {
                 "200": _json(_ref("BatchResponse"), "One LookupReply per item, in input order."),
                 "400": _reply("The body is not a valid batch (`status: invalid`)."),
                 "401": _UNAUTHORIZED,
+                "413": _TOO_LONG,
             },
         }
     },
@@ -121,6 +135,7 @@ PATHS: dict[str, dict[str, Any]] = {
                 "400": _reply("The body is not valid, or names an unknown VIP list (`status: invalid`)."),
                 "401": _UNAUTHORIZED,
                 "403": _ADMIN_DISABLED,
+                "413": _TOO_LONG,
             },
         }
     },

@@ -11,13 +11,12 @@ from faust.serializers import codecs
 from faust.types import TableT, TopicT
 
 from ..models import CacheEntry, InvalidMessage
+from ..models.protocol import MAX_PREWARM_BODY_BYTES
 from ..settings import Settings
 from .topics import changelog_topic, repartition_topic
 from .transport import TunedTransport
 
 L1_TABLE = "l1"
-#: The largest HTTP request body the worker reads.
-MAX_REQUEST_BYTES = 8 * 1024 * 1024
 ENTRY_CODEC = "warmline-entry"
 
 
@@ -113,8 +112,8 @@ def build_app(settings: Settings) -> StreamApp:
         web_port=settings.web_port,
         web_bind="127.0.0.1" if settings.web_host in ("127.0.0.1", "localhost") else "0.0.0.0",  # noqa: S104  # workers serve their peers
         canonical_url=f"http://{settings.web_host}:{settings.web_port}",
-        # POST /v1/prewarm takes up to 100,000 keys (~5 MB of JSON); aiohttp's default cap is 1 MiB.
-        web_application_options={"client_max_size": MAX_REQUEST_BYTES},
+        # The largest body any route takes; the HTTP middleware holds every other route to less.
+        web_application_options={"client_max_size": MAX_PREWARM_BODY_BYTES},
         topic_partitions=settings.topic_partitions,
         topic_replication_factor=1,
         producer_max_batch_size=settings.producer_max_batch_size,
