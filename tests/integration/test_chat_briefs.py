@@ -36,7 +36,7 @@ async def test_a_brief_made_on_one_worker_is_found_by_another_through_redis(redi
             return BriefService(cache, redis=client, prefix=prefix, ttl_s=60)
 
         one, two = service(), service()
-        made = await one.brief(customer())
+        made, _ = await one.serve(customer())
         found = await two.cached(customer())
         assert found == made and await two.cached(customer().model_copy(update={"tier": "gold"})) is None
         keys = [k async for k in client.scan_iter(match=f"{prefix}brief:*")]
@@ -62,7 +62,7 @@ async def test_simulate_counts_briefs_ready_at_answer_from_the_x_brief_header(cl
         assert lookups.brief_ratio() == 0.0  # nothing prepared it: made at answer
         await lookups.lookup("phone", phone)
         assert lookups.brief_ratio() == 0.5  # the second answer found it ready
-        assert await lookups.worker_brief_ratio() == 0.5
+        assert (await _stats(worker.url))["briefs"]["ready_at_answer_ratio"] == 0.5  # the worker counts the same
 
 
 async def test_a_brief_prepared_from_call_started_is_served_from_cache_at_pick_up(

@@ -113,11 +113,11 @@ async def test_a_changed_record_is_a_new_version_and_never_gets_the_old_brief() 
     before = customer()
     after = before.model_copy(update={"tier": "standard"})
     assert record_version(before) != record_version(after)
-    old = await briefs.brief(before)
-    new = await briefs.brief(after)
+    old, _ = await briefs.serve(before)
+    new, _ = await briefs.serve(after)
     assert "vip tier" in old.text and "standard tier" in new.text
     assert briefs.counts["made_at_answer"] == 2 and briefs.counts["ready_at_answer"] == 0
-    assert (await briefs.brief(after)).text == new.text and briefs.counts["ready_at_answer"] == 1
+    assert (await briefs.serve(after)) == (new, True) and briefs.counts["ready_at_answer"] == 1
     briefs.invalidate(after.customer_id)
     assert await briefs.cached(after) is None
 

@@ -47,14 +47,6 @@ class BriefingLookups:
         """Share of briefs asked for that were ready at answer (None before any was asked for)."""
         return round(self.briefs_ready / self.briefs_asked, 4) if self.briefs_asked else None
 
-    async def worker_brief_ratio(self) -> float | None:
-        """The worker's own brief-ready-at-answer ratio over every brief it served (GET /v1/stats)."""
-        async with self._session.get(f"{self._base}/v1/stats") as resp:
-            stats = await resp.json(content_type=None)
-        briefs = stats.get("briefs") or {}
-        ratio = briefs.get("ready_at_answer_ratio")
-        return float(ratio) if ratio is not None else None
-
 
 def _table(report: SimReport, brief_ratio: float | None = None) -> Table:
     data = report.as_dict()

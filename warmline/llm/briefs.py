@@ -176,10 +176,6 @@ class BriefService:
 
     # --- serving ------------------------------------------------------------------------------
 
-    async def brief(self, customer: Customer) -> Brief:
-        """The brief for *customer*'s current record: prepared (counted ready) or made now."""
-        return (await self.serve(customer))[0]
-
     async def serve(self, customer: Customer) -> tuple[Brief, bool]:
         """The brief for *customer* and whether it was ready (True) or had to be made or waited for."""
         found = await self.cached(customer)
