@@ -19,6 +19,13 @@ INPUT, OTHER_INPUT, CHANGELOG = TP("lookup-request", 0), TP("lookup-request", 1)
 class _Message:
     def __init__(self, tp: TP, offset: int) -> None:
         self.tp, self.topic, self.offset, self.acked = tp, tp.topic, offset, False
+        self.tracked = False  # a stream sets it when it hands the event to an agent
+
+
+def _handled(consumer: TunedConsumer, message: _Message) -> bool:
+    """An agent took *message* from its stream and is done with it."""
+    message.tracked = True
+    return consumer.ack(message)  # type: ignore[arg-type]
 
 
 class _Topics:
@@ -31,12 +38,15 @@ class _Thread:
 
     def __init__(self, committed: dict[TP, int | None]) -> None:
         self.committed, self.seeks = committed, []  # type: list[dict[TP, int]]
+        self.seek_error: Exception | None = None
 
     async def seek_to_committed(self) -> dict[TP, int | None]:
         return dict(self.committed)
 
     async def seek_wait(self, partitions: dict[TP, int]) -> None:
         self.seeks.append(dict(partitions))
+        if self.seek_error is not None:
+            raise self.seek_error
 
     async def position(self, tp: TP) -> int:
         return 3
@@ -100,7 +110,7 @@ async def test_a_partition_without_a_commit_starts_over_where_the_last_generatio
     five, six = _Message(INPUT, 5), _Message(INPUT, 6)
     await consumer.seek_wait({INPUT: 5})
     assert await _handed_out(consumer, [five, six], monkeypatch) == [5, 6]
-    consumer.ack(five)  # type: ignore[arg-type]
+    _handled(consumer, five)
     thread.seeks.clear()
     await consumer.seek_to_committed()  # a rebalance; still nothing committed
     assert {tp: offset for seek in thread.seeks for tp, offset in seek.items()} == {INPUT: 6, OTHER_INPUT: 3}
@@ -114,11 +124,43 @@ async def test_a_partition_kept_through_a_rebalance_goes_on_from_what_is_done(mo
     await consumer.seek_to_committed()
     batch = [_Message(INPUT, offset) for offset in (10, 11, 12, 13)]
     assert await _handed_out(consumer, batch, monkeypatch) == [10, 11, 12, 13]
-    consumer.ack(batch[0])  # type: ignore[arg-type]
-    consumer.ack(batch[1])  # type: ignore[arg-type]
+    _handled(consumer, batch[0])
+    _handled(consumer, batch[1])
     await consumer.seek_to_committed()
     assert thread.seeks == [{INPUT: 12}]
     assert await _handed_out(consumer, batch[2:], monkeypatch) == [12, 13]
+
+
+async def test_what_a_stream_skips_unhandled_is_not_done(monkeypatch: pytest.MonkeyPatch) -> None:
+    # Faust's streams ack the events they skip (fetched in an older generation, or taken while
+    # flow control is off) without marking them tracked. Counted done, 10 would be committed, or
+    # resumed past after the rebalance, though no agent handled it.
+    consumer, thread = _consumer({INPUT: 10})
+    await consumer.seek_to_committed()
+    batch = [_Message(INPUT, 10), _Message(INPUT, 11)]
+    assert await _handed_out(consumer, batch, monkeypatch) == [10, 11]
+    consumer.ack(batch[0])  # type: ignore[arg-type]  # skipped by the stream
+    assert _handled(consumer, batch[1])
+    assert consumer._new_offset(INPUT) == 10
+    await consumer.seek_to_committed()
+    assert thread.seeks == []  # resumed from the commit, 10, not past it
+
+
+async def test_a_start_whose_seek_is_not_confirmed_is_kept(monkeypatch: pytest.MonkeyPatch) -> None:
+    from aiokafka.errors import KafkaTimeoutError
+
+    consumer, thread = _consumer({INPUT: 10})
+    await consumer.seek_to_committed()
+    batch = [_Message(INPUT, offset) for offset in (10, 11, 12)]
+    assert await _handed_out(consumer, batch, monkeypatch) == [10, 11, 12]
+    for message in batch[:2]:
+        _handled(consumer, message)
+    thread.seek_error = KafkaTimeoutError()  # aiokafka moved, the position wait did not finish
+    await consumer.seek_to_committed()
+    assert thread.seeks == [{INPUT: 12}]
+    stale = [_Message(INPUT, 20), _Message(INPUT, 21)]  # fetched before the seek: not a new course
+    assert await _handed_out(consumer, stale, monkeypatch) == []
+    assert consumer._ledger.next_offset(INPUT) == 12
 
 
 @pytest.mark.parametrize("committed", [None, 10])
@@ -132,9 +174,9 @@ async def test_a_commit_never_passes_a_message_still_being_handled(
     batch = [_Message(INPUT, offset) for offset in (10, 11, 12, 13)]
     assert await _handed_out(consumer, batch, monkeypatch) == [10, 11, 12, 13]
     for message in batch[1:]:
-        assert consumer.ack(message)  # type: ignore[arg-type]
+        assert _handled(consumer, message)
     assert consumer._new_offset(INPUT) == 10
-    consumer.ack(batch[0])  # type: ignore[arg-type]
+    _handled(consumer, batch[0])
     assert consumer._new_offset(INPUT) == 14
     assert consumer._acked[INPUT] == [] and not consumer._acked_index[INPUT]  # Faust's list does not grow
 

@@ -109,13 +109,15 @@ class TunedConsumer(faust_aiokafka.Consumer):
                 continue
             sought = offset if offset is not None and offset > 0 else None
             mark = self._ledger.low_water(tp)
+            start = mark if mark is not None and (sought is None or mark > sought) else sought
             try:
-                if mark is not None and (sought is None or mark > sought):
-                    await super().seek_wait({tp: mark})
-                    sought = mark
-                starts[tp] = sought if sought is not None else await self.position(tp) or 0
-            except SEEK_ERRORS as exc:  # not assigned any more: the next rebalance seeks again
-                logger.info("%s: no start offset (%r)", tp, exc)
+                if start is not None and start != sought:
+                    await super().seek_wait({tp: start})
+                starts[tp] = start if start is not None else await self.position(tp) or 0
+            except SEEK_ERRORS as exc:  # taken away, or the broker is slow: records out of place are refetched
+                logger.info("%s: seek to %s not confirmed (%r)", tp, start, exc)
+                if start is not None:
+                    starts[tp] = start
         self._ledger.restart(starts)
         return committed
 
@@ -141,9 +143,16 @@ class TunedConsumer(faust_aiokafka.Consumer):
                 self._ledger.seeked(tp, offset)
 
     def ack(self, message: Any) -> bool:
-        """Faust's ack; the ledger counts the message done."""
+        """Faust's ack; the ledger counts the message done only if a stream handed it to an agent.
+
+        Faust's streams also ack what they skip without handing it on: events of an older
+        generation and events taken while flow control is off (a rebalance); they skip them before
+        they mark them ``tracked``. Counted done, such an offset would let the commit, or the resume
+        after the rebalance, pass a record nobody handled. (warmline's input topics are raw bytes,
+        so the conductor's acks of undecodable messages, also untracked, do not occur.)
+        """
         newly = bool(super().ack(message))
-        if message.acked:
+        if message.acked and message.tracked:
             self._ledger.done(message.tp, message.offset)
         return newly
 
