@@ -13,7 +13,8 @@ the next offset it must hand out and the offsets handed out and not acked yet, s
 - a record before it (already handed out, or before the seek) is dropped (``SKIP``);
 - the offset to commit is the lowest one not done: the oldest handed out and not acked, or the
   next one when all are done. Nothing is committed past a record still being handled
-  (faust-streaming#606) or past one never handed out.
+  (faust-streaming#606) or past one never handed out. A record never acked holds the commit
+  until the next seek (a rebalance), which reads it again.
 
 Plain bookkeeping: the consumer (``stream/transport.py``) calls it; no I/O here.
 """

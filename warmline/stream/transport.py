@@ -78,8 +78,17 @@ class TunedConsumer(faust_aiokafka.Consumer):
             if not self._ledgered(tp):
                 yield tp, message
                 continue
+            expected = self._ledger.next_offset(tp)
             verdict = self._ledger.admit(tp, message.offset)
             if verdict is Verdict.DELIVER:
+                if expected is not None and message.offset > expected:
+                    logger.info(
+                        "%s: offsets %d..%d are not in the log; going on from %d",
+                        tp,
+                        expected,
+                        message.offset - 1,
+                        message.offset,
+                    )
                 yield tp, message
             elif verdict is Verdict.REFETCH:
                 refetching.add(tp)
@@ -119,6 +128,12 @@ class TunedConsumer(faust_aiokafka.Consumer):
                 if start is not None:
                     starts[tp] = start
         self._ledger.restart(starts)
+        resumed = {tp: start for tp, start in starts.items() if start != committed.get(tp)}
+        if resumed:  # a kept partition resumed from what is done, or one without a commit started
+            logger.info(
+                "started where the group has not committed: %s",
+                ", ".join(f"{tp.topic}[{tp.partition}]@{o}" for tp, o in resumed.items()),
+            )
         return committed
 
     async def seek_wait(self, partitions: Mapping[Any, int | None]) -> None:
