@@ -1,6 +1,6 @@
 """The fault table of a `make faults` results file, as Markdown (the table in docs/faults.md).
 
-    python -m benchmarks.faults.table [benchmarks/results/faults.json]
+python -m benchmarks.faults.table [benchmarks/results/faults.json]
 """
 
 from __future__ import annotations
