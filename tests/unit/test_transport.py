@@ -48,8 +48,8 @@ class _Thread:
         if self.seek_error is not None:
             raise self.seek_error
 
-    async def position(self, tp: TP) -> int:
-        return 3
+    async def earliest_offsets(self, *partitions: TP) -> dict[TP, int]:
+        return dict.fromkeys(partitions, 3)
 
 
 def _consumer(committed: dict[TP, int | None] | None = None) -> tuple[TunedConsumer, _Thread]:
@@ -106,7 +106,8 @@ async def test_a_partition_without_a_commit_starts_over_where_the_last_generatio
     # aiokafka does not seek a partition with no committed offset: its position stays past
     # records fetched last generation. Offsets 5 and 6 were handed out, 6 was never acked.
     consumer, thread = _consumer({INPUT: None, OTHER_INPUT: None})
-    await consumer.seek_to_committed()  # first assignment: both start at their position (3)
+    await consumer.seek_to_committed()  # first assignment: both start at their earliest offset (3)
+    assert thread.seeks == [{INPUT: 3}, {OTHER_INPUT: 3}]
     five, six = _Message(INPUT, 5), _Message(INPUT, 6)
     await consumer.seek_wait({INPUT: 5})
     assert await _handed_out(consumer, [five, six], monkeypatch) == [5, 6]
@@ -115,6 +116,17 @@ async def test_a_partition_without_a_commit_starts_over_where_the_last_generatio
     await consumer.seek_to_committed()  # a rebalance; still nothing committed
     assert {tp: offset for seek in thread.seeks for tp, offset in seek.items()} == {INPUT: 6, OTHER_INPUT: 3}
     assert await _handed_out(consumer, [six, _Message(INPUT, 7)], monkeypatch) == [6, 7]
+
+
+async def test_records_before_the_seek_after_an_assignment_are_not_handed_out(monkeypatch: pytest.MonkeyPatch) -> None:
+    # Newly assigned, flow already on, the seek to the committed offsets not done yet: the
+    # consumer stood at the log end (136) while 104..135 were never handled (a SIGSTOP fault lost
+    # them when 136 became the partition's start). Nothing is handed out before the seek.
+    consumer, thread = _consumer({INPUT: 104})
+    assert await _handed_out(consumer, [_Message(INPUT, 136), _Message(INPUT, 137)], monkeypatch) == []
+    await consumer.seek_to_committed()
+    assert thread.seeks == [] and consumer._new_offset(INPUT) == 104
+    assert await _handed_out(consumer, [_Message(INPUT, 104)], monkeypatch) == [104]
 
 
 async def test_a_partition_kept_through_a_rebalance_goes_on_from_what_is_done(monkeypatch: pytest.MonkeyPatch) -> None:

@@ -10,7 +10,10 @@ the next offset it must hand out and the offsets handed out and not acked yet, s
 - a record past the next offset is not handed out; the partition is fetched again from there
   (``REFETCH``); only the same jump seen twice in a row is a real gap (transaction markers,
   compaction) and is crossed;
-- a record before it (already handed out, or before the seek) is dropped (``SKIP``);
+- a record before it (already handed out, or before the seek) is dropped (``SKIP``), and so is
+  every record of a partition whose start is not known yet: after an assignment Faust can let
+  records through before it seeks to the committed offsets, from wherever the consumer stands
+  (seen: the log end, in a SIGSTOP fault); the seek that follows fetches them again;
 - the offset to commit is the lowest one not done: the oldest handed out and not acked, or the
   next one when all are done. Nothing is committed past a record still being handled
   (faust-streaming#606) or past one never handed out. A record never acked holds the commit
@@ -61,8 +64,8 @@ class DeliveryLedger(Generic[P]):
     def admit(self, tp: P, offset: int) -> Verdict:
         """Whether the record at *offset* may be handed to a stream now (and record it if so)."""
         state = self._partitions.get(tp)
-        if state is None:  # nothing sought for it yet: the first record sets the course
-            state = self._partitions[tp] = _Partition(offset)
+        if state is None:  # no start known yet (records fetched before the seek after an assignment)
+            return Verdict.SKIP
         if offset < state.next:
             return Verdict.SKIP
         if offset > state.next:

@@ -95,7 +95,7 @@ class TunedConsumer(faust_aiokafka.Consumer):
                 await self._refetch(tp, message.offset)
 
     async def _refetch(self, tp: Any, found: int) -> None:
-        expected = self._ledger.next_offset(tp) or 0  # admit() tracks every partition it sees
+        expected = self._ledger.next_offset(tp) or 0  # REFETCH comes only for a partition with a start
         logger.info("%s: records from %d arrived where %d was next; fetching again from there", tp, found, expected)
         try:
             await super().seek_wait({tp: expected})  # Faust's: moves the consumer, not the ledger
@@ -108,8 +108,8 @@ class TunedConsumer(faust_aiokafka.Consumer):
         Everything below the mark was handed out by this consumer and acked (or committed before
         it started on the partition), so a partition kept through a rebalance is not read again
         from an older commit (fewer duplicates). aiokafka does not seek a partition without a
-        committed offset at all: its position stays past records fetched in the last generation
-        and never handed out; the mark (or, new to this worker, its position) is where it starts.
+        committed offset at all: its position stays wherever it was; such a partition starts at
+        the mark or, new to this worker, at its earliest offset (the app's auto_offset_reset).
         """
         committed = await super().seek_to_committed()
         starts: dict[Any, int] = {}
@@ -120,9 +120,11 @@ class TunedConsumer(faust_aiokafka.Consumer):
             mark = self._ledger.low_water(tp)
             start = mark if mark is not None and (sought is None or mark > sought) else sought
             try:
-                if start is not None and start != sought:
+                if start is None:
+                    start = (await self.earliest_offsets(tp)).get(tp) or 0
+                if start != sought:
                     await super().seek_wait({tp: start})
-                starts[tp] = start if start is not None else await self.position(tp) or 0
+                starts[tp] = start
             except SEEK_ERRORS as exc:  # taken away, or the broker is slow: records out of place are refetched
                 logger.info("%s: seek to %s not confirmed (%r)", tp, start, exc)
                 if start is not None:
