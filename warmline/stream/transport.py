@@ -130,8 +130,8 @@ class TunedConsumer(faust_aiokafka.Consumer):
                 if start is not None:
                     starts[tp] = start
         self._ledger.restart(starts)
-        resumed = {tp: start for tp, start in starts.items() if start != committed.get(tp)}
-        if resumed:  # a kept partition resumed from what is done, or one without a commit started
+        resumed = {tp: start for tp, start in starts.items() if start != (committed.get(tp) or 0)}
+        if resumed:  # a kept partition resumed from what is done, or one without a commit started past 0
             logger.info(
                 "started where the group has not committed: %s",
                 ", ".join(f"{tp.topic}[{tp.partition}]@{o}" for tp, o in resumed.items()),
