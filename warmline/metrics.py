@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator, Mapping
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
-from prometheus_client.core import CounterMetricFamily
+from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
 from prometheus_client.registry import Collector
 
 # Lookup latencies span microseconds (L1) to seconds (upstream).
@@ -77,19 +77,28 @@ class Metrics:
 
     def export_counts(self, name: str, documentation: str, label: str, read: Callable[[], Mapping[str, float]]) -> None:
         """Expose counts kept elsewhere (e.g. CacheStats) as one counter family, read at scrape time."""
-        self.registry.register(_CountsCollector(name, documentation, label, read))
+        self.registry.register(_ReadAtScrape(CounterMetricFamily, name, documentation, label, read))
+
+    def export_gauges(self, name: str, documentation: str, label: str, read: Callable[[], Mapping[str, float]]) -> None:
+        """Expose values kept elsewhere (e.g. the consumer's unacked ages) as one gauge family, read at scrape time."""
+        self.registry.register(_ReadAtScrape(GaugeMetricFamily, name, documentation, label, read))
 
 
-class _CountsCollector(Collector):
-    def __init__(self, name: str, documentation: str, label: str, read: Callable[[], Mapping[str, float]]) -> None:
-        self._name, self._doc, self._label, self._read = name, documentation, label, read
+_Family = type[CounterMetricFamily] | type[GaugeMetricFamily]
 
-    def describe(self) -> Iterator[CounterMetricFamily]:
+
+class _ReadAtScrape(Collector):
+    def __init__(
+        self, family: _Family, name: str, documentation: str, label: str, read: Callable[[], Mapping[str, float]]
+    ) -> None:
+        self._family, self._name, self._doc, self._label, self._read = family, name, documentation, label, read
+
+    def describe(self) -> Iterator[CounterMetricFamily | GaugeMetricFamily]:
         # Declaring the name lets the registry refuse a second family of the same name at register time.
-        yield CounterMetricFamily(self._name, self._doc, labels=[self._label])
+        yield self._family(self._name, self._doc, labels=[self._label])
 
-    def collect(self) -> Iterator[CounterMetricFamily]:
-        family = CounterMetricFamily(self._name, self._doc, labels=[self._label])
+    def collect(self) -> Iterator[CounterMetricFamily | GaugeMetricFamily]:
+        family = self._family(self._name, self._doc, labels=[self._label])
         for key, value in self._read().items():
             family.add_metric([key], value)
         yield family

@@ -36,11 +36,15 @@ from .stream.app import L1_TABLE, StreamApp, build_app
 from .stream.backlog import MAX_PRODUCE_BACKLOG, ProduceBacklog, producer_buffered
 from .stream.ownership import Ownership
 from .stream.topics import TopicPlan
+from .stream.transport import oldest_unacked_of
+from .stream.unacked import UnackedWatch
 
 logger = logging.getLogger(__name__)
 
 #: How often expired L1 entries are dropped (reads already skip them).
 L1_SWEEP_INTERVAL_S = 30.0
+#: How often records unacked for long are looked for (stream/unacked.py).
+UNACKED_CHECK_INTERVAL_S = 15.0
 
 
 class LazySession:
@@ -298,6 +302,18 @@ def build_worker(settings: Settings, source: Source | None = None) -> Worker:
         runtime.metrics.l1_entries.set(len(runtime.l1))
         if removed:
             logger.info("L1 sweep removed %d expired entries", removed)
+
+    unacked = UnackedWatch(lambda: oldest_unacked_of(stream.app))
+    runtime.metrics.export_gauges(
+        "warmline_oldest_unacked_seconds",
+        "Seconds the oldest record handed to a handler and not acked has waited, by input topic (it holds the commit).",
+        "topic",
+        unacked.ages_by_topic,
+    )
+
+    @stream.app.timer(UNACKED_CHECK_INTERVAL_S, name="warmline.unacked")  # type: ignore[untyped-decorator]  # faust's decorator is untyped
+    async def report_unacked() -> None:
+        unacked.report_stuck()
 
     @stream.app.on_rebalance_complete.connect  # type: ignore[arg-type]  # mode's signature wants a keyword-only `signal`
     async def adopt_recovered(sender: Any, **kwargs: Any) -> None:

@@ -66,3 +66,19 @@ def test_a_partition_without_a_start_hands_out_nothing() -> None:
     ledger: DeliveryLedger[str] = DeliveryLedger()
     assert ledger.admit("p", 42) is Verdict.SKIP
     assert ledger.low_water("p") is None and ledger.next_offset("p") is None
+
+
+def test_the_oldest_record_not_done_is_reported_with_the_time_it_was_handed_out() -> None:
+    now = [100.0]
+    ledger: DeliveryLedger[str] = DeliveryLedger(clock=lambda: now[0])
+    ledger.restart({"p": 10, "q": 0})
+    ledger.admit("p", 10)
+    now[0] = 105.0
+    ledger.admit("p", 11)
+    ledger.admit("q", 0)
+    assert ledger.oldest_pending() == {"p": (10, 100.0), "q": (0, 105.0)}
+    ledger.done("p", 10)
+    ledger.done("q", 0)
+    assert ledger.oldest_pending() == {"p": (11, 105.0)}  # q has nothing pending: absent
+    ledger.seeked("p", 11)
+    assert ledger.oldest_pending() == {}

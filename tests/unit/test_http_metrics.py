@@ -22,7 +22,12 @@ def test_a_wired_runtime_declares_each_family_once(tmp_path: Path) -> None:
     worker = build_worker(Settings(data_dir=tmp_path, demo_db=tmp_path / "none.sqlite3", redis_url=""))
     names = family_names(generate_latest(worker.runtime.metrics.registry).decode())
     assert len(names) == len(set(names)), sorted(n for n in names if names.count(n) > 1)
-    assert {"warmline_cache_events", "warmline_http_auth_failures", "warmline_lookups"} <= set(names)
+    assert {
+        "warmline_cache_events",
+        "warmline_http_auth_failures",
+        "warmline_lookups",
+        "warmline_oldest_unacked_seconds",
+    } <= set(names)
 
 
 def test_family_names_sees_a_repeat() -> None:

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import time
+from collections.abc import Callable
+
 import pytest
 from faust.types import TP
 
@@ -52,7 +55,9 @@ class _Thread:
         return dict.fromkeys(partitions, 3)
 
 
-def _consumer(committed: dict[TP, int | None] | None = None) -> tuple[TunedConsumer, _Thread]:
+def _consumer(
+    committed: dict[TP, int | None] | None = None, clock: Callable[[], float] = time.monotonic
+) -> tuple[TunedConsumer, _Thread]:
     """A TunedConsumer with the bookkeeping Faust's ack and commit read, over a fake thread (no app, no broker)."""
     from collections import defaultdict
     from types import SimpleNamespace
@@ -64,7 +69,7 @@ def _consumer(committed: dict[TP, int | None] | None = None) -> tuple[TunedConsu
     consumer = TunedConsumer.__new__(TunedConsumer)
     consumer.app = SimpleNamespace(topics=_Topics())  # type: ignore[assignment]
     consumer._thread = thread = _Thread(committed or {})
-    consumer._ledger = DeliveryLedger()
+    consumer._ledger = DeliveryLedger(clock)
     consumer._acked = defaultdict(list)
     consumer._acked_index = defaultdict(set)
     consumer._gap = defaultdict(IntervalTree)
@@ -203,3 +208,21 @@ def test_partitions_the_ledger_does_not_track_are_faust_s() -> None:
     consumer, _ = _consumer()
     consumer._acked[CHANGELOG].extend([3, 4, 5])
     assert consumer._new_offset(CHANGELOG) == 6
+
+
+async def test_a_record_handed_out_and_never_acked_is_reported_with_its_age(monkeypatch: pytest.MonkeyPatch) -> None:
+    from warmline.stream.unacked import UnackedWatch
+
+    now = [50.0]
+    consumer, _ = _consumer({INPUT: 10}, clock=lambda: now[0])
+    await consumer.seek_to_committed()
+    batch = [_Message(INPUT, 10), _Message(INPUT, 11)]
+    assert await _handed_out(consumer, batch, monkeypatch) == [10, 11]
+    _handled(consumer, batch[1])  # 10 hangs in its handler
+    now[0] = 125.0
+    watch = UnackedWatch(consumer.oldest_unacked, clock=lambda: now[0])
+    assert consumer.oldest_unacked() == {INPUT: (10, 50.0)}
+    assert watch.ages_by_topic() == {"lookup-request": 75.0}
+    assert watch.report_stuck(after_s=60) == 1
+    _handled(consumer, batch[0])
+    assert watch.ages_by_topic() == {} and watch.report_stuck(after_s=60) == 0

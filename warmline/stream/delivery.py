@@ -17,7 +17,8 @@ the next offset it must hand out and the offsets handed out and not acked yet, s
 - the offset to commit is the lowest one not done: the oldest handed out and not acked, or the
   next one when all are done. Nothing is committed past a record still being handled
   (faust-streaming#606) or past one never handed out. A record never acked holds the commit
-  until the next seek (a rebalance), which reads it again.
+  until the next seek (a rebalance), which reads it again; ``oldest_pending`` says since when
+  each partition's oldest record has waited, so a held commit shows in metrics and logs.
 
 Plain bookkeeping: the consumer (``stream/transport.py``) calls it; no I/O here.
 """
@@ -25,7 +26,8 @@ Plain bookkeeping: the consumer (``stream/transport.py``) calls it; no I/O here.
 from __future__ import annotations
 
 import enum
-from collections.abc import Hashable, Mapping
+import time
+from collections.abc import Callable, Hashable, Mapping
 from dataclasses import dataclass, field
 from typing import Generic, TypeVar
 
@@ -43,15 +45,16 @@ class Verdict(enum.Enum):
 @dataclass
 class _Partition:
     next: int
-    pending: set[int] = field(default_factory=set)
+    pending: dict[int, float] = field(default_factory=dict)  # offset → when it was handed out
     suspected_jump: tuple[int, int] | None = None  # (next, offset) of a jump seen once
 
 
 class DeliveryLedger(Generic[P]):
     """The delivery state of each partition; see the module docstring."""
 
-    def __init__(self) -> None:
+    def __init__(self, clock: Callable[[], float] = time.monotonic) -> None:
         self._partitions: dict[P, _Partition] = {}
+        self._clock = clock
 
     def restart(self, starts: Mapping[P, int]) -> None:
         """After a seek of every assigned partition: deliver each from *starts*, forget the rest."""
@@ -75,7 +78,7 @@ class DeliveryLedger(Generic[P]):
                 return Verdict.REFETCH
         state.suspected_jump = None
         state.next = offset + 1
-        state.pending.add(offset)
+        state.pending[offset] = self._clock()
         return Verdict.DELIVER
 
     def next_offset(self, tp: P) -> int | None:
@@ -87,7 +90,7 @@ class DeliveryLedger(Generic[P]):
         """The record at *offset* was acked."""
         state = self._partitions.get(tp)
         if state is not None:
-            state.pending.discard(offset)
+            state.pending.pop(offset, None)
 
     def low_water(self, tp: P) -> int | None:
         """The offset to commit: the lowest not done (None: not tracked)."""
@@ -95,3 +98,12 @@ class DeliveryLedger(Generic[P]):
         if state is None:
             return None
         return min(state.pending) if state.pending else state.next
+
+    def oldest_pending(self) -> dict[P, tuple[int, float]]:
+        """Per partition with records handed out and not done: the oldest one's offset and hand-out time."""
+        oldest: dict[P, tuple[int, float]] = {}
+        for tp, state in self._partitions.items():
+            if state.pending:
+                offset = min(state.pending)
+                oldest[tp] = (offset, state.pending[offset])
+        return oldest

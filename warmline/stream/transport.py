@@ -173,6 +173,10 @@ class TunedConsumer(faust_aiokafka.Consumer):
             self._ledger.done(message.tp, message.offset)
         return newly
 
+    def oldest_unacked(self) -> dict[Any, tuple[int, float]]:
+        """Per input partition: the oldest record handed out and not acked, and when (``stream/unacked.py``)."""
+        return self._ledger.oldest_pending()
+
     def _new_offset(self, tp: Any) -> int | None:
         """The ledger's low-water mark of *tp* (Faust's own choice for partitions it does not track).
 
@@ -191,6 +195,12 @@ class TunedConsumer(faust_aiokafka.Consumer):
             acked[:] = [offset for offset in acked if offset >= mark]
         self._gap.pop(tp, None)
         return mark
+
+
+def oldest_unacked_of(app: Any) -> dict[Any, tuple[int, float]]:
+    """The app's consumer's oldest unacked records (none for a consumer without a delivery ledger)."""
+    consumer = app.consumer
+    return consumer.oldest_unacked() if isinstance(consumer, TunedConsumer) else {}
 
 
 class StableProducer(faust_aiokafka.Producer):
