@@ -22,6 +22,11 @@ from .stack import PARTITIONS
 def main() -> None:
     parser = argparse.ArgumentParser(prog="python -m benchmarks.faults")
     parser.add_argument("--hostile", type=int, default=100_000, help="hostile messages to send (0: none)")
+    parser.add_argument(
+        "--random-partitions",
+        action="store_true",
+        help="send each hostile record to a random partition (aiokafka's default) instead of sticky batches",
+    )
     parser.add_argument("--only", nargs="*", help="fault names to run (default: all)")
     parser.add_argument("--no-durable", action="store_true", help="skip the broker kill on S3 storage")
     parser.add_argument("--keep", action="store_true", help="keep the work directory (logs) after the run")
@@ -49,6 +54,7 @@ def main() -> None:
         hostile=args.hostile,
         durable=not args.no_durable,
         partitions=args.partitions,
+        hostile_sticky=not args.random_partitions,
     )
     if args.only is not None:
         plan.faults = args.only

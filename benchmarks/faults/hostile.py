@@ -207,6 +207,7 @@ class Tally:
     replies: Counter[int] = field(default_factory=Counter)
     reply_status: Counter[str] = field(default_factory=Counter)
     dead: Counter[tuple[str, int, int]] = field(default_factory=Counter)
+    letter_metadata: list[bytes] = field(default_factory=list)  # each dead letter but its payload, for the leak scan
     unmatched_replies: int = 0
 
     def take_reply(self, body: Any, headers: Headers) -> None:
@@ -264,7 +265,13 @@ class Tally:
 
 
 async def send_all(
-    bootstrap: str, topics: dict[str, str], items: list[Hostile], tally: Tally, rate: float, budget_s: float
+    bootstrap: str,
+    topics: dict[str, str],
+    items: list[Hostile],
+    tally: Tally,
+    rate: float,
+    budget_s: float,
+    sticky: bool = True,
 ) -> None:
     """Produce *items* (unkeyed) at about *rate* per second; record each one's (topic, partition, offset).
 
@@ -272,15 +279,20 @@ async def send_all(
     end offsets (ListOffsets) are wrong after a batch, and nothing here or in the workers' input
     path reads those: the run's "committed past the last hostile message" check compares with
     the offsets recorded here. Stops after *budget_s* (the tally counts what was sent).
+
+    *sticky*: each tenth of a second's messages of a topic go to one partition, the next tenth's
+    to the next (round robin), as the Java client (2.4+) and librdkafka (1.5+) place unkeyed
+    records by default; otherwise each record gets a partition at random (aiokafka's default).
     """
     producer = AIOKafkaProducer(bootstrap_servers=bootstrap, linger_ms=5, max_request_size=2 * 1024 * 1024)
     await producer.start()
     loop = asyncio.get_running_loop()
     try:
+        counts = {name: len(await producer.partitions_for(name)) for name in {topics[h.topic] for h in items}}
         chunk = max(1, int(rate / 10))
         stop_at = loop.time() + budget_s
         t_next = loop.time()
-        for start in range(0, len(items), chunk):
+        for number, start in enumerate(range(0, len(items), chunk)):
             if loop.time() > stop_at:
                 break
             t_next += chunk / rate
@@ -291,6 +303,7 @@ async def send_all(
                     h.value,
                     key=b"tombstone" if h.value is None else None,  # Kafka wants a key or a value
                     headers=list(h.headers) or None,
+                    partition=number % counts[topics[h.topic]] if sticky else None,
                 )
                 for h in part
             ]
@@ -324,6 +337,8 @@ async def read_dead_letters(bootstrap: str, topic: str, partitions: int, tally: 
                 for record in records:
                     letter = orjson.loads(record.value or b"{}")
                     tally.dead[(letter.get("topic"), letter.get("partition"), letter.get("offset"))] += 1
+                    letter.pop("original_b64", None)  # the payload is kept for operators by design (DESIGN §2)
+                    tally.letter_metadata.append(orjson.dumps(letter) + repr(record.headers).encode())
     finally:
         await consumer.stop()
 

@@ -137,9 +137,16 @@ class LoadGenerator:
     """Open-loop load: requests are sent on schedule whether or not earlier ones were answered."""
 
     def __init__(
-        self, bootstrap: str, topics: dict[str, str], worker_urls: Sequence[str], ledger: Ledger, rates: Rates
+        self,
+        bootstrap: str,
+        topics: dict[str, str],
+        worker_urls: Sequence[str],
+        ledger: Ledger,
+        rates: Rates,
+        api_token: str,
     ) -> None:
         self.bootstrap = bootstrap
+        self.api_token = api_token
         self.topics = topics
         self.worker_urls = list(worker_urls)
         self.ledger = ledger
@@ -156,7 +163,9 @@ class LoadGenerator:
 
     async def start(self) -> None:
         await self.producer.start()
-        self._session = aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=LOST_AFTER_S))
+        self._session = aiohttp.ClientSession(
+            timeout=aiohttp.ClientTimeout(total=LOST_AFTER_S), headers={"Authorization": f"Bearer {self.api_token}"}
+        )
 
     def run(self) -> None:
         """Start the three paced loops."""

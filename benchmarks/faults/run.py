@@ -1,8 +1,10 @@
-"""One fault run: start the stack, warm, baseline, each fault in turn, the hostile flood; then the S3 stack."""
+"""One fault run: start the stack, warm, baseline, each fault in turn, the hostile flood, schemathesis; a leak
+scan of what the workers wrote; then the S3 stack."""
 
 from __future__ import annotations
 
 import asyncio
+import base64
 import contextlib
 import logging
 import time
@@ -15,12 +17,13 @@ import aiohttp
 
 from warmline.commands.embedded_broker import create_topics
 
-from . import hostile
+from . import hostile, http_fuzz, upstream
 from .analysis import fault_report, figures, goal
+from .leaks import scan_report
 from .load import HOT_KEYS, LOST_AFTER_S, Ledger, LoadGenerator, Rates, ReplyReader
 from .procs import CpuShares
 from .scenario import FAULTS, Window, inject, kill_broker
-from .stack import PARTITIONS, FaultStack
+from .stack import ADMIN_TOKEN, API_TOKEN, PARTITIONS, RETIRED_API_TOKEN, FaultStack
 
 logger = logging.getLogger(__name__)
 
@@ -38,11 +41,13 @@ class Plan:
     hostile: int = 100_000
     hostile_rate: float = 600.0  # about what two workers dead-letter per second on the 2-core machine
     hostile_budget_s: float = 170.0  # sending stops here, so `make faults` stays under 10 minutes
+    hostile_sticky: bool = True  # unkeyed records placed as Java and librdkafka clients do (hostile.send_all)
     accounting_s: float = 30.0  # how long to wait for the dead letters, replies and commits after it
     after_s: float | None = None  # overrides each fault's observation period (the smoke test shortens it)
     durable: bool = True
     durable_rates: Rates = field(default_factory=lambda: Rates(kafka=20, http=10, calls=2))
     partitions: int = PARTITIONS
+    http_fuzz_examples: int = 30  # schemathesis cases per operation after the flood (0: none)
 
 
 @dataclass
@@ -56,7 +61,7 @@ class Outcome:
 async def _warm(urls: list[str]) -> None:
     """Look every hot key up once over HTTP, so the faults start from a warm L1."""
     sem = asyncio.Semaphore(16)
-    async with aiohttp.ClientSession() as session:
+    async with aiohttp.ClientSession(headers={"Authorization": f"Bearer {API_TOKEN}"}) as session:
 
         async def one(i: int, key: str) -> None:
             for attempt in range(WARM_ATTEMPTS):  # a busy shared machine can time out a first upstream call
@@ -101,7 +106,15 @@ async def _hostile_phase(
     start = ledger.now()
     t0 = time.monotonic()
     busy = CpuShares({"broker": stack.broker, **{w.name: w for w in stack.workers}})
-    await hostile.send_all(stack.broker.bootstrap, stack.topics, items, tally, plan.hostile_rate, plan.hostile_budget_s)
+    await hostile.send_all(
+        stack.broker.bootstrap,
+        stack.topics,
+        items,
+        tally,
+        plan.hostile_rate,
+        plan.hostile_budget_s,
+        sticky=plan.hostile_sticky,
+    )
     send_s = time.monotonic() - t0
     cpu_while_sending = busy.shares()
     end = ledger.now()
@@ -167,7 +180,7 @@ async def _under_load(stack: FaultStack, rates: Rates) -> AsyncIterator[Loaded]:
         await _warm(urls)
         reader = ReplyReader(stack.broker.bootstrap, [stack.topics["lookup_reply"]], stack.partitions, ledger, tally)
         await reader.start()
-        load = LoadGenerator(stack.broker.bootstrap, stack.topics, urls, ledger, rates)
+        load = LoadGenerator(stack.broker.bootstrap, stack.topics, urls, ledger, rates, API_TOKEN)
         await load.start()
         try:
             ledger.t0 = time.monotonic()
@@ -198,6 +211,11 @@ async def main_stack(workdir: Path, plan: Plan, outcome: Outcome) -> None:
         if plan.hostile:
             window, hostile_report = await _hostile_phase(stack, run.ledger, run.tally, plan)
             windows.append(window)
+        fuzzed: dict[str, Any] | None = None
+        if plan.http_fuzz_examples:  # worker-0 has been through every fault and the flood, and the load goes on
+            fuzzed = await http_fuzz.fuzz(
+                stack.workers[0].url, stack.workdir / "schemathesis", API_TOKEN, ADMIN_TOKEN, plan.http_fuzz_examples
+            )
     ledger = run.ledger
     normal = figures(s for s in ledger.sent.values() if s.t < windows[0].end)
     normal["http_p99_ms"] = figures(s for s in ledger.sent.values() if s.t < windows[0].end and s.channel == "http")[
@@ -216,7 +234,25 @@ async def main_stack(workdir: Path, plan: Plan, outcome: Outcome) -> None:
         crashed_workers=run.crashed,
         worker_tracebacks=stack.tracebacks(),
         logs=str(workdir / "main"),
+        http_fuzz=fuzzed,
+        leak_scan=_leak_scan(stack, run.tally),
     )
+
+
+def _leak_scan(stack: FaultStack, tally: hostile.Tally) -> dict[str, Any]:
+    """Every line the workers logged and every dead letter's metadata, searched for personal data and secrets."""
+    texts = {w.name: w.log_path.read_text(errors="replace") for w in stack.workers if w.log_path.exists()}
+    texts["dead-letter metadata"] = b"\n".join(tally.letter_metadata).decode(errors="replace")
+    basic = base64.b64encode(f"{upstream.CLIENT_ID}:{upstream.CLIENT_SECRET}".encode()).decode()
+    literals = {
+        "API token": API_TOKEN,
+        "retired API token": RETIRED_API_TOKEN,
+        "admin token": ADMIN_TOKEN,
+        "Tilores client secret": upstream.CLIENT_SECRET,
+        "Tilores basic credentials": basic,
+        "Tilores access token": upstream.ACCESS_TOKEN,
+    }
+    return scan_report(texts, literals)
 
 
 async def durable_stack(workdir: Path, plan: Plan, outcome: Outcome) -> None:

@@ -13,6 +13,7 @@ import aiohttp
 from warmline.commands.embedded_broker import create_topics
 
 from .procs import Broker, MotoS3, RedisServer, Service, Upstream, Worker
+from .upstream import CLIENT_ID, CLIENT_SECRET
 
 # Partitions of every topic. Tansu's memory engine slows down steeply once a partition it serves
 # reads from holds about 10,000 one-record batches (benchmarks/faults/broker_growth.py: 4,624
@@ -20,6 +21,9 @@ from .procs import Broker, MotoS3, RedisServer, Service, Upstream, Worker
 # 4 partitions crossed that, on 16 they stay below it (docs/faults.md).
 PARTITIONS = 16
 WIRE = ("call_started", "lookup_request", "lookup_reply", "lookup_dlq", "customer_changed")
+# The workers require tokens, as a Tilores-backed deployment should; the leak scan looks for them.
+API_TOKEN, RETIRED_API_TOKEN = "faults-api-key-Hq3vN", "faults-api-key-retired-P0u"  # WARMLINE_API_TOKENS rotates
+ADMIN_TOKEN = "faults-admin-token-Tk8wB"  # noqa: S105  # a test credential
 
 
 @dataclass
@@ -58,8 +62,10 @@ class FaultStack:
             "WARMLINE_LOG_LEVEL": "info",  # Faust's assignments and seeks, to trace a lost request
             "TILORES_API_URL": f"{self.upstream.url}/graphql",
             "TILORES_TOKEN_URL": f"{self.upstream.url}/token",
-            "TILORES_CLIENT_ID": "warmline",
-            "TILORES_CLIENT_SECRET": "s3cret",
+            "TILORES_CLIENT_ID": CLIENT_ID,
+            "TILORES_CLIENT_SECRET": CLIENT_SECRET,
+            "WARMLINE_API_TOKENS": f"{RETIRED_API_TOKEN},{API_TOKEN}",
+            "WARMLINE_ADMIN_TOKEN": ADMIN_TOKEN,
             **{f"WARMLINE_TOPIC_{n.upper()}": t for n, t in self.topics.items()},
         }
 

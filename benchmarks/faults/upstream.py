@@ -17,7 +17,9 @@ from graphql import graphql
 
 from tests.tilores_server import SCHEMA
 
-CLIENT_ID, CLIENT_SECRET = "warmline", "s3cret"
+# Credentials distinctive enough that the run's leak scan (benchmarks/faults/leaks.py) finds any copy.
+CLIENT_ID, CLIENT_SECRET = "warmline", "faults-tilores-secret-Zr5pQ"
+ACCESS_TOKEN = "faults-tilores-access-Jm2xW"  # noqa: S105  # a test credential
 
 
 @dataclass
@@ -63,7 +65,7 @@ def build_app(mode: Mode) -> web.Application:
 
     async def token(request: web.Request) -> web.Response:
         await request.post()
-        return web.json_response({"access_token": "tok", "token_type": "Bearer", "expires_in": 3600})
+        return web.json_response({"access_token": ACCESS_TOKEN, "token_type": "Bearer", "expires_in": 3600})
 
     async def api(request: web.Request) -> web.Response:
         body = await request.json()

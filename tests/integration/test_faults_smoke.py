@@ -22,6 +22,7 @@ async def test_kill_9_and_a_hostile_flood_lose_nothing_and_stall_nothing(tmp_pat
         hostile=3_000,
         durable=False,
         partitions=4,  # the flood is small; fewer partitions, a shorter rebalance after the kill
+        http_fuzz_examples=0,  # schemathesis has its own test (test_openapi_schemathesis.py)
     )
     report = (await run(tmp_path, plan)).report
     logs = f"worker logs: {report['logs']}"
@@ -40,3 +41,7 @@ async def test_kill_9_and_a_hostile_flood_lose_nothing_and_stall_nothing(tmp_pat
     assert hostile["replies_missing"] == 0 and hostile["replies_unexpected"] == 0, hostile
     assert hostile["stalled_partitions"] == 0, hostile["uncommitted_at_end"]
     assert report["crashed_workers"] == [], logs
+    scan = report["leak_scan"]  # every worker log line and dead letter's metadata: no phone, e-mail or secret
+    assert scan["scanned"]["dead-letter metadata"]["lines"] >= hostile["expected_dead_letters"] - 1, scan
+    assert scan["scanned"]["worker-0"]["bytes"] > 0 and scan["scanned"]["worker-1"]["bytes"] > 0, scan
+    assert scan["leaks"] == {}, scan["examples"]

@@ -4,16 +4,14 @@ from __future__ import annotations
 
 import asyncio
 import base64
-import re
-from collections.abc import AsyncIterator, Iterable, Mapping
-from dataclasses import dataclass
+from collections.abc import AsyncIterator
 
 import aiohttp
 import orjson
-import phonenumbers
 import pytest
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 
+from benchmarks.faults.leaks import find_leaks
 from warmline.models import DeadLetter, normalize, parse
 
 from ..tilores_server import CARD, TiloresServer
@@ -30,37 +28,6 @@ UNKNOWN_EMAIL = "nobody.here@example.org"
 BAD_MESSAGE_PHONE = "+1 303 555 0142"
 
 
-def phone_pattern(number: str, region: str = "US") -> re.Pattern[str]:
-    """Any written form of *number*: E.164, national digits, (415) 555-0123, 415.555.0123, +1 415-555-0123…"""
-    national = str(phonenumbers.parse(number, region).national_number)
-    return re.compile(r"[\s().+-]{0,3}".join(national))
-
-
-@dataclass(frozen=True)
-class Leak:
-    """One forbidden value found in scanned text."""
-
-    what: str
-    where: str
-    excerpt: str
-
-
-def find_leaks(
-    texts: Mapping[str, str], phones: Iterable[str], literals: Mapping[str, str], emails: Iterable[str] = ()
-) -> list[Leak]:
-    """Every phone (any form), e-mail (any case) and literal secret found in *texts* (name → text)."""
-    patterns: dict[str, re.Pattern[str]] = {f"phone {p}": phone_pattern(p) for p in phones}
-    patterns |= {f"e-mail {e}": re.compile(re.escape(e), re.IGNORECASE) for e in emails}
-    patterns |= {what: re.compile(re.escape(value)) for what, value in literals.items()}
-    leaks = []
-    for where, text in texts.items():
-        for what, pattern in patterns.items():
-            for match in pattern.finditer(text):
-                start, end = max(0, match.start() - 60), match.end() + 60
-                leaks.append(Leak(what, where, text[start:end]))
-    return leaks
-
-
 def test_find_leaks_finds_every_form() -> None:
     leaky = {
         "log": (
@@ -73,7 +40,10 @@ def test_find_leaks_finds_every_form() -> None:
     assert [leak.what for leak in found if leak.what.startswith("phone")] == [f"phone {ADA_PHONE}"] * 4
     assert {leak.what for leak in found} >= {"e-mail bob@example.com", "admin token", "API token 1", "card number"}
     assert "Tilores basic credentials" in {leak.what for leak in found}
-    clean = {"log": "lookup of phone#a1b2c3d4e5f6 took 41.5 ms at 2026-11-26 14:15:55,123; 200 OK (4155)"}
+    clean = {
+        "log": "lookup of phone#a1b2c3d4e5f6 took 41.5 ms at 2026-11-26 14:15:55,123; 200 OK (4155); "
+        "request 17641555501230 id a4155550123b"  # the digits inside a longer number or word are no phone
+    }
     assert find_leaks(clean, [ADA_PHONE], literals, ["bob@example.com"]) == []
 
 

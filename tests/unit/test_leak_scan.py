@@ -1,0 +1,32 @@
+"""The fault run's leak scan finds what it looks for, in any written form, and nothing in clean text."""
+
+from __future__ import annotations
+
+from benchmarks.faults.leaks import scan_report
+
+LITERALS = {"admin token": "faults-admin-token-Tk8wB"}
+
+
+def test_the_scan_finds_phones_e_mails_and_secrets() -> None:
+    texts = {
+        "worker-0": "dead letter from call-started: caller +1 (415) 555-0123 invalid\n"
+        "forwarded Bearer faults-admin-token-Tk8wB\n",
+        "dead-letter metadata": '{"reason": "bad key 4150000123", "topic": "t"}\n{"reason": "c123@example.com"}',
+    }
+    report = scan_report(texts, LITERALS)
+    assert report["leaks"] == {
+        "phone number in worker-0": 1,
+        "admin token in worker-0": 1,
+        "phone number in dead-letter metadata": 1,
+        "e-mail in dead-letter metadata": 1,
+    }
+    assert len(report["examples"]) == 4
+
+
+def test_hashed_keys_ids_and_timestamps_are_no_leak() -> None:
+    clean = {
+        "worker-0": "[2026-11-27 01:13:16,279] lookup phone#3f9a1c2b7d4e took 41.5 ms; request w4150000123abcd "
+        "offset 14155550123456 partition 3 customer C-004150\n"
+    }
+    report = scan_report(clean, LITERALS)
+    assert report["leaks"] == {} and report["scanned"]["worker-0"] == {"lines": 1, "bytes": len(clean["worker-0"])}
