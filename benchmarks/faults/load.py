@@ -17,6 +17,7 @@ import orjson
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 from aiokafka.errors import KafkaError
 
+from ..stats import pct
 from .hostile import Tally
 
 logger = logging.getLogger(__name__)
@@ -259,3 +260,34 @@ class LoadGenerator:
         n = next(self._cold)
         body = {"call_id": uuid.uuid4().hex, "caller": f"+1415{n:07d}", "customer_id": f"C-{n:06d}"}
         await self._produce(self.topics["call_started"], orjson.dumps(body), time.monotonic() + LOST_AFTER_S)
+
+
+class LoopLag:
+    """How late this driver's event loop wakes up: a late loop sends late and timestamps replies late.
+
+    Reported beside the figures it could distort (the hostile flood keeps the driver busiest).
+    """
+
+    def __init__(self, tick_s: float = 0.05) -> None:
+        self._tick_s = tick_s
+        self._lags: list[float] = []
+        self._task: asyncio.Task[None] | None = None
+
+    def start(self) -> None:
+        self._task = asyncio.create_task(self._watch())
+
+    async def _watch(self) -> None:
+        while True:
+            t0 = time.monotonic()
+            await asyncio.sleep(self._tick_s)
+            self._lags.append(time.monotonic() - t0 - self._tick_s)
+
+    async def stop(self) -> dict[str, float | None]:
+        """The lag's median, p99 and maximum in ms since start()."""
+        if self._task is not None:
+            self._task.cancel()
+            await asyncio.gather(self._task, return_exceptions=True)
+        ms = [lag * 1000 for lag in self._lags]
+        if not ms:
+            return {"p50_ms": None, "p99_ms": None, "max_ms": None}
+        return {"p50_ms": round(pct(ms, 0.5), 1), "p99_ms": round(pct(ms, 0.99), 1), "max_ms": round(max(ms), 1)}

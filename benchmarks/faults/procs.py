@@ -202,16 +202,21 @@ class Worker(Service):
 
 
 class CpuShares:
-    """CPU used by each of some services between construction and shares(), as a share of one core."""
+    """CPU used by each of some services, and by this driver, between construction and shares(), as a share of one core.
+
+    The driver's share tells whether its own figures can be trusted: a driver near one core (its
+    event loop's limit) timestamps replies late.
+    """
 
     def __init__(self, services: dict[str, Service]) -> None:
         self._services = services
         self._t0 = time.monotonic()
         self._start = {name: s.cpu_seconds() for name, s in services.items()}
+        self._driver_start = time.process_time()
 
     def shares(self) -> dict[str, float | None]:
         elapsed = time.monotonic() - self._t0
-        out: dict[str, float | None] = {}
+        out: dict[str, float | None] = {"driver": round((time.process_time() - self._driver_start) / elapsed, 2)}
         for name, service in self._services.items():
             now, then = service.cpu_seconds(), self._start[name]
             out[name] = round((now - then) / elapsed, 2) if now is not None and then is not None and elapsed else None

@@ -20,7 +20,7 @@ from warmline.commands.embedded_broker import create_topics
 from . import hostile, http_fuzz, upstream
 from .analysis import fault_report, figures, goal
 from .leaks import scan_report
-from .load import HOT_KEYS, LOST_AFTER_S, Ledger, LoadGenerator, Rates, ReplyReader
+from .load import HOT_KEYS, LOST_AFTER_S, Ledger, LoadGenerator, LoopLag, Rates, ReplyReader
 from .procs import CpuShares
 from .scenario import FAULTS, Window, inject, kill_broker
 from .stack import ADMIN_TOKEN, API_TOKEN, PARTITIONS, RETIRED_API_TOKEN, FaultStack
@@ -106,6 +106,8 @@ async def _hostile_phase(
     start = ledger.now()
     t0 = time.monotonic()
     busy = CpuShares({"broker": stack.broker, **{w.name: w for w in stack.workers}})
+    lag = LoopLag()
+    lag.start()
     await hostile.send_all(
         stack.broker.bootstrap,
         stack.topics,
@@ -117,6 +119,7 @@ async def _hostile_phase(
     )
     send_s = time.monotonic() - t0
     cpu_while_sending = busy.shares()
+    lag_while_sending = await lag.stop()
     end = ledger.now()
     ends = hostile.last_offsets(tally)
     # Positive signals: every expected dead letter and reply is in, and the workers' group has
@@ -153,6 +156,7 @@ async def _hostile_phase(
         "stalled_partitions": len(behind),
         "dlq_reread": reread,  # None: nothing was missing, so no reread
         "cpu_share_while_sending": cpu_while_sending,  # of one core: who the flood kept busy
+        "driver_loop_lag_while_sending": lag_while_sending,  # how late the driver itself woke up
     }
     return Window("hostile", start, end, ledger.now(), f"{plan.hostile} hostile messages"), report
 
