@@ -26,6 +26,8 @@ from warmline.models.base import MAX_MESSAGE_BYTES
 
 Headers = list[tuple[str, bytes]]
 HOSTILE_ID = re.compile(rb"^h-(\d+)")
+#: Tenths of a second of hostile messages the driver may have sent and not seen confirmed (5 s).
+MAX_UNCONFIRMED_TENTHS = 50
 
 #: Mutation → weight; the huge ones are rare so 100k messages stay a few hundred MB.
 MUTATIONS: dict[str, float] = {
@@ -287,6 +289,13 @@ async def send_all(
     producer = AIOKafkaProducer(bootstrap_servers=bootstrap, linger_ms=5, max_request_size=2 * 1024 * 1024)
     await producer.start()
     loop = asyncio.get_running_loop()
+    unconfirmed: list[asyncio.Task[None]] = []  # tenths handed to the producer, their offsets not back yet
+
+    async def record(part: list[Hostile], futures: list[asyncio.Future[Any]]) -> None:
+        for h, meta in zip(part, await asyncio.gather(*futures), strict=True):
+            tally.sent[(topics[h.topic], meta.partition, meta.offset)] = h
+            tally.by_id[h.n] = h
+
     try:
         counts = {name: len(await producer.partitions_for(name)) for name in {topics[h.topic] for h in items}}
         chunk = max(1, int(rate / 10))
@@ -307,11 +316,16 @@ async def send_all(
                 )
                 for h in part
             ]
-            for h, meta in zip(part, await asyncio.gather(*futures), strict=True):
-                tally.sent[(topics[h.topic], meta.partition, meta.offset)] = h
-                tally.by_id[h.n] = h
+            # Open loop: the next tenth goes out on schedule while this one's offsets come back,
+            # up to MAX_UNCONFIRMED_TENTHS behind (then the broker's pace is the driver's).
+            unconfirmed.append(asyncio.create_task(record(part, futures)))
+            if len(unconfirmed) > MAX_UNCONFIRMED_TENTHS:
+                await unconfirmed.pop(0)
             await asyncio.sleep(max(0.0, t_next - loop.time()))
+        await asyncio.gather(*unconfirmed)
     finally:
+        for task in unconfirmed:
+            task.cancel()
         await producer.stop()
 
 
