@@ -276,6 +276,7 @@ async def durable_stack(workdir: Path, plan: Plan, outcome: Outcome) -> None:
         "crashed_workers": run.crashed,
         "worker_tracebacks": stack.tracebacks(),
         "logs": str(workdir / "durable"),
+        "leak_scan": _leak_scan(stack, run.tally),
     }
 
 
