@@ -14,6 +14,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 import orjson
+from aiohttp.http_exceptions import HttpProcessingError
 
 #: The caller's LangSmith trace id for the current task (set where a ``langsmith-trace`` header is read).
 TRACE_ID: contextvars.ContextVar[str | None] = contextvars.ContextVar("warmline_trace_id", default=None)
@@ -59,6 +60,34 @@ class NoTables(logging.Filter):
             else:
                 record.args = tuple(_summary(a) for a in record.args)
         return True
+
+
+class MalformedRequests(logging.Filter):
+    """aiohttp's "Error handling request" for a request its parser refused (a 4xx) as one INFO line.
+
+    aiohttp logs such a request at ERROR with a traceback whose message quotes the offending bytes:
+    a header line, bearer token included (seen: schemathesis in ``make faults``). The client gets
+    its 400 either way; the log gets who, the status and the kind of error, never the bytes.
+    """
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        """Rewrite a parser refusal; every other record passes unchanged."""
+        exc = record.exc_info[1] if record.exc_info else None
+        if not isinstance(exc, HttpProcessingError) or not 400 <= exc.code < 500:
+            return True
+        remote = record.args[0] if isinstance(record.args, tuple) and record.args else "?"
+        record.msg = "refused a malformed HTTP request from %s: %d %s"
+        record.args = (remote, exc.code, type(exc).__name__)
+        record.exc_info, record.exc_text = None, None
+        record.levelno, record.levelname = logging.INFO, "INFO"
+        return logging.getLogger(record.name).isEnabledFor(logging.INFO)
+
+
+def quiet_malformed_requests() -> None:
+    """Install MalformedRequests on aiohttp's server logger (once per process)."""
+    server = logging.getLogger("aiohttp.server")
+    if not any(isinstance(f, MalformedRequests) for f in server.filters):
+        server.addFilter(MalformedRequests())
 
 
 def logging_config(log_format: str, level: str) -> dict[str, Any] | None:

@@ -22,6 +22,7 @@ from .llm.briefs import BriefService
 from .llm.chat import CallerChat
 from .llm.chat_model import load_chat_model
 from .llm.tracing import Tracer, build_tracer
+from .logs import quiet_malformed_requests
 from .lookups import LookupService
 from .metrics import Metrics
 from .models import CacheEntry, LookupKey
@@ -267,6 +268,7 @@ class Worker:
 def build_worker(settings: Settings, source: Source | None = None) -> Worker:
     """Wire App + Runtime + agents + routes for *settings*."""
     (settings.data_dir / "faust").mkdir(parents=True, exist_ok=True)
+    quiet_malformed_requests()  # aiohttp would log the raw bytes of a refused request, tokens included
     stream = build_app(settings)
     runtime = Runtime.build(settings, stream.l1_table, source)
     ownership = Ownership(stream.app)
