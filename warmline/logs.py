@@ -62,6 +62,10 @@ class NoTables(logging.Filter):
         return True
 
 
+#: What aiohttp's server logs when it answers a request with an error (web_protocol.handle_error).
+_AIOHTTP_REFUSAL = "Error handling request from %s"
+
+
 class MalformedRequests(logging.Filter):
     """aiohttp's "Error handling request" for a request its parser refused (a 4xx) as one INFO line.
 
@@ -73,8 +77,8 @@ class MalformedRequests(logging.Filter):
     def filter(self, record: logging.LogRecord) -> bool:
         """Rewrite a parser refusal; every other record passes unchanged."""
         exc = record.exc_info[1] if record.exc_info else None
-        if not isinstance(exc, HttpProcessingError) or not 400 <= exc.code < 500:
-            return True
+        if record.msg != _AIOHTTP_REFUSAL or not isinstance(exc, HttpProcessingError) or not 400 <= exc.code < 500:
+            return True  # anything else (a handler's 500 included) keeps its traceback
         remote = record.args[0] if isinstance(record.args, tuple) and record.args else "?"
         record.msg = "refused a malformed HTTP request from %s: %d %s"
         record.args = (remote, exc.code, type(exc).__name__)

@@ -28,6 +28,7 @@ Headers = list[tuple[str, bytes]]
 HOSTILE_ID = re.compile(rb"^h-(\d+)")
 #: Tenths of a second of hostile messages the driver may have sent and not seen confirmed (5 s).
 MAX_UNCONFIRMED_TENTHS = 50
+PLACEMENT_SEED = 20261127
 
 #: Mutation → weight; the huge ones are rare so 100k messages stay a few hundred MB.
 MUTATIONS: dict[str, float] = {
@@ -209,7 +210,7 @@ class Tally:
     replies: Counter[int] = field(default_factory=Counter)
     reply_status: Counter[str] = field(default_factory=Counter)
     dead: Counter[tuple[str, int, int]] = field(default_factory=Counter)
-    letter_metadata: list[bytes] = field(default_factory=list)  # each dead letter but its payload, for the leak scan
+    letter_metadata: list[str] = field(default_factory=list)  # a line per dead letter, for the leak scan
     unmatched_replies: int = 0
 
     def take_reply(self, body: Any, headers: Headers) -> None:
@@ -282,9 +283,10 @@ async def send_all(
     path reads those: the run's "committed past the last hostile message" check compares with
     the offsets recorded here. Stops after *budget_s* (the tally counts what was sent).
 
-    *sticky*: each tenth of a second's messages of a topic go to one partition, the next tenth's
-    to the next (round robin), as the Java client (2.4+) and librdkafka (1.5+) place unkeyed
-    records by default; otherwise each record gets a partition at random (aiokafka's default).
+    *sticky*: each tenth of a second's messages of a topic go to one partition, drawn at random
+    for each topic and tenth, as the Java client (2.4+) and librdkafka (1.5+) place unkeyed
+    records by default (a new partition for each batch); otherwise each record gets a partition at
+    random (aiokafka's default).
     """
     producer = AIOKafkaProducer(bootstrap_servers=bootstrap, linger_ms=5, max_request_size=2 * 1024 * 1024)
     await producer.start()
@@ -297,22 +299,24 @@ async def send_all(
             tally.by_id[h.n] = h
 
     try:
-        counts = {name: len(await producer.partitions_for(name)) for name in {topics[h.topic] for h in items}}
+        counts = {name: len(await producer.partitions_for(name)) for name in sorted({topics[h.topic] for h in items})}
+        placement = random.Random(PLACEMENT_SEED)  # reproducible test data
         chunk = max(1, int(rate / 10))
         stop_at = loop.time() + budget_s
         t_next = loop.time()
-        for number, start in enumerate(range(0, len(items), chunk)):
+        for start in range(0, len(items), chunk):
             if loop.time() > stop_at:
                 break
             t_next += chunk / rate
             part = items[start : start + chunk]
+            sticky_to = {name: placement.randrange(n) for name, n in counts.items()}
             futures = [
                 await producer.send(
                     topics[h.topic],
                     h.value,
                     key=b"tombstone" if h.value is None else None,  # Kafka wants a key or a value
                     headers=list(h.headers) or None,
-                    partition=number % counts[topics[h.topic]] if sticky else None,
+                    partition=sticky_to[topics[h.topic]] if sticky else None,
                 )
                 for h in part
             ]
@@ -322,11 +326,10 @@ async def send_all(
             if len(unconfirmed) > MAX_UNCONFIRMED_TENTHS:
                 await unconfirmed.pop(0)
             await asyncio.sleep(max(0.0, t_next - loop.time()))
-        await asyncio.gather(*unconfirmed)
+        await asyncio.gather(*unconfirmed)  # a send that failed fails the run
     finally:
-        for task in unconfirmed:
-            task.cancel()
-        await producer.stop()
+        await producer.stop()  # flushes what was handed over, so every recording task can finish
+        await asyncio.gather(*unconfirmed, return_exceptions=True)
 
 
 def last_offsets(tally: Tally) -> dict[str, int]:
@@ -351,10 +354,17 @@ async def read_dead_letters(bootstrap: str, topic: str, partitions: int, tally: 
                 for record in records:
                     letter = orjson.loads(record.value or b"{}")
                     tally.dead[(letter.get("topic"), letter.get("partition"), letter.get("offset"))] += 1
-                    letter.pop("original_b64", None)  # the payload is kept for operators by design (DESIGN §2)
-                    tally.letter_metadata.append(orjson.dumps(letter) + repr(record.headers).encode())
+                    tally.letter_metadata.append(_metadata_line(letter, record.headers))
     finally:
         await consumer.stop()
+
+
+def _metadata_line(letter: dict[str, Any], headers: Any) -> str:
+    """A dead letter's fields and headers as decoded text, one line; not its payload (kept by design,
+    docs/protocol.md), so the leak scan reads what an operator reads, not JSON escapes or byte reprs."""
+    fields = [str(value) for name, value in letter.items() if name != "original_b64"]
+    fields += [f"{name}={value.decode(errors='replace')}" for name, value in headers or ()]
+    return " ".join(fields).replace("\n", " ").replace("\r", " ")
 
 
 async def reread_dead_letters(

@@ -246,7 +246,7 @@ async def main_stack(workdir: Path, plan: Plan, outcome: Outcome) -> None:
 def _leak_scan(stack: FaultStack, tally: hostile.Tally) -> dict[str, Any]:
     """Every line the workers logged and every dead letter's metadata, searched for personal data and secrets."""
     texts = {w.name: w.log_path.read_text(errors="replace") for w in stack.workers if w.log_path.exists()}
-    texts["dead-letter metadata"] = b"\n".join(tally.letter_metadata).decode(errors="replace")
+    texts["dead-letter metadata"] = "\n".join(tally.letter_metadata)
     basic = base64.b64encode(f"{upstream.CLIENT_ID}:{upstream.CLIENT_SECRET}".encode()).decode()
     literals = {
         "API token": API_TOKEN,

@@ -161,7 +161,7 @@ async def test_http_lookup_batch_stats_and_admin_invalidation(cluster: Cluster, 
             text = await resp.text()
         assert "warmline_lookups_total" in text
         assert 'warmline_cache_events_total{event="hit_l1"} 1.0' in text
-        assert "# TYPE warmline_oldest_unacked_seconds gauge" in text  # read from the live consumer's ledger
+        assert "# TYPE warmline_oldest_unacked_seconds gauge" in text  # the scrape read the live consumer unharmed
     assert (await http_get(f"{worker.url}/v1/lookup", email=email))[1]["X-Cache"] == "MISS"
     stats = (await http_get(f"{worker.url}/v1/stats"))[2]
     assert stats["cache"]["hits"]["l1"] >= 1 and stats["source"]["calls"] >= 9

@@ -30,3 +30,19 @@ def test_hashed_keys_ids_and_timestamps_are_no_leak() -> None:
     }
     report = scan_report(clean, LITERALS)
     assert report["leaks"] == {} and report["scanned"]["worker-0"] == {"lines": 1, "bytes": len(clean["worker-0"])}
+
+
+def test_escaped_encoded_and_glued_forms_are_found() -> None:
+    texts = {
+        "log": "value\\n4155550123 and caller_+14155550124 asked for c1%40example.com?q=%2B14155550125\n",
+    }
+    report = scan_report(texts, LITERALS)
+    assert report["leaks"] == {
+        "phone number in log": 2,
+        "phone number in log (URL-decoded)": 3,
+        "e-mail in log (URL-decoded)": 1,
+    }
+
+
+def test_a_version_pin_is_no_e_mail() -> None:
+    assert scan_report({"log": "installed aiohttp@3.14.5 and pkg@3.39.0\n"}, LITERALS)["leaks"] == {}

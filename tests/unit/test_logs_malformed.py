@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import AsyncIterator
+import sys
+from collections.abc import AsyncIterator, Iterator
 
 import pytest
 from aiohttp import web
+from aiohttp.http_exceptions import BadHttpMessage
 
 from warmline.logs import MalformedRequests, quiet_malformed_requests
 
@@ -16,6 +18,14 @@ TOKEN = "api-key-never-in-a-log-7Qd"
 
 async def _ok(request: web.Request) -> web.Response:
     return web.json_response({"status": "ok"})
+
+
+@pytest.fixture(autouse=True)
+def _no_filter_left_behind() -> Iterator[None]:
+    yield
+    server = logging.getLogger("aiohttp.server")
+    for installed in [f for f in server.filters if isinstance(f, MalformedRequests)]:
+        server.removeFilter(installed)
 
 
 @pytest.fixture(name="port")
@@ -56,13 +66,18 @@ async def test_a_header_with_a_nul_is_refused_and_logged_without_its_bytes(
     assert TOKEN not in caplog.text and "Traceback" not in caplog.text
 
 
-def test_other_records_pass_unchanged() -> None:
-    record = logging.LogRecord("aiohttp.server", logging.ERROR, __file__, 1, "Error handling request", (), None)
+@pytest.mark.parametrize(
+    ("message", "exc"),
+    [
+        ("Error handling request from %s", RuntimeError("a bug in a handler")),  # a 500
+        ("Unhandled exception", BadHttpMessage("raised elsewhere")),  # not the parser's refusal line
+    ],
+)
+def test_other_records_keep_their_traceback(message: str, exc: Exception) -> None:
     try:
-        raise RuntimeError("a bug in a handler")
-    except RuntimeError:
-        import sys
-
-        record.exc_info = sys.exc_info()
+        raise exc
+    except (RuntimeError, BadHttpMessage):
+        exc_info = sys.exc_info()
+    record = logging.LogRecord("aiohttp.server", logging.ERROR, __file__, 1, message, ("127.0.0.1",), exc_info)
     assert MalformedRequests().filter(record) is True
-    assert record.levelno == logging.ERROR and record.exc_info is not None  # a 500 keeps its traceback
+    assert record.levelno == logging.ERROR and record.exc_info is exc_info

@@ -223,6 +223,21 @@ async def test_a_record_handed_out_and_never_acked_is_reported_with_its_age(monk
     watch = UnackedWatch(consumer.oldest_unacked, clock=lambda: now[0])
     assert consumer.oldest_unacked() == {INPUT: (10, 50.0)}
     assert watch.ages_by_topic() == {"lookup-request": 75.0}
-    assert watch.report_stuck(after_s=60) == 1
+    assert watch.report_stuck(after_s=60) == 0  # first seen as the oldest
+    now[0] = 185.0
+    assert watch.report_stuck(after_s=60) == 1  # still the oldest 60 s later
     _handled(consumer, batch[0])
     assert watch.ages_by_topic() == {} and watch.report_stuck(after_s=60) == 0
+
+
+async def test_the_metric_reads_the_app_s_consumer_and_creates_none(monkeypatch: pytest.MonkeyPatch) -> None:
+    from types import SimpleNamespace
+
+    from warmline.stream.transport import oldest_unacked_of
+
+    consumer, _ = _consumer({INPUT: 10}, clock=lambda: 5.0)
+    await consumer.seek_to_committed()
+    assert await _handed_out(consumer, [_Message(INPUT, 10)], monkeypatch) == [10]
+    assert oldest_unacked_of(SimpleNamespace(_consumer=consumer)) == {INPUT: (10, 5.0)}
+    app = SimpleNamespace(_consumer=None)
+    assert oldest_unacked_of(app) == {} and app._consumer is None

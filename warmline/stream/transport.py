@@ -198,8 +198,11 @@ class TunedConsumer(faust_aiokafka.Consumer):
 
 
 def oldest_unacked_of(app: Any) -> dict[Any, tuple[int, float]]:
-    """The app's consumer's oldest unacked records (none for a consumer without a delivery ledger)."""
-    consumer = app.consumer
+    """The app's consumer's oldest unacked records (none before it exists, or without a delivery ledger).
+
+    Faust's ``app.consumer`` would create a consumer when there is none yet: a scrape must not.
+    """
+    consumer = getattr(app, "_consumer", None)
     return consumer.oldest_unacked() if isinstance(consumer, TunedConsumer) else {}
 
 
