@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from benchmarks.faults.hostile import metadata_line
 from benchmarks.faults.leaks import scan_report
 
 LITERALS = {"admin token": "faults-admin-token-Tk8wB"}
@@ -46,3 +47,24 @@ def test_escaped_encoded_and_glued_forms_are_found() -> None:
 
 def test_a_version_pin_is_no_e_mail() -> None:
     assert scan_report({"log": "installed aiohttp@3.14.5 and pkg@3.39.0\n"}, LITERALS)["leaks"] == {}
+
+
+def test_a_dead_letter_s_fields_do_not_run_into_a_phone_number() -> None:
+    # Seen in a run: received_at 1795747744.1415424 followed by original_size 1244, joined by a space.
+    letter = {
+        "reason": "message: Invalid JSON at line 1 column 244",
+        "topic": "customer-changed-de3831",
+        "partition": 14,
+        "offset": 727,
+        "received_at": 1795747744.1415424,
+        "original_b64": "e30=",
+        "original_size": 1244,
+        "truncated": False,
+    }
+    clean = metadata_line(letter, [("kafka_correlationId", b"h-12")])
+    assert "e30=" not in clean and "kafka_correlationId=h-12" in clean
+    assert scan_report({"dead-letter metadata": clean}, LITERALS)["leaks"] == {}
+    leaky = metadata_line({**letter, "reason": "caller +1 415 555 0123 is no key"}, [])
+    assert scan_report({"dead-letter metadata": leaky}, LITERALS)["leaks"] == {
+        "phone number in dead-letter metadata": 1
+    }
