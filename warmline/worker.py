@@ -308,7 +308,7 @@ def build_worker(settings: Settings, source: Source | None = None) -> Worker:
     unacked = UnackedWatch(lambda: oldest_unacked_of(stream.app))
     runtime.metrics.export_gauges(
         "warmline_oldest_unacked_seconds",
-        "Seconds the oldest record handed to a handler and not acked has waited, by input topic (it holds the commit).",
+        "Seconds the oldest record handed to a stream and not acked has waited, by input topic (it holds the commit).",
         "topic",
         unacked.ages_by_topic,
     )

@@ -7,6 +7,7 @@ Used after a fault run on every worker log line and every dead letter's metadata
 from __future__ import annotations
 
 import re
+from collections import Counter
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from urllib.parse import unquote
@@ -75,12 +76,10 @@ def scan_report(texts: Mapping[str, str], literals: Mapping[str, str]) -> dict[s
     """
     views = {**texts, **{f"{where} (URL-decoded)": unquote(text) for where, text in texts.items() if "%" in text}}
     leaks = find_leaks(views, literals=literals, patterns={"phone number": ANY_415_PHONE, "e-mail": ANY_EMAIL})
-    counts: dict[str, int] = {}
-    for leak in leaks:
-        counts[f"{leak.what} in {leak.where}"] = counts.get(f"{leak.what} in {leak.where}", 0) + 1
+    counts = Counter(f"{leak.what} in {leak.where}" for leak in leaks)
     return {
         "scanned": {where: {"lines": len(text.splitlines()), "bytes": len(text)} for where, text in texts.items()},
         "looked_for": ["phone number", "e-mail", *literals],
-        "leaks": counts,
+        "leaks": dict(counts),
         "examples": [f"{leak.what} in {leak.where}: …{leak.excerpt}…" for leak in leaks[:5]],
     }

@@ -45,7 +45,8 @@ class Verdict(enum.Enum):
 @dataclass
 class _Partition:
     next: int
-    pending: dict[int, float] = field(default_factory=dict)  # offset → when it was handed out
+    # offset → when it was handed out; admit() adds offsets in increasing order, so the first key is the lowest
+    pending: dict[int, float] = field(default_factory=dict)
     suspected_jump: tuple[int, int] | None = None  # (next, offset) of a jump seen once
 
 
@@ -97,13 +98,8 @@ class DeliveryLedger(Generic[P]):
         state = self._partitions.get(tp)
         if state is None:
             return None
-        return min(state.pending) if state.pending else state.next
+        return next(iter(state.pending)) if state.pending else state.next
 
     def oldest_pending(self) -> dict[P, tuple[int, float]]:
         """Per partition with records handed out and not done: the oldest one's offset and hand-out time."""
-        oldest: dict[P, tuple[int, float]] = {}
-        for tp, state in self._partitions.items():
-            if state.pending:
-                offset = min(state.pending)
-                oldest[tp] = (offset, state.pending[offset])
-        return oldest
+        return {tp: next(iter(state.pending.items())) for tp, state in self._partitions.items() if state.pending}
