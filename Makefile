@@ -30,8 +30,9 @@ test-unit: install  ## unit tests only (no services)
 bench: install  ## benchmarks; JSON + PNG under benchmarks/results/
 	$(PY) -m benchmarks
 
-faults: install  ## fault suite: 2 workers under load, each fault in turn, 100k hostile messages (~10 min); JSON + PNG
+faults: install  ## fault suite (~10 min), then 10 failover windows on fresh brokers (~15 min); JSON + PNG
 	$(PY) -m benchmarks.faults
+	$(PY) -m benchmarks.faults.failover
 
 lint: install  ## ruff, format check, mypy, import contracts
 	$(VENV)/bin/ruff check .

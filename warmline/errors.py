@@ -12,6 +12,7 @@
     ├── VipFileError                (vip.py) an unreadable VIP file (also a ValueError)
     ├── BrokerUnreachable           (stream/broker.py) no Kafka broker at WARMLINE_BROKER
     ├── TopicLayoutError            (stream/topics.py) an internal topic with another partition count
+    ├── FaustInternalsChanged       (stream/internals.py) a Faust/aiokafka without a private name warmline uses
     └── DevStackError               (devstack.py) the embedded broker could not start
 
 The CLI prints any WarmlineError as one line and exits 2: each message says what to do.

@@ -35,6 +35,7 @@ from .sources import Priority, Source, SourceResult, build_source
 from .sources.gate import SourceGate
 from .stream.app import L1_TABLE, StreamApp, build_app
 from .stream.backlog import MAX_PRODUCE_BACKLOG, ProduceBacklog, producer_buffered
+from .stream.internals import require as require_internals
 from .stream.ownership import Ownership
 from .stream.topics import TopicPlan
 from .stream.transport import oldest_unacked_of
@@ -267,6 +268,7 @@ class Worker:
 
 def build_worker(settings: Settings, source: Source | None = None) -> Worker:
     """Wire App + Runtime + agents + routes for *settings*."""
+    require_internals()  # an upgraded Faust/aiokafka without what delivery relies on: refuse to start
     (settings.data_dir / "faust").mkdir(parents=True, exist_ok=True)
     quiet_malformed_requests()  # aiohttp would log the raw bytes of a refused request, tokens included
     stream = build_app(settings)

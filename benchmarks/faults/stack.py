@@ -10,7 +10,7 @@ from pathlib import Path
 
 import aiohttp
 
-from warmline.commands.embedded_broker import create_topics
+from warmline.commands.embedded_broker import create_topics as create_wire_topics
 
 from .procs import Broker, MotoS3, RedisServer, Service, Upstream, Worker
 from .upstream import CLIENT_ID, CLIENT_SECRET
@@ -69,14 +69,20 @@ class FaultStack:
             **{f"WARMLINE_TOPIC_{n.upper()}": t for n, t in self.topics.items()},
         }
 
-    async def start(self, workers: int = 2) -> None:
+    async def start(
+        self, workers: int = 2, *, create_topics: bool = True, extra_env: dict[str, str] | None = None
+    ) -> None:
+        """Start the services and *workers* workers, each ready before the next; the wire topics are
+        created first unless *create_topics* is False (then the first worker creates them)."""
         for service in [self.s3, self.redis, self.upstream, self.broker]:
             if service is not None:
                 await asyncio.to_thread(service.start)
                 self.services.append(service)
-        await create_topics(self.broker.bootstrap, self.topics.values(), self.partitions)
+        if create_topics:
+            await create_wire_topics(self.broker.bootstrap, self.topics.values(), self.partitions)
         for i in range(workers):
-            worker = Worker(f"worker-{i}", self.workdir / f"worker-{i}.log", env=self.worker_env(i))
+            env = {**self.worker_env(i), **(extra_env or {})}
+            worker = Worker(f"worker-{i}", self.workdir / f"worker-{i}.log", env=env)
             self.workers.append(worker)
             await asyncio.to_thread(worker.start)
 

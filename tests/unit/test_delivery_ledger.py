@@ -30,6 +30,14 @@ def test_a_batch_starting_past_the_next_offset_is_fetched_again() -> None:
     assert ledger.admit("p", 10) is Verdict.DELIVER  # the refetch starts where it must
 
 
+def test_a_jump_whose_refetch_failed_is_not_crossed() -> None:
+    ledger = _ledger_from(10)
+    assert ledger.admit("p", 14) is Verdict.REFETCH
+    ledger.refetch_failed("p")  # the seek back to 10 did not happen: 14 arriving again proves nothing
+    assert ledger.admit("p", 14) is Verdict.REFETCH
+    assert ledger.admit("p", 14) is Verdict.DELIVER  # seen again after a refetch that happened: a gap
+
+
 def test_only_the_same_jump_twice_is_a_real_gap() -> None:
     ledger = _ledger_from(10)
     assert ledger.admit("p", 12) is Verdict.REFETCH
@@ -66,6 +74,20 @@ def test_a_partition_without_a_start_hands_out_nothing() -> None:
     ledger: DeliveryLedger[str] = DeliveryLedger()
     assert ledger.admit("p", 42) is Verdict.SKIP
     assert ledger.low_water("p") is None and ledger.next_offset("p") is None
+
+
+def test_nothing_is_handed_out_in_a_generation_before_its_restart() -> None:
+    ledger: DeliveryLedger[str] = DeliveryLedger()
+    ledger.restart({"p": 10}, generation=4)
+    assert ledger.admit("p", 10, generation=4) is Verdict.DELIVER
+    ledger.done("p", 10)
+    # Generation 5 is assigned; its seek has not restarted the ledger yet: even the next record
+    # in order waits (the seek that follows the restart fetches it again).
+    assert ledger.admit("p", 11, generation=5) is Verdict.SKIP
+    assert ledger.low_water("p") == 11  # what is done stays known for the restart (a kept partition)
+    ledger.restart({"p": 11}, generation=5)
+    assert ledger.admit("p", 11, generation=5) is Verdict.DELIVER
+    assert ledger.admit("p", 12, generation=4) is Verdict.SKIP  # a batch of the older generation
 
 
 def test_the_oldest_record_not_done_is_reported_with_the_time_it_was_handed_out() -> None:

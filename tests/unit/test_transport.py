@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 
 import pytest
 from faust.types import TP
@@ -37,14 +37,24 @@ class _Topics:
 
 
 class _Thread:
-    """The consumer thread: committed offsets, positions, and the seeks asked of it."""
+    """The consumer thread: committed offsets, the assignment, and the seeks asked of it."""
 
     def __init__(self, committed: dict[TP, int | None]) -> None:
         self.committed, self.seeks = committed, []  # type: list[dict[TP, int]]
+        self.assigned: set[TP] = set(committed)
         self.seek_error: Exception | None = None
+        # What happens while aiokafka looks the commits up (one request per partition): the
+        # fetcher runs, a rebalance moves on.
+        self.during_seek_to_committed: Callable[[], Awaitable[None]] | None = None
 
     async def seek_to_committed(self) -> dict[TP, int | None]:
-        return dict(self.committed)
+        committed = {tp: offset for tp, offset in self.committed.items() if tp in self.assigned}
+        if self.during_seek_to_committed is not None:
+            await self.during_seek_to_committed()
+        return committed
+
+    def assignment(self) -> set[TP]:
+        return set(self.assigned)
 
     async def seek_wait(self, partitions: dict[TP, int]) -> None:
         self.seeks.append(dict(partitions))
@@ -67,7 +77,7 @@ def _consumer(
     from warmline.stream.delivery import DeliveryLedger
 
     consumer = TunedConsumer.__new__(TunedConsumer)
-    consumer.app = SimpleNamespace(topics=_Topics())  # type: ignore[assignment]
+    consumer.app = SimpleNamespace(topics=_Topics(), consumer_generation_id=1)  # type: ignore[assignment]
     consumer._thread = thread = _Thread(committed or {})
     consumer._ledger = DeliveryLedger(clock)
     consumer._acked = defaultdict(list)
@@ -79,6 +89,12 @@ def _consumer(
     consumer._waiting_for_ack = None
     consumer._read_offset = defaultdict(lambda: None)
     return consumer, thread
+
+
+async def _rebalance(consumer: TunedConsumer, thread: _Thread, committed: dict[TP, int | None]) -> None:
+    """A new generation assigns the partitions of *committed*, whose commits they are."""
+    consumer.app.consumer_generation_id += 1
+    thread.committed, thread.assigned = dict(committed), set(committed)
 
 
 async def _handed_out(consumer: TunedConsumer, batch: list[_Message], monkeypatch: pytest.MonkeyPatch) -> list[int]:
@@ -100,7 +116,7 @@ async def test_a_batch_from_before_the_seek_is_fetched_again(monkeypatch: pytest
     await consumer.seek_to_committed()
     stale = [_Message(INPUT, 25), _Message(CHANGELOG, 7), _Message(INPUT, 26)]
     assert await _handed_out(consumer, stale, monkeypatch) == [7]  # the changelog is not ledgered
-    assert thread.seeks == [{INPUT: 10}]
+    assert thread.seeks == [{INPUT: 10}, {INPUT: 10}]  # the start, then the refetch
     assert consumer._new_offset(INPUT) == 10
     assert await _handed_out(consumer, [_Message(INPUT, 10), _Message(INPUT, 11)], monkeypatch) == [10, 11]
 
@@ -112,13 +128,14 @@ async def test_a_partition_without_a_commit_starts_over_where_the_last_generatio
     # records fetched last generation. Offsets 5 and 6 were handed out, 6 was never acked.
     consumer, thread = _consumer({INPUT: None, OTHER_INPUT: None})
     await consumer.seek_to_committed()  # first assignment: both start at their earliest offset (3)
-    assert thread.seeks == [{INPUT: 3}, {OTHER_INPUT: 3}]
+    assert thread.seeks == [{INPUT: 3, OTHER_INPUT: 3}]
     five, six = _Message(INPUT, 5), _Message(INPUT, 6)
     await consumer.seek_wait({INPUT: 5})
     assert await _handed_out(consumer, [five, six], monkeypatch) == [5, 6]
     _handled(consumer, five)
     thread.seeks.clear()
-    await consumer.seek_to_committed()  # a rebalance; still nothing committed
+    await _rebalance(consumer, thread, {INPUT: None, OTHER_INPUT: None})  # kept both; still nothing committed
+    await consumer.seek_to_committed()
     assert {tp: offset for seek in thread.seeks for tp, offset in seek.items()} == {INPUT: 6, OTHER_INPUT: 3}
     assert await _handed_out(consumer, [six, _Message(INPUT, 7)], monkeypatch) == [6, 7]
 
@@ -130,7 +147,7 @@ async def test_records_before_the_seek_after_an_assignment_are_not_handed_out(mo
     consumer, thread = _consumer({INPUT: 104})
     assert await _handed_out(consumer, [_Message(INPUT, 136), _Message(INPUT, 137)], monkeypatch) == []
     await consumer.seek_to_committed()
-    assert thread.seeks == [] and consumer._new_offset(INPUT) == 104
+    assert thread.seeks == [{INPUT: 104}] and consumer._new_offset(INPUT) == 104
     assert await _handed_out(consumer, [_Message(INPUT, 104)], monkeypatch) == [104]
 
 
@@ -143,8 +160,9 @@ async def test_a_partition_kept_through_a_rebalance_goes_on_from_what_is_done(mo
     assert await _handed_out(consumer, batch, monkeypatch) == [10, 11, 12, 13]
     _handled(consumer, batch[0])
     _handled(consumer, batch[1])
+    await _rebalance(consumer, thread, {INPUT: 10})
     await consumer.seek_to_committed()
-    assert thread.seeks == [{INPUT: 12}]
+    assert thread.seeks[-1] == {INPUT: 12}
     assert await _handed_out(consumer, batch[2:], monkeypatch) == [12, 13]
 
 
@@ -159,8 +177,9 @@ async def test_what_a_stream_skips_unhandled_is_not_done(monkeypatch: pytest.Mon
     consumer.ack(batch[0])  # type: ignore[arg-type]  # skipped by the stream
     assert _handled(consumer, batch[1])
     assert consumer._new_offset(INPUT) == 10
+    await _rebalance(consumer, thread, {INPUT: 10})
     await consumer.seek_to_committed()
-    assert thread.seeks == []  # resumed from the commit, 10, not past it
+    assert thread.seeks[-1] == {INPUT: 10}  # resumed from the commit, 10, not past it
 
 
 async def test_a_start_whose_seek_is_not_confirmed_is_kept(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -173,8 +192,9 @@ async def test_a_start_whose_seek_is_not_confirmed_is_kept(monkeypatch: pytest.M
     for message in batch[:2]:
         _handled(consumer, message)
     thread.seek_error = KafkaTimeoutError()  # aiokafka moved, the position wait did not finish
+    await _rebalance(consumer, thread, {INPUT: 10})
     await consumer.seek_to_committed()
-    assert thread.seeks == [{INPUT: 12}]
+    assert thread.seeks[-1] == {INPUT: 12}
     stale = [_Message(INPUT, 20), _Message(INPUT, 21)]  # fetched before the seek: not a new course
     assert await _handed_out(consumer, stale, monkeypatch) == []
     assert consumer._ledger.next_offset(INPUT) == 12
@@ -187,6 +207,7 @@ async def test_a_commit_never_passes_a_message_still_being_handled(
     # Offset 10 is a slow lookup in the handler pool; 11-13 were answered at once. Faust alone
     # commits 14 (faust-streaming#606): a worker stopped before 10 is answered would lose it.
     consumer, _ = _consumer({INPUT: committed})
+    await consumer.seek_to_committed()
     await consumer.seek_wait({INPUT: 10})
     batch = [_Message(INPUT, offset) for offset in (10, 11, 12, 13)]
     assert await _handed_out(consumer, batch, monkeypatch) == [10, 11, 12, 13]
@@ -241,3 +262,85 @@ async def test_the_metric_reads_the_app_s_consumer_and_creates_none(monkeypatch:
     assert oldest_unacked_of(SimpleNamespace(_consumer=consumer)) == {INPUT: (10, 5.0)}
     app = SimpleNamespace(_consumer=None)
     assert oldest_unacked_of(app) == {} and app._consumer is None
+
+
+async def test_records_fetched_at_the_commit_before_the_restart_are_fetched_again(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # Issue 19's lost half: a restarted worker's fetcher ran while its seek looked the commits up.
+    # aiokafka had already moved the consumer to the commit (104), so 104 and 105 arrived before
+    # the ledger knew the start and were dropped; the load then ended, no later record came to
+    # show the hole, and 104.. stayed unhandled with the commit at 104 for good.
+    consumer, thread = _consumer({INPUT: 104})
+    early: list[int] = []
+
+    async def fetcher_runs() -> None:
+        early.extend(await _handed_out(consumer, [_Message(INPUT, 104), _Message(INPUT, 105)], monkeypatch))
+
+    thread.during_seek_to_committed = fetcher_runs
+    await consumer.seek_to_committed()
+    assert early == []  # the start was not known yet
+    assert thread.seeks == [{INPUT: 104}]  # so the consumer goes back to it after the restart
+    assert await _handed_out(consumer, [_Message(INPUT, 104), _Message(INPUT, 105)], monkeypatch) == [104, 105]
+
+
+async def test_a_seek_begun_in_an_older_generation_changes_nothing(monkeypatch: pytest.MonkeyPatch) -> None:
+    # A rebalance stops the flow; Faust's fetcher then seeks to the commits of the assignment it
+    # still has (generation 1: both partitions) while generation 2 assigns OTHER_INPUT alone and
+    # its own seek restarts the ledger. The older seek ending last must not bring back INPUT (its
+    # stale mark would later be a start past records nobody handled) nor drop OTHER_INPUT.
+    consumer, thread = _consumer({INPUT: 10, OTHER_INPUT: 0})
+    await consumer.seek_to_committed()
+    assert await _handed_out(consumer, [_Message(INPUT, 10)], monkeypatch) == [10]
+
+    async def generation_two_is_assigned_and_sought() -> None:
+        thread.during_seek_to_committed = None
+        await _rebalance(consumer, thread, {OTHER_INPUT: 5})
+        await consumer.seek_to_committed()
+
+    thread.during_seek_to_committed = generation_two_is_assigned_and_sought
+    thread.seeks.clear()
+    await consumer.seek_to_committed()  # the older one, ending last
+    assert thread.seeks == [{OTHER_INPUT: 5}]  # generation 2's seek only
+    assert consumer._ledger.next_offset(INPUT) is None  # INPUT is not ours any more
+    assert await _handed_out(consumer, [_Message(OTHER_INPUT, 5)], monkeypatch) == [5]
+
+
+async def test_a_partition_handed_away_and_given_back_starts_from_the_group_s_commit(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    consumer, thread = _consumer({INPUT: 10, OTHER_INPUT: 0})
+    await consumer.seek_to_committed()
+    batch = [_Message(INPUT, offset) for offset in (10, 11, 12)]
+    assert await _handed_out(consumer, batch, monkeypatch) == [10, 11, 12]
+    for message in batch:
+        _handled(consumer, message)
+    await _rebalance(consumer, thread, {OTHER_INPUT: 0})  # INPUT handed away; its next owner commits 11
+    await consumer.seek_to_committed()
+    await _rebalance(consumer, thread, {INPUT: 11, OTHER_INPUT: 0})  # and given back
+    thread.seeks.clear()
+    await consumer.seek_to_committed()
+    assert thread.seeks == [{INPUT: 11, OTHER_INPUT: 3}]  # the commit, not this worker's old mark (13)
+
+
+async def test_records_of_a_new_generation_wait_for_its_seek(monkeypatch: pytest.MonkeyPatch) -> None:
+    consumer, thread = _consumer({INPUT: 10})
+    await consumer.seek_to_committed()
+    await _rebalance(consumer, thread, {INPUT: 10})  # kept, but generation 2 has not sought yet
+    assert await _handed_out(consumer, [_Message(INPUT, 10), _Message(INPUT, 11)], monkeypatch) == []
+    await consumer.seek_to_committed()
+    assert await _handed_out(consumer, [_Message(INPUT, 10), _Message(INPUT, 11)], monkeypatch) == [10, 11]
+
+
+async def test_a_jump_is_crossed_only_after_a_refetch_that_happened(monkeypatch: pytest.MonkeyPatch) -> None:
+    from aiokafka.errors import KafkaTimeoutError
+
+    consumer, thread = _consumer({INPUT: 10})
+    await consumer.seek_to_committed()
+    thread.seek_error = KafkaTimeoutError()
+    jump = [_Message(INPUT, 14)]
+    assert await _handed_out(consumer, jump, monkeypatch) == []  # refetch asked, not confirmed
+    assert await _handed_out(consumer, jump, monkeypatch) == []  # so 14 again is no proof of a gap
+    thread.seek_error = None
+    assert await _handed_out(consumer, jump, monkeypatch) == []  # this refetch happens
+    assert await _handed_out(consumer, jump, monkeypatch) == [14]  # and 14 came again: 10..13 are not in the log

@@ -1,24 +1,31 @@
 """Which offsets of each input partition were handed to a stream, and which are done.
 
-Faust commits the acked offsets it has seen and treats any jump in offsets as a log gap: it marks
-the skipped offsets acked and commits over them. A jump also happens when a batch fetched before
-a rebalance's seek is handed out after it, or when Faust's ``getmany`` drops the rest of a batch
-at a generation change after the consumer's position moved past it; then records nobody handled
-are committed and lost (rolling restarts in ``make faults``). The ledger keeps, per partition,
-the next offset it must hand out and the offsets handed out and not acked yet, so that
+The one owner of "what is done" per partition. Faust commits the acked offsets it has seen and
+treats any jump in offsets as a log gap that it commits over; a jump also happens when a batch
+fetched before a seek is handed out after it. Records nobody handled were committed that way.
+The ledger keeps, per partition, the next offset it must hand out and the offsets handed out and
+not acked yet, so that
 
 - a record past the next offset is not handed out; the partition is fetched again from there
-  (``REFETCH``); only the same jump seen twice in a row is a real gap (transaction markers,
-  compaction) and is crossed;
-- a record before it (already handed out, or before the seek) is dropped (``SKIP``), and so is
-  every record of a partition whose start is not known yet: after an assignment Faust can let
-  records through before it seeks to the committed offsets, from wherever the consumer stands
-  (seen: the log end, in a SIGSTOP fault); the seek that follows fetches them again;
+  (``REFETCH``); only the same jump seen again after a confirmed refetch is a real gap
+  (transaction markers, compaction) and is crossed;
+- a record before it (already handed out, or before the seek) is dropped (``SKIP``);
 - the offset to commit is the lowest one not done: the oldest handed out and not acked, or the
   next one when all are done. Nothing is committed past a record still being handled
-  (faust-streaming#606) or past one never handed out. A record never acked holds the commit
-  until the next seek (a rebalance), which reads it again; ``oldest_pending`` says since when
-  each partition's oldest record has waited, so a held commit shows in metrics and logs.
+  (faust-streaming#606) or past one never handed out.
+
+What survives a rebalance, and what is reset (every rule has a test in tests/unit):
+
+- **Started per generation.** Nothing is handed out in a consumer generation until the ledger
+  was restarted *for that generation*: a record of an older generation's course, or fetched
+  before the new generation's start is known, is dropped (the consumer seeks to the start right
+  after the restart, so a dropped record is fetched again).
+- **A restart replaces everything.** Partitions not assigned in the new generation are
+  forgotten; a partition handed away and given back later starts from the group's commit.
+- **A kept partition** (assigned in the generation before and in this one) goes on from what
+  this worker knows is done, when that is past the group's commit: every offset below its mark
+  was handed out by this worker and acked.
+- **No commit** (new partition): it starts at the partition's earliest offset.
 
 Plain bookkeeping: the consumer (``stream/transport.py``) calls it; no I/O here.
 """
@@ -55,20 +62,22 @@ class DeliveryLedger(Generic[P]):
 
     def __init__(self, clock: Callable[[], float] = time.monotonic) -> None:
         self._partitions: dict[P, _Partition] = {}
+        self._generation: int | None = None  # the consumer generation the partitions were started for
         self._clock = clock
 
-    def restart(self, starts: Mapping[P, int]) -> None:
-        """After a seek of every assigned partition: deliver each from *starts*, forget the rest."""
+    def restart(self, starts: Mapping[P, int], generation: int = 0) -> None:
+        """Generation *generation* assigned exactly the partitions of *starts*: deliver each from its start."""
         self._partitions = {tp: _Partition(offset) for tp, offset in starts.items()}
+        self._generation = generation
 
     def seeked(self, tp: P, offset: int) -> None:
         """The consumer was moved to *offset*: deliver from there; what was handed out is moot."""
         self._partitions[tp] = _Partition(offset)
 
-    def admit(self, tp: P, offset: int) -> Verdict:
-        """Whether the record at *offset* may be handed to a stream now (and record it if so)."""
+    def admit(self, tp: P, offset: int, generation: int = 0) -> Verdict:
+        """Whether the record at *offset* may be handed to a stream in *generation* (and record it if so)."""
         state = self._partitions.get(tp)
-        if state is None:  # no start known yet (records fetched before the seek after an assignment)
+        if state is None or generation != self._generation:  # no start known in this generation yet
             return Verdict.SKIP
         if offset < state.next:
             return Verdict.SKIP
@@ -81,6 +90,12 @@ class DeliveryLedger(Generic[P]):
         state.next = offset + 1
         state.pending[offset] = self._clock()
         return Verdict.DELIVER
+
+    def refetch_failed(self, tp: P) -> None:
+        """The seek back to the next offset did not happen: the jump seen must not count as seen twice."""
+        state = self._partitions.get(tp)
+        if state is not None:
+            state.suspected_jump = None
 
     def next_offset(self, tp: P) -> int | None:
         """The next offset *tp* must hand out (None: not tracked)."""

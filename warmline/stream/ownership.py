@@ -49,12 +49,13 @@ class Ownership:
 
     def owned(self) -> frozenset[int]:
         """The L1 partitions this worker is the active owner of now."""
-        assignment = self._app.assignor._assignment  # replaced on every rebalance: recompute only then
-        if assignment is not self._seen:
+        generation = self._app.consumer_generation_id  # every assignment is a new generation: recompute only then
+        owned = self._owned
+        if generation != self._seen or not owned:  # empty: asked while starting, before the first assignment
             topic = self._app.tables[L1_TABLE].changelog_topic.get_topic_name()
-            self._owned = frozenset(active_partitions(self._app, topic))
-            self._seen = assignment
-        return self._owned
+            owned = self._owned = frozenset(active_partitions(self._app, topic))
+            self._seen = generation
+        return owned
 
     def owns(self, key: str) -> bool:
         """True when this worker is the active owner of *key*'s L1 partition."""

@@ -72,6 +72,7 @@ class TunedConsumer(faust_aiokafka.Consumer):
     async def getmany(self, timeout: float) -> AsyncIterator[tuple[Any, Any]]:
         """Faust's records, each input record handed out only in offset order (see the ledger)."""
         refetching: set[Any] = set()
+        generation = self.app.consumer_generation_id
         async for tp, message in super().getmany(timeout):
             if tp in refetching:
                 continue
@@ -79,7 +80,7 @@ class TunedConsumer(faust_aiokafka.Consumer):
                 yield tp, message
                 continue
             expected = self._ledger.next_offset(tp)
-            verdict = self._ledger.admit(tp, message.offset)
+            verdict = self._ledger.admit(tp, message.offset, generation)
             if verdict is Verdict.DELIVER:
                 if expected is not None and message.offset > expected:
                     logger.info(
@@ -99,37 +100,56 @@ class TunedConsumer(faust_aiokafka.Consumer):
         logger.info("%s: records from %d arrived where %d was next; fetching again from there", tp, found, expected)
         try:
             await super().seek_wait({tp: expected})  # Faust's: moves the consumer, not the ledger
-        except SEEK_ERRORS as exc:  # a rebalance took the partition: its next owner seeks it
+        except SEEK_ERRORS as exc:  # a rebalance took the partition, or the broker is slow
+            self._ledger.refetch_failed(tp)  # the same jump again is not proof of a gap
             logger.info("%s: no refetch (%r)", tp, exc)
 
     async def seek_to_committed(self) -> Mapping[Any, int]:
-        """Faust's seek to the committed offsets; then each input partition from the ledger's low-water mark if later.
+        """Faust's seek to the committed offsets; then the ledger is restarted for this generation and
+        every input partition is sought to its start, in that order.
 
-        Everything below the mark was handed out by this consumer and acked (or committed before
-        it started on the partition), so a partition kept through a rebalance is not read again
-        from an older commit (fewer duplicates). aiokafka does not seek a partition without a
-        committed offset at all: its position stays wherever it was; such a partition starts at
-        the mark or, new to this worker, at its earliest offset (the app's auto_offset_reset).
+        The start is the group's commit, the ledger's mark of a kept partition if later, or the
+        earliest offset without a commit. The seek always follows the restart, also where the
+        commit already put the consumer there: the fetcher runs during this method (Faust resumes
+        the partitions before it seeks), and records it fetched at the commit before the ledger
+        knew the start were dropped; without a second seek a partition that then goes quiet keeps
+        them unhandled for good (a worker restarted near the end of a load lost half of it).
+
+        A seek started in an older generation (Faust's fetcher seeks when a rebalance stops the
+        flow) changes nothing once a newer generation is assigned: its assignment is stale, and
+        the new generation's own seek, which always follows, is the one that counts.
         """
+        generation = self.app.consumer_generation_id
         committed = await super().seek_to_committed()
+        assigned = self.assignment()
+        inputs = {tp: offset for tp, offset in committed.items() if self._ledgered(tp) and tp in assigned}
         starts: dict[Any, int] = {}
-        for tp, offset in committed.items():
-            if not self._ledgered(tp):
-                continue
+        for tp, offset in inputs.items():
             sought = offset if offset is not None and offset > 0 else None
             mark = self._ledger.low_water(tp)
             start = mark if mark is not None and (sought is None or mark > sought) else sought
-            try:
-                if start is None:
-                    start = (await self.earliest_offsets(tp)).get(tp) or 0
-                if start != sought:
-                    await super().seek_wait({tp: start})
+            if start is not None:
                 starts[tp] = start
-            except SEEK_ERRORS as exc:  # taken away, or the broker is slow: records out of place are refetched
-                logger.info("%s: seek to %s not confirmed (%r)", tp, start, exc)
-                if start is not None:
-                    starts[tp] = start
-        self._ledger.restart(starts)
+        new = [tp for tp in inputs if tp not in starts]
+        if new:
+            try:
+                earliest = await self.earliest_offsets(*new)
+            except SEEK_ERRORS as exc:  # the broker did not answer: the log's beginning is safe
+                logger.info("earliest offsets not known (%r); starting %d partitions at 0", exc, len(new))
+                earliest = {}
+            starts.update({tp: earliest.get(tp) or 0 for tp in new})
+        if self.app.consumer_generation_id != generation:
+            logger.info(
+                "a seek begun in generation %s ended in %s: left to the new one",
+                generation,
+                self.app.consumer_generation_id,
+            )
+            return committed
+        self._ledger.restart(starts, generation)
+        try:
+            await super().seek_wait(starts)
+        except SEEK_ERRORS as exc:  # taken away, or the broker is slow: records out of place are refetched
+            logger.info("seek to the starts not confirmed (%r)", exc)
         resumed = {tp: start for tp, start in starts.items() if start != (committed.get(tp) or 0)}
         if resumed:  # a kept partition resumed from what is done, or one without a commit started past 0
             logger.info(
