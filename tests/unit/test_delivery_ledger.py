@@ -104,3 +104,14 @@ def test_the_oldest_record_not_done_is_reported_with_the_time_it_was_handed_out(
     assert ledger.oldest_pending() == {"p": (11, 105.0)}  # q has nothing pending: absent
     ledger.seeked("p", 11)
     assert ledger.oldest_pending() == {}
+
+
+def test_a_rewind_hands_out_again_everything_not_done() -> None:
+    ledger = _ledger_from(10)
+    for offset in (10, 11, 12):
+        ledger.admit("p", offset)
+    ledger.done("p", 10)
+    ledger.done("p", 12)
+    assert ledger.rewind() == {"p": 11}
+    assert ledger.admit("p", 11) is Verdict.DELIVER and ledger.admit("p", 12) is Verdict.DELIVER
+    assert ledger.low_water("p") == 11

@@ -80,6 +80,7 @@ def _consumer(
     consumer.app = SimpleNamespace(topics=_Topics(), consumer_generation_id=1)  # type: ignore[assignment]
     consumer._thread = thread = _Thread(committed or {})
     consumer._ledger = DeliveryLedger(clock)
+    consumer._rewinding = None
     consumer._acked = defaultdict(list)
     consumer._acked_index = defaultdict(set)
     consumer._gap = defaultdict(IntervalTree)
@@ -344,3 +345,42 @@ async def test_a_jump_is_crossed_only_after_a_refetch_that_happened(monkeypatch:
     thread.seek_error = None
     assert await _handed_out(consumer, jump, monkeypatch) == []  # this refetch happens
     assert await _handed_out(consumer, jump, monkeypatch) == [14]  # and 14 came again: 10..13 are not in the log
+
+
+def _flow_events(consumer: TunedConsumer) -> None:
+    """What Faust's resume_flow sets (the helper builds the consumer without Faust's __init__)."""
+    import asyncio
+
+    consumer.flow_active = False
+    consumer.can_resume_flow = asyncio.Event()  # type: ignore[assignment]
+    consumer.suspend_flow = asyncio.Event()  # type: ignore[assignment]
+
+
+async def test_a_flow_resume_hands_out_again_what_it_threw_away(monkeypatch: pytest.MonkeyPatch) -> None:
+    # A failover window lost 20: after the seek at the end of a rebalance, 11 and 12 were handed to
+    # the stream; Faust then resumed its flow control, which empties every stream's queue. They
+    # were never handled, never acked, and held the commit without being fetched again.
+    consumer, thread = _consumer({INPUT: 10})
+    _flow_events(consumer)
+    await consumer.seek_to_committed()
+    batch = [_Message(INPUT, offset) for offset in (10, 11, 12)]
+    assert await _handed_out(consumer, batch, monkeypatch) == [10, 11, 12]
+    _handled(consumer, batch[0])  # an agent had taken 10; 11 and 12 were still queued
+    consumer.resume_flow()
+    assert consumer._rewinding is not None
+    await consumer._rewinding
+    assert thread.seeks[-1] == {INPUT: 11}
+    assert await _handed_out(consumer, batch[1:], monkeypatch) == [11, 12]
+    assert consumer._new_offset(INPUT) == 11
+
+
+async def test_a_flow_resume_before_the_generation_s_seek_leaves_the_ledger_alone(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    consumer, thread = _consumer({INPUT: 10})
+    _flow_events(consumer)
+    await consumer.seek_to_committed()
+    await _rebalance(consumer, thread, {INPUT: 10})
+    thread.seeks.clear()
+    consumer.resume_flow()  # Faust resumes the flow to read changelogs before it seeks the streams
+    assert consumer._rewinding is None and thread.seeks == []

@@ -26,6 +26,9 @@ What survives a rebalance, and what is reset (every rule has a test in tests/uni
   this worker knows is done, when that is past the group's commit: every offset below its mark
   was handed out by this worker and acked.
 - **No commit** (new partition): it starts at the partition's earliest offset.
+- **A flow resume rewinds.** Faust empties every stream's queue when it resumes the flow at the
+  end of a rebalance, after the seek: records handed out and still queued are gone unhandled.
+  Each resume sends every partition back to its lowest offset not done (``rewind``).
 
 Plain bookkeeping: the consumer (``stream/transport.py``) calls it; no I/O here.
 """
@@ -90,6 +93,21 @@ class DeliveryLedger(Generic[P]):
         state.next = offset + 1
         state.pending[offset] = self._clock()
         return Verdict.DELIVER
+
+    @property
+    def generation(self) -> int | None:
+        """The consumer generation the ledger was last restarted for (None: never)."""
+        return self._generation
+
+    def rewind(self) -> dict[P, int]:
+        """Deliver every partition again from its lowest offset not done; returns those offsets.
+
+        For when what was handed out may have been thrown away unhandled (Faust's flow resume empties
+        the streams' queues): the records handed out and not acked are handed out again.
+        """
+        marks = {tp: self.low_water(tp) or 0 for tp in self._partitions}
+        self._partitions = {tp: _Partition(offset) for tp, offset in marks.items()}
+        return marks
 
     def refetch_failed(self, tp: P) -> None:
         """The seek back to the next offset did not happen: the jump seen must not count as seen twice."""

@@ -62,6 +62,7 @@ class TunedConsumer(faust_aiokafka.Consumer):
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self._ledger: DeliveryLedger[Any] = DeliveryLedger()
+        self._rewinding: asyncio.Future[None] | None = None  # the seek of the last flow resume (kept referenced)
 
     def _new_consumer_thread(self) -> TunedConsumerThread:
         return TunedConsumerThread(self, loop=self.loop, beacon=self.beacon)
@@ -157,6 +158,32 @@ class TunedConsumer(faust_aiokafka.Consumer):
                 ", ".join(f"{tp.topic}[{tp.partition}]@{o}" for tp, o in resumed.items()),
             )
         return committed
+
+    def resume_flow(self) -> None:
+        """Faust's resume_flow; then every input partition goes back to its lowest offset not done.
+
+        Faust resumes its flow control just before this, and that empties every stream's queue
+        (mode's FlowControlEvent.resume clears them). At the end of a rebalance that comes after
+        the seek to the committed offsets: records the fetcher handed out in between were thrown
+        away unhandled, never acked, and would hold the commit without being fetched again
+        (a failover window lost 20 so). They are fetched again; what an agent had already taken
+        is handed out twice (at-least-once).
+        """
+        super().resume_flow()
+        generation = self.app.consumer_generation_id
+        if self._ledger.generation != generation:
+            return  # resumed in the middle of a rebalance, before this generation's seek: it restarts the ledger
+        marks = self._ledger.rewind()
+        if marks:
+            self._rewinding = asyncio.ensure_future(self._seek_back(marks, generation))
+
+    async def _seek_back(self, marks: Mapping[Any, int], generation: int) -> None:
+        if self.app.consumer_generation_id != generation:
+            return  # another rebalance: its own seek decides
+        try:
+            await super().seek_wait(marks)  # Faust's: the ledger is already rewound
+        except SEEK_ERRORS as exc:  # taken away, or slow: records out of place are refetched
+            logger.info("seek back to what is not done not confirmed (%r)", exc)
 
     async def seek_wait(self, partitions: Mapping[Any, int | None]) -> None:
         """Faust's seek_wait, a negative or unknown offset meaning "from the beginning".
