@@ -10,6 +10,7 @@ import uuid
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Protocol
 
 import aiohttp
 import pytest
@@ -73,11 +74,18 @@ class WorkerProcess:
             self.proc = None
 
 
+class Broker(Protocol):
+    """What a cluster needs of its broker: Tansu, or Tansu behind TLS (tests/tls.py)."""
+
+    @property
+    def bootstrap(self) -> str: ...
+
+
 @dataclass
 class Cluster:
     """Per-test topics, Redis prefix and the workers started for the test."""
 
-    tansu: Tansu
+    tansu: Broker
     base_env: dict[str, str]
     tmp: Path
     workers: list[WorkerProcess] = field(default_factory=list)
@@ -104,18 +112,18 @@ class Cluster:
         )
 
 
-@pytest.fixture(name="cluster")
-async def _cluster(tansu: Tansu, demo_db: Path, redis_url: str, tmp_path: Path) -> AsyncIterator[Cluster]:
+def cluster_env(broker_url: str, redis_url: str, demo_db: Path, tmp_path: Path) -> dict[str, str]:
+    """A worker environment with per-test topics, app id and Redis prefix, against *broker_url*."""
     suffix = random_suffix()
     topics = {
         n: f"{n.replace('_', '-')}-{suffix}"
         for n in ("call_started", "lookup_request", "lookup_reply", "lookup_dlq", "customer_changed")
     }
-    env = {
+    return {
         "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
         "HOME": os.environ.get("HOME", "/root"),
         "WARMLINE_APP_ID": f"warmline-{suffix}",
-        "WARMLINE_BROKER": tansu.url,
+        "WARMLINE_BROKER": broker_url,
         "WARMLINE_REDIS_URL": redis_url,
         "WARMLINE_REDIS_PREFIX": f"warmline:v1:test-{suffix}:",
         "WARMLINE_DATA_DIR": str(tmp_path / "data"),
@@ -126,15 +134,24 @@ async def _cluster(tansu: Tansu, demo_db: Path, redis_url: str, tmp_path: Path) 
         "WARMLINE_LOG_LEVEL": "info",
         **{f"WARMLINE_TOPIC_{n.upper()}": t for n, t in topics.items()},
     }
-    cluster = Cluster(tansu, env, tmp_path)
-    yield cluster
-    for worker in cluster.workers:
-        worker.stop()
+
+
+def clean_redis(redis_url: str, prefix: str) -> None:
+    """Delete every key under *prefix*."""
     r = redis.Redis.from_url(redis_url)
-    keys = list(r.scan_iter(match=f"{cluster.prefix}*", count=1000))
+    keys = list(r.scan_iter(match=f"{prefix}*", count=1000))
     if keys:
         r.delete(*keys)
     r.close()
+
+
+@pytest.fixture(name="cluster")
+async def _cluster(tansu: Tansu, demo_db: Path, redis_url: str, tmp_path: Path) -> AsyncIterator[Cluster]:
+    cluster = Cluster(tansu, cluster_env(tansu.url, redis_url, demo_db, tmp_path), tmp_path)
+    yield cluster
+    for worker in cluster.workers:
+        worker.stop()
+    clean_redis(redis_url, cluster.prefix)
 
 
 async def http_get(url: str, **params: str) -> tuple[int, dict[str, str], dict]:

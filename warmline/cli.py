@@ -38,7 +38,7 @@ def _kafka_settings(settings: Settings | None = None) -> Settings:
 
 def _fail(message: str) -> int:
     """One red line and exit status 2: what failed and what to do, never a traceback."""
-    console.print(f"[red]{message}[/red]")
+    console.print(f"[red]{message}[/red]", soft_wrap=True)  # one line, however wide the terminal
     return 2
 
 
@@ -96,13 +96,14 @@ async def _prepare_broker(settings: Settings) -> Settings:
     """The broker's profile applied, and every topic the worker needs in place (missing ones created)."""
     from .stream.app import L1_TABLE
     from .stream.broker import settings_for_broker
+    from .stream.security import kafka_connection
     from .stream.topics import TopicPlan, ensure_topics
 
     settings, facts, note = await settings_for_broker(settings)
     if note:
         _say(settings, note)
     plan = TopicPlan.of(settings, L1_TABLE)
-    created = await ensure_topics(settings.broker_servers, plan, facts)
+    created = await ensure_topics(kafka_connection(settings), plan, facts)
     for topic in (t for t in plan.foreign if t in created):
         _say(settings, f"topic {topic} did not exist: created it with {settings.topic_partitions} partitions")
     return settings

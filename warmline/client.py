@@ -14,6 +14,7 @@ from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 
 from .models import InvalidMessage, LookupReply, LookupStatus, normalize, parse
 from .settings import TOPIC_LOOKUP_REPLY, TOPIC_LOOKUP_REQUEST
+from .stream.security import KafkaConnection
 
 logger = logging.getLogger(__name__)
 
@@ -27,14 +28,14 @@ class LookupClient:
 
     def __init__(
         self,
-        bootstrap: str,
+        bootstrap: str | KafkaConnection,
         *,
         request_topic: str = TOPIC_LOOKUP_REQUEST,
         reply_topic: str = TOPIC_LOOKUP_REPLY,
         region: str = "US",
         fetch_max_wait_ms: int = 500,
     ) -> None:
-        self._bootstrap = bootstrap
+        self._connection = KafkaConnection.of(bootstrap)
         self._request_topic = request_topic
         self.reply_topic = reply_topic
         self._region = region
@@ -46,9 +47,9 @@ class LookupClient:
 
     async def start(self) -> None:
         """Connect, and position the reply reader at the end of the reply topic."""
-        self._producer = AIOKafkaProducer(bootstrap_servers=self._bootstrap, linger_ms=0)
+        self._producer = AIOKafkaProducer(**self._connection.kwargs(), linger_ms=0)
         self._consumer = AIOKafkaConsumer(
-            bootstrap_servers=self._bootstrap, enable_auto_commit=False, fetch_max_wait_ms=self._fetch_wait_ms
+            **self._connection.kwargs(), enable_auto_commit=False, fetch_max_wait_ms=self._fetch_wait_ms
         )
         await self._producer.start()
         await self._consumer.start()

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import os
 import re
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 
 from pydantic import Field, SecretStr, ValidationError, field_validator
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic.fields import FieldInfo
+from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
 
 from .errors import WarmlineError
 from .models.protocol import REDIS_PREFIX
@@ -38,7 +40,57 @@ def parse_latency_ms(value: str) -> tuple[float, float]:
     return low, high
 
 
-class Settings(BaseSettings):
+class SecretFiles(PydanticBaseSettingsSource):
+    """Secret settings read from ``<NAME>_FILE`` (the Docker and Kubernetes secrets convention).
+
+    Every field typed SecretStr may be given as a file instead: the file's content, without the
+    trailing newline an editor adds. Setting both the variable and its ``_FILE`` is an error.
+    """
+
+    def get_field_value(self, field: FieldInfo, field_name: str) -> tuple[Any, str, bool]:  # noqa: D102  # unused: __call__ reads every field
+        return None, field_name, False
+
+    def __call__(self) -> dict[str, Any]:
+        """Each secret field whose ``_FILE`` variable is set, read from that file."""
+        prefix = str(self.config.get("env_prefix", ""))
+        found: dict[str, Any] = {}
+        for name, info in self.settings_cls.model_fields.items():
+            if not _is_secret(info):
+                continue
+            variable = f"{prefix}{name}".upper()
+            path = os.environ.get(f"{variable}_FILE")
+            if not path:
+                continue
+            if os.environ.get(variable):
+                raise SettingsError(f"{variable} and {variable}_FILE are both set: keep one")
+            try:
+                found[name] = Path(path).read_text().rstrip("\r\n")
+            except OSError as e:
+                raise SettingsError(f"{variable}_FILE={path}: cannot read it ({e.strerror})") from None
+        return found
+
+
+def _is_secret(info: FieldInfo) -> bool:
+    annotation = info.annotation
+    return annotation is SecretStr or SecretStr in getattr(annotation, "__args__", ())
+
+
+class WarmlineSettings(BaseSettings):
+    """BaseSettings whose secrets may also come from ``<NAME>_FILE`` (environment first, then files)."""
+
+    @classmethod
+    def settings_customise_sources(  # noqa: D102  # pydantic-settings' hook
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        return init_settings, env_settings, SecretFiles(settings_cls)
+
+
+class Settings(WarmlineSettings):
     """Every setting of a warmline process; see .env.template for each one's meaning."""
 
     model_config = SettingsConfigDict(env_prefix="WARMLINE_", frozen=True, extra="ignore", env_file=None)
@@ -48,6 +100,13 @@ class Settings(BaseSettings):
     redis_url: str = "redis://127.0.0.1:6379/0"
     redis_prefix: str = REDIS_PREFIX
     redis_timeout_ms: int = Field(default=50, ge=1, le=60_000)
+    redis_password: SecretStr | None = None  # replaces the URL's password (so the URL holds no secret)
+    redis_mode: Literal["standalone", "sentinel", "cluster"] = "standalone"
+    redis_sentinels: str = ""
+    redis_sentinel_master: str | None = None
+    redis_ssl_ca_file: Path | None = None
+    redis_ssl_cert_file: Path | None = None
+    redis_ssl_key_file: Path | None = None
     web_port: int = Field(default=6066, ge=0, le=65535)
     web_host: str = "127.0.0.1"
     data_dir: Path = Path("./var")
@@ -89,6 +148,20 @@ class Settings(BaseSettings):
     trace_pii: bool = False
     trace_hit_sample: float = Field(default=0.01, ge=0, le=1)
     trace_flush_s: float = Field(default=2.0, ge=0, le=60)
+    # Kafka security (stream/security.py), named after the Kafka client properties.
+    kafka_security_protocol: Literal["PLAINTEXT", "SSL", "SASL_PLAINTEXT", "SASL_SSL"] = "PLAINTEXT"
+    kafka_ssl_ca_file: Path | None = None
+    kafka_ssl_cert_file: Path | None = None
+    kafka_ssl_key_file: Path | None = None
+    kafka_ssl_key_password: SecretStr | None = None
+    kafka_ssl_check_hostname: bool = True
+    kafka_sasl_mechanism: Literal["PLAIN", "SCRAM-SHA-256", "SCRAM-SHA-512", "OAUTHBEARER", "AWS_MSK_IAM"] | None = None
+    kafka_sasl_username: str | None = None
+    kafka_sasl_password: SecretStr | None = None
+    kafka_oauth_token_url: str | None = None
+    kafka_oauth_client_id: str | None = None
+    kafka_oauth_client_secret: SecretStr | None = None
+    kafka_oauth_scope: str | None = None
 
     @field_validator("demo_latency_ms")
     @classmethod
@@ -157,7 +230,7 @@ class Settings(BaseSettings):
         return TiloresSettings()
 
 
-class TiloresSettings(BaseSettings):
+class TiloresSettings(WarmlineSettings):
     """TILORES_* variables of DESIGN §5."""
 
     model_config = SettingsConfigDict(env_prefix="TILORES_", frozen=True, extra="ignore")
@@ -175,7 +248,7 @@ class TiloresSettings(BaseSettings):
     timeout_ms: int = Field(default=3000, ge=1)
 
 
-class LangSmithSettings(BaseSettings):
+class LangSmithSettings(WarmlineSettings):
     """The LANGSMITH_* variables warmline honours (DESIGN §9); the SDK's names, read here once."""
 
     model_config = SettingsConfigDict(env_prefix="LANGSMITH_", frozen=True, extra="ignore")

@@ -17,6 +17,7 @@ from . import agents, http
 from .agents.dlq import DeadLetterProducer
 from .agents.kafka_io import HandlerPool
 from .cache import CachePolicy, CacheStats, RedisL2, TableL1, TieredCache
+from .cache.redis_client import RedisConfig, parse_sentinels, redacted
 from .http.context import WebContext
 from .llm.briefs import BriefService
 from .llm.chat import CallerChat
@@ -37,6 +38,7 @@ from .stream.app import L1_TABLE, StreamApp, build_app
 from .stream.backlog import MAX_PRODUCE_BACKLOG, ProduceBacklog, producer_buffered
 from .stream.internals import require as require_internals
 from .stream.ownership import Ownership
+from .stream.security import kafka_connection
 from .stream.topics import TopicPlan
 from .stream.transport import oldest_unacked_of
 from .stream.unacked import UnackedWatch
@@ -111,7 +113,7 @@ class Runtime:
         redis_client = None
         l2 = None
         if settings.redis_url:
-            redis_client = redis.from_url(settings.redis_url, socket_connect_timeout=0.5)
+            redis_client = redis_config(settings).client()
             l2 = RedisL2(
                 redis_client,
                 prefix=settings.redis_prefix,
@@ -202,7 +204,9 @@ class Runtime:
             await self.l2.ping()
         except Exception as e:  # noqa: BLE001  # any failure means "no L2 now"; the breaker retries later
             logger.warning(
-                "Redis at %s is unreachable (%s): serving without L2 until it answers", self.settings.redis_url, e
+                "Redis at %s is unreachable (%s): serving without L2 until it answers",
+                redacted(self.settings.redis_url),
+                redis_config(self.settings).scrub(str(e)),
             )
             return False
         return True
@@ -217,6 +221,20 @@ class Runtime:
             await self.redis_client.aclose()
         await self.source.aclose()
         await self.tracer.aclose(self.settings.trace_flush_s)  # bounded: a hung endpoint never holds up exit
+
+
+def redis_config(settings: Settings) -> RedisConfig:
+    """L2's Redis as WARMLINE_REDIS_* describe it."""
+    return RedisConfig(
+        url=settings.redis_url,
+        mode=settings.redis_mode,
+        sentinels=parse_sentinels(settings.redis_sentinels),
+        sentinel_master=settings.redis_sentinel_master,
+        ssl_ca_file=str(settings.redis_ssl_ca_file) if settings.redis_ssl_ca_file else None,
+        ssl_cert_file=str(settings.redis_ssl_cert_file) if settings.redis_ssl_cert_file else None,
+        ssl_key_file=str(settings.redis_ssl_key_file) if settings.redis_ssl_key_file else None,
+        password=settings.redis_password.get_secret_value() if settings.redis_password else None,
+    )
 
 
 async def preflight(settings: Settings) -> None:
@@ -277,7 +295,7 @@ def build_worker(settings: Settings, source: Source | None = None) -> Worker:
     vip = VipRunner(runtime.cache, runtime.vip, ownership, concurrency=settings.prewarm_concurrency)
     # One bound for every producer of records (agents' replies and re-keying, L1 writes from views).
     backlog = ProduceBacklog(MAX_PRODUCE_BACKLOG, lambda: producer_buffered(stream.app))
-    dlq_producer = DeadLetterProducer(settings.broker_servers)
+    dlq_producer = DeadLetterProducer(kafka_connection(settings))
     pool = agents.register_all(
         stream,
         runtime.lookups,

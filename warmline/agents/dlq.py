@@ -19,6 +19,8 @@ from typing import Any
 
 from aiokafka import AIOKafkaProducer
 
+from ..stream.security import KafkaConnection
+
 #: Room for the largest dead letter (the original is capped at 16 KiB before base64) with margin.
 MAX_REQUEST_BYTES = 1024 * 1024
 
@@ -26,8 +28,8 @@ MAX_REQUEST_BYTES = 1024 * 1024
 class DeadLetterProducer:
     """An aiokafka producer for the DLQ, started on first use and stopped (flushed) with the worker."""
 
-    def __init__(self, bootstrap: str, *, linger_ms: int = 0) -> None:
-        self._bootstrap = bootstrap
+    def __init__(self, target: str | KafkaConnection, *, linger_ms: int = 0) -> None:
+        self._connection = KafkaConnection.of(target)
         self._linger_ms = linger_ms
         self._producer: AIOKafkaProducer | None = None  # made on first use: aiokafka wants a running loop
         self._lock: asyncio.Lock | None = None
@@ -40,7 +42,7 @@ class DeadLetterProducer:
                 raise RuntimeError("the dead-letter producer is stopped (the worker is shutting down)")
             if self._producer is None:
                 producer = AIOKafkaProducer(
-                    bootstrap_servers=self._bootstrap,
+                    **self._connection.kwargs(),
                     acks="all",
                     linger_ms=self._linger_ms,
                     max_request_size=MAX_REQUEST_BYTES,

@@ -88,6 +88,9 @@ class RedisL2:
         breaker: CircuitBreaker | None = None,
     ) -> None:
         self._client = client
+        # A Cluster refuses MGET across slots (CROSSSLOT); redis-py's RedisCluster reads per slot,
+        # one pipeline per node, all nodes at once. A standalone or Sentinel primary takes one MGET.
+        self._mget = getattr(client, "mget_nonatomic", None) or client.mget
         self._prefix = prefix
         self._timeout_s = op_timeout_s
         self.breaker = breaker or redis_breaker()
@@ -181,7 +184,7 @@ class RedisL2:
         """Batch get: one MGET for the keys, one MGET for the records they point to."""
         if not keys:
             return []
-        raws = await self._call(lambda: self._client.mget([self._key(k) for k in keys]))
+        raws = await self._call(lambda: self._mget([self._key(k) for k in keys]))
         out: list[CacheEntry | None] = [None] * len(keys)
         refs: dict[int, tuple[str, dict[str, Any]]] = {}
         for i, (key, raw) in enumerate(zip(keys, raws, strict=True)):
@@ -198,7 +201,7 @@ class RedisL2:
             else:
                 refs[i] = (customer_key_name(str(index["ref"]), self._prefix), index)
         if refs:
-            records = await self._call(lambda: self._client.mget([name for name, _ in refs.values()]))
+            records = await self._call(lambda: self._mget([name for name, _ in refs.values()]))
             for (i, (_, index)), record in zip(refs.items(), records, strict=True):
                 entry = _decode_entry(record) if record is not None else None
                 if entry is not None:

@@ -11,6 +11,7 @@ from ..client import LookupClient
 from ..models import LookupStatus
 from ..models.protocol import LOOKUP_PATH
 from ..settings import Settings
+from ..stream.security import kafka_connection
 
 
 async def run_lookup(settings: Settings, by: str, value: str, *, http: str | None, timeout_ms: int) -> int:
@@ -28,7 +29,7 @@ async def run_lookup(settings: Settings, by: str, value: str, *, http: str | Non
             status = orjson.loads(body).get("status")
     else:
         async with LookupClient(
-            settings.broker_servers,
+            kafka_connection(settings),
             request_topic=settings.topic_lookup_request,
             reply_topic=settings.topic_lookup_reply,
             region=settings.default_region,

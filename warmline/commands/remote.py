@@ -14,6 +14,7 @@ from ..client import LookupClient
 from ..models import LookupKey, LookupReply, parse
 from ..models.protocol import LOOKUP_PATH, PREWARM_PATH
 from ..settings import Settings
+from ..stream.security import kafka_connection
 
 PREWARM_CHUNK = 500
 
@@ -54,7 +55,7 @@ class KafkaLookups:
 def kafka_client(settings: Settings) -> LookupClient:
     """A LookupClient configured from *settings*."""
     return LookupClient(
-        settings.broker_servers,
+        kafka_connection(settings),
         request_topic=settings.topic_lookup_request,
         reply_topic=settings.topic_lookup_reply,
         region=settings.default_region,

@@ -16,6 +16,7 @@ from rich.console import Console
 
 from ..models import CallStarted, InvalidMessage, LookupKey, LookupReply, parse
 from ..settings import Settings
+from ..stream.security import kafka_connection
 from .remote import KafkaLookups, kafka_client, lookups_bounded, prewarm_http
 from .warm import progress_bar
 
@@ -60,7 +61,7 @@ async def replay_file(settings: Settings, path: Path, *, speed: float | None, co
     """
     report = ReplayReport()
     events = list(read_events(path, settings.default_region, report))
-    producer = AIOKafkaProducer(bootstrap_servers=settings.broker_servers, linger_ms=5)
+    producer = AIOKafkaProducer(**kafka_connection(settings).kwargs(), linger_ms=5)
     await producer.start()
     started = time.perf_counter()
     try:
@@ -90,7 +91,7 @@ async def replay_file(settings: Settings, path: Path, *, speed: float | None, co
 async def keys_since(settings: Settings, topic: str, since: datetime, report: ReplayReport) -> list[LookupKey]:
     """Distinct lookup keys of *topic*'s events from *since* up to the end at the time of the call."""
     consumer = AIOKafkaConsumer(
-        bootstrap_servers=settings.broker_servers,
+        **kafka_connection(settings).kwargs(),
         enable_auto_commit=False,
         fetch_max_wait_ms=settings.consumer_fetch_max_wait_ms,
     )

@@ -13,6 +13,7 @@ from rich.table import Table
 from ..models import LookupReply
 from ..settings import Settings, parse_latency_ms
 from ..sources.demo.generate import is_current, sample_contacts
+from ..stream.security import kafka_connection
 from .remote import HttpLookups, KafkaLookups, Lookups, kafka_client
 from .simulator import Callers, SimConfig, SimReport, simulate
 
@@ -76,7 +77,7 @@ async def run_simulation(settings: Settings, args: argparse.Namespace, console: 
         return 2
     config = SimConfig(args.rate, args.duration, args.unknown, (low, high), args.immediate)
     callers = Callers(sample_contacts(settings.demo_db_path, "phone", args.callers), config)
-    producer = AIOKafkaProducer(bootstrap_servers=settings.broker_servers, linger_ms=2)
+    producer = AIOKafkaProducer(**kafka_connection(settings).kwargs(), linger_ms=2)
     await producer.start()
     try:
         with Live(_table(SimReport()), console=console, refresh_per_second=2) as live:

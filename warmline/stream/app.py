@@ -13,6 +13,7 @@ from faust.types import TableT, TopicT
 from ..models import CacheEntry, InvalidMessage
 from ..models.protocol import MAX_PREWARM_BODY_BYTES
 from ..settings import Settings
+from .security import KafkaConnection, kafka_connection
 from .topics import changelog_topic, repartition_topic
 from .transport import TunedTransport
 
@@ -96,6 +97,25 @@ def _routed(app: faust.App, name: str, role: str, settings: Settings) -> Routed:
     return Routed(source=raw(name), repartition=internal)
 
 
+def faust_credentials(connection: KafkaConnection) -> Any:
+    """*connection*'s TLS and SASL as Faust's ``broker_credentials`` (None for plaintext)."""
+    from faust.auth import OAuthCredentials, SASLCredentials, SSLCredentials
+
+    security = connection.security
+    ctx = security.get("ssl_context")
+    mechanism = security.get("sasl_mechanism")
+    if mechanism == "OAUTHBEARER":
+        return OAuthCredentials(oauth_cb=security["sasl_oauth_token_provider"], ssl_context=ctx)
+    if mechanism is not None:
+        return SASLCredentials(
+            username=security.get("sasl_plain_username"),
+            password=security.get("sasl_plain_password"),
+            ssl_context=ctx,
+            mechanism=mechanism,
+        )
+    return SSLCredentials(ctx) if ctx is not None else None
+
+
 def build_app(settings: Settings) -> StreamApp:
     """Build the App for *settings*; nothing connects until the worker starts."""
     # Memory store only: Faust's RocksDB store needs the current event's partition for every write
@@ -104,6 +124,7 @@ def build_app(settings: Settings) -> StreamApp:
     app = WarmlineApp(
         settings.app_id,
         broker=settings.broker,
+        broker_credentials=faust_credentials(kafka_connection(settings)),
         store=store,
         autodiscover=False,
         datadir=str(settings.data_dir / "faust"),

@@ -12,6 +12,7 @@ from aiokafka.protocol.metadata import MetadataRequest
 
 from ..errors import WarmlineError
 from ..settings import Settings
+from .security import KafkaConnection, kafka_connection
 
 #: Tansu's default cluster id (`tansu broker --cluster-id`); `warmline dev` keeps it.
 EMBEDDED_CLUSTER_ID = "tansu_cluster"
@@ -47,9 +48,17 @@ class BrokerFacts:
         return self.cluster_id == EMBEDDED_CLUSTER_ID
 
 
-async def inspect_broker(bootstrap: str, timeout_s: float = 10.0) -> BrokerFacts:
-    """Ask the broker at *bootstrap* for its cluster id and every topic's partition count."""
-    client = AIOKafkaClient(bootstrap_servers=bootstrap, request_timeout_ms=int(timeout_s * 1000))
+async def inspect_broker(target: str | KafkaConnection, timeout_s: float = 10.0) -> BrokerFacts:
+    """Ask the broker at *target* for its cluster id and every topic's partition count.
+
+    A secured connection is probed first, so that a refused certificate or credentials end in one
+    line naming the setting (KafkaAuthFailed) instead of aiokafka's retries.
+    """
+    connection = KafkaConnection.of(target)
+    bootstrap = connection.bootstrap
+    if connection.protocol != "PLAINTEXT":
+        await connection.probe(timeout_s)
+    client = AIOKafkaClient(**connection.kwargs(), request_timeout_ms=int(timeout_s * 1000))
     try:
         async with asyncio.timeout(timeout_s):
             await client.bootstrap()
@@ -80,7 +89,7 @@ def apply_broker_profile(settings: Settings, facts: BrokerFacts) -> tuple[Settin
 
 async def settings_for_broker(settings: Settings) -> tuple[Settings, BrokerFacts, str | None]:
     """Inspect the configured broker and apply its profile; the third item says what was applied, if anything."""
-    facts = await inspect_broker(settings.broker_servers)
+    facts = await inspect_broker(kafka_connection(settings))
     tuned, applied = apply_broker_profile(settings, facts)
     note = None
     if applied:

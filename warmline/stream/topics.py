@@ -21,6 +21,7 @@ from aiokafka.errors import KafkaError, TopicAlreadyExistsError
 from ..errors import WarmlineError
 from ..settings import Settings
 from .broker import BrokerFacts, BrokerUnreachable, inspect_broker
+from .security import KafkaConnection
 
 logger = logging.getLogger(__name__)
 
@@ -94,17 +95,19 @@ class TopicPlan:
         return None
 
 
-async def ensure_topics(bootstrap: str, plan: TopicPlan, facts: BrokerFacts | None = None) -> list[str]:
+async def ensure_topics(target: str | KafkaConnection, plan: TopicPlan, facts: BrokerFacts | None = None) -> list[str]:
     """Create every missing topic of *plan*; refuse internal topics with the wrong partition count.
 
     Returns the names created. Raises TopicLayoutError or BrokerUnreachable.
     """
-    facts = facts or await inspect_broker(bootstrap)
+    connection = KafkaConnection.of(target)
+    bootstrap = connection.bootstrap
+    facts = facts or await inspect_broker(connection)
     _check_internal(plan, facts)
     missing = [t for t in (*plan.foreign, *plan.outputs, *plan.internal) if t not in facts.partitions]
     if not missing:
         return []
-    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap, request_timeout_ms=15_000)
+    admin = AIOKafkaAdminClient(**connection.kwargs(), request_timeout_ms=15_000)
     try:
         await admin.start()
         for topic in missing:
@@ -116,7 +119,7 @@ async def ensure_topics(bootstrap: str, plan: TopicPlan, facts: BrokerFacts | No
         raise BrokerUnreachable(f"could not create topics {missing} at {bootstrap}: {e}") from None
     finally:
         await admin.close()
-    _check_internal(plan, await inspect_broker(bootstrap))  # a racing creator may have used another count
+    _check_internal(plan, await inspect_broker(connection))  # a racing creator may have used another count
     return missing
 
 

@@ -1,0 +1,182 @@
+"""TLS for tests: a private CA with server and client certificates, and stunnel in front of a Tansu.
+
+Tansu 0.6 cannot serve TLS itself; Debian's stunnel4 terminates TLS and forwards plaintext to it,
+and Tansu advertises stunnel's port, so every connection a client makes (bootstrap and the
+advertised broker) goes through TLS. With ``require_client_cert`` stunnel asks for a client
+certificate signed by the CA (mutual TLS).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import datetime
+import ipaddress
+import shutil
+import socket
+import subprocess
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import ec
+from cryptography.x509.oid import NameOID
+
+from warmline.commands.embedded_broker import tansu_binary
+from warmline.commands.processes import free_port, stop_process
+
+STUNNEL = shutil.which("stunnel4") or shutil.which("stunnel")
+
+
+@dataclass(frozen=True)
+class Pki:
+    """PEM files: a CA, a server certificate for 127.0.0.1/localhost, one for another name, a client's."""
+
+    ca: Path
+    other_ca: Path  # a CA that signed nothing here: "the wrong CA"
+    server_cert: Path
+    server_key: Path
+    wrong_name_cert: Path  # signed by the CA, for other.example only
+    wrong_name_key: Path
+    client_cert: Path
+    client_key: Path
+
+
+def _key() -> ec.EllipticCurvePrivateKey:
+    return ec.generate_private_key(ec.SECP256R1())
+
+
+def _write_key(path: Path, key: ec.EllipticCurvePrivateKey) -> Path:
+    path.write_bytes(
+        key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption())
+    )
+    return path
+
+
+def _cert(
+    subject: str,
+    key: ec.EllipticCurvePrivateKey,
+    issuer: tuple[x509.Name, ec.EllipticCurvePrivateKey] | None,
+    *,
+    ca: bool = False,
+    names: tuple[str, ...] = (),
+) -> x509.Certificate:
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, subject)])
+    issuer_name, issuer_key = issuer or (name, key)
+    now = datetime.datetime.now(datetime.UTC)
+    builder = (
+        x509.CertificateBuilder()
+        .subject_name(name)
+        .issuer_name(issuer_name)
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - datetime.timedelta(minutes=5))
+        .not_valid_after(now + datetime.timedelta(days=2))
+        .add_extension(x509.BasicConstraints(ca=ca, path_length=None), critical=True)
+    )
+    if names:
+        sans: list[x509.GeneralName] = []
+        for n in names:
+            try:
+                sans.append(x509.IPAddress(ipaddress.ip_address(n)))
+            except ValueError:
+                sans.append(x509.DNSName(n))
+        builder = builder.add_extension(x509.SubjectAlternativeName(sans), critical=False)
+    if ca:
+        builder = builder.add_extension(
+            x509.KeyUsage(True, False, False, False, False, True, True, False, False), critical=True
+        )
+    return builder.sign(issuer_key, hashes.SHA256())
+
+
+def _write_cert(path: Path, cert: x509.Certificate) -> Path:
+    path.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
+    return path
+
+
+def make_pki(directory: Path) -> Pki:
+    """A fresh CA and the certificates the TLS tests need, in *directory*."""
+    directory.mkdir(parents=True, exist_ok=True)
+    ca_key, other_key = _key(), _key()
+    ca = _cert("warmline test CA", ca_key, None, ca=True)
+    other = _cert("some other CA", other_key, None, ca=True)
+    issuer = (ca.subject, ca_key)
+    server_key, wrong_key, client_key = _key(), _key(), _key()
+    return Pki(
+        ca=_write_cert(directory / "ca.pem", ca),
+        other_ca=_write_cert(directory / "other-ca.pem", other),
+        server_cert=_write_cert(
+            directory / "server.pem", _cert("localhost", server_key, issuer, names=("localhost", "127.0.0.1"))
+        ),
+        server_key=_write_key(directory / "server.key", server_key),
+        wrong_name_cert=_write_cert(
+            directory / "wrong-name.pem", _cert("other.example", wrong_key, issuer, names=("other.example",))
+        ),
+        wrong_name_key=_write_key(directory / "wrong-name.key", wrong_key),
+        client_cert=_write_cert(directory / "client.pem", _cert("warmline worker", client_key, issuer)),
+        client_key=_write_key(directory / "client.key", client_key),
+    )
+
+
+def _wait_port(port: int, proc: subprocess.Popen[bytes], what: str) -> None:
+    deadline = time.monotonic() + 20
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            raise RuntimeError(f"{what} exited with code {proc.returncode}")
+        with contextlib.suppress(OSError), socket.create_connection(("127.0.0.1", port), timeout=0.2):
+            return
+        time.sleep(0.05)
+    raise RuntimeError(f"{what} did not listen on {port}")
+
+
+class TlsBroker:
+    """Tansu on a private plaintext port, reachable only through stunnel's TLS port."""
+
+    def __init__(self, workdir: Path, pki: Pki, *, require_client_cert: bool = False, wrong_name: bool = False) -> None:
+        if STUNNEL is None:
+            raise RuntimeError("stunnel4 is not installed (apt-get install stunnel4; .ci/run installs it)")
+        self.workdir, self.pki = workdir, pki
+        self.port, self._plain = free_port(), free_port()
+        cert, key = (pki.wrong_name_cert, pki.wrong_name_key) if wrong_name else (pki.server_cert, pki.server_key)
+        verify = f"CAfile = {pki.ca}\nverify = 2\n" if require_client_cert else ""
+        self._config = workdir / f"stunnel-{self.port}.conf"
+        self._config.write_text(
+            f"foreground = yes\npid =\nsyslog = no\noutput = {workdir / f'stunnel-{self.port}.log'}\n"
+            f"[kafka]\naccept = 127.0.0.1:{self.port}\nconnect = 127.0.0.1:{self._plain}\n"
+            f"cert = {cert}\nkey = {key}\n{verify}"
+        )
+        self._procs: list[subprocess.Popen[bytes]] = []
+
+    @property
+    def bootstrap(self) -> str:
+        return f"127.0.0.1:{self.port}"
+
+    @property
+    def url(self) -> str:
+        return f"kafka://{self.bootstrap}"
+
+    def start(self) -> TlsBroker:
+        listener = f"tcp://127.0.0.1:{self._plain}"
+        advertised = f"tcp://127.0.0.1:{self.port}"
+        with open(self.workdir / f"tansu-{self.port}.log", "ab") as log:
+            tansu = subprocess.Popen(
+                [tansu_binary(), "broker", "--listener-url", listener, "--advertised-listener-url", advertised],
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                start_new_session=True,
+            )
+        self._procs.append(tansu)
+        _wait_port(self._plain, tansu, "tansu")
+        with open(self.workdir / f"stunnel-{self.port}.out", "ab") as out:
+            stunnel = subprocess.Popen(
+                [STUNNEL, str(self._config)], stdout=out, stderr=subprocess.STDOUT, start_new_session=True
+            )
+        self._procs.append(stunnel)
+        _wait_port(self.port, stunnel, "stunnel")
+        return self
+
+    def stop(self) -> None:
+        for proc in reversed(self._procs):
+            stop_process(proc, grace_s=5)
+        self._procs.clear()
