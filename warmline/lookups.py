@@ -258,20 +258,13 @@ class LookupService:
         self.warmth.warmed(str(key))
         return True
 
-    async def prewarm(self, key: LookupKey, priority: Priority = Priority.LIVE) -> bool:
-        """Fetch *key* into L1 and L2 (after begin_prewarm said it was not there); False when the source failed."""
-        try:
-            await self.cache.warm(key, priority)
-        except SourceError as e:
-            logger.info("pre-warm of %s failed: %s", key.redacted, e)
-            return False
-        self.warmth.warmed(str(key))
-        return True
-
     async def prewarm_many(
         self, keys: Sequence[LookupKey], priority: Priority = Priority.LIVE
     ) -> dict[LookupKey, bool]:
-        """prewarm() for a batch of keys (one MGET, one L2 pipeline); True where the key is now in L1."""
+        """Fetch *keys* into L1 and L2 (one MGET, one L2 pipeline); True where the key is now in L1.
+
+        A key whose source call failed is False (logged): the caller will be looked up when answered.
+        """
         results = await self.cache.warm_many(keys, priority)
         warmed: dict[LookupKey, bool] = {}
         for key, result in results.items():

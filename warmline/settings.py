@@ -14,7 +14,7 @@ from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, Settings
 from .errors import WarmlineError
 from .models.protocol import REDIS_PREFIX
 
-# Default topic names: the wire contract of DESIGN §2.
+# Default topic names: the wire contract of docs/protocol.md.
 TOPIC_CALL_STARTED = "call-started"
 TOPIC_LOOKUP_REQUEST = "lookup-request"
 TOPIC_LOOKUP_REPLY = "lookup-reply"
@@ -231,7 +231,7 @@ class Settings(WarmlineSettings):
 
 
 class TiloresSettings(WarmlineSettings):
-    """TILORES_* variables of DESIGN §5."""
+    """TILORES_* variables (README, "Connecting to Tilores")."""
 
     model_config = SettingsConfigDict(env_prefix="TILORES_", frozen=True, extra="ignore")
 
@@ -249,7 +249,7 @@ class TiloresSettings(WarmlineSettings):
 
 
 class LangSmithSettings(WarmlineSettings):
-    """The LANGSMITH_* variables warmline honours (DESIGN §9); the SDK's names, read here once."""
+    """The LANGSMITH_* variables warmline honours (docs/llm.md); the SDK's names, read here once."""
 
     model_config = SettingsConfigDict(env_prefix="LANGSMITH_", frozen=True, extra="ignore")
 

@@ -145,7 +145,7 @@ async def test_logs_and_dead_letters_hold_no_secret_or_personal_data(cluster: Cl
     [(dlq_key, dlq_value, dlq_headers)] = await _read_all(cluster.tansu.bootstrap, cluster.topic("lookup_dlq"), 1)
     letter = parse(DeadLetter, dlq_value)
     assert letter.original_size > 0  # the payload is kept for operators, by design; its metadata is what we scan
-    assert dlq_key == bad_key.encode()  # the original message's key, kept like its payload (DESIGN §2)
+    assert dlq_key == bad_key.encode()  # the original message's key, kept like its payload (docs/protocol.md)
     await asyncio.to_thread(worker.stop)  # flushes the log
 
     log = worker.log_path.read_text()

@@ -1,4 +1,4 @@
-"""docker-compose.yml: the shape DESIGN §8 asks for, with env names warmline knows.
+"""docker-compose.yml: the production-like stack the README describes, with env names warmline knows.
 
 `docker compose config` needs the compose plugin, which this machine lacks; this test checks the
 same things that matter offline.

@@ -32,11 +32,7 @@ def _salvage(raw: bytes | None) -> tuple[str | None, str | None]:
         return None, None
     rid, reply_to = data.get("request_id"), data.get("reply_to")
     rid = rid if isinstance(rid, str) and 0 < len(rid) <= 128 else None
-    ok_topic = (
-        isinstance(reply_to, str)
-        and 0 < len(reply_to) <= 249
-        and reply_to.replace("-", "").replace("_", "").replace(".", "").isalnum()
-    )
+    ok_topic = isinstance(reply_to, str) and 0 < len(reply_to) <= 249  # the plan's reply_refusal has the last word
     return rid, reply_to if ok_topic else None
 
 

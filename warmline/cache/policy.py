@@ -19,7 +19,7 @@ class Freshness(StrEnum):
 
 @dataclass(slots=True)
 class CachePolicy:
-    """TTL rules of DESIGN §3."""
+    """TTL rules (L1, L2, not-found, stale; .env.template names each)."""
 
     l1_ttl_s: float = 300.0
     l2_ttl_s: float = 3600.0

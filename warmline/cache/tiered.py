@@ -35,7 +35,7 @@ class CacheResult:
 
 
 class TieredCache:
-    """The read path of DESIGN §3, shared by every entry point."""
+    """The read path (docs/architecture.md, "A Kafka lookup"), shared by every entry point."""
 
     def __init__(
         self,

@@ -1,4 +1,4 @@
-"""The LLM edge (DESIGN §9): LangSmith tracing, the lookup_caller tool, /chat and caller briefs."""
+"""The LLM edge (docs/llm.md): LangSmith tracing, the lookup_caller tool, /chat and caller briefs."""
 
 from .tool import lookup_tool
 from .tracing import TraceParent, trace_parent

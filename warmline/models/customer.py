@@ -10,7 +10,7 @@ from .base import WireModel
 
 
 class Customer(WireModel):
-    """A resolved customer (DESIGN §2); only allow-listed fields ever reach it."""
+    """A resolved customer (docs/protocol.md); only allow-listed fields ever reach it."""
 
     customer_id: str
     entity_id: str | None = None

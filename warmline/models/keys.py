@@ -44,7 +44,6 @@ class LookupKey:
 
 
 @functools.lru_cache(maxsize=65536)  # callers repeat; parsing costs ~15 µs, a hit well under 1 µs
-@functools.lru_cache(maxsize=65536)
 def normalize_phone(value: str, region: str) -> str:
     """Return *value* as E.164, or raise InvalidMessage if it is not a possible number.
 

@@ -18,7 +18,7 @@ _TOPIC = 249  # Kafka's limit on topic names
 
 
 class LookupStatus(StrEnum):
-    """Outcome of a lookup (DESIGN §2)."""
+    """Outcome of a lookup (docs/protocol.md, "Reply")."""
 
     OK = "ok"
     NOT_FOUND = "not_found"
