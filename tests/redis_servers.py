@@ -39,17 +39,25 @@ class RedisServers:
 
     workdir: Path
     procs: list[subprocess.Popen[bytes]] = field(default_factory=list)
+    by_port: dict[int, subprocess.Popen[bytes]] = field(default_factory=dict)
 
-    def start(self, name: str, config: str, port: int) -> None:
+    def start(self, name: str, config: str, port: int, *, sentinel: bool = False) -> subprocess.Popen[bytes]:
         conf = self.workdir / f"{name}.conf"
         conf.write_text(f'save ""\nappendonly no\ndir {self.workdir}\n{config}')
         assert REDIS_SERVER is not None
+        args = [REDIS_SERVER, str(conf), *(["--sentinel"] if sentinel else [])]
         with open(self.workdir / f"{name}.log", "ab") as log:
-            proc = subprocess.Popen(
-                [REDIS_SERVER, str(conf)], stdout=log, stderr=subprocess.STDOUT, start_new_session=True
-            )
+            proc = subprocess.Popen(args, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
         self.procs.append(proc)
+        self.by_port[port] = proc
         _wait_port(port, proc)
+        return proc
+
+    def kill(self, port: int) -> None:
+        """SIGKILL the server on *port* (a primary dying)."""
+        proc = self.by_port.pop(port)
+        proc.kill()
+        proc.wait(timeout=10)
 
     def stop(self) -> None:
         for proc in self.procs:
@@ -68,6 +76,33 @@ def start_tls_acl(servers: RedisServers, pki: Pki) -> int:
         port,
     )
     return port
+
+
+@dataclass(frozen=True)
+class SentinelSet:
+    """A primary, its replica and three sentinels watching them as "mymaster"."""
+
+    primary: int
+    replica: int
+    sentinels: tuple[int, ...]
+    master_name: str = "mymaster"
+
+
+def start_sentinel_set(servers: RedisServers) -> SentinelSet:
+    """One primary, one replica, three sentinels (quorum 2, down after 1 s)."""
+    primary, replica = free_port(), free_port()
+    servers.start(f"primary-{primary}", f"port {primary}\nbind 127.0.0.1\n", primary)
+    servers.start(f"replica-{replica}", f"port {replica}\nbind 127.0.0.1\nreplicaof 127.0.0.1 {primary}\n", replica)
+    sentinels = tuple(free_port() for _ in range(3))
+    for port in sentinels:
+        servers.start(
+            f"sentinel-{port}",
+            f"port {port}\nbind 127.0.0.1\nsentinel monitor mymaster 127.0.0.1 {primary} 2\n"
+            "sentinel down-after-milliseconds mymaster 1000\nsentinel failover-timeout mymaster 5000\n",
+            port,
+            sentinel=True,
+        )
+    return SentinelSet(primary, replica, sentinels)
 
 
 def start_cluster(servers: RedisServers, primaries: int = 3) -> list[int]:

@@ -6,19 +6,30 @@ refused credentials leave it running without L2, saying so without the password.
 
 from __future__ import annotations
 
+import asyncio
 import time
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
 import pytest
+import redis.asyncio as aredis
 from redis.asyncio.cluster import RedisCluster
 
 from warmline.cache.l2 import L2Unavailable, RedisL2
-from warmline.cache.redis_client import RedisConfig, redacted
+from warmline.cache.redis_client import RedisConfig, parse_sentinels, redacted
 from warmline.models import CacheEntry, normalize
 
 from ..fakes import customer
-from ..redis_servers import ACL_PASSWORD, ACL_USER, REDIS_CLI, REDIS_SERVER, RedisServers, start_cluster, start_tls_acl
+from ..redis_servers import (
+    ACL_PASSWORD,
+    ACL_USER,
+    REDIS_CLI,
+    REDIS_SERVER,
+    RedisServers,
+    start_cluster,
+    start_sentinel_set,
+    start_tls_acl,
+)
 from ..tls import Pki, make_pki
 from .conftest import Cluster, http_get
 
@@ -150,3 +161,45 @@ async def test_a_worker_keeps_l2_on_a_cluster(cluster: Cluster, cluster_ports: l
     finally:
         await client.aclose()
     assert stored == [1] * 6
+
+
+async def test_l2_follows_a_sentinel_failover(servers: RedisServers) -> None:
+    redis_set = start_sentinel_set(servers)
+    sentinels = ",".join(f"127.0.0.1:{p}" for p in redis_set.sentinels)
+    config = RedisConfig(
+        "redis://127.0.0.1:1/0",  # the host is the sentinels' business
+        mode="sentinel",
+        sentinels=parse_sentinels(sentinels),
+        sentinel_master=redis_set.master_name,
+    )
+    client = config.client()
+    l2 = RedisL2(client, prefix="warmline:v1:sent:", op_timeout_s=2)
+    key = normalize("phone", "+14155550177")
+    try:
+        await l2.put(key, _entry("C-000177", "+14155550177"), 60)
+        assert await l2.get(key) is not None
+        primary = aredis.Redis(port=redis_set.primary)
+        try:  # positive signal: the replica has the write (replication is asynchronous)
+            assert await primary.execute_command("WAIT", 1, 10_000) == 1
+        finally:
+            await primary.aclose()
+        servers.kill(redis_set.primary)
+        watcher = aredis.Redis(port=redis_set.sentinels[0])
+        try:  # positive signal: the sentinels name the replica as the primary
+            async with asyncio.timeout(60):
+                while (await watcher.sentinel_get_master_addr_by_name(redis_set.master_name))[1] != redis_set.replica:
+                    await asyncio.sleep(0.2)
+        finally:
+            await watcher.aclose()
+        later = normalize("phone", "+14155550178")
+        async with asyncio.timeout(30):  # the breaker may be open for a moment: L2 comes back by itself
+            while True:
+                try:
+                    await l2.put(later, _entry("C-000178", "+14155550178"), 60)
+                    break
+                except L2Unavailable:
+                    await asyncio.sleep(0.2)
+        assert await l2.get(later) is not None
+        assert await l2.get(key) is not None  # replicated before the primary died
+    finally:
+        await client.aclose()
