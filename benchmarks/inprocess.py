@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import time
+from typing import Any
 
 import redis.asyncio as aredis
 
@@ -51,7 +52,11 @@ async def l1_hit(n: int = 50_000) -> Result:
 
 async def l2_hit(redis_url: str, n: int = 3000) -> list[Result]:
     """L2 hit (index GET + record GET) against a bare GET of the same Redis, in one run."""
-    client = aredis.from_url(redis_url)
+    return await l2_hit_on(aredis.from_url(redis_url), n)
+
+
+async def l2_hit_on(client: Any, n: int, label: str = "") -> list[Result]:
+    """l2_hit on *client* (a Redis, a Sentinel primary, a RedisCluster), rows named with *label*; closes it."""
     prefix = "warmline:v1:bench:"
     l2 = RedisL2(client, prefix=prefix, op_timeout_s=1.0)
     now = time.time()
@@ -72,7 +77,7 @@ async def l2_hit(redis_url: str, n: int = 3000) -> list[Result]:
     ratio = p["p50_ms"] / b["p50_ms"]
     return [
         Result(
-            "bare Redis GET (floor)",
+            f"bare Redis GET{label} (floor)",
             b["p50_ms"],
             "ms p50",
             "floor",
@@ -81,7 +86,7 @@ async def l2_hit(redis_url: str, n: int = 3000) -> list[Result]:
             samples_ms=[x * 1000 for x in bare],
         ),
         Result(
-            "L2 hit (phone key: 2 GETs)",
+            f"L2 hit (phone key: 2 GETs){label}",
             p["p50_ms"],
             "ms p50",
             "< 3× bare GET",

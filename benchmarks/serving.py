@@ -11,10 +11,12 @@ from pathlib import Path
 
 import aiohttp
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
+from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 
 from warmline.client import LookupClient
 from warmline.commands.dev import wait_ready
 from warmline.commands.processes import free_port, stop_process
+from warmline.stream.security import KafkaConnection
 
 from . import httpload
 from .stack import BenchStack
@@ -22,19 +24,22 @@ from .stats import Result, p99_against_floor, summary_ms
 
 
 class EchoFloor:
-    """The floor: produce → consume → produce → consume with bare aiokafka on the same broker."""
+    """The floor: produce → consume → produce → consume with bare aiokafka on the same broker (and TLS, if any)."""
 
-    def __init__(self, bootstrap: str) -> None:
-        self.bootstrap = bootstrap
+    def __init__(self, target: str | KafkaConnection) -> None:
+        self.connection = KafkaConnection.of(target)
         self.ping, self.pong = f"floor-ping-{uuid.uuid4().hex[:6]}", f"floor-pong-{uuid.uuid4().hex[:6]}"
 
     async def __aenter__(self) -> EchoFloor:
-        from warmline.commands.embedded_broker import create_topics
-
-        await create_topics(self.bootstrap, [self.ping, self.pong], 1)
-        self.producer = AIOKafkaProducer(bootstrap_servers=self.bootstrap, linger_ms=0)
-        self.echo_in = AIOKafkaConsumer(bootstrap_servers=self.bootstrap, fetch_max_wait_ms=5)
-        self.back = AIOKafkaConsumer(bootstrap_servers=self.bootstrap, fetch_max_wait_ms=5)
+        admin = AIOKafkaAdminClient(**self.connection.kwargs())
+        await admin.start()
+        try:
+            await admin.create_topics([NewTopic(self.ping, 1, 1), NewTopic(self.pong, 1, 1)])
+        finally:
+            await admin.close()
+        self.producer = AIOKafkaProducer(**self.connection.kwargs(), linger_ms=0)
+        self.echo_in = AIOKafkaConsumer(**self.connection.kwargs(), fetch_max_wait_ms=5)
+        self.back = AIOKafkaConsumer(**self.connection.kwargs(), fetch_max_wait_ms=5)
         await self.producer.start()
         for consumer, topic in ((self.echo_in, self.ping), (self.back, self.pong)):
             await consumer.start()
@@ -66,12 +71,15 @@ class EchoFloor:
         await self.producer.stop()
 
 
-async def kafka_l1(stack: BenchStack, n: int = 400) -> list[Result]:
+async def kafka_l1(
+    stack: BenchStack, n: int = 400, *, connection: KafkaConnection | None = None, label: str = "", bound: float = 1.5
+) -> list[Result]:
     """Request→reply of an L1 hit through the worker vs the bare aiokafka round trip, interleaved."""
     floor, ours = [], []
+    connection = connection or KafkaConnection(stack.tansu.bootstrap)
     async with (
-        EchoFloor(stack.tansu.bootstrap) as echo,
-        LookupClient(stack.tansu.bootstrap, fetch_max_wait_ms=5) as client,
+        EchoFloor(connection) as echo,
+        LookupClient(connection, fetch_max_wait_ms=5) as client,
     ):
         warm = await client.lookup("customer_id", "C-000042", timeout_ms=10_000)
         assert warm.status == "ok", warm
@@ -84,7 +92,9 @@ async def kafka_l1(stack: BenchStack, n: int = 400) -> list[Result]:
             reply = await client.lookup("customer_id", "C-000042")
             ours.append(time.perf_counter() - t0)
             assert reply.source == "l1", reply
-    return p99_against_floor("Kafka bare round trip (floor)", "Kafka request→reply, L1 hit", floor, ours, 1.5)
+    return p99_against_floor(
+        f"Kafka bare round trip{label} (floor)", f"Kafka request→reply, L1 hit{label}", floor, ours, bound
+    )
 
 
 async def _warm_ids(session: aiohttp.ClientSession, url: str, ids: list[str], chunk: int = 1000) -> None:

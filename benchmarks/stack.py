@@ -9,6 +9,7 @@ import tempfile
 import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from warmline.commands.dev import wait_ready
 from warmline.commands.embedded_broker import Tansu, create_topics
@@ -90,18 +91,23 @@ def cpu_seconds(pid: int) -> float:
 
 async def start_stack(workdir: Path, demo_count: int = 100_000, **env: str) -> BenchStack:
     """Start everything; the worker answers the demo directory with *env* overrides."""
-    demo_db = workdir / "demo.sqlite3"
-    if not demo_db.exists():
-        generate(demo_db, count=demo_count)
     tansu = Tansu(log_path=workdir / "tansu.log")
     tansu.start()
     await create_topics(tansu.bootstrap, TOPICS.values(), 8)
-    proc, url, app_id = _start_worker(tansu, workdir, demo_db, env)
-    return BenchStack(tansu, proc, url, demo_db, workdir, env, app_id, dict(TOPICS))
+    return await start_stack_on(tansu, workdir, demo_count, **env)
+
+
+async def start_stack_on(broker: Any, workdir: Path, demo_count: int = 100_000, **env: str) -> BenchStack:
+    """A worker on a started *broker* (Tansu, or Tansu behind TLS); it creates any topic still missing."""
+    demo_db = workdir / "demo.sqlite3"
+    if not demo_db.exists():
+        generate(demo_db, count=demo_count)
+    proc, url, app_id = _start_worker(broker, workdir, demo_db, env)
+    return BenchStack(broker, proc, url, demo_db, workdir, env, app_id, dict(TOPICS))
 
 
 def _start_worker(
-    tansu: Tansu, workdir: Path, demo_db: Path, env: dict[str, str], cpus: str | None = None
+    tansu: Any, workdir: Path, demo_db: Path, env: dict[str, str], cpus: str | None = None
 ) -> tuple[subprocess.Popen[bytes], str, str]:
     port = free_port()
     worker_env = {

@@ -16,12 +16,12 @@ from pathlib import Path
 
 import pytest
 
+from benchmarks.tls_broker import STUNNEL, Pki, TlsBroker, make_pki
 from warmline.client import LookupClient
 from warmline.models import LookupStatus
 from warmline.stream.security import KafkaConnection, ssl_context
 
 from ..stack import Cluster, clean_redis, cluster_env, http_get
-from ..tls import STUNNEL, Pki, TlsBroker, make_pki
 
 pytestmark = pytest.mark.skipif(STUNNEL is None, reason="needs stunnel4 (Debian's package; .ci/run installs it)")
 

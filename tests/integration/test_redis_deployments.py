@@ -15,12 +15,7 @@ import pytest
 import redis.asyncio as aredis
 from redis.asyncio.cluster import RedisCluster
 
-from warmline.cache.l2 import L2Unavailable, RedisL2
-from warmline.cache.redis_client import RedisConfig, parse_sentinels, redacted
-from warmline.models import CacheEntry, normalize
-
-from ..fakes import customer
-from ..redis_servers import (
+from benchmarks.redis_servers import (
     ACL_PASSWORD,
     ACL_USER,
     REDIS_CLI,
@@ -30,7 +25,12 @@ from ..redis_servers import (
     start_sentinel_set,
     start_tls_acl,
 )
-from ..tls import Pki, make_pki
+from benchmarks.tls_broker import Pki, make_pki
+from warmline.cache.l2 import L2Unavailable, RedisL2
+from warmline.cache.redis_client import RedisConfig, parse_sentinels, redacted
+from warmline.models import CacheEntry, normalize
+
+from ..fakes import customer
 from .conftest import Cluster, http_get
 
 pytestmark = pytest.mark.skipif(

@@ -1,4 +1,4 @@
-"""TLS for tests: a private CA with server and client certificates, and stunnel in front of a Tansu.
+"""TLS for tests and benchmarks: a private CA with server and client certificates, and stunnel in front of a Tansu.
 
 Tansu 0.6 cannot serve TLS itself; Debian's stunnel4 terminates TLS and forwards plaintext to it,
 and Tansu advertises stunnel's port, so every connection a client makes (bootstrap and the
@@ -136,6 +136,7 @@ class TlsBroker:
     def __init__(self, workdir: Path, pki: Pki, *, require_client_cert: bool = False, wrong_name: bool = False) -> None:
         if STUNNEL is None:
             raise RuntimeError("stunnel4 is not installed (apt-get install stunnel4; .ci/run installs it)")
+        self._stunnel: str = STUNNEL
         self.workdir, self.pki = workdir, pki
         self.port, self._plain = free_port(), free_port()
         cert, key = (pki.wrong_name_cert, pki.wrong_name_key) if wrong_name else (pki.server_cert, pki.server_key)
@@ -170,7 +171,7 @@ class TlsBroker:
         _wait_port(self._plain, tansu, "tansu")
         with open(self.workdir / f"stunnel-{self.port}.out", "ab") as out:
             stunnel = subprocess.Popen(
-                [STUNNEL, str(self._config)], stdout=out, stderr=subprocess.STDOUT, start_new_session=True
+                [self._stunnel, str(self._config)], stdout=out, stderr=subprocess.STDOUT, start_new_session=True
             )
         self._procs.append(stunnel)
         _wait_port(self.port, stunnel, "stunnel")

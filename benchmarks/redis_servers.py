@@ -1,4 +1,4 @@
-"""Redis as production runs it, for tests: TLS with an ACL user, and a three-primary Cluster.
+"""Redis as production runs it, for tests and benchmarks: TLS with an ACL user, and a three-primary Cluster.
 
 Each is a real ``redis-server`` on ports of its own (no persistence), stopped by the test.
 """
@@ -15,7 +15,7 @@ from pathlib import Path
 
 from warmline.commands.processes import free_port, stop_process
 
-from .tls import Pki
+from .tls_broker import Pki
 
 REDIS_SERVER = shutil.which("redis-server")
 REDIS_CLI = shutil.which("redis-cli")
