@@ -64,6 +64,13 @@ class Metrics:
         self.messages = Counter(
             "warmline_messages", "Kafka messages handled, by topic and outcome.", ["topic", "outcome"], registry=r
         )
+        self.platform_events = Counter(
+            "warmline_platform_events",
+            "Contact-center platforms' own call events, by platform and what came of them "
+            "(queued: warmed via the owner; answered; ended; queued_without_caller; invalid_caller).",
+            ["platform", "outcome"],
+            registry=r,
+        )
         self.http_auth_failures = Counter(
             "warmline_http_auth_failures",
             "HTTP requests refused for a missing or wrong bearer token, by route group (api, admin, chat).",

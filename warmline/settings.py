@@ -148,6 +148,8 @@ class Settings(WarmlineSettings):
     trace_pii: bool = False
     trace_hit_sample: float = Field(default=0.01, ge=0, le=1)
     trace_flush_s: float = Field(default=2.0, ge=0, le=60)
+    # Contact-center platforms' own events (docs/platforms.md): your mapping files, comma-separated.
+    event_mappings: str = ""
     # Kafka security (stream/security.py), named after the Kafka client properties.
     kafka_security_protocol: Literal["PLAINTEXT", "SSL", "SASL_PLAINTEXT", "SASL_SSL"] = "PLAINTEXT"
     kafka_ssl_ca_file: Path | None = None
@@ -202,6 +204,11 @@ class Settings(WarmlineSettings):
         """The bearer tokens of the read API (comma-separated, so a key can be rotated); empty = open."""
         raw = self.api_tokens.get_secret_value() if self.api_tokens is not None else ""
         return tuple(t for t in (part.strip() for part in raw.split(",")) if t)
+
+    @property
+    def event_mapping_files(self) -> tuple[Path, ...]:
+        """WARMLINE_EVENT_MAPPINGS as paths."""
+        return tuple(Path(p.strip()) for p in self.event_mappings.split(",") if p.strip())
 
     @property
     def demo_latency_range_ms(self) -> tuple[float, float]:

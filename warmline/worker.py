@@ -27,6 +27,7 @@ from .logs import quiet_malformed_requests
 from .lookups import LookupService
 from .metrics import Metrics
 from .models import CacheEntry, LookupKey
+from .platforms import load_mappings
 from .prewarm.scheduler import VipRunner
 from .prewarm.vip_lists import VipWatcher
 from .prewarm.warm_at_answer import WarmthTracker
@@ -307,6 +308,7 @@ def build_worker(settings: Settings, source: Source | None = None) -> Worker:
         on_warm=runtime.briefs.schedule if runtime.briefs is not None else None,
         backlog=backlog,
         dlq_producer=dlq_producer,
+        platforms=load_mappings(settings.event_mapping_files),  # a bad file: MappingError, one line, exit 2
     )
     http.register(stream.app, replace(runtime.web_context(vip), backlog=backlog))
     stream.app.add_dependency(RuntimeLifecycle(runtime, pool, vip))

@@ -7,6 +7,7 @@ from collections.abc import Callable
 from ..lookups import LookupService
 from ..metrics import Metrics
 from ..models import LookupKey
+from ..platforms import Mappings
 from ..prewarm.scheduler import VipRunner
 from ..stream.app import StreamApp
 from ..stream.backlog import ProduceBacklog
@@ -32,12 +33,13 @@ def register_all(
     on_warm: Callable[[LookupKey], None] | None = None,
     backlog: ProduceBacklog | None = None,
     dlq_producer: DeadLetterProducer | None = None,
+    platforms: Mappings | None = None,
 ) -> HandlerPool:
     """Attach every agent and timer; returns the handler pool the worker drains on shutdown."""
     outbox = Outbox(sa.app, plan.dlq, metrics, backlog, dlq_producer)
     pool = HandlerPool(MAX_INFLIGHT_HANDLERS)
     lookup_requests.register(sa, lookups, outbox, pool, ownership, plan)
-    call_started.register(sa, lookups, metrics, outbox, pool, ownership, call_max_age_s, on_warm)
+    call_started.register(sa, lookups, metrics, outbox, pool, ownership, call_max_age_s, on_warm, platforms)
     invalidation.register(sa, lookups, outbox, pool, ownership)
     if vip is not None:
         timers.register(sa, vip)

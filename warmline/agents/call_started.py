@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import time
 from collections.abc import Callable
@@ -12,6 +13,8 @@ from faust.types import EventT
 from ..lookups import LookupService
 from ..metrics import Metrics
 from ..models import CallStarted, InvalidMessage, LookupKey, parse
+from ..platforms import CallEventKind, Mappings
+from ..platforms.calls import as_call_started, platform_payload
 from ..sources import Priority
 from ..stream.app import StreamApp
 from ..stream.ownership import Ownership
@@ -44,6 +47,7 @@ class CallStartedHandler:
         call_max_age_s: float,
         on_warm: Callable[[LookupKey], None] | None,
         rekeyed: bool,
+        platforms: Mappings | None = None,
     ) -> None:
         self._lookups = lookups
         self._on_warm = on_warm or (lambda key: None)
@@ -54,18 +58,20 @@ class CallStartedHandler:
         self._ownership = ownership
         self._repartition_topic = repartition_topic
         self._rekeyed = rekeyed
+        # Platform events arrive on the foreign topic only; the repartition topic carries warmline's own.
+        self._platforms = None if rekeyed else platforms
         self._counters: dict[tuple[str, str], Any] = {}
         self._batch: Batcher[tuple[EventT[bytes], LookupKey]] = Batcher(
             WARM_BATCH_SIZE, WARM_BATCH_WITHIN_S, self._warm_batch
         )
 
     async def handle(self, event: EventT[bytes]) -> None:
-        """Warm, re-key, or dead-letter *event*."""
+        """Warm, re-key, or dead-letter *event* (warmline's CallStarted, or a platform's own event)."""
         try:
             call = parse(CallStarted, event.message.value)
             key = call.lookup_key(self._lookups.region)
         except InvalidMessage as e:
-            ack_when_delivered(event, await self._outbox.dead_letter(event, e.reason))
+            await self._platform_event(event, e.reason)
             return
         owner_key = str(key)
         if not self._rekeyed and not self._ownership.owns(owner_key):
@@ -87,6 +93,36 @@ class CallStartedHandler:
         # a lone caller waits that long (nothing beside a source call or a queue wait of seconds), a
         # burst pays one MGET and one L2 pipeline per batch instead of per event.
         await self._batch.add((event, key))
+
+    async def _platform_event(self, event: EventT[bytes], not_ours: str) -> None:
+        """A platform's own event (Amazon Connect, Genesys, Twilio, a user mapping): each call it
+        queues goes, as warmline's CallStarted, to its owner through the repartition topic; answered
+        and ended calls are counted. Neither warmline's nor a known platform's: dead-lettered."""
+        calls = self._platforms.recognize(platform_payload(event.message.value)) if self._platforms else []
+        if not calls:
+            reason = f"neither a CallStarted ({not_ours}) nor a known platform event"
+            ack_when_delivered(event, await self._outbox.dead_letter(event, reason[:300]))
+            return
+        deliveries = []
+        for platform_call in calls:
+            started = as_call_started(platform_call)
+            outcome = platform_call.kind.value
+            if started is not None:
+                try:
+                    owner_key = str(started.lookup_key(self._lookups.region))
+                except InvalidMessage:
+                    started, outcome = None, "invalid_caller"
+            elif platform_call.kind is CallEventKind.QUEUED:
+                outcome = "queued_without_caller"  # e.g. an EventBridge QUEUED: the number is not in it
+            if started is not None:
+                partition = self._ownership.partition_of(owner_key)
+                deliveries.append(
+                    await self._outbox.send(
+                        self._repartition_topic, owner_key.encode(), started.to_json(), partition=partition
+                    )
+                )
+            self._metrics.platform_events.labels(platform_call.platform, outcome).inc()
+        ack_when_delivered(event, asyncio.gather(*deliveries))
 
     async def _warm_batch(self, items: list[tuple[EventT[bytes], LookupKey]]) -> None:
         """Warm a batch of keys with one MGET and one L2 pipeline; ack each event once its key is done."""
@@ -124,6 +160,7 @@ def register(
     ownership: Ownership,
     call_max_age_s: float,
     on_warm: Callable[[LookupKey], None] | None = None,
+    platforms: Mappings | None = None,
 ) -> None:
     """Attach the agents: one on the foreign topic, one on warmline's repartition topic."""
     routed = sa.topics.call_started
@@ -140,6 +177,7 @@ def register(
             call_max_age_s=call_max_age_s,
             on_warm=on_warm,
             rekeyed=rekeyed,
+            platforms=platforms,
         ).handle
 
     attach_routed(sa.app, routed, handler_for, pool, outbox, "warmline.call_started")
