@@ -5,32 +5,20 @@ Each is a real ``redis-server`` on ports of its own (no persistence), stopped by
 
 from __future__ import annotations
 
-import contextlib
+import random
 import shutil
-import socket
 import subprocess
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from warmline.commands.processes import free_port, stop_process
+from warmline.commands.processes import free_port, port_taken, stop_process, wait_port
 
 from .tls_broker import Pki
 
 REDIS_SERVER = shutil.which("redis-server")
 REDIS_CLI = shutil.which("redis-cli")
 ACL_USER, ACL_PASSWORD = "warmline", "l2-secret-Zq81xP"  # a test credential
-
-
-def _wait_port(port: int, proc: subprocess.Popen[bytes]) -> None:
-    deadline = time.monotonic() + 20
-    while time.monotonic() < deadline:
-        if proc.poll() is not None:
-            raise RuntimeError(f"redis-server exited with code {proc.returncode}")
-        with contextlib.suppress(OSError), socket.create_connection(("127.0.0.1", port), timeout=0.2):
-            return
-        time.sleep(0.05)
-    raise RuntimeError(f"redis-server did not listen on {port}")
 
 
 @dataclass
@@ -50,7 +38,7 @@ class RedisServers:
             proc = subprocess.Popen(args, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
         self.procs.append(proc)
         self.by_port[port] = proc
-        _wait_port(port, proc)
+        wait_port(port, proc, "redis-server")
         return proc
 
     def kill(self, port: int) -> None:
@@ -105,9 +93,17 @@ def start_sentinel_set(servers: RedisServers) -> SentinelSet:
     return SentinelSet(primary, replica, sentinels)
 
 
+def _cluster_port() -> int:
+    """A free port whose cluster bus port (+10,000) is free too: Redis refuses ports over 55,535."""
+    while True:
+        port = random.randrange(20_000, 45_000)
+        if not port_taken(port) and not port_taken(port + 10_000):
+            return port
+
+
 def start_cluster(servers: RedisServers, primaries: int = 3) -> list[int]:
     """A Cluster of *primaries* primaries (no replicas), all slots assigned; their ports."""
-    ports = [free_port() for _ in range(primaries)]
+    ports = [_cluster_port() for _ in range(primaries)]
     for port in ports:
         servers.start(
             f"cluster-{port}",

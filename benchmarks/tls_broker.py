@@ -8,13 +8,10 @@ certificate signed by the CA (mutual TLS).
 
 from __future__ import annotations
 
-import contextlib
 import datetime
 import ipaddress
 import shutil
-import socket
 import subprocess
-import time
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -23,8 +20,8 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
 
-from warmline.commands.embedded_broker import tansu_binary
-from warmline.commands.processes import free_port, stop_process
+from warmline.commands.embedded_broker import Tansu
+from warmline.commands.processes import free_port, stop_process, wait_port
 
 STUNNEL = shutil.which("stunnel4") or shutil.which("stunnel")
 
@@ -119,17 +116,6 @@ def make_pki(directory: Path) -> Pki:
     )
 
 
-def _wait_port(port: int, proc: subprocess.Popen[bytes], what: str) -> None:
-    deadline = time.monotonic() + 20
-    while time.monotonic() < deadline:
-        if proc.poll() is not None:
-            raise RuntimeError(f"{what} exited with code {proc.returncode}")
-        with contextlib.suppress(OSError), socket.create_connection(("127.0.0.1", port), timeout=0.2):
-            return
-        time.sleep(0.05)
-    raise RuntimeError(f"{what} did not listen on {port}")
-
-
 class TlsBroker:
     """Tansu on a private plaintext port, reachable only through stunnel's TLS port."""
 
@@ -147,7 +133,8 @@ class TlsBroker:
             f"[kafka]\naccept = 127.0.0.1:{self.port}\nconnect = 127.0.0.1:{self._plain}\n"
             f"cert = {cert}\nkey = {key}\n{verify}"
         )
-        self._procs: list[subprocess.Popen[bytes]] = []
+        self._tansu = Tansu(self._plain, workdir / f"tansu-{self.port}.log", advertised_port=self.port)
+        self._stunnel_proc: subprocess.Popen[bytes] | None = None
 
     @property
     def bootstrap(self) -> str:
@@ -158,26 +145,16 @@ class TlsBroker:
         return f"kafka://{self.bootstrap}"
 
     def start(self) -> TlsBroker:
-        listener = f"tcp://127.0.0.1:{self._plain}"
-        advertised = f"tcp://127.0.0.1:{self.port}"
-        with open(self.workdir / f"tansu-{self.port}.log", "ab") as log:
-            tansu = subprocess.Popen(
-                [tansu_binary(), "broker", "--listener-url", listener, "--advertised-listener-url", advertised],
-                stdout=log,
-                stderr=subprocess.STDOUT,
-                start_new_session=True,
-            )
-        self._procs.append(tansu)
-        _wait_port(self._plain, tansu, "tansu")
+        self._tansu.start()  # it tells clients to connect to stunnel's port
         with open(self.workdir / f"stunnel-{self.port}.out", "ab") as out:
-            stunnel = subprocess.Popen(
+            self._stunnel_proc = subprocess.Popen(
                 [self._stunnel, str(self._config)], stdout=out, stderr=subprocess.STDOUT, start_new_session=True
             )
-        self._procs.append(stunnel)
-        _wait_port(self.port, stunnel, "stunnel")
+        wait_port(self.port, self._stunnel_proc, "stunnel")
         return self
 
     def stop(self) -> None:
-        for proc in reversed(self._procs):
-            stop_process(proc, grace_s=5)
-        self._procs.clear()
+        if self._stunnel_proc is not None:
+            stop_process(self._stunnel_proc, grace_s=5)
+            self._stunnel_proc = None
+        self._tansu.stop()

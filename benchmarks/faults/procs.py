@@ -5,7 +5,6 @@ from __future__ import annotations
 import contextlib
 import os
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -14,21 +13,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from warmline.commands.dev import wait_ready
-from warmline.commands.embedded_broker import DevStackError, tansu_binary
-from warmline.commands.processes import free_port, stop_process
+from warmline.commands.embedded_broker import tansu_binary
+from warmline.commands.processes import free_port, stop_process, wait_port
 
 from ..stack import cpu_seconds
-
-
-def _wait_port(port: int, proc: subprocess.Popen[bytes], what: str, timeout_s: float = 20.0) -> None:
-    deadline = time.monotonic() + timeout_s
-    while time.monotonic() < deadline:
-        if proc.poll() is not None:
-            raise DevStackError(f"{what} exited with code {proc.returncode}")
-        with contextlib.suppress(OSError), socket.create_connection(("127.0.0.1", port), timeout=0.2):
-            return
-        time.sleep(0.05)
-    raise DevStackError(f"{what} did not listen on port {port} within {timeout_s:.0f}s")
 
 
 def _clean_environ() -> dict[str, str]:
@@ -68,7 +56,7 @@ class Service:
 
     def wait_ready(self) -> None:
         assert self.proc is not None
-        _wait_port(self.port, self.proc, self.name)
+        wait_port(self.port, self.proc, self.name)
 
     def kill(self) -> None:
         """SIGKILL, and reap."""

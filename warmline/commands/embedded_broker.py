@@ -4,9 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import logging
-import socket
 import subprocess
-import time
 from collections.abc import Iterable
 from pathlib import Path
 from typing import IO
@@ -15,7 +13,7 @@ from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 from aiokafka.errors import TopicAlreadyExistsError
 
 from ..errors import WarmlineError
-from .processes import free_port, port_taken, stop_process
+from .processes import free_port, port_taken, stop_process, wait_port
 
 logger = logging.getLogger(__name__)
 
@@ -36,13 +34,17 @@ def tansu_binary() -> str:
 class Tansu:
     """One Tansu broker process on 127.0.0.1 (memory storage)."""
 
-    def __init__(self, port: int | None = None, log_path: Path | None = None) -> None:
+    def __init__(
+        self, port: int | None = None, log_path: Path | None = None, advertised_port: int | None = None
+    ) -> None:
         if port and port_taken(port):
             raise DevStackError(
                 f"port {port} on 127.0.0.1 is taken (another Kafka, or `make run` in another terminal?): "
                 "stop it, or start the embedded broker elsewhere with `warmline dev --broker-port 0` (any free port)"
             )
         self.port = port or free_port()
+        # Where clients are told to connect (a TLS terminator in front of it, in tests); default: its own port.
+        self.advertised_port = advertised_port or self.port
         self.log_path = log_path
         self._proc: subprocess.Popen[bytes] | None = None
         self._log: IO[bytes] | None = None
@@ -60,20 +62,17 @@ class Tansu:
     def start(self, timeout_s: float = 20.0) -> None:
         """Start the broker and wait until it accepts connections."""
         listener = f"tcp://127.0.0.1:{self.port}"
-        cmd = [tansu_binary(), "broker", "--listener-url", listener, "--advertised-listener-url", listener]
+        advertised = f"tcp://127.0.0.1:{self.advertised_port}"
+        cmd = [tansu_binary(), "broker", "--listener-url", listener, "--advertised-listener-url", advertised]
         self._log = open(self.log_path, "ab") if self.log_path else None  # noqa: SIM115  # closed in stop()
         self._proc = subprocess.Popen(  # noqa: S603  # our own binary, fixed arguments
             cmd, stdout=self._log or subprocess.DEVNULL, stderr=subprocess.STDOUT, start_new_session=True
         )
-        deadline = time.monotonic() + timeout_s
-        while time.monotonic() < deadline:
-            if self._proc.poll() is not None:
-                raise DevStackError(f"tansu exited with code {self._proc.returncode}; see {self.log_path}")
-            with contextlib.suppress(OSError), socket.create_connection(("127.0.0.1", self.port), timeout=0.2):
-                return
-            time.sleep(0.05)
-        self.stop()
-        raise DevStackError(f"tansu did not listen on port {self.port} within {timeout_s:.0f}s")
+        try:
+            wait_port(self.port, self._proc, "tansu", timeout_s)
+        except RuntimeError as e:
+            self.stop()
+            raise DevStackError(f"{e}; see {self.log_path}") from None
 
     def stop(self) -> None:
         """Stop the broker (SIGTERM, then SIGKILL) and reap it."""
