@@ -34,7 +34,14 @@ def test_every_override_of_the_tuned_transport_is_listed() -> None:
     from warmline.stream import transport
 
     listed = {internal.name for internal in INTERNALS}
-    own = {"_ledgered", "_refetch", "_seek_back", "_note_seeks", "_abc_impl"}  # warmline's helpers; abc's bookkeeping
+    own = {
+        "_ledgered",
+        "_refetch",
+        "_seek_back",
+        "_stale_past_start",
+        "_note_seeks",
+        "_abc_impl",
+    }  # warmline's helpers; abc's bookkeeping
     private_overrides = {
         name
         for cls in (transport.TunedConsumer, transport.TunedConsumerThread, transport.StableProducer)

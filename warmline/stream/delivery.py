@@ -77,7 +77,7 @@ class DeliveryLedger(Generic[P]):
         """The consumer was moved to *offset*: deliver from there; what was handed out is moot."""
         self._partitions[tp] = _Partition(offset)
 
-    def admit(self, tp: P, offset: int, generation: int = 0) -> Verdict:
+    def admit(self, tp: P, offset: int, generation: int | None = 0) -> Verdict:
         """Whether the record at *offset* may be handed to a stream in *generation* (and record it if so)."""
         state = self._partitions.get(tp)
         if state is None or generation != self._generation:  # no start known in this generation yet

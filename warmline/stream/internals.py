@@ -100,6 +100,13 @@ INTERNALS: tuple[Internal, ...] = (
         on_self=True,
     ),
     Internal(
+        faust_consumer.Consumer,
+        "_read_offset",
+        "stream/transport.py",
+        "Faust's per-partition read offset, below which _drain_messages drops records: cleared for input partitions",
+        on_self=True,
+    ),
+    Internal(
         faust_aiokafka.Producer,
         "_producer_type",
         "stream/transport.py",

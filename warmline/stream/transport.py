@@ -71,9 +71,16 @@ class TunedConsumer(faust_aiokafka.Consumer):
         return bool(self.app.topics.acks_enabled_for(tp.topic))
 
     async def getmany(self, timeout: float) -> AsyncIterator[tuple[Any, Any]]:
-        """Faust's records, each input record handed out only in offset order (see the ledger)."""
+        """Faust's records, each input record handed out only in offset order (see the ledger).
+
+        A record counts for the generation Faust labelled it with when it was fetched (one poll
+        can span a whole rebalance). A record the ledger refuses at or past the next offset of a
+        partition started in this generation was fetched for an older course: the consumer may
+        already stand past it, so the partition is fetched again from the next offset. Faust's
+        own read-offset filter is switched off for input partitions (the ledger is the only
+        filter): a refetch racing its bookkeeping would otherwise drop records the ledger handed out.
+        """
         refetching: set[Any] = set()
-        generation = self.app.consumer_generation_id
         async for tp, message in super().getmany(timeout):
             if tp in refetching:
                 continue
@@ -81,8 +88,13 @@ class TunedConsumer(faust_aiokafka.Consumer):
                 yield tp, message
                 continue
             expected = self._ledger.next_offset(tp)
-            verdict = self._ledger.admit(tp, message.offset, generation)
+            verdict = self._ledger.admit(tp, message.offset, message.generation_id)
+            if verdict is Verdict.SKIP and self._stale_past_start(expected, message.offset):
+                refetching.add(tp)
+                await self._refetch(tp, message.offset)
+                continue
             if verdict is Verdict.DELIVER:
+                self._read_offset[tp] = None  # Faust's _drain_messages drops records below it
                 if expected is not None and message.offset > expected:
                     logger.info(
                         "%s: offsets %d..%d are not in the log; going on from %d",
@@ -95,6 +107,12 @@ class TunedConsumer(faust_aiokafka.Consumer):
             elif verdict is Verdict.REFETCH:
                 refetching.add(tp)
                 await self._refetch(tp, message.offset)
+
+    def _stale_past_start(self, expected: int | None, offset: int) -> bool:
+        """A refused record at or past the next offset of a partition started in this generation."""
+        return (
+            expected is not None and offset >= expected and self._ledger.generation == self.app.consumer_generation_id
+        )
 
     async def _refetch(self, tp: Any, found: int) -> None:
         expected = self._ledger.next_offset(tp) or 0  # REFETCH comes only for a partition with a start
@@ -184,6 +202,8 @@ class TunedConsumer(faust_aiokafka.Consumer):
             await super().seek_wait(marks)  # Faust's: the ledger is already rewound
         except SEEK_ERRORS as exc:  # taken away, or slow: records out of place are refetched
             logger.info("seek back to what is not done not confirmed (%r)", exc)
+        except Exception:  # a task nobody awaits: say it, the next record past the mark refetches
+            logger.exception("seek back to what is not done failed")
 
     async def seek_wait(self, partitions: Mapping[Any, int | None]) -> None:
         """Faust's seek_wait, a negative or unknown offset meaning "from the beginning".
@@ -235,7 +255,15 @@ class TunedConsumer(faust_aiokafka.Consumer):
         """
         mark = self._ledger.low_water(tp)
         if mark is None:
-            return super()._new_offset(tp)
+            if not self._ledgered(tp):
+                return super()._new_offset(tp)
+            # An input partition with no start in this generation yet (a rebalance under way):
+            # nothing to commit. Acks of handlers still running from before refill Faust's list
+            # after its revocation emptied it; Faust would commit past a lower one still running.
+            self._acked.pop(tp, None)
+            self._acked_index.pop(tp, None)
+            self._gap.pop(tp, None)
+            return None
         acked = self._acked[tp]
         if acked and min(acked) < mark:
             self._acked_index[tp].difference_update(offset for offset in acked if offset < mark)
