@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import os
 import subprocess
 import sys
@@ -158,6 +159,21 @@ async def http_get(url: str, **params: str) -> tuple[int, dict[str, str], dict]:
     """GET *url* → (status, headers, JSON body)."""
     async with aiohttp.ClientSession() as s, s.get(url, params=params) as resp:
         return resp.status, dict(resp.headers), await resp.json(content_type=None)
+
+
+async def metric_sum(url: str, series: str) -> float:
+    """The sum of the worker's /metrics samples whose line starts with *series* (name and labels)."""
+    async with aiohttp.ClientSession() as s, s.get(f"{url}/metrics") as resp:
+        text = await resp.text()
+    return sum(float(line.rsplit(" ", 1)[1]) for line in text.splitlines() if line.startswith(series))
+
+
+async def warmed_on_owner(url: str, app_id: str, at_least: int = 1, timeout_s: float = 30) -> None:
+    """Wait until the worker at *url* has warmed *at_least* callers from the call-started repartition topic."""
+    series = f'warmline_messages_total{{outcome="warmed",topic="{app_id}-call-started-repartition"}}'
+    async with asyncio.timeout(timeout_s):
+        while await metric_sum(url, series) < at_least:
+            await asyncio.sleep(0.2)
 
 
 def eventually(check: object, timeout_s: float = 15.0, interval_s: float = 0.1) -> None:

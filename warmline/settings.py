@@ -150,6 +150,8 @@ class Settings(WarmlineSettings):
     trace_flush_s: float = Field(default=2.0, ge=0, le=60)
     # Contact-center platforms' own events (docs/platforms.md): your mapping files, comma-separated.
     event_mappings: str = ""
+    # The URL the platforms call this worker at, as they see it (behind a proxy): Twilio signs it.
+    public_url: str | None = None
     # Kafka security (stream/security.py), named after the Kafka client properties.
     kafka_security_protocol: Literal["PLAINTEXT", "SSL", "SASL_PLAINTEXT", "SASL_SSL"] = "PLAINTEXT"
     kafka_ssl_ca_file: Path | None = None
@@ -232,6 +234,11 @@ class Settings(WarmlineSettings):
         return LangSmithSettings()
 
     @property
+    def twilio(self) -> TwilioSettings:
+        """TWILIO_AUTH_TOKEN (read on demand)."""
+        return TwilioSettings()
+
+    @property
     def tilores(self) -> TiloresSettings:
         """The TILORES_* settings (read on demand: the demo source never needs them)."""
         return TiloresSettings()
@@ -253,6 +260,14 @@ class TiloresSettings(WarmlineSettings):
     phone_format: Literal["digits", "e164"] = "digits"
     record_fields: str = "id,source,first_name,last_name,phone,email"
     timeout_ms: int = Field(default=3000, ge=1)
+
+
+class TwilioSettings(WarmlineSettings):
+    """TWILIO_AUTH_TOKEN, Twilio's own name: set, /v1/events/twilio requires Twilio's request signature."""
+
+    model_config = SettingsConfigDict(env_prefix="TWILIO_", frozen=True, extra="ignore")
+
+    auth_token: SecretStr | None = None
 
 
 class LangSmithSettings(WarmlineSettings):

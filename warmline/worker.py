@@ -19,6 +19,7 @@ from .agents.kafka_io import HandlerPool
 from .cache import CachePolicy, CacheStats, RedisL2, TableL1, TieredCache
 from .cache.redis_client import RedisConfig, parse_sentinels, redacted
 from .http.context import WebContext
+from .http.events import TwilioSignature
 from .llm.briefs import BriefService
 from .llm.chat import CallerChat
 from .llm.chat_model import load_chat_model
@@ -297,6 +298,7 @@ def build_worker(settings: Settings, source: Source | None = None) -> Worker:
     # One bound for every producer of records (agents' replies and re-keying, L1 writes from views).
     backlog = ProduceBacklog(MAX_PRODUCE_BACKLOG, lambda: producer_buffered(stream.app))
     dlq_producer = DeadLetterProducer(kafka_connection(settings))
+    platforms = load_mappings(settings.event_mapping_files)  # a bad file: MappingError, one line, exit 2
     pool = agents.register_all(
         stream,
         runtime.lookups,
@@ -308,9 +310,11 @@ def build_worker(settings: Settings, source: Source | None = None) -> Worker:
         on_warm=runtime.briefs.schedule if runtime.briefs is not None else None,
         backlog=backlog,
         dlq_producer=dlq_producer,
-        platforms=load_mappings(settings.event_mapping_files),  # a bad file: MappingError, one line, exit 2
+        platforms=platforms,
     )
-    http.register(stream.app, replace(runtime.web_context(vip), backlog=backlog))
+    twilio_token = settings.twilio.auth_token
+    twilio = TwilioSignature(twilio_token, settings.public_url) if twilio_token is not None else None
+    http.register(stream.app, replace(runtime.web_context(vip), backlog=backlog, platforms=platforms, twilio=twilio))
     stream.app.add_dependency(RuntimeLifecycle(runtime, pool, vip))
 
     async def drain_handlers() -> None:

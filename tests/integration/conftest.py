@@ -2,6 +2,6 @@
 
 from __future__ import annotations
 
-from ..stack import Cluster, WorkerProcess, eventually, http_get
+from ..stack import Cluster, WorkerProcess, eventually, http_get, metric_sum, warmed_on_owner
 
-__all__ = ["Cluster", "WorkerProcess", "eventually", "http_get"]
+__all__ = ["Cluster", "WorkerProcess", "eventually", "http_get", "metric_sum", "warmed_on_owner"]

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import copy
 from pathlib import Path
 
@@ -11,17 +10,9 @@ from aiokafka import AIOKafkaProducer
 
 from warmline.sources.demo.generate import sample_contacts
 
-from .conftest import Cluster, http_get
+from .conftest import Cluster, http_get, metric_sum, warmed_on_owner
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "platforms"
-
-
-async def _metric(url: str, line_start: str) -> float:
-    import aiohttp
-
-    async with aiohttp.ClientSession() as session, session.get(f"{url}/metrics") as resp:
-        text = await resp.text()
-    return sum(float(line.rsplit(" ", 1)[1]) for line in text.splitlines() if line.startswith(line_start))
 
 
 async def test_a_genesys_acd_start_event_warms_its_caller(cluster: Cluster, demo_db: Path) -> None:
@@ -35,14 +26,9 @@ async def test_a_genesys_acd_start_event_warms_its_caller(cluster: Cluster, demo
         await producer.send_and_wait(cluster.topic("call_started"), orjson.dumps(event))
     finally:
         await producer.stop()
-    counted = 'warmline_platform_events_total{outcome="queued",platform="genesys"}'
-    warmed = (
-        "warmline_messages_total{"
-        + f'outcome="warmed",topic="{cluster.base_env["WARMLINE_APP_ID"]}-call-started-repartition"'
-    )
-    async with asyncio.timeout(60):  # positive signals: recognised, then warmed on the owner
-        while await _metric(worker.url, counted) < 1 or await _metric(worker.url, warmed) < 1:
-            await asyncio.sleep(0.2)
+    await warmed_on_owner(worker.url, cluster.base_env["WARMLINE_APP_ID"], timeout_s=60)  # positive signal
+    counted = 'warmline_platform_events_total{outcome="queued",platform="genesys"}'  # labels sorted
+    assert await metric_sum(worker.url, counted) == 1
     status, headers, body = await http_get(f"{worker.url}/v1/lookup", phone=phone)
     assert status == 200 and body["status"] == "ok"
     assert headers["X-Cache"] == "L1"  # warmed before anyone asked

@@ -189,3 +189,21 @@ async def test_bodies_over_the_route_s_limit_are_refused_as_json(serve: Serve) -
         "/v1/prewarm", data=_body(MAX_PREWARM_BODY_BYTES + 1), headers={"Authorization": "Bearer adm"}
     )
     assert too_long.status == 413
+
+
+def test_webhooks_may_send_an_api_token_as_basic_auth_s_password() -> None:
+    import base64
+
+    from warmline.http.auth import RouteGroup, TokenCheck, basic_password
+
+    def basic(text: str) -> str:
+        return "Basic " + base64.b64encode(text.encode()).decode()
+
+    assert basic_password(basic("twilio:tok-1")) == b"tok-1"
+    assert basic_password(basic("no-colon")) is None and basic_password("Basic !!!") is None
+    check = TokenCheck.build(["tok-1"], None)
+    assert check.refusal(RouteGroup.EVENTS, basic("anyone:tok-1")) is None
+    assert check.refusal(RouteGroup.EVENTS, "Bearer tok-1") is None
+    refused = check.refusal(RouteGroup.EVENTS, basic("anyone:wrong"))
+    assert refused is not None and refused.status == 401
+    assert check.refusal(RouteGroup.API, basic("anyone:tok-1")) is not None  # only the webhook routes take Basic

@@ -7,7 +7,7 @@ from typing import Any
 
 from aiohttp import web
 
-from . import admin, chat, lookup, openapi, ops, prewarm
+from . import admin, chat, events, lookup, openapi, ops, prewarm
 from .auth import TokenCheck
 from .context import WebContext
 from .middleware import build_middleware
@@ -38,3 +38,4 @@ def register(app: Any, ctx: WebContext) -> None:
     prewarm.register(app, ctx, router)
     ops.register(app, ctx)
     chat.register(app, ctx)
+    events.register(app, ctx)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import base64
+import binascii
 import hmac
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -9,7 +11,7 @@ from enum import StrEnum
 
 from pydantic import SecretStr
 
-from ..models.protocol import CACHE_PATH, LOOKUP_PATH, PREWARM_PATH, STATS_PATH
+from ..models.protocol import CACHE_PATH, EVENTS_PATH, LOOKUP_PATH, PREWARM_PATH, STATS_PATH
 
 
 class RouteGroup(StrEnum):
@@ -18,6 +20,7 @@ class RouteGroup(StrEnum):
     API = "api"  # one of WARMLINE_API_TOKENS, when that is set
     CHAT = "chat"  # same tokens as the API; its own label
     ADMIN = "admin"  # WARMLINE_ADMIN_TOKEN, always
+    EVENTS = "events"  # the API tokens, as a bearer or as Basic auth's password (what webhooks can send)
 
 
 #: Guarded path prefixes, whole segments: ``/v1/lookup`` covers ``/v1/lookup/batch`` but not ``/v1/lookups``.
@@ -27,6 +30,7 @@ GUARDED_PREFIXES: tuple[tuple[str, RouteGroup], ...] = (
     (CACHE_PATH.removesuffix("/{key}"), RouteGroup.ADMIN),
     (LOOKUP_PATH, RouteGroup.API),
     (STATS_PATH, RouteGroup.API),
+    (EVENTS_PATH.removesuffix("/{platform}"), RouteGroup.EVENTS),
     ("/chat", RouteGroup.CHAT),
     # Faust's built-in blueprints, outside our contract: /table/l1/{key} would serve cached records.
     ("/table", RouteGroup.API),
@@ -48,6 +52,19 @@ def bearer(header: str | None) -> bytes | None:
     if scheme.lower() != "bearer" or not given.strip():
         return None
     return given.strip().encode("utf-8", "surrogatepass")
+
+
+def basic_password(header: str | None) -> bytes | None:
+    """The password of an ``Authorization: Basic …`` header (Twilio and EventBridge can send one)."""
+    scheme, _, encoded = (header or "").partition(" ")
+    if scheme.lower() != "basic" or not encoded.strip():
+        return None
+    try:
+        decoded = base64.b64decode(encoded.strip(), validate=True)
+    except (binascii.Error, ValueError):
+        return None
+    _, colon, password = decoded.partition(b":")
+    return password if colon and password else None
 
 
 def matches_any(given: bytes | None, tokens: Sequence[bytes]) -> bool:
@@ -95,6 +112,8 @@ class TokenCheck:
             if not matches_any(given, (self.admin_token,)):
                 return Refusal(401, "missing or wrong admin bearer token")
             return None
+        if group is RouteGroup.EVENTS and given is None:
+            given = basic_password(authorization)
         if self.api_open or matches_any(given, self.api_tokens):
             return None
         return Refusal(401, "missing or wrong bearer token (one of WARMLINE_API_TOKENS)")

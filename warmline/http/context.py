@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
 import aiohttp
 from pydantic import SecretStr
@@ -12,6 +13,7 @@ from ..llm.briefs import BriefService
 from ..llm.chat import CallerChat
 from ..lookups import LookupService
 from ..metrics import Metrics
+from ..platforms import Mappings
 from ..prewarm.scheduler import VipRunner
 from ..stream.backlog import ProduceBacklog
 
@@ -33,6 +35,10 @@ class WebContext:
     briefs: BriefService | None = None
     backlog: ProduceBacklog | None = None
     """Records waiting for the broker; batch writes wait while it is full (memory bound)."""
+    platforms: Mappings | None = None
+    """The platforms' event mappings (POST /v1/events/{platform})."""
+    twilio: Any = None
+    """Twilio's request-signature check (http/events.py TwilioSignature), when TWILIO_AUTH_TOKEN is set."""
 
     @property
     def http(self) -> aiohttp.ClientSession:

@@ -164,6 +164,45 @@ PATHS: dict[str, dict[str, Any]] = {
             },
         }
     },
+    "/v1/events/{platform}": {
+        "post": {
+            "operationId": "platformEvent",
+            "summary": "A contact-center platform's own webhook: warm each queued caller on its owner.",
+            "description": (
+                "The body is the platform's event as it sends it (JSON, a JSON array, or form fields), recognised by"
+                " the platform's mapping (docs/platforms.md). 202 once every queued call is stored on Kafka; a"
+                " platform that gets no 2xx retries. Credentials: one of WARMLINE_API_TOKENS as a bearer or as"
+                " Basic auth's password; for Twilio, when TWILIO_AUTH_TOKEN is set, X-Twilio-Signature as well."
+            ),
+            "security": [{"apiToken": []}, {"apiTokenBasic": []}],
+            "parameters": [
+                {
+                    "name": "platform",
+                    "in": "path",
+                    "required": True,
+                    "schema": {"type": "string", "maxLength": 64},
+                    "description": "`connect`, `genesys`, `twilio`, or the name in a WARMLINE_EVENT_MAPPINGS file.",
+                    "example": "genesys",
+                }
+            ],
+            "requestBody": {
+                "required": True,
+                "content": {
+                    "application/json": {"schema": {}},
+                    "application/x-www-form-urlencoded": {"schema": {"type": "object"}},
+                },
+            },
+            "responses": {
+                "202": _json(_ref("PlatformEventsAccepted"), "Recognised; each queued call stored for its owner."),
+                "400": _reply("Not a call event of this platform warmline recognises (`status: invalid`)."),
+                "401": _UNAUTHORIZED,
+                "403": _reply("Twilio: missing or wrong X-Twilio-Signature (`status: invalid`)."),
+                "404": _reply("No such platform (`status: invalid`)."),
+                "413": _TOO_LONG,
+                "503": _reply("Not stored on Kafka in time (`status: unavailable`); retry."),
+            },
+        }
+    },
     "/v1/stats": {
         "get": {
             "operationId": "stats",
@@ -301,6 +340,27 @@ SCHEMAS: dict[str, dict[str, Any]] = {
         },
         "required": ["total", "warmed", "already_fresh", "not_found", "failed", "invalid", "duration_s"],
     },
+    "PlatformEventsAccepted": {
+        "type": "object",
+        "required": ["accepted"],
+        "properties": {
+            "accepted": {
+                "type": "array",
+                "items": {
+                    "type": "object",
+                    "required": ["call_id", "kind", "outcome"],
+                    "properties": {
+                        "call_id": {"type": "string"},
+                        "kind": {"type": "string", "enum": ["queued", "answered", "ended"]},
+                        "outcome": {
+                            "type": "string",
+                            "enum": ["queued", "answered", "ended", "queued_without_caller", "invalid_caller"],
+                        },
+                    },
+                },
+            }
+        },
+    },
     "Invalidated": {
         "type": "object",
         "properties": {"invalidated": _STRING, "l1_held": {"type": "boolean"}},
@@ -425,6 +485,11 @@ def document() -> dict[str, Any]:
             "securitySchemes": {
                 "apiToken": {"type": "http", "scheme": "bearer", "description": "One of WARMLINE_API_TOKENS."},
                 "adminToken": {"type": "http", "scheme": "bearer", "description": "WARMLINE_ADMIN_TOKEN."},
+                "apiTokenBasic": {
+                    "type": "http",
+                    "scheme": "basic",
+                    "description": "Any user name, one of WARMLINE_API_TOKENS as the password (platform webhooks).",
+                },
             },
         },
     }

@@ -7,6 +7,7 @@ BATCH_PATH = LOOKUP_PATH + "/batch"
 PREWARM_PATH = "/v1/prewarm"
 CACHE_PATH = "/v1/cache/{key}"
 STATS_PATH = "/v1/stats"
+EVENTS_PATH = "/v1/events/{platform}"
 
 #: Request bodies: a 1,000-lookup batch or a chat turn is ~100 KB; POST /v1/prewarm takes up to
 #: 100,000 keys (~5 MB of JSON). A longer body is refused with 413 before it is read.
