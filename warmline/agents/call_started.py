@@ -13,8 +13,8 @@ from faust.types import EventT
 from ..lookups import LookupService
 from ..metrics import Metrics
 from ..models import CallStarted, InvalidMessage, LookupKey, parse
-from ..platforms import CallEventKind, Mappings
-from ..platforms.calls import as_call_started, platform_payload
+from ..platforms import Mappings
+from ..platforms.calls import platform_payload, to_warm
 from ..sources import Priority
 from ..stream.app import StreamApp
 from ..stream.ownership import Ownership
@@ -105,23 +105,15 @@ class CallStartedHandler:
             return
         deliveries = []
         for platform_call in calls:
-            started = as_call_started(platform_call)
-            outcome = platform_call.kind.value
-            if started is not None:
-                try:
-                    owner_key = str(started.lookup_key(self._lookups.region))
-                except InvalidMessage:
-                    started, outcome = None, "invalid_caller"
-            elif platform_call.kind is CallEventKind.QUEUED:
-                outcome = "queued_without_caller"  # e.g. an EventBridge QUEUED: the number is not in it
-            if started is not None:
-                partition = self._ownership.partition_of(owner_key)
+            plan = to_warm(platform_call, self._lookups.region)
+            if plan.started is not None and plan.owner_key is not None:
+                partition = self._ownership.partition_of(plan.owner_key)
                 deliveries.append(
                     await self._outbox.send(
-                        self._repartition_topic, owner_key.encode(), started.to_json(), partition=partition
+                        self._repartition_topic, plan.owner_key.encode(), plan.started.to_json(), partition=partition
                     )
                 )
-            self._metrics.platform_events.labels(platform_call.platform, outcome).inc()
+            self._metrics.platform_events.labels(platform_call.platform, plan.outcome).inc()
         ack_when_delivered(event, asyncio.gather(*deliveries))
 
     async def _warm_batch(self, items: list[tuple[EventT[bytes], LookupKey]]) -> None:

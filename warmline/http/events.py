@@ -19,10 +19,9 @@ from aiohttp import web
 from faust.web import View
 from pydantic import SecretStr
 
-from ..models import InvalidMessage, LookupStatus
+from ..models import LookupStatus
 from ..models.protocol import EVENTS_PATH
-from ..platforms import CallEventKind
-from ..platforms.calls import as_call_started, platform_payload
+from ..platforms.calls import platform_payload, to_warm
 from ..settings import SettingsError
 from ..stream.ownership import Ownership
 from ..stream.topics import repartition_topic
@@ -87,24 +86,13 @@ def register(app: Any, ctx: WebContext) -> None:
                 return error_response(LookupStatus.INVALID, f"not a {platform} call event warmline recognises")
             deliveries, outcomes = [], []
             for call in calls:
-                started = as_call_started(call)
-                outcome = (
-                    call.kind.value
-                    if started is not None or call.kind is not CallEventKind.QUEUED
-                    else ("queued_without_caller")
-                )
-                if started is not None:
-                    try:
-                        owner_key = str(started.lookup_key(ctx.region))
-                    except InvalidMessage:
-                        started, outcome = None, "invalid_caller"
-                if started is not None:
-                    sent = await app.producer.send(
-                        topic, owner_key.encode(), started.to_json(), ownership.partition_of(owner_key), None, None
-                    )
+                plan = to_warm(call, ctx.region)
+                if plan.started is not None and plan.owner_key is not None:
+                    key, partition = plan.owner_key.encode(), ownership.partition_of(plan.owner_key)
+                    sent = await app.producer.send(topic, key, plan.started.to_json(), partition, None, None)
                     deliveries.append(asyncio.ensure_future(sent))
-                ctx.metrics.platform_events.labels(platform, outcome).inc()
-                outcomes.append({"call_id": call.call_id, "kind": call.kind.value, "outcome": outcome})
+                ctx.metrics.platform_events.labels(platform, plan.outcome).inc()
+                outcomes.append({"call_id": call.call_id, "kind": call.kind.value, "outcome": plan.outcome})
             try:
                 async with asyncio.timeout(DELIVERY_TIMEOUT_S):
                     await asyncio.gather(*deliveries)

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 from urllib.parse import parse_qsl
 
 import orjson
 
-from ..models import CallStarted
+from ..models import CallStarted, InvalidMessage
 from .mapping import CallEventKind, PlatformCall
 
 
@@ -40,3 +41,25 @@ def as_call_started(call: PlatformCall) -> CallStarted | None:
         )
     except ValueError:  # pydantic's ValidationError: a field the wire model refuses
         return None
+
+
+@dataclass(frozen=True)
+class ToWarm:
+    """What becomes of one platform call: the CallStarted to publish to the key's owner (if any)."""
+
+    started: CallStarted | None
+    owner_key: str | None
+    outcome: str  # queued | answered | ended | queued_without_caller | invalid_caller (the metric's label)
+
+
+def to_warm(call: PlatformCall, region: str) -> ToWarm:
+    """Decide for *call*: a queued call with a caller becomes a CallStarted keyed by its lookup key."""
+    started = as_call_started(call)
+    if started is None:
+        queued = call.kind is CallEventKind.QUEUED
+        return ToWarm(None, None, "queued_without_caller" if queued else call.kind.value)
+    try:
+        key = str(started.lookup_key(region))
+    except InvalidMessage:
+        return ToWarm(None, None, "invalid_caller")
+    return ToWarm(started, key, call.kind.value)
