@@ -12,7 +12,9 @@ not acked yet, so that
 - a record before it (already handed out, or before the seek) is dropped (``SKIP``);
 - the offset to commit is the lowest one not done: the oldest handed out and not acked, or the
   next one when all are done. Nothing is committed past a record still being handled
-  (faust-streaming#606) or past one never handed out.
+  (faust-streaming#606) or past one never handed out. A record never acked holds the commit
+  until the next rebalance, which reads it again; ``oldest_pending`` says since when each
+  partition's oldest record has waited, so a held commit shows in metrics and logs.
 
 What survives a rebalance, and what is reset (every rule has a test in tests/unit):
 
