@@ -17,7 +17,7 @@ from . import agents, http
 from .agents.dlq import DeadLetterProducer
 from .agents.kafka_io import HandlerPool
 from .cache import CachePolicy, CacheStats, RedisL2, TableL1, TieredCache
-from .cache.redis_client import RedisConfig, parse_sentinels, redacted
+from .cache.redis_client import RedisConfig, close_redis, parse_sentinels, redacted
 from .http.context import WebContext
 from .http.events import TwilioSignature
 from .llm.briefs import BriefService
@@ -220,7 +220,7 @@ class Runtime:
         await self.cache.aclose()
         await self.sessions.aclose()
         if self.redis_client is not None:
-            await self.redis_client.aclose()
+            await close_redis(self.redis_client)
         await self.source.aclose()
         await self.tracer.aclose(self.settings.trace_flush_s)  # bounded: a hung endpoint never holds up exit
 

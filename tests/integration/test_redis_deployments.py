@@ -27,7 +27,7 @@ from benchmarks.redis_servers import (
 )
 from benchmarks.tls_broker import Pki, make_pki
 from warmline.cache.l2 import L2Unavailable, RedisL2
-from warmline.cache.redis_client import RedisConfig, parse_sentinels, redacted
+from warmline.cache.redis_client import RedisConfig, close_redis, parse_sentinels, redacted
 from warmline.models import CacheEntry, normalize
 
 from ..fakes import customer
@@ -202,4 +202,4 @@ async def test_l2_follows_a_sentinel_failover(servers: RedisServers) -> None:
         assert await l2.get(later) is not None
         assert await l2.get(key) is not None  # replicated before the primary died
     finally:
-        await client.aclose()
+        await close_redis(client)

@@ -122,3 +122,12 @@ def parse_sentinels(value: str) -> tuple[tuple[str, int], ...]:
             raise RedisConfigError(f"WARMLINE_REDIS_SENTINELS: expected host:port, got {item!r}")
         out.append((host.strip("[]"), int(port)))
     return tuple(out)
+
+
+async def close_redis(client: Any) -> None:
+    """Close L2's client, and for a Sentinel-managed one the connections to the sentinels too
+    (``aclose`` of the primary's client leaves them open)."""
+    await client.aclose()
+    manager = getattr(getattr(client, "connection_pool", None), "sentinel_manager", None)
+    for sentinel in getattr(manager, "sentinels", ()):
+        await sentinel.aclose()
