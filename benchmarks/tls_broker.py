@@ -138,11 +138,11 @@ class TlsBroker:
 
     @property
     def bootstrap(self) -> str:
-        return f"127.0.0.1:{self.port}"
+        return self._tansu.bootstrap  # stunnel's port: Tansu advertises it
 
     @property
     def url(self) -> str:
-        return f"kafka://{self.bootstrap}"
+        return self._tansu.url
 
     def start(self) -> TlsBroker:
         self._tansu.start()  # it tells clients to connect to stunnel's port

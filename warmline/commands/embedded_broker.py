@@ -51,8 +51,8 @@ class Tansu:
 
     @property
     def bootstrap(self) -> str:
-        """``host:port`` for aiokafka."""
-        return f"127.0.0.1:{self.port}"
+        """``host:port`` for aiokafka: where clients are told to connect."""
+        return f"127.0.0.1:{self.advertised_port}"
 
     @property
     def url(self) -> str:

@@ -76,7 +76,8 @@ def register(app: Any, ctx: WebContext) -> None:
             body = await request.read()
             payload = platform_payload(body)
             if platform == "twilio" and twilio is not None:
-                form = payload if isinstance(payload, dict) and not body.lstrip().startswith(b"{") else None
+                is_form = request.content_type == "application/x-www-form-urlencoded"
+                form = payload if is_form and isinstance(payload, dict) else None  # Twilio signs form fields
                 if not twilio.valid(request, body, form):
                     ctx.metrics.platform_events.labels(platform, "bad_signature").inc()
                     return error_response(LookupStatus.INVALID, "missing or wrong X-Twilio-Signature", http_status=403)
