@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import re
+from functools import cached_property
 from pathlib import Path
 from typing import Any, Literal
 
@@ -228,19 +229,19 @@ class Settings(WarmlineSettings):
         hosts = self.broker.split("://", 1)[1]
         return ",".join(h if ":" in h else f"{h}:9092" for h in hosts.split(";"))
 
-    @property
+    @cached_property
     def langsmith(self) -> LangSmithSettings:
-        """LangSmith's own LANGSMITH_* variables (read on demand: tracing is off unless they say so)."""
+        """LangSmith's own LANGSMITH_* variables (read on first use, then kept: tracing is off unless they say so)."""
         return LangSmithSettings()
 
-    @property
+    @cached_property
     def twilio(self) -> TwilioSettings:
-        """TWILIO_AUTH_TOKEN (read on demand)."""
+        """TWILIO_AUTH_TOKEN (read on first use, then kept)."""
         return TwilioSettings()
 
-    @property
+    @cached_property
     def tilores(self) -> TiloresSettings:
-        """The TILORES_* settings (read on demand: the demo source never needs them)."""
+        """The TILORES_* settings (read on first use, then kept: the demo source never needs them)."""
         return TiloresSettings()
 
 

@@ -92,3 +92,17 @@ def test_bad_setting_gives_one_clear_line_not_a_traceback() -> None:
     assert proc.returncode == 2
     assert "WARMLINE_WEB_PORT" in proc.stderr
     assert "Traceback" not in proc.stderr
+
+
+def test_the_platform_settings_are_read_once_then_kept(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A running worker sees one configuration, even if its environment changes under it."""
+    monkeypatch.setenv("TILORES_API_URL", "https://first.example")
+    monkeypatch.setenv("LANGSMITH_PROJECT", "first")
+    settings = load_settings()
+    assert settings.tilores.api_url == "https://first.example"
+    assert settings.langsmith.project == "first"
+    monkeypatch.setenv("TILORES_API_URL", "https://second.example")
+    monkeypatch.setenv("LANGSMITH_PROJECT", "second")
+    assert settings.tilores.api_url == "https://first.example"
+    assert settings.langsmith.project == "first"
+    assert load_settings().tilores.api_url == "https://second.example"
