@@ -180,21 +180,28 @@ async def _wait_replicated(port: int) -> int:
 
 
 async def l2_counts(session: aiohttp.ClientSession, urls: list[str]) -> dict[str, float]:
-    """hit_l2 and l2_error summed over the workers' /metrics (a worker that does not answer counts nothing)."""
-    total = {"hit_l2": 0.0, "l2_error": 0.0}
+    """Over the workers: hit_l2 and l2_error summed (``/metrics``), L2 breakers open, workers not ready (``/readyz``).
+
+    A worker that does not answer counts as not ready and adds no hits.
+    """
+    total = {"hit_l2": 0.0, "l2_error": 0.0, "redis_breakers_open": 0.0, "not_ready": 0.0}
     for url in urls:
         try:
             async with session.get(f"{url}/metrics") as resp:
                 text = await resp.text()
+            async with session.get(f"{url}/readyz") as resp:
+                total["not_ready"] += resp.status != 200
         except (aiohttp.ClientError, TimeoutError):
+            total["not_ready"] += 1
             continue
         for family in text_string_to_metric_families(text):
-            if family.name != "warmline_cache_events":
-                continue
             for sample in family.samples:
-                event = sample.labels.get("event", "")
-                if sample.name.endswith("_total") and event in total:
-                    total[event] += sample.value
+                if family.name == "warmline_cache_events" and sample.name.endswith("_total"):
+                    event = sample.labels.get("event", "")
+                    if event in ("hit_l2", "l2_error"):
+                        total[event] += sample.value
+                elif family.name == "warmline_breaker_open" and sample.labels.get("name") == "redis":
+                    total["redis_breakers_open"] += sample.value
     return total
 
 
@@ -289,6 +296,11 @@ async def ha_fault(workdir: Path, kind: str, plan: HaPlan) -> tuple[dict[str, An
                 "after_failover": after["hit_l2"] - at_failover["hit_l2"],
             },
             "l2_errors": {"before_kill": before["l2_error"], "at_end": after["l2_error"]},
+            # What an operator sees meanwhile: the L2 breakers (warmline_breaker_open{name="redis"}) and /readyz.
+            "redis_breakers_open_max": max(c["redis_breakers_open"] for _, c in watch.samples),
+            "redis_breakers_open_at_end": after["redis_breakers_open"],
+            "not_ready_samples": sum(1 for _, c in watch.samples if c["not_ready"]),
+            "samples": len(watch.samples),
             "l2_hit_again_s_after_failover": None if rise is None else round(rise - end, 2),
             "l2_hit_again_s_after_kill": None if rise is None else round(rise - start, 2),
             "crashed_workers": run.crashed,
