@@ -44,3 +44,10 @@ def test_the_documented_redis_ha_figures_are_the_committed_run() -> None:
         f"(the Sentinel ones {sentinel['l2_errors']['before_kill']:.0f})"
     )
     assert errors in prose, errors
+
+
+def test_operations_quotes_the_committed_failover_times() -> None:
+    run = json.loads((ROOT / "benchmarks" / "results" / "redis-ha.json").read_text())
+    took = {row["redis"]["kind"]: row["failover_s"] for row in run["faults"]}
+    prose = " ".join((ROOT / "docs" / "operations.md").read_text().split())
+    assert f"{took['sentinel']:.1f} s on Sentinel and {took['cluster']:.1f} s on a Cluster" in prose
