@@ -1,8 +1,8 @@
 """Redis HA faults under load: a Sentinel set's primary killed, and a Cluster primary (with a replica) killed.
 
 Each fault runs on a stack of its own: the fault suite's (Tansu, the fake upstream, two workers),
-with L2 on a Redis the run starts (benchmarks/redis_servers.py) and reached as an ACL user whose
-password the workers read from a file:
+with L2 on a Redis the run starts (benchmarks/redis_servers.py), reached as an ACL user (the
+password from a file on Sentinel, in the URL on the Cluster: the leak scan looks for it):
 
 - **sentinel**: one primary, one replica, three sentinels (``WARMLINE_REDIS_MODE=sentinel``);
 - **cluster**: three primaries, each with a replica (``WARMLINE_REDIS_MODE=cluster``).
