@@ -17,14 +17,16 @@ says ``cluster_state:ok`` with the replica a primary). It then watches the worke
 
 Reported per fault: requests sent, answered, lost (as the fault suite counts them), the failover
 time, when L2 answered again, the L2 hits after the failover, and a leak scan of what the
-workers wrote. ``python -m benchmarks.faults.redis_ha`` writes benchmarks/results/redis-ha.json
-and .png; ``make faults`` runs it; tests/integration/test_redis_ha.py runs a short Sentinel one.
+workers wrote. ``python -m benchmarks.faults.redis_ha`` writes benchmarks/results/redis-ha.json,
+redis-ha.png (latency and errors, as the fault suite's) and redis-ha-l2.png (L2 hits, errors, breakers);
+``make faults`` runs it; tests/integration/test_redis_ha.py runs a short Sentinel one.
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import itertools
 import json
 import logging
 import os
@@ -301,6 +303,10 @@ async def ha_fault(workdir: Path, kind: str, plan: HaPlan) -> tuple[dict[str, An
             "redis_breakers_open_at_end": after["redis_breakers_open"],
             "not_ready_samples": sum(1 for _, c in watch.samples if c["not_ready"]),
             "samples": len(watch.samples),
+            # Every sample: [ledger seconds, hit_l2, l2_error, L2 breakers open] (the -l2 plot).
+            "l2_timeline": [
+                [round(at, 2), c["hit_l2"], c["l2_error"], c["redis_breakers_open"]] for at, c in watch.samples
+            ],
             "l2_hit_again_s_after_failover": None if rise is None else round(rise - end, 2),
             "l2_hit_again_s_after_kill": None if rise is None else round(rise - start, 2),
             "crashed_workers": run.crashed,
@@ -310,6 +316,36 @@ async def ha_fault(workdir: Path, kind: str, plan: HaPlan) -> tuple[dict[str, An
         return row, ledger, windows
     finally:
         servers.stop()
+
+
+def plot_l2(path: Path, rows: list[dict[str, Any]], panels: list[tuple[str, Ledger, list[Window]]]) -> None:
+    """Per fault: L2 hits and L2 errors per second over both workers, and the L2 breakers open; the failover shaded."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, axes = plt.subplots(len(rows), 1, figsize=(14, 3.5 * len(rows)), squeeze=False)
+    for ax, row, (title, _, windows) in zip(axes[:, 0], rows, panels, strict=True):
+        timeline = row["l2_timeline"]
+        times = [(a[0] + b[0]) / 2 for a, b in itertools.pairwise(timeline)]
+        for column, label, color in ((1, "L2 hits/s", "tab:green"), (2, "L2 errors/s", "tab:red")):
+            rates = [(b[column] - a[column]) / (b[0] - a[0]) for a, b in itertools.pairwise(timeline)]
+            ax.plot(times, rates, color=color, lw=1, label=label)
+        ax.set_ylabel("per second, both workers")
+        breakers = ax.twinx()
+        breakers.step([t[0] for t in timeline], [t[3] for t in timeline], color="tab:gray", where="post", lw=0.8)
+        breakers.set_ylabel("L2 breakers open (gray)")
+        breakers.set_ylim(-0.1, 2.5)
+        for w in windows[1:]:
+            ax.axvspan(w.start, w.end, color="orange", alpha=0.25)
+        ax.set_xlabel("seconds since the load started")
+        ax.set_title(title.replace("two workers", "L2 as the workers saw it"))
+        ax.legend(fontsize=7, loc="upper left")
+        ax.grid(True, alpha=0.3)
+    fig.tight_layout()
+    fig.savefig(path, dpi=100)
+    plt.close(fig)
 
 
 def verdict(row: dict[str, Any]) -> dict[str, bool]:
@@ -378,9 +414,10 @@ def main() -> None:
     path = RESULTS_DIR / f"{args.name}.json"
     path.write_text(json.dumps(doc, indent=2, default=str) + "\n")
     plot(path.with_suffix(".png"), panels)
+    plot_l2(path.with_name(f"{args.name}-l2.png"), rows, panels)
     for row in rows:
         print(f"{row['fault']}: {row['goal']}")
-    print(f"wrote {path} and {path.with_suffix('.png')}")
+    print(f"wrote {path}, {path.with_suffix('.png')} and {path.with_name(f'{args.name}-l2.png')}")
 
 
 if __name__ == "__main__":
