@@ -85,7 +85,7 @@ class FaultStack:
             "Tilores client secret": CLIENT_SECRET,
             "Redis password": ACL_PASSWORD,
             "LangSmith API key": LANGSMITH_API_KEY,
-            **{name: value for name, value in KAFKA_SECRETS.items()},
+            **KAFKA_SECRETS,
         }
 
     def worker_env(self, index: int) -> dict[str, str]:
