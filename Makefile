@@ -30,9 +30,10 @@ test-unit: install  ## unit tests only (no services)
 bench: install  ## benchmarks; JSON + PNG under benchmarks/results/
 	$(PY) -m benchmarks
 
-faults: install  ## fault suite (~10 min), then 10 failover windows on fresh brokers (~15 min); JSON + PNG
+faults: install  ## fault suite (~10 min), 10 failover windows on fresh brokers (~15 min), Redis HA faults (~2 min); JSON + PNG
 	$(PY) -m benchmarks.faults
 	$(PY) -m benchmarks.faults.failover
+	$(PY) -m benchmarks.faults.redis_ha
 
 lint: install  ## ruff, format check, mypy, import contracts
 	$(VENV)/bin/ruff check .

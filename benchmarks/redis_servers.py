@@ -1,4 +1,4 @@
-"""Redis as production runs it, for tests and benchmarks: TLS with an ACL user, and a three-primary Cluster.
+"""Redis as production runs it, for tests and benchmarks: TLS with an ACL user, a Sentinel set, a Cluster.
 
 Each is a real ``redis-server`` on ports of its own (no persistence), stopped by the test.
 """
@@ -19,6 +19,11 @@ from .tls_broker import Pki
 REDIS_SERVER = shutil.which("redis-server")
 REDIS_CLI = shutil.which("redis-cli")
 ACL_USER, ACL_PASSWORD = "warmline", "l2-secret-Zq81xP"  # a test credential
+
+
+def acl_user_line(user: str = ACL_USER, password: str = ACL_PASSWORD) -> str:
+    """A config line adding an ACL user with every right (the default user stays, for replication and sentinels)."""
+    return f"user {user} on >{password} ~* &* +@all\n"
 
 
 @dataclass
@@ -76,11 +81,14 @@ class SentinelSet:
     master_name: str = "mymaster"
 
 
-def start_sentinel_set(servers: RedisServers) -> SentinelSet:
-    """One primary, one replica, three sentinels (quorum 2, down after 1 s)."""
+def start_sentinel_set(servers: RedisServers, extra: str = "") -> SentinelSet:
+    """One primary, one replica, three sentinels (quorum 2, down after 1 s); *extra* config lines for both servers
+    (e.g. acl_user_line())."""
     primary, replica = free_port(), free_port()
-    servers.start(f"primary-{primary}", f"port {primary}\nbind 127.0.0.1\n", primary)
-    servers.start(f"replica-{replica}", f"port {replica}\nbind 127.0.0.1\nreplicaof 127.0.0.1 {primary}\n", replica)
+    servers.start(f"primary-{primary}", f"port {primary}\nbind 127.0.0.1\n{extra}", primary)
+    servers.start(
+        f"replica-{replica}", f"port {replica}\nbind 127.0.0.1\nreplicaof 127.0.0.1 {primary}\n{extra}", replica
+    )
     sentinels = tuple(free_port() for _ in range(3))
     for port in sentinels:
         servers.start(
@@ -101,14 +109,15 @@ def _cluster_port() -> int:
             return port
 
 
-def start_cluster(servers: RedisServers, primaries: int = 3) -> list[int]:
-    """A Cluster of *primaries* primaries (no replicas), all slots assigned; their ports."""
-    ports = [_cluster_port() for _ in range(primaries)]
+def start_cluster(servers: RedisServers, primaries: int = 3, *, replicas: int = 0, extra: str = "") -> list[int]:
+    """A Cluster of *primaries* primaries with *replicas* replicas each, all slots assigned; every node's port
+    (redis-cli makes the first *primaries* the primaries). *extra*: config lines for every node."""
+    ports = [_cluster_port() for _ in range(primaries * (1 + replicas))]
     for port in ports:
         servers.start(
             f"cluster-{port}",
             f"port {port}\nbind 127.0.0.1\ncluster-enabled yes\ncluster-config-file nodes-{port}.conf\n"
-            "cluster-node-timeout 2000\n",
+            f"cluster-node-timeout 2000\n{extra}",
             port,
         )
     assert REDIS_CLI is not None
@@ -119,7 +128,7 @@ def start_cluster(servers: RedisServers, primaries: int = 3) -> list[int]:
             "create",
             *(f"127.0.0.1:{p}" for p in ports),
             "--cluster-replicas",
-            "0",
+            str(replicas),
             "--cluster-yes",
         ],
         check=True,
@@ -127,14 +136,39 @@ def start_cluster(servers: RedisServers, primaries: int = 3) -> list[int]:
         timeout=60,
     )
     deadline = time.monotonic() + 30
-    while time.monotonic() < deadline:  # every node must agree the cluster is up
-        states = [
-            subprocess.run(
-                [REDIS_CLI, "-p", str(p), "cluster", "info"], capture_output=True, text=True, timeout=5
-            ).stdout
-            for p in ports
-        ]
-        if all("cluster_state:ok" in s for s in states):
+    while time.monotonic() < deadline:  # every node must agree the cluster is up, with every replica attached
+        states = [_cli(p, "cluster", "info") for p in ports]
+        roles = cluster_roles(ports[0])
+        attached = sum(1 for primary in roles.values() if primary is not None)
+        complete = len(roles) == len(ports) and attached == len(ports) - primaries
+        if complete and all("cluster_state:ok" in s for s in states):
             return ports
         time.sleep(0.2)
     raise RuntimeError("the Redis Cluster did not reach cluster_state:ok")
+
+
+def _cli(port: int, *args: str) -> str:
+    assert REDIS_CLI is not None
+    return subprocess.run([REDIS_CLI, "-p", str(port), *args], capture_output=True, text=True, timeout=5).stdout
+
+
+def cluster_roles(port: int) -> dict[int, int | None]:
+    """What the node on *port* believes: every live node's port → None for a primary, its primary's port for a
+    replica (``CLUSTER NODES``; failed nodes left out)."""
+    ids: dict[str, int] = {}
+    rows = []
+    for line in _cli(port, "cluster", "nodes").splitlines():
+        fields = line.split()
+        if len(fields) < 8:
+            continue
+        node_id, address, flags, primary_id = fields[0], fields[1], fields[2].split(","), fields[3]
+        node_port = int(address.split("@")[0].rsplit(":", 1)[1])
+        ids[node_id] = node_port
+        if "fail" not in flags and "fail?" not in flags:
+            rows.append((node_port, "master" in flags, primary_id))
+    return {p: None if is_primary else ids.get(pid) for p, is_primary, pid in rows}
+
+
+def cluster_ok(port: int) -> bool:
+    """The node on *port* says every slot is served (``cluster_state:ok``)."""
+    return "cluster_state:ok" in _cli(port, "cluster", "info")

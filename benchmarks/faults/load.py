@@ -132,6 +132,9 @@ class Rates:
     http: float = 20.0
     calls: float = 5.0
     cold_share: float = 0.1  # lookups of keys never seen before (a source call each)
+    # Lookups of keys only L2 holds (the run wrote them there; no worker has asked for them), each asked
+    # once, Kafka and HTTP in turn: an answer from L2 or, while L2 is away, from the source (redis_ha.py).
+    l2_only: float = 0.0
 
 
 class LoadGenerator:
@@ -145,6 +148,7 @@ class LoadGenerator:
         ledger: Ledger,
         rates: Rates,
         api_token: str,
+        l2_only_keys: Sequence[str] = (),
     ) -> None:
         self.bootstrap = bootstrap
         self.api_token = api_token
@@ -161,6 +165,8 @@ class LoadGenerator:
         self._cold = itertools.count(500_000)
         self._rr = itertools.count()
         self._rng = random.Random(11)  # load mix, not security
+        self._l2_only = iter(l2_only_keys)
+        self._l2_only_turn = itertools.count()
 
     async def start(self) -> None:
         await self.producer.start()
@@ -174,6 +180,7 @@ class LoadGenerator:
             asyncio.create_task(self._paced(self.rates.kafka, self._kafka_one)),
             asyncio.create_task(self._paced(self.rates.http, self._http_one)),
             asyncio.create_task(self._paced(self.rates.calls, self._call_one)),
+            asyncio.create_task(self._paced(self.rates.l2_only, self._l2_only_one)),
         ]
 
     async def pause(self) -> None:
@@ -223,7 +230,9 @@ class LoadGenerator:
         return None
 
     async def _kafka_one(self) -> None:
-        value, hot = self._key()
+        await self._kafka_lookup(*self._key())
+
+    async def _kafka_lookup(self, value: str, hot: bool) -> None:
         rid = f"k{uuid.uuid4().hex[:16]}"
         entry = self.ledger.add(rid, "kafka", hot)
         body = {"request_id": rid, "by": "customer_id", "value": value, "timeout_ms": 2000}
@@ -233,7 +242,17 @@ class LoadGenerator:
         entry.not_sent = entry.where is None
 
     async def _http_one(self) -> None:
-        value, hot = self._key()
+        await self._http_lookup(*self._key())
+
+    async def _l2_only_one(self) -> None:
+        value = next(self._l2_only, None)
+        if value is None:
+            logger.warning("the L2-only keys are used up")
+            return
+        lookup = self._kafka_lookup if next(self._l2_only_turn) % 2 else self._http_lookup
+        await lookup(value, True)
+
+    async def _http_lookup(self, value: str, hot: bool) -> None:
         rid = f"w{uuid.uuid4().hex[:16]}"
         first = next(self._rr) % len(self.worker_urls)
         self.ledger.add(rid, "http", hot, worker=first)

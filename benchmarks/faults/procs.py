@@ -16,6 +16,7 @@ from warmline.commands.dev import wait_ready
 from warmline.commands.embedded_broker import tansu_binary
 from warmline.commands.processes import free_port, stop_process, wait_port
 
+from ..redis_servers import ACL_PASSWORD, ACL_USER
 from ..stack import cpu_seconds
 
 
@@ -92,10 +93,13 @@ class Service:
 
 @dataclass
 class RedisServer(Service):
-    """A private redis-server without persistence: stopping it empties it."""
+    """A private redis-server without persistence (stopping it empties it), with redis_servers.ACL_USER."""
 
     def command(self) -> list[str]:
-        return ["redis-server", "--port", str(self.port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"]
+        return [
+            "redis-server", "--port", str(self.port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no",
+            "--user", ACL_USER, "on", f">{ACL_PASSWORD}", "~*", "&*", "+@all",
+        ]  # fmt: skip
 
     @property
     def url(self) -> str:

@@ -8,7 +8,7 @@ import base64
 import contextlib
 import logging
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -23,7 +23,7 @@ from .leaks import scan_report
 from .load import HOT_KEYS, LOST_AFTER_S, Ledger, LoadGenerator, LoopLag, Rates, ReplyReader
 from .procs import CpuShares
 from .scenario import FAULTS, Window, inject, kill_broker
-from .stack import ADMIN_TOKEN, API_TOKEN, PARTITIONS, RETIRED_API_TOKEN, FaultStack
+from .stack import ADMIN_TOKEN, API_TOKEN, PARTITIONS, FaultStack
 
 logger = logging.getLogger(__name__)
 
@@ -170,12 +170,13 @@ class Loaded:
     tally: hostile.Tally
     load: LoadGenerator
     crashed: list[str] = field(default_factory=list)  # workers that exited by themselves, seen before the stop
+    pages: dict[str, str] = field(default_factory=dict)  # the workers' /metrics and /v1/stats at the end
 
 
 @contextlib.asynccontextmanager
-async def _under_load(stack: FaultStack, rates: Rates) -> AsyncIterator[Loaded]:
-    """Start *stack*, warm the hot keys, read replies and run the load; on exit stop sending,
-    wait until every request is answered or lost, and take it all down."""
+async def under_load(stack: FaultStack, rates: Rates, l2_only_keys: Sequence[str] = ()) -> AsyncIterator[Loaded]:
+    """Start *stack*, warm the hot keys, read replies and run the load (*l2_only_keys*: see Rates.l2_only); on exit
+    stop sending, wait until every request is answered or lost, and take it all down."""
     ledger, tally = Ledger(), hostile.Tally()
     loaded: Loaded | None = None
     try:
@@ -184,7 +185,7 @@ async def _under_load(stack: FaultStack, rates: Rates) -> AsyncIterator[Loaded]:
         await _warm(urls)
         reader = ReplyReader(stack.broker.bootstrap, [stack.topics["lookup_reply"]], stack.partitions, ledger, tally)
         await reader.start()
-        load = LoadGenerator(stack.broker.bootstrap, stack.topics, urls, ledger, rates, API_TOKEN)
+        load = LoadGenerator(stack.broker.bootstrap, stack.topics, urls, ledger, rates, API_TOKEN, l2_only_keys)
         await load.start()
         try:
             ledger.t0 = time.monotonic()
@@ -193,6 +194,7 @@ async def _under_load(stack: FaultStack, rates: Rates) -> AsyncIterator[Loaded]:
             yield loaded
             await load.pause()
             await _settle(ledger)
+            loaded.pages = await worker_pages(stack)
         finally:
             await load.stop()
             await reader.stop()
@@ -205,7 +207,7 @@ async def _under_load(stack: FaultStack, rates: Rates) -> AsyncIterator[Loaded]:
 async def main_stack(workdir: Path, plan: Plan, outcome: Outcome) -> None:
     """Memory-storage Tansu: every fault but the broker kill, then the hostile flood."""
     stack = FaultStack(workdir / "main", partitions=plan.partitions)
-    async with _under_load(stack, plan.rates) as run:
+    async with under_load(stack, plan.rates) as run:
         await asyncio.sleep(plan.baseline_s)
         windows = [Window("baseline", 0.0, run.ledger.now(), run.ledger.now())]
         for name in plan.faults:
@@ -239,30 +241,45 @@ async def main_stack(workdir: Path, plan: Plan, outcome: Outcome) -> None:
         worker_tracebacks=stack.tracebacks(),
         logs=str(workdir / "main"),
         http_fuzz=fuzzed,
-        leak_scan=_leak_scan(stack, run.tally),
+        leak_scan=leak_scan(stack, run.tally, run.pages),
     )
 
 
-def _leak_scan(stack: FaultStack, tally: hostile.Tally) -> dict[str, Any]:
-    """Every line the workers logged and every dead letter's metadata, searched for personal data and secrets."""
+def leak_scan(stack: FaultStack, tally: hostile.Tally, pages: dict[str, str] | None = None) -> dict[str, Any]:
+    """Every line the workers logged, every dead letter's metadata and the workers' *pages* (/metrics, /v1/stats),
+    searched for personal data and for every secret the workers hold."""
     texts = {w.name: w.log_path.read_text(errors="replace") for w in stack.workers if w.log_path.exists()}
     texts["dead-letter metadata"] = "\n".join(tally.letter_metadata)
+    texts |= pages or {}
     basic = base64.b64encode(f"{upstream.CLIENT_ID}:{upstream.CLIENT_SECRET}".encode()).decode()
     literals = {
-        "API token": API_TOKEN,
-        "retired API token": RETIRED_API_TOKEN,
-        "admin token": ADMIN_TOKEN,
-        "Tilores client secret": upstream.CLIENT_SECRET,
+        **stack.secrets(),
         "Tilores basic credentials": basic,
         "Tilores access token": upstream.ACCESS_TOKEN,
     }
     return scan_report(texts, literals)
 
 
+async def worker_pages(stack: FaultStack) -> dict[str, str]:
+    """What each live worker shows on /metrics and /v1/stats (for the leak scan)."""
+    pages = {}
+    async with aiohttp.ClientSession(
+        headers={"Authorization": f"Bearer {API_TOKEN}"}, timeout=aiohttp.ClientTimeout(total=10)
+    ) as session:
+        for worker in stack.workers:
+            for path in ("/metrics", "/v1/stats"):
+                try:
+                    async with session.get(f"{worker.url}{path}") as resp:
+                        pages[f"{worker.name} {path}"] = await resp.text()
+                except (aiohttp.ClientError, TimeoutError) as e:
+                    logger.warning("%s %s not read: %r", worker.name, path, e)
+    return pages
+
+
 async def durable_stack(workdir: Path, plan: Plan, outcome: Outcome) -> None:
     """Tansu on S3 (moto): kill -9 the broker under load, restart it, everything asked is answered."""
     stack = FaultStack(workdir / "durable", durable=True, partitions=plan.partitions)
-    async with _under_load(stack, plan.durable_rates) as run:
+    async with under_load(stack, plan.durable_rates) as run:
         await asyncio.sleep(plan.baseline_s / 2)  # a baseline: Kafka on Tansu's S3 engine loses replies already
         windows = [Window("baseline", 0.0, run.ledger.now(), run.ledger.now())]
         windows.append(await inject(stack, run.ledger, "kill -9 broker (S3)", kill_broker, 15))
@@ -276,7 +293,7 @@ async def durable_stack(workdir: Path, plan: Plan, outcome: Outcome) -> None:
         "crashed_workers": run.crashed,
         "worker_tracebacks": stack.tracebacks(),
         "logs": str(workdir / "durable"),
-        "leak_scan": _leak_scan(stack, run.tally),
+        "leak_scan": leak_scan(stack, run.tally, run.pages),
     }
 
 

@@ -45,6 +45,7 @@ async def stop_worker(stack: FaultStack) -> str:
 
 async def stop_redis(stack: FaultStack) -> str:
     """redis-server stopped for 20 s, started again empty."""
+    assert stack.redis is not None, "the stack's own redis-server"
     stack.redis.kill()
     await asyncio.sleep(20)
     await asyncio.to_thread(stack.redis.start)

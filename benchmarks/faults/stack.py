@@ -12,6 +12,7 @@ import aiohttp
 
 from warmline.commands.embedded_broker import create_topics as create_wire_topics
 
+from ..redis_servers import ACL_PASSWORD, ACL_USER
 from .procs import Broker, MotoS3, RedisServer, Service, Upstream, Worker
 from .upstream import CLIENT_ID, CLIENT_SECRET
 
@@ -24,6 +25,15 @@ WIRE = ("call_started", "lookup_request", "lookup_reply", "lookup_dlq", "custome
 # The workers require tokens, as a Tilores-backed deployment should; the leak scan looks for them.
 API_TOKEN, RETIRED_API_TOKEN = "faults-api-key-Hq3vN", "faults-api-key-retired-P0u"  # WARMLINE_API_TOKENS rotates
 ADMIN_TOKEN = "faults-admin-token-Tk8wB"  # noqa: S105  # a test credential
+# Every other secret a worker can hold, each distinctive so the leak scan finds any copy. The embedded broker
+# has no SASL or TLS: with WARMLINE_KAFKA_SECURITY_PROTOCOL left PLAINTEXT the Kafka ones are held but unused
+# (tests/integration/test_leaks.py has a worker use them against a closed port); LANGSMITH_TRACING stays off.
+KAFKA_SECRETS = {
+    "WARMLINE_KAFKA_SASL_PASSWORD": "faults-kafka-sasl-Wn4vR",
+    "WARMLINE_KAFKA_OAUTH_CLIENT_SECRET": "faults-kafka-oauth-Gd7yL",
+    "WARMLINE_KAFKA_SSL_KEY_PASSWORD": "faults-kafka-keypass-Bx2cM",
+}
+LANGSMITH_API_KEY = "faults-langsmith-key-Qe9tH"
 
 
 @dataclass
@@ -36,6 +46,9 @@ class FaultStack:
     suffix: str = field(default_factory=lambda: uuid.uuid4().hex[:6])
     services: list[Service] = field(default_factory=list)
     workers: list[Worker] = field(default_factory=list)
+    # L2's WARMLINE_REDIS_* when it is a Redis the run starts itself (a Sentinel set, a Cluster: redis_ha.py);
+    # None: the stack's own redis-server.
+    redis_env: dict[str, str] | None = None
 
     def __post_init__(self) -> None:
         self.workdir.mkdir(parents=True, exist_ok=True)
@@ -46,14 +59,40 @@ class FaultStack:
         self.broker = Broker(
             "tansu", self.workdir / "tansu.log", env=self.s3.broker_env() if self.s3 else {}, storage=storage
         )
-        self.redis = RedisServer("redis", self.workdir / "redis.log")
+        self.redis = RedisServer("redis", self.workdir / "redis.log") if self.redis_env is None else None
         self.upstream = Upstream("upstream", self.workdir / "upstream.log")
+
+    def _redis_settings(self) -> dict[str, str]:
+        if self.redis is None:
+            return dict(self.redis_env or {})
+        return {  # the ACL user's password from a file, as Kubernetes mounts a secret
+            "WARMLINE_REDIS_URL": f"redis://{ACL_USER}@127.0.0.1:{self.redis.port}/0",
+            "WARMLINE_REDIS_PASSWORD_FILE": str(self._secret_file("redis-password", ACL_PASSWORD)),
+        }
+
+    def _secret_file(self, name: str, value: str) -> Path:
+        path = self.workdir / "secrets" / name
+        path.parent.mkdir(exist_ok=True)
+        path.write_text(value + "\n")  # the newline an editor or `kubectl create secret --from-file` leaves
+        return path
+
+    def secrets(self) -> dict[str, str]:
+        """Every secret the workers hold, by name: what the leak scan looks for."""
+        return {
+            "API token": API_TOKEN,
+            "retired API token": RETIRED_API_TOKEN,
+            "admin token": ADMIN_TOKEN,
+            "Tilores client secret": CLIENT_SECRET,
+            "Redis password": ACL_PASSWORD,
+            "LangSmith API key": LANGSMITH_API_KEY,
+            **KAFKA_SECRETS,
+        }
 
     def worker_env(self, index: int) -> dict[str, str]:
         return {
             "WARMLINE_APP_ID": self.app_id,
             "WARMLINE_BROKER": f"kafka://{self.broker.bootstrap}",
-            "WARMLINE_REDIS_URL": self.redis.url,
+            **self._redis_settings(),
             "WARMLINE_REDIS_PREFIX": f"warmline:v1:{self.app_id}:",
             "WARMLINE_DATA_DIR": str(self.workdir / f"data-{index}"),
             "WARMLINE_TOPIC_PARTITIONS": str(self.partitions),
@@ -63,9 +102,16 @@ class FaultStack:
             "TILORES_API_URL": f"{self.upstream.url}/graphql",
             "TILORES_TOKEN_URL": f"{self.upstream.url}/token",
             "TILORES_CLIENT_ID": CLIENT_ID,
-            "TILORES_CLIENT_SECRET": CLIENT_SECRET,
-            "WARMLINE_API_TOKENS": f"{RETIRED_API_TOKEN},{API_TOKEN}",
+            "TILORES_CLIENT_SECRET_FILE": str(self._secret_file("tilores-client-secret", CLIENT_SECRET)),
+            "WARMLINE_API_TOKENS_FILE": str(self._secret_file("api-tokens", f"{RETIRED_API_TOKEN},{API_TOKEN}")),
             "WARMLINE_ADMIN_TOKEN": ADMIN_TOKEN,
+            "LANGSMITH_API_KEY": LANGSMITH_API_KEY,
+            "WARMLINE_KAFKA_SASL_USERNAME": "faults",
+            "WARMLINE_KAFKA_SASL_PASSWORD": KAFKA_SECRETS["WARMLINE_KAFKA_SASL_PASSWORD"],
+            "WARMLINE_KAFKA_OAUTH_CLIENT_SECRET_FILE": str(
+                self._secret_file("kafka-oauth-client-secret", KAFKA_SECRETS["WARMLINE_KAFKA_OAUTH_CLIENT_SECRET"])
+            ),
+            "WARMLINE_KAFKA_SSL_KEY_PASSWORD": KAFKA_SECRETS["WARMLINE_KAFKA_SSL_KEY_PASSWORD"],
             **{f"WARMLINE_TOPIC_{n.upper()}": t for n, t in self.topics.items()},
         }
 

@@ -1,26 +1,45 @@
-"""No secret or personal data in worker logs or dead-letter metadata (keys appear only as ``kind#hash``)."""
+"""No secret or personal data in worker logs, dead-letter metadata, /metrics or /v1/stats (keys appear only as
+``kind#hash``), nor in what a worker or command says when Kafka refuses it."""
 
 from __future__ import annotations
 
 import asyncio
 import base64
-from collections.abc import AsyncIterator
+import os
+import subprocess
+import sys
+from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
 
 import aiohttp
 import orjson
 import pytest
+import redis.asyncio as aredis
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 
-from benchmarks.faults.leaks import find_leaks
+from benchmarks.faults.hostile import Tally
+from benchmarks.faults.leaks import find_leaks, scan_report
+from benchmarks.faults.procs import Worker
+from benchmarks.faults.run import leak_scan
+from benchmarks.faults.stack import FaultStack
+from benchmarks.redis_servers import ACL_PASSWORD, ACL_USER, REDIS_SERVER, RedisServers, acl_user_line
+from benchmarks.tls_broker import make_pki
+from warmline.commands.processes import free_port
 from warmline.models import DeadLetter, normalize, parse
 
 from ..tilores_server import CARD, TiloresServer
 from .conftest import Cluster
 
 API_TOKENS = ("api-key-leaktest-old", "api-key-leaktest-new")
-ADMIN_TOKEN = "s3cret"  # the cluster's WARMLINE_ADMIN_TOKEN
+ADMIN_TOKEN = "admin-token-leaktest-Vb6"  # replaces the cluster's WARMLINE_ADMIN_TOKEN
 CLIENT_ID = "warmline"
 CLIENT_SECRET = "tilores-secret-Zq81xVv"  # a test credential the scan must never find
+# Every other secret a worker can hold (test credentials). The embedded broker has no SASL or TLS: the worker
+# of the first test holds the Kafka ones unused; test_a_refused_kafka_start_shows_no_secret has them used.
+KAFKA_SASL_PASSWORD = "kafka-sasl-leaktest-Hj3"
+KAFKA_OAUTH_SECRET = "kafka-oauth-leaktest-Rt5"
+KAFKA_KEY_PASSWORD = "kafka-keypass-leaktest-Lp8"
+LANGSMITH_API_KEY = "langsmith-leaktest-Nc4"
 ADA_PHONE = "(415) 555-0123"  # in the Tilores fake: Ada Lovelace, whose records also hold a card number
 BOB_EMAIL = "Bob@Example.com"
 UNKNOWN_PHONE = "+1 212 555 0198"
@@ -56,6 +75,45 @@ def _literals() -> dict[str, str]:
         "Tilores basic credentials": basic,
         "card number": CARD,
         "customer name": "Lovelace",
+        "Redis password": ACL_PASSWORD,
+        "Kafka SASL password": KAFKA_SASL_PASSWORD,
+        "Kafka OAuth client secret": KAFKA_OAUTH_SECRET,
+        "Kafka SSL key password": KAFKA_KEY_PASSWORD,
+        "LangSmith API key": LANGSMITH_API_KEY,
+    }
+
+
+def _secret_file(directory: Path, name: str, value: str) -> str:
+    path = directory / "secrets" / name
+    path.parent.mkdir(exist_ok=True)
+    path.write_text(value + "\n")
+    return str(path)
+
+
+@pytest.fixture(name="acl_redis")
+def _acl_redis(tmp_path: Path) -> Iterator[int]:
+    """A private redis-server with the ACL user redis_servers.ACL_USER; its port."""
+    if REDIS_SERVER is None:
+        pytest.skip("needs redis-server on PATH")
+    servers = RedisServers(tmp_path)
+    port = free_port()
+    servers.start(f"acl-{port}", f"port {port}\nbind 127.0.0.1\n{acl_user_line()}", port)
+    yield port
+    servers.stop()
+
+
+def _secret_env(directory: Path, redis_port: int) -> dict[str, str]:
+    """Every secret setting, some as ``<NAME>_FILE``: L2 as an ACL user, tokens, Kafka and LangSmith keys."""
+    return {
+        "WARMLINE_REDIS_URL": f"redis://{ACL_USER}@127.0.0.1:{redis_port}/0",
+        "WARMLINE_REDIS_PASSWORD_FILE": _secret_file(directory, "redis", ACL_PASSWORD),
+        "WARMLINE_API_TOKENS_FILE": _secret_file(directory, "api-tokens", ",".join(API_TOKENS)),
+        "WARMLINE_ADMIN_TOKEN": ADMIN_TOKEN,
+        "WARMLINE_KAFKA_SASL_USERNAME": "leaktest",
+        "WARMLINE_KAFKA_SASL_PASSWORD": KAFKA_SASL_PASSWORD,
+        "WARMLINE_KAFKA_OAUTH_CLIENT_SECRET_FILE": _secret_file(directory, "oauth", KAFKA_OAUTH_SECRET),
+        "WARMLINE_KAFKA_SSL_KEY_PASSWORD": KAFKA_KEY_PASSWORD,
+        "LANGSMITH_API_KEY": LANGSMITH_API_KEY,
     }
 
 
@@ -67,13 +125,14 @@ async def _tilores() -> AsyncIterator[TiloresServer]:
     await server.stop()
 
 
-def _tilores_env(server: TiloresServer) -> dict[str, str]:
+def _tilores_env(server: TiloresServer, secret_file: str | None = None) -> dict[str, str]:
+    secret = {"TILORES_CLIENT_SECRET_FILE": secret_file} if secret_file else {"TILORES_CLIENT_SECRET": CLIENT_SECRET}
     return {
         "WARMLINE_SOURCE": "tilores",
         "TILORES_API_URL": server.api_url,
         "TILORES_TOKEN_URL": server.token_url,
         "TILORES_CLIENT_ID": CLIENT_ID,
-        "TILORES_CLIENT_SECRET": CLIENT_SECRET,
+        **secret,
         "TILORES_RECORD_FIELDS": "id,source,first_name,last_name,phone,email,customer_no,tier",
         "TILORES_PARAM_CUSTOMER_ID": "customer_no",
     }
@@ -96,11 +155,15 @@ async def _read_all(bootstrap: str, topic: str, count: int) -> list[Record]:
     return out
 
 
-async def test_logs_and_dead_letters_hold_no_secret_or_personal_data(cluster: Cluster, tilores: TiloresServer) -> None:
+async def test_logs_and_dead_letters_hold_no_secret_or_personal_data(
+    cluster: Cluster, tilores: TiloresServer, acl_redis: int, tmp_path: Path
+) -> None:
     # At the production log level (the cluster's WARMLINE_LOG_LEVEL=info). At debug, Faust's and aiokafka's own
     # loggers print every produced record, keys and cached customers included: debug is not for production.
     # In a thread: this event loop serves the Tilores fake the worker's start-up check asks.
-    worker = await asyncio.to_thread(cluster.worker, WARMLINE_API_TOKENS=",".join(API_TOKENS), **_tilores_env(tilores))
+    tilores_secret = _secret_file(tmp_path, "tilores", CLIENT_SECRET)
+    env = {**_secret_env(tmp_path, acl_redis), **_tilores_env(tilores, tilores_secret)}
+    worker = await asyncio.to_thread(cluster.worker, **env)
     token = {"Authorization": f"Bearer {API_TOKENS[0]}"}
     wrong_admin = {"Authorization": "Bearer not-the-admin-token"}
     bodies: dict[str, str] = {}
@@ -130,6 +193,14 @@ async def test_logs_and_dead_letters_hold_no_secret_or_personal_data(cluster: Cl
                 async with s.request(method, f"{worker.url}{path}", json=body, headers=headers) as resp:
                     assert resp.status == 401
                     bodies[f"{method} {path} {headers}"] = await resp.text()
+        for path in ("/metrics", "/v1/stats"):
+            async with s.get(f"{worker.url}{path}", headers=token) as resp:
+                assert resp.status == 200
+                bodies[path] = await resp.text()
+    stats = orjson.loads(bodies["/v1/stats"])
+    assert stats["cache"]["l2_errors"] == 0 and stats["l2"]["breaker"] == "closed"  # L2 took the ACL user's password
+    async with aredis.Redis(port=acl_redis, username=ACL_USER, password=ACL_PASSWORD) as l2:
+        assert [key async for key in l2.scan_iter(match=f"{cluster.prefix}cust:*")]  # and holds what was looked up
     async with cluster.client() as client:
         assert (await client.lookup("phone", ADA_PHONE)).status == "ok"
         assert (await client.lookup("email", UNKNOWN_EMAIL)).status == "not_found"
@@ -175,3 +246,93 @@ async def test_a_tilores_worker_without_api_tokens_warns_once(cluster: Cluster, 
     await asyncio.to_thread(worker.stop)
     lines = [line for line in worker.log_path.read_text().splitlines() if "WARMLINE_API_TOKENS is not set" in line]
     assert len(lines) == 1 and "WARNING" in lines[0], lines
+
+
+def test_the_scan_reports_every_secret_it_is_shown(tmp_path: Path) -> None:
+    """An injected leak of each secret is found, plainly or URL-encoded (a Redis URL's password), by both scans."""
+    secrets = {k: v for k, v in _literals().items() if k not in ("card number", "customer name")}
+    for what, secret in secrets.items():
+        encoded = "".join(f"%{byte:02X}" for byte in secret.encode())  # nothing of it left in clear
+        line = f"[WARNING] Redis at redis://{ACL_USER}:{encoded}@127.0.0.1:1/0 is unreachable"
+        report = scan_report({"worker log": f"[INFO] ready\n{line}\n"}, secrets)
+        assert report["leaks"] == {f"{what} in worker log (URL-decoded)": 1}, (what, report)
+    stack = FaultStack(tmp_path / "stack")  # the fault suite's scan, over every secret its workers hold
+    worker = Worker("worker-0", tmp_path / "worker-0.log")
+    stack.workers.append(worker)
+    held = stack.secrets()
+    assert len(held) == 9 and "Redis password" in held and "WARMLINE_KAFKA_SASL_PASSWORD" in held
+    for what, secret in held.items():
+        worker.log_path.write_text(f"[INFO] ready\n[ERROR] refused with {secret}\n")
+        assert leak_scan(stack, Tally(), {})["leaks"] == {f"{what} in worker-0": 1}, what
+        worker.log_path.write_text("[INFO] ready\n")
+        assert leak_scan(stack, Tally(), {"worker-0 /metrics": f"# {secret}"})["leaks"] == {
+            f"{what} in worker-0 /metrics": 1
+        }, what
+    assert leak_scan(stack, Tally(), {"worker-0 /v1/stats": "{}"})["leaks"] == {}
+
+
+def _encrypted_client_key(directory: Path, password: str) -> tuple[str, str]:
+    """A client certificate and its key encrypted with *password* (what WARMLINE_KAFKA_SSL_KEY_PASSWORD opens)."""
+    from cryptography.hazmat.primitives import serialization
+
+    pki = make_pki(directory / "pki")
+    key = serialization.load_pem_private_key(pki.client_key.read_bytes(), None)
+    encrypted = directory / "client-key-encrypted.pem"
+    encrypted.write_bytes(
+        key.private_bytes(
+            serialization.Encoding.PEM,
+            serialization.PrivateFormat.PKCS8,
+            serialization.BestAvailableEncryption(password.encode()),
+        )
+    )
+    return str(pki.client_cert), str(encrypted)
+
+
+@pytest.mark.parametrize("kind", ["SCRAM", "OAUTHBEARER", "SSL wrong key password"])
+def test_a_refused_kafka_start_shows_no_secret(cluster: Cluster, tmp_path: Path, kind: str) -> None:
+    """A worker and `warmline lookup` whose Kafka settings hold a secret, against a port where no broker listens (or
+    with a key the password does not open): one line naming the cause, exit 2, and no secret in anything said.
+
+    (With no broker answering, OAUTHBEARER's token endpoint is never asked: its secret is held, not sent.)"""
+    closed = free_port()
+    cert, key = _encrypted_client_key(tmp_path, "the-key's-real-password")
+    security = {
+        "SCRAM": {
+            "WARMLINE_KAFKA_SECURITY_PROTOCOL": "SASL_SSL",
+            "WARMLINE_KAFKA_SASL_MECHANISM": "SCRAM-SHA-512",
+            "WARMLINE_KAFKA_SASL_USERNAME": "leaktest",
+            "WARMLINE_KAFKA_SASL_PASSWORD": KAFKA_SASL_PASSWORD,
+        },
+        "OAUTHBEARER": {
+            "WARMLINE_KAFKA_SECURITY_PROTOCOL": "SASL_SSL",
+            "WARMLINE_KAFKA_SASL_MECHANISM": "OAUTHBEARER",
+            "WARMLINE_KAFKA_OAUTH_TOKEN_URL": f"http://127.0.0.1:{closed}/token",
+            "WARMLINE_KAFKA_OAUTH_CLIENT_ID": "leaktest",
+            "WARMLINE_KAFKA_OAUTH_CLIENT_SECRET_FILE": _secret_file(tmp_path, "oauth", KAFKA_OAUTH_SECRET),
+        },
+        "SSL wrong key password": {
+            "WARMLINE_KAFKA_SECURITY_PROTOCOL": "SSL",
+            "WARMLINE_KAFKA_SSL_CERT_FILE": cert,
+            "WARMLINE_KAFKA_SSL_KEY_FILE": key,
+            "WARMLINE_KAFKA_SSL_KEY_PASSWORD": KAFKA_KEY_PASSWORD,  # not the key's
+        },
+    }[kind]
+    env = {**cluster.base_env, **security, "WARMLINE_BROKER": f"kafka://127.0.0.1:{closed}", "PYTHONPATH": _here()}
+    said = {}
+    for command in (["worker"], ["lookup", "--phone", "+14155550123", "--timeout-ms", "2000"]):
+        done = subprocess.run(
+            [sys.executable, "-m", "warmline", *command], env=env, capture_output=True, text=True, timeout=60
+        )
+        output = done.stdout + done.stderr
+        lines = output.strip().splitlines()
+        assert done.returncode == 2 and len(lines) == 1 and "Traceback" not in output, (command, output)
+        said[f"warmline {command[0]}"] = output
+    leaks = find_leaks(said, literals=_literals())
+    assert not leaks, "\n".join(f"{leak.what} in {leak.where}: …{leak.excerpt}…" for leak in leaks)
+    if kind == "SSL wrong key password":
+        assert all("WARMLINE_KAFKA_SSL_KEY" in text for text in said.values()), said  # names the setting
+
+
+def _here() -> str:
+    """This worktree first on the children's path (they import the code under test)."""
+    return os.pathsep.join(p for p in (str(Path(__file__).parents[2]), os.environ.get("PYTHONPATH", "")) if p)

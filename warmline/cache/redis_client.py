@@ -101,12 +101,13 @@ class RedisConfig:
                     "WARMLINE_REDIS_SENTINEL_MASTER"
                 )
             parts = urlsplit(self._url)
-            auth = {
+            auth: dict[str, Any] = {
                 "username": unquote(parts.username) if parts.username else None,
                 "password": unquote(parts.password) if parts.password else None,
                 "db": int(parts.path.lstrip("/") or 0),
             }
-            sentinel = Sentinel(list(self.sentinels), sentinel_kwargs={**common}, **common, **auth)  # type: ignore[no-untyped-call]
+            # redis-py 8 types Sentinel, earlier releases do not: the ignore serves both.
+            sentinel = Sentinel(list(self.sentinels), sentinel_kwargs={**common}, **common, **auth)  # type: ignore[no-untyped-call, unused-ignore]
             return sentinel.master_for(self.sentinel_master)
         return redis.from_url(self._url, **common)
 

@@ -1,0 +1,424 @@
+"""Redis HA faults under load: a Sentinel set's primary killed, and a Cluster primary (with a replica) killed.
+
+Each fault runs on a stack of its own: the fault suite's (Tansu, the fake upstream, two workers),
+with L2 on a Redis the run starts (benchmarks/redis_servers.py), reached as an ACL user (the
+password from a file on Sentinel, in the URL on the Cluster: the leak scan looks for it):
+
+- **sentinel**: one primary, one replica, three sentinels (``WARMLINE_REDIS_MODE=sentinel``);
+- **cluster**: three primaries, each with a replica (``WARMLINE_REDIS_MODE=cluster``).
+
+The fault suite's open-loop load (Kafka and HTTP, every request in a Ledger) runs throughout,
+plus lookups of keys that only L2 holds: the run writes them to L2 before the workers start, as
+another worker would have, and asks for each once, so L1 cannot answer them. After a baseline
+the run waits until the replica has every write (``WAIT``), SIGKILLs the primary, and waits for
+the positive signal that the failover is over (the sentinels name the replica; every Cluster node
+says ``cluster_state:ok`` with the replica a primary). It then watches the workers' L2 hits
+(``warmline_cache_events_total{event="hit_l2"}`` on ``/metrics``) rise again.
+
+Reported per fault: requests sent, answered, lost (as the fault suite counts them), the failover
+time, when L2 answered again, the L2 hits after the failover, and a leak scan of what the
+workers wrote. ``python -m benchmarks.faults.redis_ha`` writes benchmarks/results/redis-ha.json,
+redis-ha.png (latency and errors, as the fault suite's) and redis-ha-l2.png (L2 hits, errors, breakers);
+``make faults`` runs it; tests/integration/test_redis_ha.py runs a short Sentinel one.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import itertools
+import json
+import logging
+import os
+import platform
+import tempfile
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import aiohttp
+import redis
+import redis.asyncio as aredis
+from prometheus_client.parser import text_string_to_metric_families
+
+from warmline.cache.l2 import RedisL2
+from warmline.cache.redis_client import RedisConfig, close_redis, parse_sentinels
+from warmline.models import CacheEntry, Customer, normalize
+
+from ..redis_servers import (
+    ACL_PASSWORD,
+    ACL_USER,
+    RedisServers,
+    acl_user_line,
+    cluster_ok,
+    cluster_roles,
+    start_cluster,
+    start_sentinel_set,
+)
+from ..report import RESULTS_DIR
+from .analysis import figures, plot
+from .load import Ledger, Rates
+from .run import leak_scan, under_load
+from .scenario import Window
+from .stack import FaultStack
+
+logger = logging.getLogger(__name__)
+
+KINDS = ("sentinel", "cluster")
+#: The failover must be over within this (Sentinel: down after 1 s; Cluster: node timeout 2 s; then an election).
+FAILOVER_WITHIN_S = 60.0
+
+
+@dataclass
+class HaPlan:
+    """What a run does; `make faults` takes the defaults, the test a short one."""
+
+    rates: Rates = field(default_factory=lambda: Rates(kafka=16, http=8, calls=2, l2_only=6))
+    baseline_s: float = 15.0
+    after_s: float = 20.0  # watched after the failover is over
+    kinds: tuple[str, ...] = KINDS
+    partitions: int = 8
+
+
+@dataclass
+class Topology:
+    """A started HA Redis: the workers' settings, the primary to kill, and how to know the failover is over."""
+
+    kind: str
+    env: dict[str, str]
+    victim: int
+    replica: int
+    client_config: RedisConfig  # the run's own client (seeding), as the workers reach it
+    failed_over: Callable[[], bool]
+
+
+def _sentinel(servers: RedisServers, password_file: Path) -> Topology:
+    redis_set = start_sentinel_set(servers, extra=acl_user_line())
+    sentinels = ",".join(f"127.0.0.1:{p}" for p in redis_set.sentinels)
+    url = f"redis://{ACL_USER}@127.0.0.1:{redis_set.primary}/0"  # the sentinels say where the primary is
+
+    def failed_over() -> bool:
+        with redis.Redis(port=redis_set.sentinels[0]) as watcher:
+            return watcher.sentinel_get_master_addr_by_name(redis_set.master_name)[1] == redis_set.replica
+
+    return Topology(
+        kind="sentinel",
+        env={
+            "WARMLINE_REDIS_MODE": "sentinel",
+            "WARMLINE_REDIS_URL": url,
+            "WARMLINE_REDIS_PASSWORD_FILE": str(password_file),
+            "WARMLINE_REDIS_SENTINELS": sentinels,
+            "WARMLINE_REDIS_SENTINEL_MASTER": redis_set.master_name,
+        },
+        victim=redis_set.primary,
+        replica=redis_set.replica,
+        client_config=RedisConfig(
+            url,
+            mode="sentinel",
+            sentinels=parse_sentinels(sentinels),
+            sentinel_master=redis_set.master_name,
+            password=ACL_PASSWORD,
+        ),
+        failed_over=failed_over,
+    )
+
+
+def _cluster(servers: RedisServers, password_file: Path) -> Topology:
+    ports = start_cluster(servers, replicas=1, extra=acl_user_line())
+    roles = cluster_roles(ports[0])
+    victim = next(p for p in ports if roles[p] is None)
+    replica = next(p for p, primary in roles.items() if primary == victim)
+    survivor = next(p for p in ports if p not in (victim, replica))
+    url = f"redis://{ACL_USER}:{ACL_PASSWORD}@127.0.0.1:{survivor}/0"  # the password in the URL, as many set it
+
+    def failed_over() -> bool:
+        others = [p for p in ports if p != victim]
+        return cluster_roles(survivor).get(replica, 0) is None and all(cluster_ok(p) for p in others)
+
+    return Topology(
+        kind="cluster",
+        env={"WARMLINE_REDIS_MODE": "cluster", "WARMLINE_REDIS_URL": url},
+        victim=victim,
+        replica=replica,
+        client_config=RedisConfig(url, mode="cluster"),
+        failed_over=failed_over,
+    )
+
+
+def l2_only_keys(count: int) -> list[str]:
+    """Customer ids no other load asks for (hot keys are C-000001…, cold ones C-500000…)."""
+    return [f"C-{n:06d}" for n in range(900_000, 900_000 + count)]
+
+
+async def _seed(config: RedisConfig, prefix: str, keys: list[str]) -> None:
+    """Write *keys* to L2 as a worker would (RedisL2, the workers' prefix), fresh for an hour."""
+    client = config.client()
+    try:
+        l2 = RedisL2(client, prefix=prefix, op_timeout_s=10)
+        now = time.time()
+        items = [
+            (
+                normalize("customer_id", key),
+                CacheEntry.of(Customer(customer_id=key, name="Seeded Caller", tier="gold"), now, now + 3600),
+                3600.0,
+            )
+            for key in keys
+        ]
+        for start in range(0, len(items), 200):
+            await l2.put_many(items[start : start + 200])
+    finally:
+        await close_redis(client)
+
+
+async def _wait_replicated(port: int) -> int:
+    """Block until the replica of the primary on *port* has every write so far (``WAIT``); the replicas that have."""
+    primary = aredis.Redis(port=port)
+    try:
+        return int(await primary.execute_command("WAIT", 1, 10_000))
+    finally:
+        await primary.aclose()
+
+
+async def l2_counts(session: aiohttp.ClientSession, urls: list[str]) -> dict[str, float]:
+    """Over the workers: hit_l2 and l2_error summed (``/metrics``), L2 breakers open, workers not ready (``/readyz``).
+
+    A worker that does not answer counts as not ready and adds no hits.
+    """
+    total = {"hit_l2": 0.0, "l2_error": 0.0, "redis_breakers_open": 0.0, "not_ready": 0.0}
+    for url in urls:
+        try:
+            async with session.get(f"{url}/metrics") as resp:
+                text = await resp.text()
+            async with session.get(f"{url}/readyz") as resp:
+                total["not_ready"] += resp.status != 200
+        except (aiohttp.ClientError, TimeoutError):
+            total["not_ready"] += 1
+            continue
+        for family in text_string_to_metric_families(text):
+            for sample in family.samples:
+                if family.name == "warmline_cache_events" and sample.name.endswith("_total"):
+                    event = sample.labels.get("event", "")
+                    if event in ("hit_l2", "l2_error"):
+                        total[event] += sample.value
+                elif family.name == "warmline_breaker_open" and sample.labels.get("name") == "redis":
+                    total["redis_breakers_open"] += sample.value
+    return total
+
+
+class L2Watch:
+    """Samples the workers' L2 counts every *every_s* on the ledger's clock, until stopped."""
+
+    def __init__(self, urls: list[str], ledger: Ledger, every_s: float = 0.5) -> None:
+        self.urls, self.ledger, self.every_s = urls, ledger, every_s
+        self.samples: list[tuple[float, dict[str, float]]] = []
+        self._task: asyncio.Task[None] | None = None
+        self._session = aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=2))
+
+    def start(self) -> None:
+        self._task = asyncio.create_task(self._run())
+
+    async def sample(self) -> dict[str, float]:
+        counts = await l2_counts(self._session, self.urls)
+        self.samples.append((self.ledger.now(), counts))
+        return counts
+
+    async def _run(self) -> None:
+        while True:
+            await self.sample()
+            await asyncio.sleep(self.every_s)
+
+    async def stop(self) -> None:
+        if self._task is not None:
+            self._task.cancel()
+            await asyncio.gather(self._task, return_exceptions=True)
+        await self._session.close()
+
+    def first_rise_after(self, t: float, base: float) -> float | None:
+        """The ledger time of the first sample after *t* with more L2 hits than *base*; None: none."""
+        return next((at for at, c in self.samples if at > t and c["hit_l2"] > base), None)
+
+
+async def _until(check: Callable[[], bool], within_s: float) -> bool:
+    deadline = time.monotonic() + within_s
+    while time.monotonic() < deadline:
+        if await asyncio.to_thread(check):
+            return True
+        await asyncio.sleep(0.1)
+    return False
+
+
+async def ha_fault(workdir: Path, kind: str, plan: HaPlan) -> tuple[dict[str, Any], Ledger, list[Window]]:
+    """One fault on a stack of its own: its report row, its ledger and windows (for the plot)."""
+    workdir.mkdir(parents=True, exist_ok=True)
+    password_file = workdir / "redis-password"
+    password_file.write_text(ACL_PASSWORD + "\n")
+    servers = RedisServers(workdir)
+    try:
+        topology = await asyncio.to_thread((_sentinel if kind == "sentinel" else _cluster), servers, password_file)
+        stack = FaultStack(workdir / "stack", partitions=plan.partitions, redis_env=topology.env)
+        horizon_s = plan.baseline_s + FAILOVER_WITHIN_S + plan.after_s
+        keys = l2_only_keys(int(plan.rates.l2_only * horizon_s) + 50)
+        await _seed(topology.client_config, f"warmline:v1:{stack.app_id}:", keys)
+        async with under_load(stack, plan.rates, l2_only_keys=keys) as run:
+            watch = L2Watch([w.url for w in stack.workers], run.ledger)
+            watch.start()
+            try:
+                await asyncio.sleep(plan.baseline_s)
+                windows = [Window("baseline", 0.0, run.ledger.now(), run.ledger.now())]
+                before = await watch.sample()
+                replicas_had_it = await _wait_replicated(topology.victim)
+                start = run.ledger.now()
+                servers.kill(topology.victim)
+                failed_over = await _until(topology.failed_over, FAILOVER_WITHIN_S)
+                end = run.ledger.now()
+                at_failover = await watch.sample()
+                await asyncio.sleep(plan.after_s)
+                after = await watch.sample()
+                windows.append(Window(f"{kind} primary killed", start, end, run.ledger.now(), f"{kind} failover"))
+            finally:
+                await watch.stop()
+        rise = watch.first_rise_after(end, at_failover["hit_l2"])
+        ledger = run.ledger
+        row = {
+            "fault": f"kill -9 the {kind} primary",
+            "redis": {"kind": kind, "victim": topology.victim, "replica": topology.replica},
+            "replica_had_every_write": replicas_had_it >= 1,
+            "failed_over": failed_over,
+            "failover_s": round(end - start, 2),
+            "whole_run": figures(ledger.sent.values()),
+            "baseline": figures(s for s in ledger.sent.values() if s.t < windows[0].end),
+            "during_failover": figures(s for s in ledger.sent.values() if start <= s.t < end),
+            "after_failover": figures(s for s in ledger.sent.values() if s.t >= end),
+            "l2_hits": {
+                "before_kill": before["hit_l2"],
+                "at_failover": at_failover["hit_l2"],
+                "at_end": after["hit_l2"],
+                "after_failover": after["hit_l2"] - at_failover["hit_l2"],
+            },
+            "l2_errors": {"before_kill": before["l2_error"], "at_end": after["l2_error"]},
+            # What an operator sees meanwhile: the L2 breakers (warmline_breaker_open{name="redis"}) and /readyz.
+            "redis_breakers_open_max": max(c["redis_breakers_open"] for _, c in watch.samples),
+            "redis_breakers_open_at_end": after["redis_breakers_open"],
+            "not_ready_samples": sum(1 for _, c in watch.samples if c["not_ready"]),
+            "samples": len(watch.samples),
+            # Every sample: [ledger seconds, hit_l2, l2_error, L2 breakers open] (the -l2 plot).
+            "l2_timeline": [
+                [round(at, 2), c["hit_l2"], c["l2_error"], c["redis_breakers_open"]] for at, c in watch.samples
+            ],
+            "l2_hit_again_s_after_failover": None if rise is None else round(rise - end, 2),
+            "l2_hit_again_s_after_kill": None if rise is None else round(rise - start, 2),
+            "crashed_workers": run.crashed,
+            "worker_tracebacks": stack.tracebacks(),
+            "leak_scan": leak_scan(stack, run.tally, run.pages),
+        }
+        return row, ledger, windows
+    finally:
+        servers.stop()
+
+
+def plot_l2(path: Path, rows: list[dict[str, Any]], panels: list[tuple[str, Ledger, list[Window]]]) -> None:
+    """Per fault: L2 hits and L2 errors per second over both workers, and the L2 breakers open; the failover shaded."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, axes = plt.subplots(len(rows), 1, figsize=(14, 3.5 * len(rows)), squeeze=False)
+    for ax, row, (title, _, windows) in zip(axes[:, 0], rows, panels, strict=True):
+        timeline = row["l2_timeline"]
+        times = [(a[0] + b[0]) / 2 for a, b in itertools.pairwise(timeline)]
+        for column, label, color in ((1, "L2 hits/s", "tab:green"), (2, "L2 errors/s", "tab:red")):
+            rates = [(b[column] - a[column]) / (b[0] - a[0]) for a, b in itertools.pairwise(timeline)]
+            ax.plot(times, rates, color=color, lw=1, label=label)
+        ax.set_ylabel("per second, both workers")
+        breakers = ax.twinx()
+        breakers.step([t[0] for t in timeline], [t[3] for t in timeline], color="tab:gray", where="post", lw=0.8)
+        breakers.set_ylabel("L2 breakers open (gray)")
+        breakers.set_ylim(-0.1, 2.5)
+        for w in windows[1:]:
+            ax.axvspan(w.start, w.end, color="orange", alpha=0.25)
+        ax.set_xlabel("seconds since the load started")
+        ax.set_title(title.replace("two workers", "L2 as the workers saw it"))
+        ax.legend(fontsize=7, loc="upper left")
+        ax.grid(True, alpha=0.3)
+    fig.tight_layout()
+    fig.savefig(path, dpi=100)
+    plt.close(fig)
+
+
+def verdict(row: dict[str, Any]) -> dict[str, bool]:
+    """The issue's goals for one fault: nothing lost, the failover happened, L2 answered again after it."""
+    return {
+        "nothing_lost": row["whole_run"]["lost"] == 0 and row["whole_run"]["not_sent"] == 0,
+        "failed_over": bool(row["failed_over"]),
+        "l2_hits_after_failover": row["l2_hits"]["after_failover"] > 0,
+        "no_leak": not row["leak_scan"]["leaks"],
+    }
+
+
+async def run(workdir: Path, plan: HaPlan) -> tuple[list[dict[str, Any]], list[tuple[str, Ledger, list[Window]]]]:
+    rows, panels = [], []
+    for kind in plan.kinds:
+        logger.warning("redis HA fault: %s", kind)
+        row, ledger, windows = await ha_fault(workdir / kind, kind, plan)
+        row["goal"] = verdict(row)
+        logger.warning(
+            "%s: %d sent, %d lost; failover %.1f s; %d L2 hits after it",
+            kind,
+            row["whole_run"]["sent"],
+            row["whole_run"]["lost"],
+            row["failover_s"],
+            row["l2_hits"]["after_failover"],
+        )
+        rows.append(row)
+        panels.append((f"two workers, L2 on a Redis {kind}: its primary SIGKILLed", ledger, windows))
+    return rows, panels
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(prog="python -m benchmarks.faults.redis_ha")
+    parser.add_argument("--only", choices=KINDS, help="one of the two faults")
+    parser.add_argument("--baseline", type=float, default=15.0, help="seconds of load before the kill")
+    parser.add_argument("--after", type=float, default=20.0, help="seconds watched after the failover")
+    parser.add_argument("--name", default="redis-ha", help="results file name")
+    parser.add_argument("--keep", action="store_true", help="keep the work directory (logs) after the run")
+    args = parser.parse_args()
+    logging.basicConfig(level=logging.WARNING, format="%(asctime)s %(message)s")
+    if args.baseline <= 0 or args.after <= 0:
+        parser.error("--baseline and --after must be positive")
+    plan = HaPlan(baseline_s=args.baseline, after_s=args.after, kinds=(args.only,) if args.only else KINDS)
+    started = time.monotonic()
+    load_before = os.getloadavg()
+    kept = tempfile.mkdtemp(prefix="warmline-redis-ha-") if args.keep else None
+    with tempfile.TemporaryDirectory(prefix="warmline-redis-ha-") as scratch:
+        rows, panels = asyncio.run(run(Path(kept or scratch), plan))
+    if kept:
+        print(f"logs kept under {kept}")
+    doc = {
+        "benchmark": "redis-ha",
+        "when": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+        "machine": {"python": platform.python_version(), "cpus": os.cpu_count()},
+        "loadavg": {"before": load_before, "after": os.getloadavg()},
+        "duration_s": round(time.monotonic() - started, 1),
+        "setup": {
+            "rates": plan.rates.__dict__,
+            "baseline_s": plan.baseline_s,
+            "after_s": plan.after_s,
+            "partitions": plan.partitions,
+        },
+        "faults": rows,
+    }
+    RESULTS_DIR.mkdir(parents=True, exist_ok=True)
+    path = RESULTS_DIR / f"{args.name}.json"
+    path.write_text(json.dumps(doc, indent=2, default=str) + "\n")
+    plot(path.with_suffix(".png"), panels)
+    plot_l2(path.with_name(f"{args.name}-l2.png"), rows, panels)
+    for row in rows:
+        print(f"{row['fault']}: {row['goal']}")
+    print(f"wrote {path}, {path.with_suffix('.png')} and {path.with_name(f'{args.name}-l2.png')}")
+
+
+if __name__ == "__main__":
+    main()
