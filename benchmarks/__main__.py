@@ -22,7 +22,7 @@ console = Console()
 
 async def run_serving(redis_url: str, quick: bool) -> list[Result]:
     results: list[Result] = []
-    results.append(await inprocess.l1_hit(5_000 if quick else 50_000))
+    results += await inprocess.l1_hit(5_000 if quick else 50_000)
     results += await inprocess.l2_hit(redis_url, 300 if quick else 3000)
     results.append(await inprocess.singleflight())
     with tempfile.TemporaryDirectory(prefix="warmline-bench-") as tmp:
