@@ -157,6 +157,7 @@ class LangSmithTracer(Tracer):
     ) -> None:
         self._client = client
         self._process = process  # set: the thread only ships queue items to that process, which posts them
+        self._sender_gone_logged = False
         self._scrub = scrub_errors
         self._mask = masker  # applied in the sender thread, before anything is handed to the SDK
         self._project = project
@@ -351,12 +352,28 @@ class LangSmithTracer(Tracer):
             items = [self._queue.popleft() for _ in range(min(SHIP_BATCH, len(self._queue)))]
             try:
                 shipped = process.ship(items)
-            except Exception as e:  # noqa: BLE001  # an item that does not pickle must not end the thread
-                shipped = False
-                logger.warning("%d trace items could not be shipped: %s", len(items), e)
-            if not shipped:
-                self.failed += len(items)
+            except Exception:  # noqa: BLE001  # an item that does not pickle must not end the thread
+                shipped = self._ship_one_by_one(process, items)
+            else:
+                if not shipped:
+                    self.failed += len(items)
+            if not shipped and not process.alive and not self._sender_gone_logged:
+                self._sender_gone_logged = True  # once: tracing has stopped, and that must show
+                logger.warning("the LangSmith sender process is gone: tracing stopped (lookups go on)")
         self._idle.set()
+
+    def _ship_one_by_one(self, process: SenderProcess, items: list[tuple[Any, ...]]) -> bool:
+        """Ship *items* singly after their batch failed to pickle: only the ones that do not are lost."""
+        shipped = False
+        for item in items:
+            try:
+                ok = process.ship([item])
+            except Exception as e:  # noqa: BLE001  # counted and logged, the thread goes on
+                ok = False
+                logger.warning("a trace item could not be shipped: %s", e)
+            shipped = shipped or ok
+            self.failed += not ok
+        return shipped
 
     def _lookup_runs(self, r: tuple[Any, ...], out: list[dict[str, Any]]) -> None:
         """A queued lookup record → its run (and the source child of a miss), masked, without a Span.
