@@ -141,7 +141,7 @@ def cmd_dev(args: argparse.Namespace) -> int:
     """Run the embedded stack: Tansu, demo data, one worker."""
     from .commands.dev import run_dev
 
-    return run_dev(_settings(), broker_port=args.broker_port, console=console)
+    return run_dev(_settings(), broker_port=args.broker_port, console=console, verbose=args.verbose)
 
 
 def cmd_lookup(args: argparse.Namespace) -> int:
@@ -232,6 +232,11 @@ def build_parser() -> argparse.ArgumentParser:
         type=int,
         default=9092,
         help="Tansu port (default 9092, where every command looks; 0: any free one)",
+    )
+    dev.add_argument(
+        "--verbose",
+        action="store_true",
+        help="show the worker's whole output (Faust's start-up records too), not only <data dir>/worker.log",
     )
     dev.set_defaults(fn=cmd_dev)
 
