@@ -34,11 +34,12 @@ faults: install  ## fault suite (~10 min), then 10 failover windows on fresh bro
 	$(PY) -m benchmarks.faults
 	$(PY) -m benchmarks.faults.failover
 
-lint: install  ## ruff, format check, mypy, import contracts
+lint: install  ## ruff, format check, mypy, import contracts, import cycles and the longest functions
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
 	$(VENV)/bin/mypy warmline
 	$(VENV)/bin/lint-imports
+	$(PY) tools/code_report.py
 
 clean:  ## remove the venv and local data
 	rm -rf $(VENV) var .pytest_cache .mypy_cache .ruff_cache

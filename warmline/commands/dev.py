@@ -10,6 +10,7 @@ import sys
 import threading
 import time
 import urllib.request
+from pathlib import Path
 
 from rich.console import Console
 
@@ -70,6 +71,38 @@ def _interrupt(signum: int, frame: object) -> None:
     raise KeyboardInterrupt
 
 
+def _start_worker(
+    settings: Settings, broker_url: str, log_path: Path, console: Console, verbose: bool
+) -> tuple[subprocess.Popen[bytes], threading.Thread | None]:
+    """The worker process and, unless *verbose*, the thread sorting its output (worker_output.py)."""
+    worker = subprocess.Popen(  # our own interpreter and module
+        [sys.executable, "-m", "warmline", "worker"],
+        env=worker_env(settings, broker_url),
+        start_new_session=True,
+        stdout=None if verbose else subprocess.PIPE,
+        stderr=None if verbose else subprocess.STDOUT,
+    )
+    if worker.stdout is None:
+        return worker, None
+
+    def echo(line: str) -> None:
+        console.print(line, markup=False, highlight=False, soft_wrap=True)
+
+    return worker, pump(worker.stdout, log_path, echo)
+
+
+def _print_ready(settings: Settings, base: str, bootstrap: str, log_path: Path | None, console: Console) -> None:
+    """The ready block after its first line: how to look a caller up, and where the worker's log is."""
+    phone = _example_phone(settings)
+    console.print(api_access_line(settings))
+    console.print(f"  curl -s '{base}{LOOKUP_PATH}?phone={phone.replace('+', '%2B')}'")
+    console.print(f"  warmline lookup --phone '{phone}'    # the same over Kafka, from another terminal")
+    console.print(f"  (Kafka bootstrap: {bootstrap}; Ctrl-C stops everything)")
+    if log_path is not None:
+        console.print(f"  worker log: {log_path} (`warmline dev --verbose` shows it here)")
+    console.print()
+
+
 def run_dev(settings: Settings, *, broker_port: int = DEV_BROKER_PORT, console: Console, verbose: bool = False) -> int:
     """Run the stack until Ctrl-C or until the worker exits.
 
@@ -100,28 +133,11 @@ def run_dev(settings: Settings, *, broker_port: int = DEV_BROKER_PORT, console: 
         tansu.start()
         console.print(f"Tansu broker on {tansu.bootstrap}")
         log_path = settings.data_dir / "worker.log"
-        worker = subprocess.Popen(  # our own interpreter and module
-            [sys.executable, "-m", "warmline", "worker"],
-            env=worker_env(settings, tansu.url),
-            start_new_session=True,
-            stdout=None if verbose else subprocess.PIPE,
-            stderr=None if verbose else subprocess.STDOUT,
-        )
-        if worker.stdout is not None:
-            output = pump(
-                worker.stdout, log_path, lambda line: console.print(line, markup=False, highlight=False, soft_wrap=True)
-            )
+        worker, output = _start_worker(settings, tansu.url, log_path, console, verbose)
         base = f"http://{settings.web_host}:{settings.web_port}"
         wait_ready(base, worker)
-        phone = _example_phone(settings)
         console.print(f"\n[bold green]warmline is ready[/] in {time.monotonic() - started:.1f}s at {base}")
-        console.print(api_access_line(settings))
-        console.print(f"  curl -s '{base}{LOOKUP_PATH}?phone={phone.replace('+', '%2B')}'")
-        console.print(f"  warmline lookup --phone '{phone}'    # the same over Kafka, from another terminal")
-        console.print(f"  (Kafka bootstrap: {tansu.bootstrap}; Ctrl-C stops everything)")
-        if not verbose:
-            console.print(f"  worker log: {log_path} (`warmline dev --verbose` shows it here)")
-        console.print()
+        _print_ready(settings, base, tansu.bootstrap, None if verbose else log_path, console)
         return worker.wait()
     except KeyboardInterrupt:
         console.print("stopping…")
