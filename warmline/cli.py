@@ -289,7 +289,9 @@ def build_parser() -> argparse.ArgumentParser:
     bench = sub.add_parser("bench", help="run the benchmarks (from a checkout; same as `make bench`)")
     bench.add_argument("--quick", action="store_true", help="small samples: a smoke run, not figures to quote")
     bench.add_argument(
-        "--only", choices=["serving", "interop", "warming", "tilores", "llm", "connectivity"], help="run one suite"
+        "--only",
+        choices=["serving", "interop", "warming", "batch", "tilores", "llm", "connectivity"],
+        help="run one suite",
     )
     bench.set_defaults(fn=cmd_bench)
     return parser
