@@ -1,4 +1,4 @@
-"""The benchmark figures README.md and docs/operations.md quote are the committed runs' (benchmarks/results/*.json).
+"""The benchmark figures README.md, docs/operations.md and docs/llm.md quote are the committed runs'.
 
 Each table row that quotes a benchmark is listed below with the figures it must show, read from
 the JSON; and every number in its measured and floor cells must be one of those, so a figure
@@ -157,6 +157,36 @@ def _operations_rows() -> dict[str, list[str]]:
     }
 
 
+def _llm_rows() -> dict[str, list[str]]:
+    """docs/llm.md: the tracing table and the brief table (llm.json)."""
+    off = "HTTP L1 hit at 500 req/s, tracing off"
+    default = "HTTP L1 hit at 500 req/s, tracing on, sampling 1.0, L1 hits 1 % (default)"
+    every = "HTTP L1 hit at 500 req/s, tracing on, every L1 hit a run"
+    hang = "HTTP L1 hit at 500 req/s, LangSmith hanging (every hit)"
+    brief = "brief ready at answer (waits 3–20 s, model 2 s per brief, 10 calls/s)"
+    return {
+        "L1 hit p50, tracing off": [f"{fig('llm', off):.2f} ms"],
+        "L1 hit p50, tracing on (defaults": [
+            f"{fig('llm', default):.2f} ms ({fig('llm', default, 'detail.ratio_p50'):.2f}×)"
+        ],
+        "L1 hit p50, every L1 hit traced": [
+            f"{fig('llm', every):.2f} ms ({fig('llm', every, 'detail.ratio_p50'):.2f}×)"
+        ],
+        "L1 hit p99, endpoint hanging": [
+            f"{fig('llm', hang):.0f} ms ({fig('llm', hang, 'detail.ratio_p99'):.2f}× off)"
+        ],
+        "SIGTERM → exit, endpoint hanging": [f"{fig('llm', 'SIGTERM → exit, LangSmith hanging'):.2f} s"],
+        "brief ready at answer, `WARMLINE_BRIEF_CONCURRENCY=64`": [
+            f"{fig('llm', brief):.0f} % ({fig('llm', brief, 'detail.briefs_ready')} of "
+            f"{fig('llm', brief, 'detail.briefs_asked')})"
+        ],
+        "warm at answer, same calls": [
+            f"{fig('llm', brief, 'detail.warm_at_answer_ratio') * 100:.0f} % "
+            f"({fig('llm', brief, 'detail.tiers.l1')} of {fig('llm', brief, 'detail.calls')} from L1)"
+        ],
+    }
+
+
 def _table_rows(doc: str) -> dict[str, list[str]]:
     """Every table row of *doc* by its full text → its cells."""
     return {
@@ -172,16 +202,18 @@ def _row(doc: str, start: str) -> list[str]:
     return found[0]
 
 
-CASES = [("README.md", start, quoted) for start, quoted in _readme_rows().items()] + [
-    ("docs/operations.md", start, quoted) for start, quoted in _operations_rows().items()
-]
+CASES = (
+    [("README.md", start, quoted) for start, quoted in _readme_rows().items()]
+    + [("docs/operations.md", start, quoted) for start, quoted in _operations_rows().items()]
+    + [("docs/llm.md", start, quoted) for start, quoted in _llm_rows().items()]
+)
 
 
 @pytest.mark.parametrize(("doc", "start", "quoted"), CASES, ids=[f"{d}:{s[:40]}" for d, s, _ in CASES])
 def test_a_quoted_figure_is_the_committed_one_and_the_only_one(doc: str, start: str, quoted: list[str]) -> None:
     cells = _row((ROOT / doc).read_text(), start)
-    # The first cell names the figure; README's last one is the target (its bound, not a measurement).
-    shown = " | ".join(cells[1:3] if doc == "README.md" else cells[1:])
+    # The first cell names the figure; README's and llm.md's last one is the target (a bound, not a measurement).
+    shown = " | ".join(cells[1:-1] if doc in ("README.md", "docs/llm.md") else cells[1:])
     for text in quoted:
         assert text in shown, f"{doc}: {start!r} should show {text!r} (committed), shows {shown!r}"
     unaccounted = set(NUMBER.findall(shown)) - {n for text in quoted for n in NUMBER.findall(text)}
