@@ -226,3 +226,11 @@ def test_every_row_of_the_readme_speed_table_is_checked() -> None:
     rows = [line for line in table.splitlines() if line.startswith("| ") and not line.startswith("| figure")]
     unchecked = [row for row in rows if not any(row[2:].startswith(start) for start in _readme_rows())]
     assert rows and not unchecked, unchecked
+
+
+def test_the_later_warming_run_is_quoted_as_committed() -> None:
+    later = "warming-2026-12-05"
+    doc = (ROOT / "docs" / "operations.md").read_text()
+    one = f"{fig(later, ONE):,.0f} events/s at {fig(later, ONE, 'detail.cpu_us_per_event')} µs"
+    assert one in " ".join(doc.split())
+    assert f"{fig(later, TWO):,.0f}/s for two" in " ".join(doc.split())
