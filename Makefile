@@ -35,11 +35,12 @@ faults: install  ## fault suite (~10 min), 10 failover windows on fresh brokers 
 	$(PY) -m benchmarks.faults.failover
 	$(PY) -m benchmarks.faults.redis_ha
 
-lint: install  ## ruff, format check, mypy, import contracts
+lint: install  ## ruff, format check, mypy, import contracts, import cycles and the longest functions
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
 	$(VENV)/bin/mypy warmline
 	$(VENV)/bin/lint-imports
+	$(PY) tools/code_report.py
 
 clean:  ## remove the venv and local data
 	rm -rf $(VENV) var .pytest_cache .mypy_cache .ruff_cache

@@ -11,6 +11,7 @@ from pathlib import Path
 from rich.console import Console
 
 from warmline.commands.processes import stop_process
+from warmline.sources.demo import generate
 
 from . import connectivity, inprocess, interop, llm, serving, tilores, warming
 from .report import print_table, write
@@ -22,7 +23,7 @@ console = Console()
 
 async def run_serving(redis_url: str, quick: bool) -> list[Result]:
     results: list[Result] = []
-    results.append(await inprocess.l1_hit(5_000 if quick else 50_000))
+    results += await inprocess.l1_hit(5_000 if quick else 50_000)
     results += await inprocess.l2_hit(redis_url, 300 if quick else 3000)
     results.append(await inprocess.singleflight())
     with tempfile.TemporaryDirectory(prefix="warmline-bench-") as tmp:
@@ -100,10 +101,18 @@ async def run_warming(redis_url: str, quick: bool) -> list[Result]:
             results.append(await warming.bulk_vs_live(stack, 100 if quick else 400, 20, 2_000 if quick else 10_000))
         finally:
             stack.stop()
-        results.append(await warming.batch_speedup(workdir / "demo.sqlite3", 100, 10))
-        results.append(await warming.batch_speedup(workdir / "demo.sqlite3", 500, 50))
-        results.append(await warming.batch_speedup(workdir / "demo.sqlite3", 200, 50, latency_ms=100.0))
     return results
+
+
+async def run_batch() -> list[Result]:
+    """warm_keys alone (no worker): its speedup with concurrency over a fixed-latency demo source."""
+    with tempfile.TemporaryDirectory(prefix="warmline-bench-") as tmp:
+        demo_db = generate(Path(tmp) / "demo.sqlite3", count=1_000)
+        return [
+            await warming.batch_speedup(demo_db, 100, 10),
+            await warming.batch_speedup(demo_db, 500, 50),
+            await warming.batch_speedup(demo_db, 200, 50, latency_ms=100.0),
+        ]
 
 
 async def run_llm(redis_url: str, quick: bool) -> list[Result]:
@@ -132,7 +141,9 @@ def main() -> None:
     parser.add_argument("--quick", action="store_true", help="small sample sizes (a smoke run, not figures to quote)")
     parser.add_argument("--redis-url", default=os.environ.get("WARMLINE_REDIS_URL", "redis://127.0.0.1:6379/0"))
     parser.add_argument(
-        "--only", choices=["serving", "interop", "warming", "tilores", "llm", "connectivity"], help="run one suite"
+        "--only",
+        choices=["serving", "interop", "warming", "batch", "tilores", "llm", "connectivity"],
+        help="run one suite",
     )
     args = parser.parse_args()
     suffix = "-quick" if args.quick else ""
@@ -151,6 +162,10 @@ def main() -> None:
         results = asyncio.run(run_warming(args.redis_url, args.quick))
         print_table("pre-warming (issue 4)", results, console)
         console.print(f"wrote {write('warming' + suffix, results, meta)}")
+    if args.only in (None, "batch"):
+        results = asyncio.run(run_batch())
+        print_table("warm_keys speedup (issue 4), the warm loop alone", results, console)
+        console.print(f"wrote {write('batch' + suffix, results, meta)}")
     if args.only in (None, "tilores"):
         results = asyncio.run(tilores.overhead(200 if args.quick else 2000))
         print_table("Tilores source (issue 5)", results, console)

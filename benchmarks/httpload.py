@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import time
 from collections.abc import Sequence
+from typing import NamedTuple
 from urllib.parse import urlsplit
 
 
@@ -49,25 +50,40 @@ async def connect(base_url: str, n: int) -> list[Connection]:
     return conns
 
 
-async def paced(
-    base_url: str, requests: Sequence[bytes], rate: float, connections: int = 16
-) -> list[tuple[float, float, int, bytes]]:
-    """Send *requests* open-loop at *rate*/s (never waiting for answers to send the next).
+class Sample(NamedTuple):
+    """One paced request."""
 
-    Returns (latency from send, lag of the send behind its due time, status, headers) per request:
-    the lag is the generator's own timer slack (asyncio wakes up to ~1 ms late), reported apart.
+    latency_s: float
+    """From the request's scheduled send time to its answer: time spent waiting for a free
+    connection (or for a late generator) counts, as a caller would feel it (wrk2's rule)."""
+    service_s: float
+    """From the moment it was written on a connection to its answer (hides queueing: diagnostic)."""
+    lag_s: float
+    """How far behind its scheduled time it was written (connection wait + the generator's slack)."""
+    status: int
+    head: bytes
+
+
+async def paced(base_url: str, requests: Sequence[bytes], rate: float, connections: int = 16) -> list[Sample]:
+    """Send *requests* open-loop at *rate*/s, in order, one every 1/*rate* s, never waiting for
+    answers to schedule the next; samples in the order of *requests*.
+
+    Latency counts from each request's scheduled time, not from when a connection was free, so a
+    server that stalls shows in the percentiles instead of delaying the sends that would measure
+    it (coordinated omission).
     """
     idle: asyncio.Queue[Connection] = asyncio.Queue()
     conns = await connect(base_url, connections)
     for c in conns:
         idle.put_nowait(c)
-    results: list[tuple[float, float, int, bytes]] = []
+    results: list[Sample | None] = [None] * len(requests)
 
-    async def one(raw: bytes, due: float) -> None:
+    async def one(i: int, raw: bytes, due: float) -> None:
         conn = await idle.get()
         sent = time.perf_counter()
         status, head, _ = await conn.request(raw)
-        results.append((time.perf_counter() - sent, sent - due, status, head))
+        done = time.perf_counter()
+        results[i] = Sample(done - due, done - sent, sent - due, status, head)
         idle.put_nowait(conn)
 
     start = time.perf_counter() + 0.05
@@ -77,11 +93,11 @@ async def paced(
         delay = due - time.perf_counter()
         if delay > 0:
             await asyncio.sleep(delay)
-        tasks.append(asyncio.create_task(one(raw, due)))
+        tasks.append(asyncio.create_task(one(i, raw, due)))
     await asyncio.gather(*tasks)
     for c in conns:
         c.close()
-    return results
+    return [r for r in results if r is not None]
 
 
 async def closed_loop(

@@ -75,8 +75,8 @@ async def _interleaved_hits(
     for _ in range(round(seconds / slice_s)):
         for mode, url in urls.items():
             run = await httpload.paced(url, requests[mode], rate)
-            assert all(status == 200 and b"X-Cache: L1" in head for _, _, status, head in run)
-            out[mode] += [lat for lat, *_ in run]
+            assert all(r.status == 200 and b"X-Cache: L1" in r.head for r in run)
+            out[mode] += [r.latency_s for r in run]
     return out
 
 

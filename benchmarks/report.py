@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import platform
 import time
 from dataclasses import asdict
@@ -36,9 +37,11 @@ def write(name: str, results: list[Result], meta: dict[str, object]) -> Path:
         "when": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
         "machine": {
             "python": platform.python_version(),
-            "cpus": __import__("os").cpu_count(),
+            "cpus": os.cpu_count(),
             "platform": platform.platform(),
         },
+        # The machine is shared: the 1/5/15-minute load averages when the run ended.
+        "loadavg": [round(x, 2) for x in os.getloadavg()],
         **meta,
         "results": [{k: v for k, v in asdict(r).items() if k != "samples_ms"} for r in results],
     }

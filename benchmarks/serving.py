@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import subprocess
 import sys
 import time
 import uuid
+from collections.abc import AsyncIterator
 from pathlib import Path
 
 import aiohttp
@@ -105,21 +107,34 @@ async def _warm_ids(session: aiohttp.ClientSession, url: str, ids: list[str], ch
             assert all(r["status"] == "ok" for r in results), results[:3]
 
 
-async def http_paced(stack: BenchStack, rate: int = 500, seconds: float = 10.0) -> list[Result]:
-    """Open-loop HTTP at *rate*/s each: /healthz (the floor: same server, client, rate) interleaved
-    with L1-hit lookups; latency from each request's due time."""
+async def http_paced(stack: BenchStack, rate: int = 500, seconds: float = 10.0, slice_s: float = 1.0) -> list[Result]:
+    """Open-loop HTTP at *rate*/s: /healthz (the floor: same server, client, connections and rate) and
+    L1-hit lookups take turns in *slice_s* slices, so both see the same machine while the server
+    sees *rate*/s throughout; latency from each request's scheduled send time (httpload.paced:
+    time waiting for a connection counts)."""
     ids = [f"C-{i:06d}" for i in range(1, 1001)]
     async with aiohttp.ClientSession() as session:
         await _warm_ids(session, stack.url, ids)
-    n = int(rate * seconds)
-    lookup = [httpload.get_request(stack.url, f"/v1/lookup?customer_id={ids[i % len(ids)]}") for i in range(n)]
-    floor_run = await httpload.paced(stack.url, [httpload.get_request(stack.url, "/healthz")] * n, rate)
-    lookup_run = await httpload.paced(stack.url, lookup, rate)
-    assert all(status == 200 for *_, status, _ in floor_run + lookup_run)
-    tiers = {t: sum(1 for *_, h in lookup_run if f"X-Cache: {t}".encode() in h) for t in ("L1", "L2", "MISS")}
-    f = summary_ms([lat for lat, *_ in floor_run])
-    s = summary_ms([lat for lat, *_ in lookup_run])
-    lag = summary_ms([lag for _, lag, *_ in lookup_run])
+    per_slice = int(rate * slice_s)
+    healthz = [httpload.get_request(stack.url, "/healthz")] * per_slice
+    floor_run: list[httpload.Sample] = []
+    lookup_run: list[httpload.Sample] = []
+    for n in range(round(seconds / slice_s)):
+        lookups = [
+            httpload.get_request(stack.url, f"/v1/lookup?customer_id={ids[(n * per_slice + i) % len(ids)]}")
+            for i in range(per_slice)
+        ]
+        floor_run += await httpload.paced(stack.url, healthz, rate)
+        lookup_run += await httpload.paced(stack.url, lookups, rate)
+    run = floor_run + lookup_run
+    assert all(r.status == 200 for r in run)
+    tiers = {t: sum(1 for r in lookup_run if f"X-Cache: {t}".encode() in r.head) for t in ("L1", "L2", "MISS")}
+    f = summary_ms([r.latency_s for r in floor_run])
+    s = summary_ms([r.latency_s for r in lookup_run])
+    note = (
+        f"open loop, latency from the scheduled send time; /healthz and lookups alternate in {slice_s:g} s slices "
+        "at the same rate; load generator and worker share the 2 cores"
+    )
     return [
         Result(
             f"HTTP /healthz at {rate} req/s (floor)",
@@ -127,8 +142,8 @@ async def http_paced(stack: BenchStack, rate: int = 500, seconds: float = 10.0) 
             "ms p99",
             "floor",
             None,
-            detail=f,
-            samples_ms=[lat * 1000 for lat, *_ in floor_run],
+            detail={**f, "service_time_from_send_ms": summary_ms([r.service_s for r in floor_run])},
+            samples_ms=[r.latency_s * 1000 for r in floor_run],
         ),
         Result(
             f"HTTP L1 hit at {rate} req/s",
@@ -140,26 +155,37 @@ async def http_paced(stack: BenchStack, rate: int = 500, seconds: float = 10.0) 
             detail={
                 **s,
                 "x_cache": tiers,
-                "generator_send_lag_ms": lag,
-                "note": "open loop; latency from send; load generator and worker share the 2 cores",
+                "service_time_from_send_ms": summary_ms([r.service_s for r in lookup_run]),
+                "send_lag_behind_schedule_ms": summary_ms([r.lag_s for r in lookup_run]),
+                "note": note,
             },
-            samples_ms=[lat * 1000 for lat, *_ in lookup_run],
+            samples_ms=[r.latency_s * 1000 for r in lookup_run],
         ),
     ]
 
 
-async def http_throughput(stack: BenchStack, seconds: float = 8.0, connections: int = 32, label: str = "") -> Result:
+async def http_throughput(
+    stack: BenchStack, seconds: float = 8.0, connections: int = 32, label: str = "", slices: int = 4
+) -> Result:
     """Closed-loop HTTP L1 hits with *connections* in flight: requests answered per second, beside a bare
-    aiohttp server (its own process) answering the same JSON to the same load generator."""
+    aiohttp server (its own process) answering the same JSON to the same load generator; the two
+    take turns in *slices* slices each, so both see the same machine (its 2 cores are shared)."""
     ids = [f"C-{i:06d}" for i in range(1, 1001)]
     async with aiohttp.ClientSession() as session:
         await _warm_ids(session, stack.url, ids)
         async with session.get(f"{stack.url}/v1/lookup?customer_id={ids[0]}") as resp:
             body = await resp.read()  # what the worker answers an L1 hit: the bare server answers the same
-    requests = [httpload.get_request(stack.url, f"/v1/lookup?customer_id={cid}") for cid in ids]
-    done, elapsed = await httpload.closed_loop(stack.url, requests, seconds, connections)
-    rate = done / elapsed
-    bare_rate = await _bare_aiohttp_rate(stack.workdir, body, ids, seconds, connections)
+    ours = [httpload.get_request(stack.url, f"/v1/lookup?customer_id={cid}") for cid in ids]
+    done = bare_done = 0
+    elapsed = bare_elapsed = 0.0
+    async with _bare_aiohttp(stack.workdir, body) as bare_url:
+        bare = [httpload.get_request(bare_url, f"/v1/lookup?customer_id={cid}") for cid in ids]
+        for _ in range(slices):
+            n, t = await httpload.closed_loop(stack.url, ours, seconds / slices, connections)
+            done, elapsed = done + n, elapsed + t
+            n, t = await httpload.closed_loop(bare_url, bare, seconds / slices, connections)
+            bare_done, bare_elapsed = bare_done + n, bare_elapsed + t
+    rate, bare_rate = done / elapsed, bare_done / bare_elapsed
     ratio = rate / bare_rate
     return Result(
         "HTTP L1 hits, one worker" + label,
@@ -174,14 +200,16 @@ async def http_throughput(stack: BenchStack, seconds: float = 8.0, connections: 
             "connections": connections,
             "seconds": round(elapsed, 1),
             "answered": done,
+            "slices": slices,
             "body_bytes": len(body),
             "client": "benchmarks/httpload.py, 1 process on the same 2 cores",
         },
     )
 
 
-async def _bare_aiohttp_rate(workdir: Path, body: bytes, ids: list[str], seconds: float, connections: int) -> float:
-    """Closed-loop rate of benchmarks/bare_http.py answering *body*, loaded exactly like the worker."""
+@contextlib.asynccontextmanager
+async def _bare_aiohttp(workdir: Path, body: bytes) -> AsyncIterator[str]:
+    """benchmarks/bare_http.py in its own process answering *body* to every GET; yields its URL."""
     body_file = workdir / "bare-body.json"
     body_file.write_bytes(body)
     port = free_port()
@@ -194,9 +222,7 @@ async def _bare_aiohttp_rate(workdir: Path, body: bytes, ids: list[str], seconds
     url = f"http://127.0.0.1:{port}"
     try:
         wait_ready(url, proc)  # the bare server answers /readyz like any path
-        requests = [httpload.get_request(url, f"/v1/lookup?customer_id={cid}") for cid in ids]
-        done, elapsed = await httpload.closed_loop(url, requests, seconds, connections)
-        return done / elapsed
+        yield url
     finally:
         stop_process(proc)
 

@@ -141,7 +141,7 @@ def cmd_dev(args: argparse.Namespace) -> int:
     """Run the embedded stack: Tansu, demo data, one worker."""
     from .commands.dev import run_dev
 
-    return run_dev(_settings(), broker_port=args.broker_port, console=console)
+    return run_dev(_settings(), broker_port=args.broker_port, console=console, verbose=args.verbose)
 
 
 def cmd_lookup(args: argparse.Namespace) -> int:
@@ -233,6 +233,11 @@ def build_parser() -> argparse.ArgumentParser:
         default=9092,
         help="Tansu port (default 9092, where every command looks; 0: any free one)",
     )
+    dev.add_argument(
+        "--verbose",
+        action="store_true",
+        help="show the worker's whole output (Faust's start-up records too), not only <data dir>/worker.log",
+    )
     dev.set_defaults(fn=cmd_dev)
 
     demo = sub.add_parser("demo-data", help="write the deterministic demo customer directory")
@@ -284,7 +289,9 @@ def build_parser() -> argparse.ArgumentParser:
     bench = sub.add_parser("bench", help="run the benchmarks (from a checkout; same as `make bench`)")
     bench.add_argument("--quick", action="store_true", help="small samples: a smoke run, not figures to quote")
     bench.add_argument(
-        "--only", choices=["serving", "interop", "warming", "tilores", "llm", "connectivity"], help="run one suite"
+        "--only",
+        choices=["serving", "interop", "warming", "batch", "tilores", "llm", "connectivity"],
+        help="run one suite",
     )
     bench.set_defaults(fn=cmd_bench)
     return parser

@@ -3,8 +3,12 @@
 "Parseable enough to answer" (a lookup-request that must get a reply, usually ``invalid``): its
 value is at most 64 KiB, decodes (strict UTF-8) as a JSON object, and has a ``request_id`` that is
 a string of 1–128 characters — or the message carries a ``kafka_correlationId`` header. Every
-message that is not a valid wire message (``warmline.models.parse`` of its topic's model, plus the
-key normalization) must be dead-lettered; a valid lookup-request is answered whatever its headers.
+message that is not a valid wire message must be dead-lettered; a valid lookup-request is answered
+whatever its headers.
+
+Which messages are valid is decided here, as each one is made, from the wire contract as
+docs/protocol.md states it (``CONTRACT``, ``conforms``) — never by asking warmline's own parser, so
+a parser that wrongly accepted bad input would fail the run instead of agreeing with itself.
 """
 
 from __future__ import annotations
@@ -21,14 +25,13 @@ from typing import Any
 import orjson
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 
-from warmline.models import CallStarted, CustomerChanged, InvalidMessage, KeyKind, LookupRequest, normalize, parse
-from warmline.models.base import MAX_MESSAGE_BYTES
-
 Headers = list[tuple[str, bytes]]
 HOSTILE_ID = re.compile(rb"^h-(\d+)")
 #: Tenths of a second of hostile messages the driver may have sent and not seen confirmed (5 s).
 MAX_UNCONFIRMED_TENTHS = 50
 PLACEMENT_SEED = 20261127
+#: docs/protocol.md: "Messages over 64 KiB, non-JSON, or JSON of the wrong shape go to lookup-dlq".
+MAX_MESSAGE_BYTES = 64 * 1024
 
 #: Mutation → weight; the huge ones are rare so 100k messages stay a few hundred MB.
 MUTATIONS: dict[str, float] = {
@@ -73,7 +76,16 @@ def _raw(body: dict[str, Any]) -> bytes:
     return json.dumps(body, ensure_ascii=False).encode()
 
 
+#: The mutations whose bytes are never a JSON object of the contract's shape, whatever they hit.
+BROKEN = frozenset({"deep_nesting", "invalid_utf8", "truncated", "empty_or_null", "not_an_object", "one_mb_value"})
+
+
+BROKEN_BODY = "\x00broken"  # marks a body whose bytes are not JSON
+
+
 def _mutate(rng: random.Random, body: dict[str, Any], mutation: str, forbidden: bytes) -> tuple[bytes | None, Headers]:  # noqa: C901  # one branch per mutation reads best
+    """The mutated message; *body* is left as the fields a reader would decode (a duplicate key:
+    the last occurrence, as JSON parsers take it), or ``BROKEN_BODY`` when the bytes are not JSON."""
     fields = [k for k in body if k != "request_id"] or list(body)
     name = rng.choice(fields)
     if mutation == "wrong_type":
@@ -94,6 +106,7 @@ def _mutate(rng: random.Random, body: dict[str, Any], mutation: str, forbidden: 
         else:
             raw = _raw(body)
             at = raw.index(b'"', raw.index(b":")) + 2
+            body[BROKEN_BODY] = True
             return raw[:at] + b"\x00" + raw[at:], []  # a raw NUL inside a string: invalid JSON
     elif mutation == "numbers_as_strings":
         if "max_age_s" not in body and "request_id" in body:
@@ -104,10 +117,12 @@ def _mutate(rng: random.Random, body: dict[str, Any], mutation: str, forbidden: 
         body[name] = "y" * 1_000_000
     elif mutation == "duplicate_keys":
         raw = _raw(body)
-        extra = rng.choice([f'"{name}": 42', f'"{name}": "other"', f'"{name}": null'])
-        return (raw[:1] + extra.encode() + b", " + raw[1:]) if rng.random() < 0.5 else (
-            raw[:-1] + b", " + extra.encode() + b"}"
-        ), []
+        extra = rng.choice([42, "other", None])
+        encoded = f'"{name}": {json.dumps(extra)}'.encode()
+        if rng.random() < 0.5:
+            return raw[:1] + encoded + b", " + raw[1:], []  # the original, later, counts
+        body[name] = extra
+        return raw[:-1] + b", " + encoded + b"}", []
     elif mutation == "bad_headers":
         return _raw(body), _bad_headers(rng, body, forbidden)
     elif mutation == "truncated":
@@ -138,18 +153,83 @@ def _bad_headers(rng: random.Random, body: dict[str, Any], forbidden: bytes) -> 
     return [("kafka_replyPartition", b"\x00\x00\x00\x00"), ("kafka_correlationId", n.encode())] * 2
 
 
-MODELS = {"lookup_request": LookupRequest, "call_started": CallStarted, "customer_changed": CustomerChanged}
+@dataclass(frozen=True)
+class Field:
+    """One field of a wire message as docs/protocol.md states it."""
+
+    kind: str  # "str", "enum", "number", "int"
+    required: bool = False
+    low: int = 0  # shortest string / smallest number
+    high: int = 0  # longest string / largest number (0: no bound)
+    choices: tuple[str, ...] = ()
+    pattern: str = ""
 
 
-def _valid(topic: str, value: bytes | None, region: str = "US") -> bool:
-    try:
-        model = parse(MODELS[topic], value)
-        if isinstance(model, CallStarted):
-            model.lookup_key(region)
-        if isinstance(model, CustomerChanged):
-            normalize(KeyKind.CUSTOMER_ID, model.customer_id, region)
-    except InvalidMessage:
+#: The three input messages, field by field (docs/protocol.md and the README's topic table).
+CONTRACT: dict[str, dict[str, Field]] = {
+    "lookup_request": {
+        "request_id": Field("str", True, 1, 128),
+        "by": Field("enum", True, choices=("phone", "email", "customer_id")),
+        "value": Field("str", True, 1, 320),
+        "reply_to": Field("str", False, 1, 249, pattern=r"[A-Za-z0-9._-]+"),
+        "max_age_s": Field("number", False, 0),
+        "timeout_ms": Field("int", False, 1, 600_000),
+    },
+    "call_started": {
+        "call_id": Field("str", True, 1, 128),
+        "caller": Field("str", True, 1, 320),
+        "dialed": Field("str", False, 0, 320),
+        "queue": Field("str", False, 0, 128),
+        "customer_id": Field("str", False, 0, 128),
+    },
+    "customer_changed": {"customer_id": Field("str", True, 1, 128)},
+}
+
+
+def _field_ok(spec: Field, value: Any) -> bool:
+    if value is None:
+        return not spec.required  # an optional field may be null
+    if spec.kind in ("str", "enum"):
+        if not isinstance(value, str):
+            return False
+        if spec.kind == "enum":
+            return value in spec.choices
+        fits = spec.low <= len(value) <= spec.high
+        return fits and (not spec.pattern or re.fullmatch(spec.pattern, value) is not None)
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        return False  # no strings for numbers, no booleans
+    if spec.kind == "int" and not isinstance(value, int):
         return False
+    return value >= spec.low and (not spec.high or value <= spec.high)
+
+
+def _customer_id_ok(value: str) -> bool:
+    """docs/protocol.md: a customer id is non-empty printable text without spaces."""
+    cid = value.strip()
+    return bool(cid) and all(c.isprintable() and not c.isspace() for c in cid)
+
+
+def _phone_ok(value: str) -> bool:
+    """A phone as a caller sends it: digits with optional +, spaces, dots, dashes, parentheses; 10–15 digits."""
+    digits = re.sub(r"[\s().+-]", "", value)
+    return re.fullmatch(r"\+?[\d\s().-]+", value) is not None and digits.isdigit() and 10 <= len(digits) <= 15
+
+
+def conforms(topic: str, body: dict[str, Any]) -> bool:
+    """Whether decoded *body* is a valid message for *topic*: the contract's fields and nothing else,
+    and a key warmline can pre-warm or evict (a lookup-request's key is checked later: an invalid
+    key gets an ``invalid`` reply, not a dead letter)."""
+    spec = CONTRACT[topic]
+    if BROKEN_BODY in body or set(body) - set(spec):
+        return False
+    if any(name not in body for name, f in spec.items() if f.required):
+        return False
+    if not all(_field_ok(spec[name], value) for name, value in body.items()):
+        return False
+    if topic == "call_started":
+        return _customer_id_ok(body["customer_id"]) if body.get("customer_id") else _phone_ok(body["caller"])
+    if topic == "customer_changed":
+        return _customer_id_ok(body["customer_id"])
     return True
 
 
@@ -189,9 +269,11 @@ def generate(count: int, topics: dict[str, str], seed: int = 20261126) -> Iterat
     for n in range(count):
         topic = rng.choices(["lookup_request", "call_started", "customer_changed"], [2, 1, 1])[0]
         mutation = rng.choices(names, weights)[0]
-        value, headers = _mutate(rng, _base(topic, n, reply_topic), mutation, forbidden.encode())
+        body = _base(topic, n, reply_topic)
+        value, headers = _mutate(rng, body, mutation, forbidden.encode())
         item = Hostile(n, topic, mutation, value, headers)
-        valid = _valid(topic, value)
+        fits = value is not None and len(value) <= MAX_MESSAGE_BYTES
+        valid = fits and mutation not in BROKEN and conforms(topic, body)
         if topic == "lookup_request":
             refused = valid and _refused(reply_topic_of(value, headers, reply_topic), forbidden)
             item.expect_dlq = not valid or refused

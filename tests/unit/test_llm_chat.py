@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import importlib.util
 
 import pytest
@@ -64,8 +65,23 @@ async def test_failures_are_typed_for_the_views() -> None:
     with pytest.raises(ChatLookupFailed) as failed:
         await chat.ainvoke({"lookup": {"by": "email", "value": "bob@example.com"}})
     assert failed.value.answer.status == "unavailable"
-    with pytest.raises(NotImplementedError):
+    with pytest.raises(RuntimeError, match="await ainvoke"):  # it would block the loop it runs on
         chat.invoke({"lookup": ADA})
+
+
+def test_invoke_answers_a_synchronous_caller() -> None:
+    lookups, _ = _lookups()
+    out = CallerChat(lookups, clock=lambda: 1.8e9).invoke({"question": "Brief me!", "lookup": ADA})
+    assert out["brief"] is True and out["customer"]["customer_id"] == "C-000001"
+
+
+async def test_invoke_from_another_thread_runs_on_the_lookups_loop() -> None:
+    lookups, source = _lookups()
+    chat = CallerChat(lookups, clock=lambda: 1.8e9, loop=asyncio.get_running_loop())
+    out = await asyncio.to_thread(chat.invoke, {"question": "Brief me!", "lookup": ADA})
+    assert out["brief"] is True and out["source"] == "upstream"
+    again = await chat.ainvoke({"question": "Brief me!", "lookup": ADA})  # the same cache, on this loop
+    assert again["source"] == "l1" and len(source.calls) == 1
 
 
 def test_chat_model_setting_fails_in_one_line_naming_what_is_missing() -> None:

@@ -250,3 +250,36 @@ async def test_an_item_that_does_not_pickle_is_counted_and_the_sender_goes_on() 
     assert tracer.flush(5)  # the thread is still there and ships the next item
     assert [item[0].name for item in sender.shipped] == ["fine"]
     await tracer.aclose(1.0)
+
+
+async def test_one_item_that_does_not_pickle_loses_only_itself_not_its_batch() -> None:
+    sender = PicklingSender()
+    tracer = LangSmithTracer(RecordingClient(), project="p", worker="w1", process=sender)  # type: ignore[arg-type]
+    with tracer.span("before", "chain", {"n": 1}):
+        pass
+    with tracer.span("unpicklable", "chain", {"lock": threading.Lock()}):
+        pass
+    with tracer.span("after", "chain", {"n": 2}):
+        pass
+    assert tracer.flush(5) and tracer.failed == 1
+    assert [item[0].name for item in sender.shipped] == ["before", "after"]
+    await tracer.aclose(1.0)
+
+
+async def test_a_sender_process_that_died_is_logged_once(caplog: pytest.LogCaptureFixture) -> None:
+    from warmline.llm.trace_process import SenderProcess
+
+    process = SenderProcess(
+        {"endpoint": "http://127.0.0.1:9", "api_key": "k", "project": "p", "worker": "w1", "masked": True}
+    )
+    tracer = LangSmithTracer(RecordingClient(), project="p", worker="w1", process=process)  # type: ignore[arg-type]
+    process._proc.kill()  # the sender crashed
+    process._proc.wait(10)
+    for name in ("a", "b"):
+        with tracer.span(name, "chain", {"n": 1}):
+            pass
+        tracer.flush(5)
+    assert tracer.failed == 2
+    gone = [r for r in caplog.records if "sender process is gone" in r.getMessage()]
+    assert len(gone) == 1 and gone[0].levelname == "WARNING"
+    await tracer.aclose(1.0)

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from typing import Any
 
 import orjson
 from faust.types import EventT
@@ -15,7 +14,7 @@ from ..models.base import MAX_MESSAGE_BYTES
 from ..stream.app import StreamApp
 from ..stream.ownership import Ownership
 from ..stream.topics import TopicPlan
-from .kafka_io import Handle, HandlerPool, Outbox, SpringReply, ack_when_delivered, attach_routed
+from .kafka_io import Delivery, Handle, HandlerPool, Outbox, SpringReply, ack_when_delivered, attach_routed
 
 logger = logging.getLogger(__name__)
 
@@ -64,37 +63,42 @@ class LookupRequestHandler:
         self._default_reply_topic = plan.reply
 
     async def handle(self, event: EventT[bytes]) -> None:
-        """Answer, re-key, or dead-letter *event*; it is acked once what it caused is delivered."""
+        """Answer, re-key, or dead-letter *event*; it is acked once what it caused is delivered.
+
+        The one place that acks: what ``_outcome`` produced (a reply, a re-keyed copy, a dead
+        letter with or without an ``invalid`` reply) once it is on the broker. A miss goes to the
+        handler pool instead, which acks it when its reply is delivered.
+        """
+        delivery = await self._outcome(event)
+        if delivery is not None:
+            ack_when_delivered(event, delivery)
+
+    async def _outcome(self, event: EventT[bytes]) -> Delivery | None:
+        """Produce what *event* calls for; its delivery, or None when the pool took it (a miss)."""
         msg = event.message
         spring = SpringReply.from_headers(msg.headers)
         try:
             request = parse(LookupRequest, msg.value)
         except InvalidMessage as e:
-            await self._reject(event, spring, e.reason, _salvage(msg.value))
-            return
+            return await self._reject(event, spring, e.reason, _salvage(msg.value))
         reply_topic = spring.topic or request.reply_to or self._default_reply_topic
         refusal = self._plan.reply_refusal(reply_topic)
         if refusal is not None:
-            await self._reject(
-                event, spring, refusal, (request.request_id, None), reply_topic=self._default_reply_topic
-            )
-            return
+            salvaged = (request.request_id, None)
+            return await self._reject(event, spring, refusal, salvaged, reply_topic=self._default_reply_topic)
         try:
             key = request.lookup_key(self._lookups.region)
         except InvalidMessage as e:
             reply = Answer(request_id=request.request_id, status=LookupStatus.INVALID, error=e.reason)
-            ack_when_delivered(event, await self._reply(reply_topic, reply, spring))
-            return
+            return await self._reply(reply_topic, reply, spring)
         owner_key = str(key)
         if not self._rekeyed and not self._ownership.owns(owner_key):
             partition = self._ownership.partition_of(owner_key)
-            ack_when_delivered(event, await self._outbox.rekey(event, self._repartition_topic, owner_key, partition))
-            return
+            return await self._outbox.rekey(event, self._repartition_topic, owner_key, partition)
         parent = msg.headers or None  # a caller's langsmith-trace header parents the lookup's run
         fast = self._lookups.peek(key, request.request_id, request.max_age_s, parent=parent)
         if fast is not None:
-            ack_when_delivered(event, await self._reply(reply_topic, fast, spring))
-            return
+            return await self._reply(reply_topic, fast, spring)
 
         async def slow() -> None:
             reply = await self._lookups.lookup_key(
@@ -112,8 +116,9 @@ class LookupRequestHandler:
             await (await self._reply(reply_topic, reply, spring))
 
         await self._pool.spawn(event, slow, failed)
+        return None
 
-    async def _reply(self, topic: str, reply: Answer, spring: SpringReply) -> Any:
+    async def _reply(self, topic: str, reply: Answer, spring: SpringReply) -> Delivery:
         key = reply.request_id.encode() if reply.request_id else None
         return await self._outbox.send(
             topic, key, reply.to_json(), partition=spring.partition, headers=spring.reply_headers()
@@ -127,13 +132,12 @@ class LookupRequestHandler:
         salvaged: tuple[str | None, str | None],
         *,
         reply_topic: str | None = None,
-    ) -> None:
-        """Dead-letter the message; if it still names a request id, answer `invalid` too; ack when both are out."""
+    ) -> Delivery:
+        """Dead-letter the message; if it still names a request id, answer `invalid` too: delivered when both are."""
         dead = await self._outbox.dead_letter(event, reason)
         request_id, reply_to = salvaged
         if request_id is None and spring.correlation_id is None:
-            ack_when_delivered(event, dead)
-            return
+            return dead
         topic = reply_topic or spring.topic or reply_to or self._default_reply_topic
         if self._plan.reply_refusal(topic) is not None:
             topic = self._default_reply_topic
@@ -141,7 +145,7 @@ class LookupRequestHandler:
         answered = await self._reply(
             topic, reply, spring if reply_topic is None else SpringReply(None, spring.correlation_id)
         )
-        ack_when_delivered(event, asyncio.gather(dead, answered))
+        return asyncio.gather(dead, answered)
 
 
 def register(

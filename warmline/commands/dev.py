@@ -7,8 +7,10 @@ import os
 import signal
 import subprocess
 import sys
+import threading
 import time
 import urllib.request
+from pathlib import Path
 
 from rich.console import Console
 
@@ -16,6 +18,7 @@ from ..models.protocol import LOOKUP_PATH
 from ..settings import Settings
 from .embedded_broker import DevStackError, Tansu
 from .processes import port_taken, stop_process
+from .worker_output import pump
 
 READY_TIMEOUT_S = 120.0
 
@@ -68,8 +71,44 @@ def _interrupt(signum: int, frame: object) -> None:
     raise KeyboardInterrupt
 
 
-def run_dev(settings: Settings, *, broker_port: int = DEV_BROKER_PORT, console: Console) -> int:
-    """Run the stack until Ctrl-C or until the worker exits."""
+def _start_worker(
+    settings: Settings, broker_url: str, log_path: Path, console: Console, verbose: bool
+) -> tuple[subprocess.Popen[bytes], threading.Thread | None]:
+    """The worker process and, unless *verbose*, the thread sorting its output (worker_output.py)."""
+    worker = subprocess.Popen(  # our own interpreter and module
+        [sys.executable, "-m", "warmline", "worker"],
+        env=worker_env(settings, broker_url),
+        start_new_session=True,
+        stdout=None if verbose else subprocess.PIPE,
+        stderr=None if verbose else subprocess.STDOUT,
+    )
+    if worker.stdout is None:
+        return worker, None
+
+    def echo(line: str) -> None:
+        console.print(line, markup=False, highlight=False, soft_wrap=True)
+
+    return worker, pump(worker.stdout, log_path, echo)
+
+
+def _print_ready(settings: Settings, base: str, bootstrap: str, log_path: Path | None, console: Console) -> None:
+    """The ready block after its first line: how to look a caller up, and where the worker's log is."""
+    phone = _example_phone(settings)
+    console.print(api_access_line(settings))
+    console.print(f"  curl -s '{base}{LOOKUP_PATH}?phone={phone.replace('+', '%2B')}'")
+    console.print(f"  warmline lookup --phone '{phone}'    # the same over Kafka, from another terminal")
+    console.print(f"  (Kafka bootstrap: {bootstrap}; Ctrl-C stops everything)")
+    if log_path is not None:
+        console.print(f"  worker log: {log_path} (`warmline dev --verbose` shows it here)")
+    console.print()
+
+
+def run_dev(settings: Settings, *, broker_port: int = DEV_BROKER_PORT, console: Console, verbose: bool = False) -> int:
+    """Run the stack until Ctrl-C or until the worker exits.
+
+    The worker's output goes to ``<data dir>/worker.log``; the console gets its own notes, its
+    warnings and errors, and the ready block (*verbose*: all of it, Faust's INFO records too).
+    """
     from ..sources.demo import generate, is_current
 
     started = time.monotonic()
@@ -82,6 +121,7 @@ def run_dev(settings: Settings, *, broker_port: int = DEV_BROKER_PORT, console: 
         console.print("generating the demo customer directory…")
         generate(settings.demo_db_path)
     worker: subprocess.Popen[bytes] | None = None
+    output: threading.Thread | None = None
     tansu: Tansu | None = None
     try:
         if port_taken(settings.web_port):
@@ -92,26 +132,25 @@ def run_dev(settings: Settings, *, broker_port: int = DEV_BROKER_PORT, console: 
         tansu = Tansu(broker_port or None, log_path=settings.data_dir / "tansu.log")
         tansu.start()
         console.print(f"Tansu broker on {tansu.bootstrap}")
-        worker = subprocess.Popen(  # our own interpreter and module
-            [sys.executable, "-m", "warmline", "worker"], env=worker_env(settings, tansu.url), start_new_session=True
-        )
+        log_path = settings.data_dir / "worker.log"
+        worker, output = _start_worker(settings, tansu.url, log_path, console, verbose)
         base = f"http://{settings.web_host}:{settings.web_port}"
         wait_ready(base, worker)
-        phone = _example_phone(settings)
         console.print(f"\n[bold green]warmline is ready[/] in {time.monotonic() - started:.1f}s at {base}")
-        console.print(api_access_line(settings))
-        console.print(f"  curl -s '{base}{LOOKUP_PATH}?phone={phone.replace('+', '%2B')}'")
-        console.print(f"  warmline lookup --phone '{phone}'    # the same over Kafka, from another terminal")
-        console.print(f"  (Kafka bootstrap: {tansu.bootstrap}; Ctrl-C stops everything)\n")
+        _print_ready(settings, base, tansu.bootstrap, None if verbose else log_path, console)
         return worker.wait()
     except KeyboardInterrupt:
         console.print("stopping…")
         return 0
     except DevStackError as e:
         console.print(f"[red]{e}[/red]")
+        if worker is not None and not verbose:
+            console.print(f"the worker's whole output: {log_path}")
         return 1
     finally:
         if worker is not None:
             stop_process(worker)
+        if output is not None:
+            output.join(5)  # the rest of the worker's output (its stop) is written before we exit
         if tansu is not None:
             tansu.stop()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import time
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
@@ -77,8 +78,10 @@ class CallerChat(Runnable[dict[str, Any], dict[str, Any]]):
         briefs: BriefService | None = None,
         tracer: Tracer | None = None,
         clock: Callable[[], float] = time.time,
+        loop: asyncio.AbstractEventLoop | None = None,
     ) -> None:
         self._lookups = lookups
+        self._loop = loop  # where invoke() runs the answer (None: a loop of its own)
         self._model = model
         self._model_name = model_name
         self._briefs = briefs
@@ -86,8 +89,22 @@ class CallerChat(Runnable[dict[str, Any], dict[str, Any]]):
         self._clock = clock
 
     def invoke(self, input: dict[str, Any], config: RunnableConfig | None = None, **kwargs: Any) -> dict[str, Any]:
-        """Sync use is not supported: the worker's lookups live on its event loop."""
-        raise NotImplementedError("CallerChat is async: use ainvoke, abatch or astream")
+        """ainvoke for synchronous callers (a script, a thread of a sync framework).
+
+        With *loop* (the event loop the lookups live on, e.g. the worker's), the answer is made
+        there and this thread waits for it; without, in an event loop of its own. Called on a
+        running event loop it would block that loop: a RuntimeError says to await ainvoke.
+        """
+        try:
+            asyncio.get_running_loop()
+        except RuntimeError:
+            pass  # no loop in this thread: waiting here blocks nothing else
+        else:
+            raise RuntimeError("CallerChat.invoke would block this event loop: await ainvoke instead")
+        answer = self.ainvoke(input, config, **kwargs)
+        if self._loop is not None:
+            return asyncio.run_coroutine_threadsafe(answer, self._loop).result()
+        return asyncio.run(answer)
 
     async def ainvoke(
         self, input: dict[str, Any] | ChatInput, config: RunnableConfig | None = None, **kwargs: Any

@@ -24,7 +24,7 @@ from collections import deque
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, NamedTuple
 from uuid import UUID
 
 import orjson
@@ -46,6 +46,32 @@ BATCH = 500  # runs per POST: a request's own overhead (requests, headers, the s
 YIELD_EVERY = 32  # runs built between two GIL hand-backs (~20 µs each: well under a millisecond held)
 YIELD_S = 0.001
 SHIP_BATCH = 2000  # queue items per pickle written to the sender process
+
+
+class LookupRecord(NamedTuple):
+    """A finished lookup as the event loop queues it; the sending side turns it into runs.
+
+    Atomic fields only (times in epoch seconds, strings, numbers): cheap to make on the event loop
+    and to pickle into the sender process.
+    """
+
+    started: float
+    ended: float
+    fetch_started: float | None
+    fetch_ended: float | None
+    kind: str | None
+    value: str | None
+    status: str
+    tier: str | None
+    stale: bool
+    age_s: float | None
+    request_id: str | None
+    customer_json: bytes | None
+    matches: int
+    error: str | None
+    via: str
+    trace: str | None
+    baggage: str | None
 
 
 @dataclass(frozen=True, slots=True)
@@ -104,6 +130,9 @@ class Span:
 
 _CURRENT: contextvars.ContextVar[Span | None] = contextvars.ContextVar("warmline_trace_span", default=None)
 
+#: What the tracer queues: a finished lookup, or a span tree with the trace it belongs under.
+QueueItem = LookupRecord | tuple[Span, TraceParent | None]
+
 
 class Tracer:
     """The disabled tracer: every method is a no-op (the default, and what tests of other parts see)."""
@@ -157,6 +186,7 @@ class LangSmithTracer(Tracer):
     ) -> None:
         self._client = client
         self._process = process  # set: the thread only ships queue items to that process, which posts them
+        self._sender_gone_logged = False
         self._scrub = scrub_errors
         self._mask = masker  # applied in the sender thread, before anything is handed to the SDK
         self._project = project
@@ -166,7 +196,7 @@ class LangSmithTracer(Tracer):
         self._rng = rng
         self._clock = clock
         self._max_queued = max_queued
-        self._queue: deque[tuple[Any, ...]] = deque()  # lookup records, or (Span, TraceParent | None)
+        self._queue: deque[QueueItem] = deque()
         self._wake = threading.Event()
         self._idle = threading.Event()
         self._idle.set()
@@ -221,25 +251,24 @@ class LangSmithTracer(Tracer):
             return
         now = time.perf_counter()
         offset = self._clock() - now  # perf_counter → epoch seconds
-        # A tuple of atomic values only: the GC untracks it, so even a full queue adds nothing to collections.
-        record = (
-            started + offset,
-            now + offset,
-            fetch[0] + offset if fetch else None,
-            fetch[1] + offset if fetch else None,
-            key.kind.value if key else None,
-            key.value if key else None,
-            answer.status.value,
-            answer.source.value if answer.source else None,
-            answer.stale,
-            answer.age_s,
-            answer.request_id,
-            answer.customer_json,
-            answer.matches,
-            answer.error,
-            trace.via if trace else ("chat" if current else "direct"),
-            trace.trace if trace else None,
-            trace.baggage if trace else None,
+        record = LookupRecord(
+            started=started + offset,
+            ended=now + offset,
+            fetch_started=fetch[0] + offset if fetch else None,
+            fetch_ended=fetch[1] + offset if fetch else None,
+            kind=key.kind.value if key else None,
+            value=key.value if key else None,
+            status=answer.status.value,
+            tier=answer.source.value if answer.source else None,
+            stale=answer.stale,
+            age_s=answer.age_s,
+            request_id=answer.request_id,
+            customer_json=answer.customer_json,
+            matches=answer.matches,
+            error=answer.error,
+            via=trace.via if trace else ("chat" if current else "direct"),
+            trace=trace.trace if trace else None,
+            baggage=trace.baggage if trace else None,
         )
         if current is not None:
             current.children.append(self._lookup_span(record))
@@ -247,32 +276,39 @@ class LangSmithTracer(Tracer):
             self._queue.append(record)
             self._idle.clear()
 
-    def _lookup_span(self, r: tuple[Any, ...]) -> Span:
-        key = LookupKey(KeyKind(r[4]), r[5]) if r[4] is not None else None
+    def _lookup_span(self, r: LookupRecord) -> Span:
+        key = LookupKey(KeyKind(r.kind), r.value) if r.kind is not None and r.value is not None else None
         inputs = {"by": key.kind.value, "value": key.value, "key": key.redacted} if key else {}
-        customer = orjson.loads(r[11]) if r[11] is not None else None
+        customer = orjson.loads(r.customer_json) if r.customer_json is not None else None
         span = Span(
             "lookup",
             "retriever",
-            r[0],
+            r.started,
             inputs,
-            end=r[1],
-            outputs={"status": r[6], "customer": customer, "matches": r[12], "error": r[13]},
+            end=r.ended,
+            outputs={"status": r.status, "customer": customer, "matches": r.matches, "error": r.error},
             metadata={
-                "tier": r[7],
-                "status": r[6],
-                "stale": r[8],
-                "age_s": r[9],
-                "request_id": r[10],
+                "tier": r.tier,
+                "status": r.status,
+                "stale": r.stale,
+                "age_s": r.age_s,
+                "request_id": r.request_id,
                 "worker": self._worker,
-                "via": r[14],
+                "via": r.via,
                 "key": key.redacted if key else None,
             },
-            error=r[13],
+            error=r.error,
         )
-        if r[2] is not None:
+        if r.fetch_started is not None:
             span.children.append(
-                Span("source", "tool", r[2], dict(inputs), end=r[3], metadata={"worker": self._worker})
+                Span(
+                    "source",
+                    "tool",
+                    r.fetch_started,
+                    dict(inputs),
+                    end=r.fetch_ended,
+                    metadata={"worker": self._worker},
+                )
             )
         return span
 
@@ -316,7 +352,7 @@ class LangSmithTracer(Tracer):
             self._wake.clear()
             self._drain()
 
-    def enqueue(self, items: list[tuple[Any, ...]]) -> None:
+    def enqueue(self, items: list[QueueItem]) -> None:
         """Queue items recorded elsewhere (the sender process's input), dropping what does not fit."""
         room = max(0, self._max_queued - len(self._queue))
         self._queue.extend(items[:room])
@@ -331,10 +367,10 @@ class LangSmithTracer(Tracer):
             runs: list[dict[str, Any]] = []
             for i in range(min(BATCH, len(self._queue))):
                 item = self._queue.popleft()
-                if len(item) == 2:
-                    runs.extend(self._runs(item[0], item[1]))
-                else:
+                if isinstance(item, LookupRecord):
                     self._lookup_runs(item, runs)
+                else:
+                    runs.extend(self._runs(*item))
                 if i % YIELD_EVERY == YIELD_EVERY - 1:
                     time.sleep(0)  # offer the GIL to a waiting event loop
             try:
@@ -351,14 +387,30 @@ class LangSmithTracer(Tracer):
             items = [self._queue.popleft() for _ in range(min(SHIP_BATCH, len(self._queue)))]
             try:
                 shipped = process.ship(items)
-            except Exception as e:  # noqa: BLE001  # an item that does not pickle must not end the thread
-                shipped = False
-                logger.warning("%d trace items could not be shipped: %s", len(items), e)
-            if not shipped:
-                self.failed += len(items)
+            except Exception:  # noqa: BLE001  # an item that does not pickle must not end the thread
+                shipped = self._ship_one_by_one(process, items)
+            else:
+                if not shipped:
+                    self.failed += len(items)
+            if not shipped and not process.alive and not self._sender_gone_logged:
+                self._sender_gone_logged = True  # once: tracing has stopped, and that must show
+                logger.warning("the LangSmith sender process is gone: tracing stopped (lookups go on)")
         self._idle.set()
 
-    def _lookup_runs(self, r: tuple[Any, ...], out: list[dict[str, Any]]) -> None:
+    def _ship_one_by_one(self, process: SenderProcess, items: list[QueueItem]) -> bool:
+        """Ship *items* singly after their batch failed to pickle: only the ones that do not are lost."""
+        shipped = False
+        for item in items:
+            try:
+                ok = process.ship([item])
+            except Exception as e:  # noqa: BLE001  # counted and logged, the thread goes on
+                ok = False
+                logger.warning("a trace item could not be shipped: %s", e)
+            shipped = shipped or ok
+            self.failed += not ok
+        return shipped
+
+    def _lookup_runs(self, r: LookupRecord, out: list[dict[str, Any]]) -> None:
         """A queued lookup record → its run (and the source child of a miss), masked, without a Span.
 
         The hot path of every-hit tracing: the same run ``_flatten(_lookup_span(r))`` gives, built
@@ -367,19 +419,21 @@ class LangSmithTracer(Tracer):
         from langsmith.uuid import uuid7
 
         masked = self._mask is not None
-        trace_id, prefix, parent_id, project = self._root(TraceParent(r[14], r[15], r[16]) if r[15] else None)
-        key = LookupKey(KeyKind(r[4]), r[5]) if r[4] is not None else None
+        trace_id, prefix, parent_id, project = self._root(TraceParent(r.via, r.trace, r.baggage) if r.trace else None)
+        key = LookupKey(KeyKind(r.kind), r.value) if r.kind is not None and r.value is not None else None
         redacted = key.redacted if key else None
-        inputs = {"by": r[4], "value": MASK if masked else r[5], "key": redacted} if key else {}
-        customer = orjson.loads(r[11]) if r[11] is not None else None
+        inputs = {"by": r.kind, "value": MASK if masked else r.value, "key": redacted} if key else {}
+        customer = orjson.loads(r.customer_json) if r.customer_json is not None else None
         if masked and customer is not None:
             customer = mask_fields(customer)
-        error = r[13]
+        error = r.error
         if masked and error:
             error = scrub_text(error)
-        request_id = scrub_text(r[10]) if masked and r[10] else r[10]  # the caller chose it: it could be anything
+        request_id = (
+            scrub_text(r.request_id) if masked and r.request_id else r.request_id
+        )  # the caller chose it: it could be anything
         run_id = uuid7()
-        start = datetime.fromtimestamp(r[0], UTC)
+        start = datetime.fromtimestamp(r.started, UTC)
         dotted = f"{prefix}{start:%Y%m%dT%H%M%S%fZ}{run_id}"
         root = trace_id or run_id
         out.append(
@@ -391,28 +445,28 @@ class LangSmithTracer(Tracer):
                 "name": "lookup",
                 "run_type": "retriever",
                 "start_time": start,
-                "end_time": datetime.fromtimestamp(r[1], UTC),
+                "end_time": datetime.fromtimestamp(r.ended, UTC),
                 "inputs": inputs,
-                "outputs": {"status": r[6], "customer": customer, "matches": r[12], "error": error},
+                "outputs": {"status": r.status, "customer": customer, "matches": r.matches, "error": error},
                 "error": error,
                 "extra": {
                     "metadata": {
-                        "tier": r[7],
-                        "status": r[6],
-                        "stale": r[8],
-                        "age_s": r[9],
+                        "tier": r.tier,
+                        "status": r.status,
+                        "stale": r.stale,
+                        "age_s": r.age_s,
                         "request_id": request_id,
                         "worker": self._worker,
-                        "via": r[14],
+                        "via": r.via,
                         "key": redacted,
                     }
                 },
                 "session_name": project,
             }
         )
-        if r[2] is not None:
+        if r.fetch_started is not None:
             child_id = uuid7()
-            child_start = datetime.fromtimestamp(r[2], UTC)
+            child_start = datetime.fromtimestamp(r.fetch_started, UTC)
             out.append(
                 {
                     "id": child_id,
@@ -422,7 +476,7 @@ class LangSmithTracer(Tracer):
                     "name": "source",
                     "run_type": "tool",
                     "start_time": child_start,
-                    "end_time": datetime.fromtimestamp(r[3], UTC),
+                    "end_time": datetime.fromtimestamp(r.fetch_ended or r.fetch_started, UTC),
                     "inputs": dict(inputs),
                     "outputs": None,
                     "error": None,

@@ -1,0 +1,236 @@
+"""The benchmark figures README.md, docs/operations.md and docs/llm.md quote are the committed runs'.
+
+Each table row that quotes a benchmark is listed below with the figures it must show, read from
+the JSON; and every number in its measured and floor cells must be one of those, so a figure
+from an older run (one whose JSON was overwritten) cannot stay in a row unnoticed.
+docs/faults.md has its own tests (test_faults_table.py, test_failover_docs.py).
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from functools import cache
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+ROOT = Path(__file__).parents[2]
+NUMBER = re.compile(r"\d[\d,]*(?:\.\d+)?")
+
+
+@cache
+def _results(file: str) -> dict[str, dict[str, Any]]:
+    doc = json.loads((ROOT / "benchmarks" / "results" / f"{file}.json").read_text())
+    return {r["name"]: r for r in doc["results"]}
+
+
+def fig(file: str, name: str, path: str = "value") -> Any:
+    """A field of a committed result: ``value``, ``floor`` or ``detail.…``."""
+    node: Any = _results(file)[name]
+    for part in path.split("."):
+        node = node[part]
+    return node
+
+
+S, W = "serving", "warming"
+L1_FRESH = "L1 hit in-process, normalize → Faust table → JSON reply, new input string each time (median)"
+L1_REPEAT = "L1 hit in-process, normalize → Faust table → JSON reply, repeat caller, normalize cached (median)"
+KAFKA = "Kafka request→reply, L1 hit"
+UNKEYED = "unkeyed request→reply, L1 hit, one worker (librdkafka)"
+OTHER = "unkeyed request→reply for a key the other worker owns (one hop)"
+TLS = "Kafka request→reply, L1 hit over TLS"
+PACED, HEALTHZ = "HTTP L1 hit at 500 req/s", "HTTP /healthz at 500 req/s (floor)"
+HITS = "HTTP L1 hits, one worker"
+RSS, RSS_PINNED = "RSS with 100,000 L1 entries", "RSS with 100,000 L1 entries, worker on one core (taskset)"
+ONE, TWO = (
+    "pre-warm throughput, 1 worker (50 ms source, concurrency 1000)",
+    ("pre-warm throughput, 2 workers (50 ms source, concurrency 1000)"),
+)
+BATCHED = ONE + ", batched produces (diagnostic, unsafe on Tansu)"
+BULK = "bulk warm of 100,000 keys over HTTP (50 ms source)"
+LIVE = "live time-to-warm p99 during a 10,000-key bulk warm (prewarm concurrency 8)"
+SPEEDUP = "warm_keys speedup N={} C={} (L1 only: no L2, no source gate)"
+CLUSTER = "L2 hit (phone key: 2 GETs) on a 3-primary Cluster"
+CLUSTER_GET = "bare Redis GET on a 3-primary Cluster (floor)"
+
+
+def ms(value: float) -> str:
+    return f"{value:.1f}" if value >= 10 else f"{value:.2f}"
+
+
+def p99_vs_floor(file: str, name: str) -> list[str]:
+    """A p99 row: "p99 ms (p50 …)" and "floor ms (ratio×)"."""
+    ratio = fig(file, name, "detail.ratio_to_floor_p99")
+    return [
+        f"{ms(fig(file, name))} ms (p50 {ms(fig(file, name, 'detail.p50_ms'))})",
+        f"{ms(fig(file, name, 'floor'))} ms ({ratio:.2f}×)",
+    ]
+
+
+def _readme_rows() -> dict[str, list[str]]:
+    """README "Measured speed": the start of each row's first cell → what its measured/floor cells show."""
+    one, two = fig(W, ONE), fig(W, TWO)
+    return {
+        "L1 hit inside the process": [f"{fig(S, L1_FRESH):.1f} µs", f"{fig(S, L1_REPEAT):.1f} µs"],
+        "L2 hit (phone key": [
+            f"{fig(S, 'L2 hit (phone key: 2 GETs)'):.2f} ms",
+            f"{fig(S, 'bare Redis GET (floor)'):.2f} ms",
+            f"({fig(S, 'L2 hit (phone key: 2 GETs)', 'detail.ratio_to_floor'):.1f}×)",
+        ],
+        "the same on a three-primary Redis Cluster": [
+            f"{fig('connectivity', CLUSTER):.2f} ms",
+            f"{fig('connectivity', CLUSTER_GET):.2f} ms",
+            f"({fig('connectivity', CLUSTER, 'detail.ratio_to_floor'):.1f}×)",
+        ],
+        "Kafka request→reply over TLS": p99_vs_floor("connectivity", TLS),
+        "Kafka request→reply, keyed": p99_vs_floor(S, KAFKA),
+        "unkeyed request→reply, L1 hit, one worker": p99_vs_floor("interop", UNKEYED),
+        "the same for a key the other of two workers owns": p99_vs_floor("interop", OTHER),
+        "HTTP L1 hit at 500 req/s": [
+            f"{ms(fig(S, PACED))} ms (p50 {ms(fig(S, PACED, 'detail.p50_ms'))})",
+            f"{ms(fig(S, HEALTHZ))} ms (p50 {ms(fig(S, HEALTHZ, 'detail.p50_ms'))})",
+        ],
+        "HTTP L1 hits, one worker, closed loop": [
+            f"{fig(S, HITS):,.0f} req/s",
+            f"{fig(S, HITS, 'detail.body_bytes')}-byte",
+            f"{fig(S, HITS, 'floor'):,.0f} req/s ({fig(S, HITS, 'detail.ratio_to_bare'):.2f}×)",
+        ],
+        "100 concurrent misses of one key": [f"{fig(S, '100 concurrent misses of one key'):.0f} source call"],
+        "worker RSS with 100,000 L1 entries": [
+            f"{fig(S, RSS):.0f} MB ({fig(S, RSS, 'detail.fill_seconds'):.0f} s fill)",
+            f"{fig(S, RSS_PINNED):.0f} MB ({fig(S, RSS_PINNED, 'detail.fill_seconds'):.0f} s fill)",
+            f"{fig(S, RSS, 'detail.rss_before_mb'):.0f} MB empty",
+        ],
+        "warm at answer": [f"{fig(W, 'warm at answer (waits 2.5–8 s, source 500–2000 ms)'):.0f} % from L1"],
+        "pre-warm throughput, 50 ms source": [
+            f"**{one:,.0f} events/s**",
+            f"{fig(W, ONE, 'detail.cpu_us_per_event')} µs CPU per event",
+            f"{fig(W, ONE, 'detail.floor_bare_aiokafka_consume_events_s'):,}/s",
+            f"{fig(W, ONE, 'detail.floor_source_gate_ceiling_events_s'):,}/s",
+        ],
+        "the same, two workers": [
+            f"{two:,.0f} events/s ({two / one:.2f}×)",
+            f"{fig(W, TWO, 'detail.cpu_us_per_event')} µs per event",
+        ],
+        "bulk warm of 100,000 keys": [f"{fig(W, BULK):,.0f} keys/s ({fig(W, BULK, 'detail.s'):.1f} s)"],
+        "live time-to-warm p99 during a 10,000-key bulk warm": [
+            f"{ms(fig(W, LIVE))} ms",
+            f"{ms(fig(W, LIVE, 'floor'))} ms without ({fig(W, LIVE, 'detail.ratio'):.2f}×)",
+        ],
+        "warm_keys speedup, N=100 C=10 (20 ms source) / N=200 C=50": [
+            f"{fig('batch', SPEEDUP.format(100, 10)):.1f}× / {fig('batch', SPEEDUP.format(200, 50)):.1f}×"
+        ],
+        "warm_keys speedup, N=500 C=50": [f"**{fig('batch', SPEEDUP.format(500, 50)):.1f}×**"],
+        "Tilores client overhead over a bare POST": [
+            f"{fig('tilores', 'TiloresSource overhead over the bare POST (token, query build, mapping)'):.2f} ms",
+            f"POST {fig('tilores', 'bare aiohttp GraphQL POST (floor)'):.2f} ms",
+        ],
+        "200 concurrent Tilores lookups": [
+            f"{fig('tilores', '200 concurrent lookups, fresh client'):.0f} token request"
+        ],
+    }
+
+
+def _operations_rows() -> dict[str, list[str]]:
+    """docs/operations.md: the sizing table (warming.json) and the memory table (serving.json)."""
+    one, two = fig(W, ONE), fig(W, TWO)
+    return {
+        "one worker |": [
+            f"**{one:,.0f}**",
+            f"{fig(W, ONE, 'detail.cpu_us_per_event')} µs",
+            f"{fig(W, ONE, 'detail.floor_bare_aiokafka_consume_events_s'):,} events/s",
+            f"({fig(W, ONE, 'detail.floor_source_gate_ceiling_events_s') // 20:,} slots / 50 ms)",  # 1,000 × 20/s
+            f"{fig(W, ONE, 'detail.floor_source_gate_ceiling_events_s'):,} events/s",
+        ],
+        "two workers |": [f"**{two:,.0f}** ({two / one:.2f}×)", f"{fig(W, TWO, 'detail.cpu_us_per_event')} µs"],
+        "one worker, batched produces": [f"{fig(W, BATCHED):,.0f}", f"{fig(W, BATCHED, 'detail.cpu_us_per_event')} µs"],
+        "with the bound (": [
+            f"{fig(S, RSS):.0f} MB ({fig(S, RSS, 'detail.rss_before_mb'):.0f} MB empty)",
+            f"{fig(S, RSS, 'detail.fill_seconds'):.0f} s",
+        ],
+        "the same, the worker pinned to one core": [
+            f"{fig(S, RSS_PINNED):.0f} MB ({fig(S, RSS_PINNED, 'detail.rss_before_mb'):.0f} MB empty)",
+            f"{fig(S, RSS_PINNED, 'detail.fill_seconds'):.0f} s",
+        ],
+    }
+
+
+def _llm_rows() -> dict[str, list[str]]:
+    """docs/llm.md: the tracing table and the brief table (llm.json)."""
+    off = "HTTP L1 hit at 500 req/s, tracing off"
+    default = "HTTP L1 hit at 500 req/s, tracing on, sampling 1.0, L1 hits 1 % (default)"
+    every = "HTTP L1 hit at 500 req/s, tracing on, every L1 hit a run"
+    hang = "HTTP L1 hit at 500 req/s, LangSmith hanging (every hit)"
+    brief = "brief ready at answer (waits 3–20 s, model 2 s per brief, 10 calls/s)"
+    return {
+        "L1 hit p50, tracing off": [f"{fig('llm', off):.2f} ms"],
+        "L1 hit p50, tracing on (defaults": [
+            f"{fig('llm', default):.2f} ms ({fig('llm', default, 'detail.ratio_p50'):.2f}×)"
+        ],
+        "L1 hit p50, every L1 hit traced": [
+            f"{fig('llm', every):.2f} ms ({fig('llm', every, 'detail.ratio_p50'):.2f}×)"
+        ],
+        "L1 hit p99, endpoint hanging": [
+            f"{fig('llm', hang):.0f} ms ({fig('llm', hang, 'detail.ratio_p99'):.2f}× off)"
+        ],
+        "SIGTERM → exit, endpoint hanging": [f"{fig('llm', 'SIGTERM → exit, LangSmith hanging'):.2f} s"],
+        "brief ready at answer, `WARMLINE_BRIEF_CONCURRENCY=64`": [
+            f"{fig('llm', brief):.0f} % ({fig('llm', brief, 'detail.briefs_ready')} of "
+            f"{fig('llm', brief, 'detail.briefs_asked')})"
+        ],
+        "warm at answer, same calls": [
+            f"{fig('llm', brief, 'detail.warm_at_answer_ratio') * 100:.0f} % "
+            f"({fig('llm', brief, 'detail.tiers.l1')} of {fig('llm', brief, 'detail.calls')} from L1)"
+        ],
+    }
+
+
+def _table_rows(doc: str) -> dict[str, list[str]]:
+    """Every table row of *doc* by its full text → its cells."""
+    return {
+        line: [c.strip() for c in line.strip().strip("|").split("|")]
+        for line in doc.splitlines()
+        if line.startswith("| ") and not line.startswith("|---")
+    }
+
+
+def _row(doc: str, start: str) -> list[str]:
+    found = [cells for line, cells in _table_rows(doc).items() if line[2:].startswith(start)]
+    assert len(found) == 1, f"{len(found)} rows start with {start!r}"
+    return found[0]
+
+
+CASES = (
+    [("README.md", start, quoted) for start, quoted in _readme_rows().items()]
+    + [("docs/operations.md", start, quoted) for start, quoted in _operations_rows().items()]
+    + [("docs/llm.md", start, quoted) for start, quoted in _llm_rows().items()]
+)
+
+
+@pytest.mark.parametrize(("doc", "start", "quoted"), CASES, ids=[f"{d}:{s[:40]}" for d, s, _ in CASES])
+def test_a_quoted_figure_is_the_committed_one_and_the_only_one(doc: str, start: str, quoted: list[str]) -> None:
+    cells = _row((ROOT / doc).read_text(), start)
+    # The first cell names the figure; README's and llm.md's last one is the target (a bound, not a measurement).
+    shown = " | ".join(cells[1:-1] if doc in ("README.md", "docs/llm.md") else cells[1:])
+    for text in quoted:
+        assert text in shown, f"{doc}: {start!r} should show {text!r} (committed), shows {shown!r}"
+    unaccounted = set(NUMBER.findall(shown)) - {n for text in quoted for n in NUMBER.findall(text)}
+    assert not unaccounted, f"{doc}: {start!r} quotes {sorted(unaccounted)}, not in the committed results"
+
+
+def test_every_row_of_the_readme_speed_table_is_checked() -> None:
+    readme = (ROOT / "README.md").read_text()
+    table = readme.split("## Measured speed", 1)[1].split("\n\n", 3)[2]  # the paragraph, then the table
+    rows = [line for line in table.splitlines() if line.startswith("| ") and not line.startswith("| figure")]
+    unchecked = [row for row in rows if not any(row[2:].startswith(start) for start in _readme_rows())]
+    assert rows and not unchecked, unchecked
+
+
+def test_the_later_warming_run_is_quoted_as_committed() -> None:
+    later = "warming-2026-12-05"
+    doc = (ROOT / "docs" / "operations.md").read_text()
+    one = f"{fig(later, ONE):,.0f} events/s at {fig(later, ONE, 'detail.cpu_us_per_event')} µs"
+    assert one in " ".join(doc.split())
+    assert f"{fig(later, TWO):,.0f}/s for two" in " ".join(doc.split())
