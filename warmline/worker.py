@@ -29,6 +29,8 @@ from .lookups import LookupService
 from .metrics import Metrics
 from .models import CacheEntry, LookupKey
 from .platforms import load_mappings
+from .platforms.ingress import PlatformIngress
+from .platforms.registry import call_registry
 from .prewarm.scheduler import VipRunner
 from .prewarm.vip_lists import VipWatcher
 from .prewarm.warm_at_answer import WarmthTracker
@@ -298,7 +300,11 @@ def build_worker(settings: Settings, source: Source | None = None) -> Worker:
     # One bound for every producer of records (agents' replies and re-keying, L1 writes from views).
     backlog = ProduceBacklog(MAX_PRODUCE_BACKLOG, lambda: producer_buffered(stream.app))
     dlq_producer = DeadLetterProducer(kafka_connection(settings))
-    platforms = load_mappings(settings.event_mapping_files)  # a bad file: MappingError, one line, exit 2
+    platforms = PlatformIngress(
+        load_mappings(settings.event_mapping_files),  # a bad file: MappingError, one line, exit 2
+        call_registry(runtime.redis_client, settings.redis_prefix),
+        settings.default_region,
+    )
     pool = agents.register_all(
         stream,
         runtime.lookups,
