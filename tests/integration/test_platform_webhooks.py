@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import base64
 import copy
+import time
+from datetime import UTC, datetime
 from pathlib import Path
 from urllib.parse import urlencode
 
@@ -34,6 +36,7 @@ async def test_a_genesys_webhook_warms_its_caller_and_a_stranger_body_is_refused
     phone = sample_contacts(demo_db, "phone", 1, seed=23)[0]
     event = copy.deepcopy(orjson.loads((FIXTURES / "genesys_acd_start.json").read_bytes()))
     event["detail"]["eventBody"]["ani"] = f"tel:{phone}"
+    event["detail"]["eventBody"]["eventTime"] = datetime.now(UTC).isoformat()  # a live call, not history
     hook = f"{worker.url}/v1/events/genesys"
     status, _ = await _post(hook, orjson.dumps(event), "application/json")
     assert status == 401  # the API tokens guard webhooks too
@@ -63,7 +66,7 @@ async def test_a_twilio_callback_needs_twilio_s_signature_and_warms_its_caller(c
         "TaskSid": "WT00000000000000000000000000000009",
         "TaskQueueSid": "WQ1",
         "TaskAttributes": orjson.dumps({"from": phone, "type": "inbound"}).decode(),
-        "Timestamp": "1796202000",
+        "Timestamp": str(int(time.time())),  # a live call, not history
     }
     public = "https://warmline.example.com/v1/events/twilio"  # the URL Twilio calls, behind a proxy
     signature = RequestValidator(TWILIO_TOKEN).compute_signature(public, form)
