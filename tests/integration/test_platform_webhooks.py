@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import base64
 import copy
+import os
+import signal
 import time
 from datetime import UTC, datetime
 from pathlib import Path
@@ -86,4 +88,28 @@ async def test_a_twilio_callback_needs_twilio_s_signature_and_warms_its_caller(c
     assert status == 202, accepted
     await warmed_on_owner(worker.url, cluster.base_env["WARMLINE_APP_ID"])
     _, headers, body = await http_get(f"{worker.url}/v1/lookup", phone=phone)
+    assert body["status"] == "ok" and headers["X-Cache"] == "L1"
+
+
+async def test_a_webhook_event_answered_202_survives_its_worker_killed_at_once(cluster: Cluster, demo_db: Path) -> None:
+    group = {  # short group timings, so that the next owner takes over soon after the kill
+        "WARMLINE_BROKER_SESSION_TIMEOUT_S": "6",
+        "WARMLINE_BROKER_REBALANCE_TIMEOUT_S": "4",
+        "WARMLINE_BROKER_HEARTBEAT_INTERVAL_S": "1",
+    }
+    # The first worker's source takes 20 s: whatever it took in, it cannot have warmed (and acked) it.
+    first = cluster.worker(WARMLINE_DEMO_LATENCY_MS="20000-20000", **group)
+    phone = sample_contacts(demo_db, "phone", 1, seed=41)[0]
+    event = copy.deepcopy(orjson.loads((FIXTURES / "genesys_acd_start.json").read_bytes()))
+    event["detail"]["eventBody"]["ani"] = f"tel:{phone}"
+    event["detail"]["eventBody"]["eventTime"] = datetime.now(UTC).isoformat()
+    status, body = await _post(f"{first.url}/v1/events/genesys", orjson.dumps(event), "application/json")
+    assert status == 202, body
+    assert first.proc is not None
+    os.killpg(first.proc.pid, signal.SIGKILL)  # right after the 2xx: no goodbye, no commit
+    first.proc.wait(timeout=10)
+    first.proc = None
+    second = cluster.worker(**group)
+    await warmed_on_owner(second.url, cluster.base_env["WARMLINE_APP_ID"], timeout_s=60)  # from Kafka, not memory
+    _, headers, body = await http_get(f"{second.url}/v1/lookup", phone=phone)
     assert body["status"] == "ok" and headers["X-Cache"] == "L1"
