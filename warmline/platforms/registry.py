@@ -156,6 +156,8 @@ class RedisCallRegistry:
     ) -> tuple[CallState, list[bytes]]:
         """See CallRegistry.note."""
         state_key = self._key(platform, call_id, "state")
+        parked_key = self._key(platform, call_id, "parked")
+        named = bool(caller or customer_id)
 
         def write(pipe: Any) -> None:
             for name, value in (("caller", caller), ("customer_id", customer_id), ("queued_at", queued_at)):
@@ -163,13 +165,17 @@ class RedisCallRegistry:
                     pipe.hsetnx(state_key, name, str(value))
             pipe.expire(state_key, self._ttl_s)
             pipe.hgetall(state_key)
+            if named:  # the caller is known now: take what is parked in the same round trip
+                pipe.lpop(parked_key, MAX_PARKED_PER_CALL)
 
-        fields = {_text(k): _text(v) for k, v in (await self._run(write))[-1].items()}
+        replies = await self._run(write)
+        fields_at = -2 if named else -1
+        fields = {_text(k): _text(v) for k, v in replies[fields_at].items()}
         state = CallState(fields.get("caller"), fields.get("customer_id"), _float(fields.get("queued_at")))
         if not state.identified:
             return state, []
-        taken = await self._run(lambda pipe: pipe.lpop(self._key(platform, call_id, "parked"), MAX_PARKED_PER_CALL))
-        return state, [bytes(e) for e in taken[0] or ()]
+        taken = replies[-1] if named else (await self._run(lambda pipe: pipe.lpop(parked_key, MAX_PARKED_PER_CALL)))[0]
+        return state, [bytes(e) for e in taken or ()]
 
     async def park(self, platform: str, call_id: str, event: bytes) -> None:
         """See CallRegistry.park."""
