@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import asyncio
 import copy
+import time
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -17,6 +18,7 @@ from aiokafka import AIOKafkaProducer
 
 from warmline.sources.demo.generate import sample_contacts
 
+from ..unit.test_platform_docs import example
 from .conftest import Cluster, http_get, metric_sum, warmed_on_owner
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "platforms"
@@ -94,3 +96,26 @@ async def test_an_answer_before_its_queued_event_counts_once_on_kafka(cluster: C
     assert figures["answered"] == 1  # counted once, when it first arrived
     _, headers, body = await http_get(f"{worker.url}/v1/lookup", phone=phone)
     assert body["status"] == "ok" and headers["X-Cache"] == "L1"
+
+
+async def test_the_aircall_mapping_of_the_docs_works_on_a_worker_with_no_code(
+    cluster: Cluster, demo_db: Path, tmp_path: Path
+) -> None:
+    mapping = tmp_path / "aircall.yaml"
+    mapping.write_text(example("aircall-mapping"))  # docs/platforms.md, "Your own platform", as written
+    worker = cluster.worker(WARMLINE_EVENT_MAPPINGS=str(mapping))
+    phone = sample_contacts(demo_db, "phone", 1, seed=43)[0]
+    now = int(time.time())
+    created, answered = _fixture("aircall_call_created.json"), _fixture("aircall_call_answered.json")
+    for event, at in ((created, now), (answered, now + 1)):
+        event["data"]["raw_digits"] = phone
+        event["timestamp"] = event["data"]["started_at"] = at
+    answered["data"]["answered_at"] = now + 1
+    status, body = await _post(f"{worker.url}/v1/events/aircall", created)
+    assert status == 202 and body["accepted"][0]["outcome"] == "queued", body
+    await warmed_on_owner(worker.url, cluster.base_env["WARMLINE_APP_ID"])
+    status, body = await _post(f"{worker.url}/v1/events/aircall", answered)
+    assert status == 202 and body["accepted"][0]["outcome"] == "answered", body
+    figures = await _answers(worker.url, "aircall")
+    assert figures["warm"] == {"l1": 1, "l2": 0, "cold": 0} and figures["queue_wait_ms"]["p50"] == 1000.0
+    assert figures["queues"] == {"Support line": {"answered": 1, "l1": 1}}

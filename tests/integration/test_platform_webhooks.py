@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import copy
 import os
@@ -17,6 +18,7 @@ from twilio.request_validator import RequestValidator  # type: ignore[import-unt
 
 from warmline.sources.demo.generate import sample_contacts
 
+from ..unit.test_platform_docs import ROOT, example
 from .conftest import Cluster, http_get, warmed_on_owner
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "platforms"
@@ -54,6 +56,7 @@ async def test_a_genesys_webhook_warms_its_caller_and_a_stranger_body_is_refused
         s.get(f"{worker.url}/v1/lookup", params={"phone": phone}, headers=auth) as r,
     ):
         assert r.status == 200 and r.headers["X-Cache"] == "L1"  # warmed before anyone asked
+    await _documented_curl(worker.url)
     status, body = await _post(hook, b'{"hello": "world"}', "application/json", Authorization=f"Bearer {TOKEN}")
     assert status == 400 and "not a genesys call event" in body["error"]
     status, _ = await _post(f"{worker.url}/v1/events/nice", b"{}", "application/json", Authorization=f"Bearer {TOKEN}")
@@ -113,3 +116,19 @@ async def test_a_webhook_event_answered_202_survives_its_worker_killed_at_once(c
     await warmed_on_owner(second.url, cluster.base_env["WARMLINE_APP_ID"], timeout_s=60)  # from Kafka, not memory
     _, headers, body = await http_get(f"{second.url}/v1/lookup", phone=phone)
     assert body["status"] == "ok" and headers["X-Cache"] == "L1"
+
+
+async def _documented_curl(url: str) -> None:
+    """docs/platforms.md's curl line, run as written (from the repository root), answers as the page says."""
+    block = example("curl-genesys")
+    command, said = block.split("\n# ", 1)
+    proc = await asyncio.create_subprocess_exec(
+        "bash",
+        "-c",
+        command,
+        cwd=ROOT,
+        env={"PATH": os.environ["PATH"], "WARMLINE": url, "API_TOKEN": TOKEN},
+        stdout=asyncio.subprocess.PIPE,
+    )
+    out, _ = await proc.communicate()
+    assert proc.returncode == 0 and orjson.loads(out) == orjson.loads(said)

@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import asyncio
 import os
+import shlex
 import sys
 
 import orjson
 
+from ..unit.test_platform_docs import example
 from .conftest import Cluster
 
 TWILIO_TOKEN = "twilio-auth-token-Sim7"  # test credential
@@ -33,7 +35,9 @@ async def _simulate(env: dict[str, str], *args: str) -> tuple[int, str, str]:
 async def test_twilio_callbacks_signed_by_twilio_s_sdk_are_warm_at_answer_for_99_percent(cluster: Cluster) -> None:
     public = "https://warmline.example.com"  # the URL Twilio would call, behind a proxy
     worker = cluster.worker(TWILIO_AUTH_TOKEN=TWILIO_TOKEN, WARMLINE_PUBLIC_URL=public)
-    code, out, err = await _simulate(worker.env, "--platform", "twilio", "--http", worker.url, "--json", *SMALL_RUN)
+    documented = shlex.split(example("simulate").replace("http://127.0.0.1:6066", worker.url))  # docs/platforms.md
+    assert documented[:2] == ["warmline", "simulate"]
+    code, out, err = await _simulate(worker.env, *documented[2:])
     assert code == 0, err[-2000:]
     report = orjson.loads(out)  # --json: the report, and nothing else, on stdout
     assert report["platform"] == "twilio" and report["refused"] == 0
