@@ -191,3 +191,34 @@ async def test_an_answer_for_a_record_only_in_l2_counts_l2() -> None:
     lookups.cache.l1.delete(str(key))  # as if another worker had warmed it: in L2 only
     await handler.handle(_answered("WT3", str(key), queued_at=None, answered_at=5.0))  # type: ignore[arg-type]
     assert lookups.stats()["warm_at_answer"]["platforms"]["twilio"]["warm"]["l2"] == 1
+
+
+class _FlakyRegistry(MemoryCallRegistry):
+    """Fails for one call id while told to (a Redis timeout in the middle of a message)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.down = False
+
+    async def park(self, platform: str, call_id: str, event: bytes) -> None:
+        from warmline.platforms.registry import RegistryUnavailable
+
+        if self.down and call_id == "another-contact":
+            raise RegistryUnavailable("call registry (Redis): timeout")
+        await super().park(platform, call_id, event)
+
+
+async def test_a_message_that_cannot_be_matched_puts_back_what_it_took() -> None:
+    from warmline.platforms.registry import RegistryUnavailable
+
+    registry = _FlakyRegistry()
+    ingress = PlatformIngress(MAPPINGS, registry, "US")
+    await ingress.route(_call("connect_contact_event_connected_lowercase.json"))  # parked
+    registry.down = True
+    other = _call("connect_contact_event_queued.json")
+    other = type(other)(**{**other.__dict__, "call_id": "another-contact"})  # no number, so it needs the registry
+    with pytest.raises(RegistryUnavailable):
+        await ingress.route_all([_call("connect_lambda.json"), other])  # the first took the parked answer
+    registry.down = False
+    _, answered = await ingress.route(_call("connect_lambda.json"))  # the whole message, retried
+    assert answered.outcome == "answered" and answered.replayed

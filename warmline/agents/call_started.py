@@ -121,9 +121,7 @@ class CallStartedHandler:
             reason = f"neither a CallStarted ({not_ours}) nor a known platform event"
             ack_when_delivered(event, await self._outbox.dead_letter(event, reason[:300]))
             return
-        dispatches = []
-        for platform_call in calls:
-            dispatches += await self._platforms.route(platform_call)  # RegistryUnavailable: dead-lettered, replayable
+        dispatches = await self._platforms.route_all(calls)  # RegistryUnavailable: dead-lettered, replayable
         deliveries = []
         for d in dispatches:
             if d.record is not None and d.owner_key is not None:

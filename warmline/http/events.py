@@ -89,7 +89,7 @@ def register(app: Any, ctx: WebContext) -> None:
                 ctx.metrics.platform_events.labels(platform, "unrecognized").inc()
                 return error_response(LookupStatus.INVALID, f"not a {platform} call event warmline recognises")
             try:
-                dispatches = [d for call in calls for d in await platforms.route(call)]
+                dispatches = await platforms.route_all(calls)
             except RegistryUnavailable as e:  # an event without a number cannot be matched now: retry
                 logger.warning("platform event from %s not matched: %s", platform, e)
                 return error_response(LookupStatus.UNAVAILABLE, "call registry unavailable; retry", http_status=503)

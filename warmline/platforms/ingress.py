@@ -73,6 +73,18 @@ class PlatformIngress:
             return [self._dispatch(call, queued_at)]
         return [self._dispatch(call, state.queued_at), *self._replay(parked, state)]
 
+    async def route_all(self, calls: Sequence[PlatformCall]) -> list[Dispatch]:
+        """``route`` for each call; when one cannot be matched, the parked events taken for the
+        others are put back before RegistryUnavailable goes up (the whole message is retried)."""
+        dispatches: list[Dispatch] = []
+        for call in calls:
+            try:
+                dispatches += await self.route(call)
+            except RegistryUnavailable:
+                await self.restore(dispatches)
+                raise
+        return dispatches
+
     async def restore(self, dispatches: Sequence[Dispatch]) -> None:
         """Park again the replayed events whose records did not reach the broker (best effort)."""
         for d in dispatches:
