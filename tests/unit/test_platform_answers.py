@@ -11,6 +11,7 @@ import uuid
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 import orjson
 import pytest
@@ -28,7 +29,7 @@ from warmline.platforms.ingress import PlatformIngress
 from warmline.platforms.registry import CallRegistry, MemoryCallRegistry, RedisCallRegistry
 from warmline.prewarm.warm_at_answer import AnswerStats
 
-from ..fakes import FakeL2, FakeSource
+from ..fakes import FakeL2, FakeSource, customer
 from .test_lookup_handler import FakeEvent, FakeOutbox, FakeOwnership
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "platforms"
@@ -129,9 +130,11 @@ def test_answer_stats_count_tiers_waits_and_answers_before_queued() -> None:
     assert metrics.queued_to_warm.labels("twilio")._sum.get() == 0.25
 
 
-def _owner(clock: list[float]) -> tuple[CallStartedHandler, FakeOutbox, LookupService]:
+def _owner(
+    clock: list[float], brief_ready: Any = None, source: FakeSource | None = None
+) -> tuple[CallStartedHandler, FakeOutbox, LookupService]:
     async def fetch(key, priority):  # type: ignore[no-untyped-def]
-        return await FakeSource().lookup(key)
+        return await (source or FakeSource()).lookup(key)
 
     cache = TieredCache(TableL1({}, 1000), FakeL2(), fetch, CachePolicy(jitter=0))
     lookups = LookupService(cache)
@@ -147,7 +150,7 @@ def _owner(clock: list[float]) -> tuple[CallStartedHandler, FakeOutbox, LookupSe
         call_max_age_s=900,
         on_warm=None,
         rekeyed=True,
-        platforms=PlatformIngress(MAPPINGS, MemoryCallRegistry(), "US"),
+        platforms=PlatformIngress(MAPPINGS, MemoryCallRegistry(), "US", brief_ready),
     )
     return handler, outbox, lookups
 
@@ -222,3 +225,21 @@ async def test_a_message_that_cannot_be_matched_puts_back_what_it_took() -> None
     registry.down = False
     _, answered = await ingress.route(_call("connect_lambda.json"))  # the whole message, retried
     assert answered.outcome == "answered" and answered.replayed
+
+
+async def test_the_brief_is_checked_for_a_found_caller_at_answer() -> None:
+    asked: list[str] = []
+
+    async def brief_ready(found: Any) -> bool:
+        asked.append(found.customer_id)
+        return True
+
+    known = "phone:+14155550104"
+    source = FakeSource({known: customer()})
+    handler, _, lookups = _owner([0.0], brief_ready, source)
+    for key in (known, "phone:+14155550105"):  # the second is in no directory: no one to brief
+        await lookups.prewarm_many([parse_key(key)])
+        await handler.handle(_answered(f"WT-{key[-3:]}", key, queued_at=None, answered_at=5.0))  # type: ignore[arg-type]
+    snap = lookups.stats()["warm_at_answer"]["platforms"]["twilio"]
+    assert asked == [customer().customer_id] and snap["brief_ready_at_answer_ratio"] == 1.0
+    assert snap["warm"]["l1"] == 2  # a caller in no directory is a warm negative entry: answered at once

@@ -170,8 +170,17 @@ class CallStartedHandler:
             answered_at=answered.answered_at.timestamp() if answered.answered_at else time.time(),
             queued_at=answered.queued_at.timestamp() if answered.queued_at else None,
             warmed_at=self._lookups.warmth.warmed_at(str(key)),
+            brief_ready=await self._brief_ready(key, platforms),
         )
         event.ack()
+
+    async def _brief_ready(self, key: LookupKey, platforms: PlatformIngress) -> bool | None:
+        """Was the found caller's brief prepared when the agent picked up? None: briefs off, or no one found."""
+        entry = self._lookups.cache.l1.get(str(key))
+        customer = entry.customer if entry is not None else None
+        if platforms.brief_ready is None or customer is None:
+            return None
+        return await platforms.brief_ready(customer)
 
     async def _warm_batch(self, items: list[tuple[EventT[bytes], LookupKey]]) -> None:
         """Warm a batch of keys with one MGET and one L2 pipeline; ack each event once its key is done."""

@@ -451,6 +451,7 @@ SCHEMAS: dict[str, dict[str, Any]] = {
                                 },
                                 "warm_at_answer_ratio": _NULLABLE_NUMBER,
                                 "answered_before_queued": _COUNT,
+                                "brief_ready_at_answer_ratio": _NULLABLE_NUMBER,
                                 "repeated_answers": _COUNT,
                                 "queue_wait_ms": _PERCENTILES,
                                 "queued_to_warm_ms": _PERCENTILES,

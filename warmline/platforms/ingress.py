@@ -4,14 +4,14 @@ recognise them, match those without a number to their call, and say what goes to
 from __future__ import annotations
 
 import logging
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from typing import Any
 
 import orjson
 
-from ..models import InvalidMessage
+from ..models import Customer, InvalidMessage
 from .calls import CallAnswered, as_call_started, to_warm
 from .mapping import CallEventKind, Mappings, PlatformCall
 from .registry import CallRegistry, CallState, RegistryUnavailable
@@ -33,10 +33,18 @@ class Dispatch:
 class PlatformIngress:
     """The mappings, and the call registry that joins a call's events (registry.py)."""
 
-    def __init__(self, mappings: Mappings, registry: CallRegistry, region: str) -> None:
+    def __init__(
+        self,
+        mappings: Mappings,
+        registry: CallRegistry,
+        region: str,
+        brief_ready: Callable[[Customer], Awaitable[bool]] | None = None,
+    ) -> None:
         self.mappings = mappings
         self.registry = registry
         self.region = region
+        self.brief_ready = brief_ready
+        """Whether the caller's brief is prepared (llm/briefs.py), asked at answer when briefs are on."""
 
     @property
     def platforms(self) -> tuple[str, ...]:

@@ -132,6 +132,8 @@ class _PlatformAnswers:
     tiers: dict[str, int] = field(default_factory=lambda: {"l1": 0, "l2": 0, "cold": 0})
     before_queued: int = 0
     repeats: int = 0
+    briefs_checked: int = 0
+    briefs_ready: int = 0
     queues: dict[str, dict[str, int]] = field(default_factory=dict)
     queue_wait_s: deque[float] = field(default_factory=lambda: deque(maxlen=SAMPLES_KEPT))
     queued_to_warm_s: deque[float] = field(default_factory=lambda: deque(maxlen=SAMPLES_KEPT))
@@ -158,9 +160,11 @@ class AnswerStats:
         answered_at: float,
         queued_at: float | None,
         warmed_at: float | None,
+        brief_ready: bool | None = None,
     ) -> None:
         """Count one call's first answer (epoch seconds; *queued_at* None: its queued event had not
-        arrived; *warmed_at*: when the caller was last found or made warm for a call)."""
+        arrived; *warmed_at*: when the caller was last found or made warm for a call; *brief_ready*:
+        whether the found caller's brief was prepared, None when briefs are off or no one was found)."""
         queue_wait_s = answered_at - queued_at if queued_at is not None else None
         queued_to_warm_s = None
         if tier is CacheTier.L1 and queued_at is not None and warmed_at is not None:
@@ -175,6 +179,9 @@ class AnswerStats:
         per_queue = stats.queues.setdefault(name, {"answered": 0, "l1": 0})
         per_queue["answered"] += 1
         per_queue["l1"] += warm == "l1"
+        if brief_ready is not None:
+            stats.briefs_checked += 1
+            stats.briefs_ready += brief_ready
         if queue_wait_s is None:
             stats.before_queued += 1
         else:
@@ -202,6 +209,9 @@ class AnswerStats:
                 "warm": dict(s.tiers),
                 "warm_at_answer_ratio": round(s.tiers["l1"] / s.answered, 4) if s.answered else None,
                 "answered_before_queued": s.before_queued,
+                "brief_ready_at_answer_ratio": round(s.briefs_ready / s.briefs_checked, 4)
+                if s.briefs_checked
+                else None,
                 "repeated_answers": s.repeats,
                 "queue_wait_ms": {"p50": to_ms(percentile(waits, 0.5)), "p99": to_ms(percentile(waits, 0.99))},
                 "queued_to_warm_ms": {"p50": to_ms(percentile(q2w, 0.5)), "p99": to_ms(percentile(q2w, 0.99))},
