@@ -50,7 +50,7 @@ async def _registry(request: pytest.FixtureRequest, redis_url: str) -> AsyncIter
     client = aioredis.Redis.from_url(redis_url)
     prefix = f"warmline:v1:test-{uuid.uuid4().hex[:8]}:"
     yield RedisCallRegistry(client, prefix, ttl_s=60)
-    keys = [k async for k in client.scan_iter(match=f"{prefix}*")]
+    keys = [k async for k in client.scan_iter(match=f"{prefix}*", count=10_000)]  # the shared Redis is large
     if keys:
         await client.delete(*keys)
     await client.aclose()
