@@ -35,11 +35,12 @@ def example(name: str) -> str:
 
 class _Recorder(BaseHTTPRequestHandler):
     seen: ClassVar[list[dict[str, Any]]] = []
+    answer: ClassVar[int] = 202
 
     def do_POST(self) -> None:  # the standard library's name
         body = self.rfile.read(int(self.headers["Content-Length"]))
         self.seen.append({"path": self.path, "auth": self.headers["Authorization"], "body": json.loads(body)})
-        self.send_response(202)
+        self.send_response(self.answer)
         self.send_header("Content-Length", "0")
         self.end_headers()
 
@@ -73,6 +74,11 @@ def test_the_connect_lambda_forwards_the_flow_s_event_unchanged_with_the_token(
     assert _lambda_handler()(event, None) == {"warmline": "stored"}
     (seen,) = _Recorder.seen
     assert seen == {"path": "/v1/events/connect", "auth": "Bearer tok-1", "body": event}
+    _Recorder.answer = 401  # a wrong token: said, and the flow goes on
+    try:
+        assert _lambda_handler()(event, None) == {"warmline": "refused 401"}
+    finally:
+        _Recorder.answer = 202
 
 
 def test_the_connect_lambda_lets_the_call_go_on_when_warmline_is_down(monkeypatch: pytest.MonkeyPatch) -> None:
