@@ -243,3 +243,23 @@ async def test_the_brief_is_checked_for_a_found_caller_at_answer() -> None:
     snap = lookups.stats()["warm_at_answer"]["platforms"]["twilio"]
     assert asked == [customer().customer_id] and snap["brief_ready_at_answer_ratio"] == 1.0
     assert snap["warm"]["l1"] == 2  # a caller in no directory is a warm negative entry: answered at once
+
+
+async def test_the_memory_registry_forgets_a_call_after_its_ttl() -> None:
+    now = [0.0]
+    registry = MemoryCallRegistry(clock=lambda: now[0], ttl_s=60)
+    await registry.note("connect", CONTACT, caller="+14155550123", customer_id=None, queued_at=1.0)
+    now[0] = 59.0
+    state, _ = await registry.note("connect", CONTACT, caller=None, customer_id=None, queued_at=None)
+    assert state.caller == "+14155550123"  # touched at 59: kept
+    now[0] = 120.0
+    state, _ = await registry.note("connect", CONTACT, caller=None, customer_id=None, queued_at=None)
+    assert not state.identified  # 61 s untouched: forgotten
+
+
+def test_queues_beyond_the_reported_fifty_are_summed_as_other() -> None:
+    stats = AnswerStats()
+    for q in range(55):
+        stats.answered("genesys", f"q{q}", CacheTier.L1, answered_at=1.0, queued_at=0.0, warmed_at=0.5)
+    queues = stats.snapshot()["genesys"]["queues"]
+    assert len(queues) == 51 and queues["other"] == {"answered": 5, "l1": 5} and queues["q49"]["answered"] == 1
