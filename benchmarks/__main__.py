@@ -13,7 +13,7 @@ from rich.console import Console
 from warmline.commands.processes import stop_process
 from warmline.sources.demo import generate
 
-from . import connectivity, inprocess, interop, llm, serving, tilores, warming
+from . import connectivity, inprocess, interop, llm, platforms, serving, tilores, warming
 from .report import print_table, write
 from .stack import start_stack
 from .stats import Result
@@ -136,13 +136,26 @@ async def run_connectivity(redis_url: str, quick: bool) -> list[Result]:
     return results
 
 
+async def run_platforms(redis_url: str, quick: bool) -> list[Result]:
+    with tempfile.TemporaryDirectory(prefix="warmline-bench-") as tmp:
+        stack = await start_stack(
+            Path(tmp), demo_count=20_000, WARMLINE_DEMO_LATENCY_MS="20-60", WARMLINE_REDIS_URL=redis_url
+        )
+        try:
+            results = await platforms.ingest_latency(stack, 100, 6 if quick else 30)
+            results.append(await platforms.throughput(stack, 3 if quick else 10))
+            return results
+        finally:
+            stack.stop()
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(prog="python -m benchmarks")
     parser.add_argument("--quick", action="store_true", help="small sample sizes (a smoke run, not figures to quote)")
     parser.add_argument("--redis-url", default=os.environ.get("WARMLINE_REDIS_URL", "redis://127.0.0.1:6379/0"))
     parser.add_argument(
         "--only",
-        choices=["serving", "interop", "warming", "batch", "tilores", "llm", "connectivity"],
+        choices=["serving", "interop", "warming", "batch", "tilores", "llm", "connectivity", "platforms"],
         help="run one suite",
     )
     args = parser.parse_args()
@@ -174,6 +187,11 @@ def main() -> None:
         results = asyncio.run(run_connectivity(args.redis_url, args.quick))
         print_table("production connectivity (issue 20): L2 on a Redis Cluster, Kafka over TLS", results, console)
         path = write("connectivity" + suffix, results, {**meta, "tls": "stunnel4 in front of Tansu"})
+        console.print(f"wrote {path} and {path.with_suffix('.png')}")
+    if args.only in (None, "platforms"):
+        results = asyncio.run(run_platforms(args.redis_url, args.quick))
+        print_table("platform webhooks (issue 22): time to 2xx beside a bare produce, events/s", results, console)
+        path = write("platforms" + suffix, results, {**meta, "loadavg": os.getloadavg()})
         console.print(f"wrote {path} and {path.with_suffix('.png')}")
     if args.only in (None, "llm"):
         results = asyncio.run(run_llm(args.redis_url, args.quick))

@@ -284,13 +284,24 @@ def build_parser() -> argparse.ArgumentParser:
     sim.add_argument("--unknown", type=float, default=0.05, help="share of callers not in the directory")
     sim.add_argument("--callers", type=int, default=5000, help="distinct known callers (Zipf repeat callers)")
     sim.add_argument("--http", metavar="URL", help="agents look up over HTTP at URL (default: Kafka)")
+    sim.add_argument(
+        "--platform",
+        choices=["connect", "genesys", "twilio"],
+        help="send that platform's own events (queued, answered, ended) instead; with --http, to its webhook",
+    )
+    sim.add_argument(
+        "--stats",
+        metavar="URL[,URL]",
+        help="--platform: the workers whose /v1/stats count the answers (default: --http)",
+    )
+    sim.add_argument("--json", action="store_true", help="print the report as JSON only (for machines)")
     sim.set_defaults(fn=cmd_simulate)
 
     bench = sub.add_parser("bench", help="run the benchmarks (from a checkout; same as `make bench`)")
     bench.add_argument("--quick", action="store_true", help="small samples: a smoke run, not figures to quote")
     bench.add_argument(
         "--only",
-        choices=["serving", "interop", "warming", "batch", "tilores", "llm", "connectivity"],
+        choices=["serving", "interop", "warming", "batch", "tilores", "llm", "connectivity", "platforms"],
         help="run one suite",
     )
     bench.set_defaults(fn=cmd_bench)

@@ -11,6 +11,7 @@
     ├── L2Unavailable               (cache/l2.py) Redis slow or down; never reaches a client
     ├── RedisConfigError            (cache/redis_client.py) WARMLINE_REDIS_* that make no usable client
     ├── MappingError                (platforms/mapping.py) a WARMLINE_EVENT_MAPPINGS file that cannot be used
+    ├── RegistryUnavailable         (platforms/registry.py) the call registry (Redis) did not answer: retried
     ├── VipFileError                (prewarm/vip_lists.py) an unreadable VIP file (also a ValueError)
     ├── BrokerUnreachable           (stream/broker.py) no Kafka broker at WARMLINE_BROKER
     ├── KafkaAuthFailed             (stream/security.py) the broker refused our TLS certificate or SASL credentials

@@ -28,6 +28,9 @@ _LATENCY_BUCKETS = (
     5,
 )
 
+# Queue waits span an immediate pick-up to many minutes.
+_WAIT_BUCKETS = (0.5, 1, 2.5, 5, 10, 20, 30, 60, 120, 300, 600, 1200, 3600)
+
 
 class Metrics:
     """The metric objects of one warmline process."""
@@ -75,6 +78,27 @@ class Metrics:
             "warmline_http_auth_failures",
             "HTTP requests refused for a missing or wrong bearer token, by route group (api, admin, chat).",
             ["route_group"],
+            registry=r,
+        )
+        self.calls_answered = Counter(
+            "warmline_calls_answered",
+            "Calls an agent picked up (a platform's answered event), by platform and where the caller's "
+            "record was at that moment: l1 (warm), l2, or cold.",
+            ["platform", "warm"],
+            registry=r,
+        )
+        self.queued_to_warm = Histogram(
+            "warmline_queued_to_warm_seconds",
+            "Answered calls: from the platform's queued time to the caller's record warm in L1.",
+            ["platform"],
+            buckets=_LATENCY_BUCKETS,
+            registry=r,
+        )
+        self.queue_wait = Histogram(
+            "warmline_queue_wait_seconds",
+            "Answered calls: from the platform's queued time to its answered time.",
+            ["platform"],
+            buckets=_WAIT_BUCKETS,
             registry=r,
         )
 

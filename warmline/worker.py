@@ -27,8 +27,10 @@ from .llm.tracing import Tracer, build_tracer
 from .logs import quiet_malformed_requests
 from .lookups import LookupService
 from .metrics import Metrics
-from .models import CacheEntry, LookupKey
+from .models import CacheEntry, Customer, LookupKey
 from .platforms import load_mappings
+from .platforms.ingress import PlatformIngress
+from .platforms.registry import call_registry
 from .prewarm.scheduler import VipRunner
 from .prewarm.vip_lists import VipWatcher
 from .prewarm.warm_at_answer import WarmthTracker
@@ -298,7 +300,17 @@ def build_worker(settings: Settings, source: Source | None = None) -> Worker:
     # One bound for every producer of records (agents' replies and re-keying, L1 writes from views).
     backlog = ProduceBacklog(MAX_PRODUCE_BACKLOG, lambda: producer_buffered(stream.app))
     dlq_producer = DeadLetterProducer(kafka_connection(settings))
-    platforms = load_mappings(settings.event_mapping_files)  # a bad file: MappingError, one line, exit 2
+    briefs = runtime.briefs
+
+    async def brief_ready(customer: Customer) -> bool:
+        return briefs is not None and await briefs.cached(customer) is not None
+
+    platforms = PlatformIngress(
+        load_mappings(settings.event_mapping_files),  # a bad file: MappingError, one line, exit 2
+        call_registry(runtime.redis_client, settings.redis_prefix),
+        settings.default_region,
+        brief_ready if briefs is not None else None,
+    )
     pool = agents.register_all(
         stream,
         runtime.lookups,

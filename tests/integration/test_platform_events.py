@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+from datetime import UTC, datetime
 from pathlib import Path
 
 import orjson
@@ -20,6 +21,7 @@ async def test_a_genesys_acd_start_event_warms_its_caller(cluster: Cluster, demo
     phone = sample_contacts(demo_db, "phone", 1, seed=19)[0]
     event = copy.deepcopy(orjson.loads((FIXTURES / "genesys_acd_start.json").read_bytes()))
     event["detail"]["eventBody"]["ani"] = f"tel:{phone}"
+    event["detail"]["eventBody"]["eventTime"] = datetime.now(UTC).isoformat()  # a live call, not history
     producer = AIOKafkaProducer(bootstrap_servers=cluster.tansu.bootstrap, linger_ms=0)
     await producer.start()
     try:  # unkeyed and unchanged, as an EventBridge → Kafka pipe delivers it

@@ -19,7 +19,9 @@ from warmline.lookups import LookupService
 from warmline.metrics import Metrics
 from warmline.platforms import CallEventKind, MappingError, load_mappings
 from warmline.platforms.calls import as_call_started, platform_payload
+from warmline.platforms.ingress import PlatformIngress
 from warmline.platforms.mapping import resolve
+from warmline.platforms.registry import MemoryCallRegistry
 
 from ..fakes import FakeL2, FakeSource
 from .test_lookup_handler import FakeEvent, FakeOutbox, FakeOwnership
@@ -145,7 +147,7 @@ def _handler(outbox: FakeOutbox) -> CallStartedHandler:
         call_max_age_s=900,
         on_warm=None,
         rekeyed=False,
-        platforms=MAPPINGS,
+        platforms=PlatformIngress(MAPPINGS, MemoryCallRegistry(), "US"),
     )
 
 
@@ -170,17 +172,18 @@ async def test_a_platform_event_on_call_started_goes_to_its_owner_as_call_starte
     assert event.acks == 1
 
 
-async def test_answered_and_ended_events_are_counted_and_acked_and_strangers_dead_lettered() -> None:
+async def test_an_answered_event_goes_to_its_owner_and_strangers_are_dead_lettered() -> None:
     outbox = FakeOutbox()
     handler = _handler(outbox)
     answered = _event((FIXTURES / "genesys_user_start.json").read_bytes())
     stranger = _event(orjson.dumps({"hello": "world"}))
     await handler.handle(answered)  # type: ignore[arg-type]
     await handler.handle(stranger)  # type: ignore[arg-type]
-    assert outbox.sent == [{"topic": "dlq", "reason": outbox.sent[0]["reason"]}]
-    assert (
-        "neither a CallStarted" in outbox.sent[0]["reason"] and "nor a known platform event" in outbox.sent[0]["reason"]
-    )
+    to_owner, dead = outbox.sent
+    assert to_owner["topic"] == "call-started-repartition" and to_owner["key"] == b"phone:+13175550142"
+    assert to_owner["value"]["type"] == "call-answered" and to_owner["value"]["agent"] == "agent-77"
+    assert dead["topic"] == "dlq" and "neither a CallStarted" in dead["reason"]
+    assert "nor a known platform event" in dead["reason"]
     outbox.deliver_all()
     await _settled()
     assert (answered.acks, stranger.acks) == (1, 1)

@@ -7,7 +7,7 @@ from collections.abc import Callable
 from ..lookups import LookupService
 from ..metrics import Metrics
 from ..models import LookupKey
-from ..platforms import Mappings
+from ..platforms.ingress import PlatformIngress
 from ..prewarm.scheduler import VipRunner
 from ..stream.app import StreamApp
 from ..stream.backlog import ProduceBacklog
@@ -33,7 +33,7 @@ def register_all(
     on_warm: Callable[[LookupKey], None] | None = None,
     backlog: ProduceBacklog | None = None,
     dlq_producer: DeadLetterProducer | None = None,
-    platforms: Mappings | None = None,
+    platforms: PlatformIngress | None = None,
 ) -> HandlerPool:
     """Attach every agent and timer; returns the handler pool the worker drains on shutdown."""
     outbox = Outbox(sa.app, plan.dlq, metrics, backlog, dlq_producer)

@@ -12,9 +12,11 @@ from faust.types import EventT
 
 from ..lookups import LookupService
 from ..metrics import Metrics
-from ..models import CallStarted, InvalidMessage, LookupKey, parse
-from ..platforms import Mappings
-from ..platforms.calls import platform_payload, to_warm
+from ..models import CallStarted, InvalidMessage, LookupKey, parse, parse_key
+from ..platforms.calls import CallAnswered, platform_payload
+from ..platforms.ingress import PlatformIngress
+from ..platforms.registry import RegistryUnavailable
+from ..prewarm.warm_at_answer import tier_at_answer
 from ..sources import Priority
 from ..stream.app import StreamApp
 from ..stream.ownership import Ownership
@@ -47,7 +49,7 @@ class CallStartedHandler:
         call_max_age_s: float,
         on_warm: Callable[[LookupKey], None] | None,
         rekeyed: bool,
-        platforms: Mappings | None = None,
+        platforms: PlatformIngress | None = None,
     ) -> None:
         self._lookups = lookups
         self._on_warm = on_warm or (lambda key: None)
@@ -58,9 +60,11 @@ class CallStartedHandler:
         self._ownership = ownership
         self._repartition_topic = repartition_topic
         self._rekeyed = rekeyed
-        # Platform events arrive on the foreign topic only; the repartition topic carries warmline's own.
-        self._platforms = None if rekeyed else platforms
+        # Platform events arrive on the foreign topic; the repartition topic carries warmline's own
+        # CallStarted and, from the platforms' answered events, CallAnswered.
+        self._platforms = platforms
         self._counters: dict[tuple[str, str], Any] = {}
+        self._restoring: set[asyncio.Future[None]] = set()
         self._batch: Batcher[tuple[EventT[bytes], LookupKey]] = Batcher(
             WARM_BATCH_SIZE, WARM_BATCH_WITHIN_S, self._warm_batch
         )
@@ -95,26 +99,88 @@ class CallStartedHandler:
         await self._batch.add((event, key))
 
     async def _platform_event(self, event: EventT[bytes], not_ours: str) -> None:
-        """A platform's own event (Amazon Connect, Genesys, Twilio, a user mapping): each call it
-        queues goes, as warmline's CallStarted, to its owner through the repartition topic; answered
-        and ended calls are counted. Neither warmline's nor a known platform's: dead-lettered."""
-        calls = self._platforms.recognize(platform_payload(event.message.value)) if self._platforms else []
-        if not calls:
+        """A platform's own event (Amazon Connect, Genesys, Twilio, a user mapping) on the foreign
+        topic: each call goes to its caller's owner through the repartition topic (queued: as
+        warmline's CallStarted; answered: as CallAnswered; one without a number waits in the call
+        registry for its call's number). On the repartition topic: a CallAnswered to count.
+        Anything else: dead-lettered."""
+        if self._platforms is not None and self._rekeyed:
+            try:
+                answered = parse(CallAnswered, event.message.value)
+            except InvalidMessage:
+                pass
+            else:
+                await self._answered(event, answered, self._platforms)
+                return
+        calls = (
+            []
+            if self._platforms is None or self._rekeyed
+            else self._platforms.recognize(platform_payload(event.message.value))
+        )
+        if not calls or self._platforms is None:
             reason = f"neither a CallStarted ({not_ours}) nor a known platform event"
             ack_when_delivered(event, await self._outbox.dead_letter(event, reason[:300]))
             return
+        dispatches = await self._platforms.route_all(calls)  # RegistryUnavailable: dead-lettered, replayable
         deliveries = []
-        for platform_call in calls:
-            plan = to_warm(platform_call, self._lookups.region)
-            if plan.started is not None and plan.owner_key is not None:
-                partition = self._ownership.partition_of(plan.owner_key)
+        for d in dispatches:
+            if d.record is not None and d.owner_key is not None:
+                partition = self._ownership.partition_of(d.owner_key)
                 deliveries.append(
                     await self._outbox.send(
-                        self._repartition_topic, plan.owner_key.encode(), plan.started.to_json(), partition=partition
+                        self._repartition_topic, d.owner_key.encode(), d.record, partition=partition
                     )
                 )
-            self._metrics.platform_events.labels(platform_call.platform, plan.outcome).inc()
-        ack_when_delivered(event, asyncio.gather(*deliveries))
+            self._metrics.platform_events.labels(d.call.platform, d.outcome).inc()
+        delivered = asyncio.gather(*deliveries)
+        platforms = self._platforms
+
+        def put_back(future: asyncio.Future[list[Any]]) -> None:
+            # Not on the broker: the event is redelivered, and the parked events it let through wait again.
+            if future.cancelled() or future.exception() is not None:
+                restoring = asyncio.ensure_future(platforms.restore(dispatches))
+                self._restoring.add(restoring)  # held until done (the loop keeps only weak references)
+                restoring.add_done_callback(self._restoring.discard)
+
+        delivered.add_done_callback(put_back)
+        ack_when_delivered(event, delivered)
+
+    async def _answered(self, event: EventT[bytes], answered: CallAnswered, platforms: PlatformIngress) -> None:
+        """On the caller's owner: was the record warm when the agent picked up? Each call counts once."""
+        stats = self._lookups.warmth.answers
+        try:
+            key = parse_key(answered.key, self._lookups.region)
+        except InvalidMessage as e:
+            ack_when_delivered(event, await self._outbox.dead_letter(event, f"call-answered: {e.reason}"[:300]))
+            return
+        tier = await tier_at_answer(self._lookups.cache, key)  # at this moment, before anything else
+        try:
+            first = await platforms.registry.claim_answer(answered.platform, answered.call_id)
+        except RegistryUnavailable as e:
+            logger.warning("%s: answer of %s call %s counted unchecked", e, answered.platform, answered.call_id[:64])
+            first = True
+        if not first:
+            stats.repeated(answered.platform)
+            event.ack()
+            return
+        stats.answered(
+            answered.platform,
+            answered.queue,
+            tier,
+            answered_at=answered.answered_at.timestamp() if answered.answered_at else time.time(),
+            queued_at=answered.queued_at.timestamp() if answered.queued_at else None,
+            warmed_at=self._lookups.warmth.warmed_at(str(key)),
+            brief_ready=await self._brief_ready(key, platforms),
+        )
+        event.ack()
+
+    async def _brief_ready(self, key: LookupKey, platforms: PlatformIngress) -> bool | None:
+        """Was the found caller's brief prepared when the agent picked up? None: briefs off, or no one found."""
+        entry = self._lookups.cache.l1.get(str(key))
+        customer = entry.customer if entry is not None else None
+        if platforms.brief_ready is None or customer is None:
+            return None
+        return await platforms.brief_ready(customer)
 
     async def _warm_batch(self, items: list[tuple[EventT[bytes], LookupKey]]) -> None:
         """Warm a batch of keys with one MGET and one L2 pipeline; ack each event once its key is done."""
@@ -152,7 +218,7 @@ def register(
     ownership: Ownership,
     call_max_age_s: float,
     on_warm: Callable[[LookupKey], None] | None = None,
-    platforms: Mappings | None = None,
+    platforms: PlatformIngress | None = None,
 ) -> None:
     """Attach the agents: one on the foreign topic, one on warmline's repartition topic."""
     routed = sa.topics.call_started

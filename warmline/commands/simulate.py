@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import argparse
+import sys
 
 import aiohttp
+import orjson
 from aiokafka import AIOKafkaProducer
 from rich.console import Console
 from rich.live import Live
@@ -15,6 +17,7 @@ from ..settings import Settings, parse_latency_ms
 from ..sources.demo.generate import is_current, sample_contacts
 from ..stream.security import kafka_connection
 from .remote import HttpLookups, KafkaLookups, Lookups, kafka_client
+from .simulate_platforms import KafkaSender, PlatformReport, Sender, WebhookSender, simulate_platform
 from .simulator import Callers, SimConfig, SimReport, simulate
 
 
@@ -65,25 +68,72 @@ def _table(report: SimReport, brief_ratio: float | None = None) -> Table:
     return table
 
 
-async def run_simulation(settings: Settings, args: argparse.Namespace, console: Console) -> int:
-    """Run the simulator with the CLI's arguments; print the final report."""
-    if not is_current(settings.demo_db_path):
-        console.print(f"[red]no demo directory at {settings.demo_db_path}: run `warmline demo-data` first[/]")
-        return 2
+def _platform_table(report: PlatformReport) -> Table:
+    data = report.as_dict()
+    table = Table(title=f"warmline simulate --platform {report.platform}", show_header=False)
+    sent = data["events_sent"]
+    for name, value in (
+        ("calls", data["calls"]),
+        ("events sent (queued / answered / ended)", f"{sent['queued']} / {sent['answered']} / {sent['ended']}"),
+        ("refused", data["refused"]),
+        ("answers counted by the workers", data["answered_counted"]),
+        ("warm at answer (L1 / L2 / cold)", f"{data['warm']['l1']} / {data['warm']['l2']} / {data['warm']['cold']}"),
+        ("warm at answer, of answered", data["warm_at_answer_ratio"]),
+        ("warm at answer, of queued calls", data["warm_at_answer_of_queued"]),
+        ("send p50 / p99 ms", f"{data['send_ms']['p50']} / {data['send_ms']['p99']}"),
+    ):
+        table.add_row(name, str(value))
+    return table
+
+
+class _Display:
+    """The live table for people, or nothing until the JSON report (``--json``) for machines."""
+
+    def __init__(self, console: Console, as_json: bool, first: Table) -> None:
+        self._live = None if as_json else Live(first, console=console, refresh_per_second=2)
+
+    def __enter__(self) -> _Display:
+        if self._live is not None:
+            self._live.__enter__()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        if self._live is not None:
+            self._live.__exit__(None, None, None)
+
+    def update(self, table: Table) -> None:
+        if self._live is not None:
+            self._live.update(table)
+
+
+def _config(args: argparse.Namespace, console: Console) -> SimConfig | None:
     try:
         low, high = parse_latency_ms(args.wait)
     except ValueError as e:
         console.print(f"[red]--wait: {e}[/]")
+        return None
+    return SimConfig(args.rate, args.duration, args.unknown, (low, high), args.immediate)
+
+
+async def run_simulation(settings: Settings, args: argparse.Namespace, console: Console) -> int:
+    """Run the simulator with the CLI's arguments; print the final report (a table, or JSON with --json)."""
+    if not is_current(settings.demo_db_path):
+        console.print(f"[red]no demo directory at {settings.demo_db_path}: run `warmline demo-data` first[/]")
         return 2
-    config = SimConfig(args.rate, args.duration, args.unknown, (low, high), args.immediate)
+    config = _config(args, console)
+    if config is None:
+        return 2
     callers = Callers(sample_contacts(settings.demo_db_path, "phone", args.callers), config)
+    as_json = bool(getattr(args, "json", False))
+    if getattr(args, "platform", None):
+        return await _run_platform(settings, args, console, config, callers, as_json)
     producer = AIOKafkaProducer(**kafka_connection(settings).kwargs(), linger_ms=2)
     await producer.start()
     try:
-        with Live(_table(SimReport()), console=console, refresh_per_second=2) as live:
+        with _Display(console, as_json, _table(SimReport())) as display:
 
             def update(report: SimReport) -> None:
-                live.update(_table(report))
+                display.update(_table(report))
 
             brief_ratio = None
             if args.http:
@@ -92,7 +142,7 @@ async def run_simulation(settings: Settings, args: argparse.Namespace, console: 
                     lookups: Lookups = briefing
 
                     def update_with_briefs(report: SimReport) -> None:
-                        live.update(_table(report, briefing.brief_ratio()))
+                        display.update(_table(report, briefing.brief_ratio()))
 
                     report = await simulate(
                         config, producer, settings.topic_call_started, lookups, callers, update_with_briefs
@@ -103,9 +153,64 @@ async def run_simulation(settings: Settings, args: argparse.Namespace, console: 
                     report = await simulate(
                         config, producer, settings.topic_call_started, KafkaLookups(client), callers, update
                     )
-            live.update(_table(report, brief_ratio))
+            display.update(_table(report, brief_ratio))
     finally:
         await producer.stop()
-    console.print()
-    console.print({**report.as_dict(), "brief_ready_at_answer_ratio": brief_ratio})
+    if as_json:
+        _print_json({**report.as_dict(), "brief_ready_at_answer_ratio": brief_ratio})
     return 0
+
+
+async def _run_platform(
+    settings: Settings,
+    args: argparse.Namespace,
+    console: Console,
+    config: SimConfig,
+    callers: Callers,
+    as_json: bool,
+) -> int:
+    """The platform's own events, to the webhook (--http) or the call-started topic; answers read from /v1/stats."""
+    platform = args.platform
+    own_address = f"http://{settings.web_host}:{settings.web_port}"
+    stats_urls = [u.strip() for u in (args.stats or args.http or own_address).split(",") if u.strip()]
+    producer = None
+    async with aiohttp.ClientSession() as session:
+        sender: Sender
+        if args.http:
+            tokens = settings.api_token_list
+            twilio = settings.twilio.auth_token
+            sender = WebhookSender(
+                session,
+                args.http,
+                api_token=tokens[0] if tokens else None,
+                twilio_auth_token=twilio.get_secret_value() if twilio is not None else None,
+                public_url=settings.public_url,
+            )
+        else:
+            producer = AIOKafkaProducer(**kafka_connection(settings).kwargs(), linger_ms=0)
+            await producer.start()
+            sender = KafkaSender(producer, settings.topic_call_started)
+        try:
+            with _Display(console, as_json, _platform_table(PlatformReport(platform))) as display:
+                report = await simulate_platform(
+                    platform,
+                    config,
+                    sender,
+                    callers,
+                    session,
+                    stats_urls,
+                    lambda r: display.update(_platform_table(r)),
+                )
+                display.update(_platform_table(report))
+        finally:
+            if producer is not None:
+                await producer.stop()
+    if as_json:
+        _print_json(report.as_dict())
+    return 0 if report.refused == 0 else 1
+
+
+def _print_json(report: dict[str, object]) -> None:
+    # stdout itself, not the rich console: machines read it, and rich would wrap or colour it.
+    sys.stdout.write(orjson.dumps(report).decode() + "\n")
+    sys.stdout.flush()

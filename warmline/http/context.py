@@ -13,7 +13,7 @@ from ..llm.briefs import BriefService
 from ..llm.chat import CallerChat
 from ..lookups import LookupService
 from ..metrics import Metrics
-from ..platforms import Mappings
+from ..platforms.ingress import PlatformIngress
 from ..prewarm.scheduler import VipRunner
 from ..stream.backlog import ProduceBacklog
 
@@ -35,8 +35,8 @@ class WebContext:
     briefs: BriefService | None = None
     backlog: ProduceBacklog | None = None
     """Records waiting for the broker; batch writes wait while it is full (memory bound)."""
-    platforms: Mappings | None = None
-    """The platforms' event mappings (POST /v1/events/{platform})."""
+    platforms: PlatformIngress | None = None
+    """The platforms' event mappings and call registry (POST /v1/events/{platform})."""
     twilio: Any = None
     """Twilio's request-signature check (http/events.py TwilioSignature), when TWILIO_AUTH_TOKEN is set."""
 

@@ -1,9 +1,11 @@
 """POST /v1/events/{platform}: a platform's webhook (Twilio TaskRouter, an EventBridge API destination, …).
 
-The body is recognised by the platform's mapping (docs/platforms.md). Each queued call with a
-caller is published, as warmline's CallStarted, into warmline's own call-started repartition
-topic on its owner's partition; the answer (202) comes only once every such record is on the
-broker, so a platform that gets no 2xx retries and nothing is lost. Unrecognised: 400 with the
+The body is recognised by the platform's mapping (docs/platforms.md) and routed as the Kafka path
+routes it (platforms/ingress.py): each queued call, as warmline's CallStarted, and each answered
+call, as CallAnswered, into warmline's own call-started repartition topic on its owner's
+partition; an event without the caller's number waits in the call registry for its call's. The
+answer (202) comes only once every such record is on the broker, so a platform that gets no 2xx
+retries and nothing is lost. Unrecognised: 400 with the
 reason. Credentials: the API tokens as a bearer or as Basic auth's password (the middleware), and
 for Twilio, when TWILIO_AUTH_TOKEN is set, Twilio's own request signature, checked with Twilio's
 validator against WARMLINE_PUBLIC_URL.
@@ -21,7 +23,8 @@ from pydantic import SecretStr
 
 from ..models import LookupStatus
 from ..models.protocol import EVENTS_PATH
-from ..platforms.calls import platform_payload, to_warm
+from ..platforms.calls import platform_payload
+from ..platforms.registry import RegistryUnavailable
 from ..settings import SettingsError
 from ..stream.ownership import Ownership
 from ..stream.topics import repartition_topic
@@ -85,19 +88,24 @@ def register(app: Any, ctx: WebContext) -> None:
             if not calls:
                 ctx.metrics.platform_events.labels(platform, "unrecognized").inc()
                 return error_response(LookupStatus.INVALID, f"not a {platform} call event warmline recognises")
+            try:
+                dispatches = await platforms.route_all(calls)
+            except RegistryUnavailable as e:  # an event without a number cannot be matched now: retry
+                logger.warning("platform event from %s not matched: %s", platform, e)
+                return error_response(LookupStatus.UNAVAILABLE, "call registry unavailable; retry", http_status=503)
             deliveries, outcomes = [], []
-            for call in calls:
-                plan = to_warm(call, ctx.region)
-                if plan.started is not None and plan.owner_key is not None:
-                    key, partition = plan.owner_key.encode(), ownership.partition_of(plan.owner_key)
-                    sent = await app.producer.send(topic, key, plan.started.to_json(), partition, None, None)
+            for d in dispatches:
+                if d.record is not None and d.owner_key is not None:
+                    key, partition = d.owner_key.encode(), ownership.partition_of(d.owner_key)
+                    sent = await app.producer.send(topic, key, d.record, partition, None, None)
                     deliveries.append(asyncio.ensure_future(sent))
-                ctx.metrics.platform_events.labels(platform, plan.outcome).inc()
-                outcomes.append({"call_id": call.call_id, "kind": call.kind.value, "outcome": plan.outcome})
+                ctx.metrics.platform_events.labels(platform, d.outcome).inc()
+                outcomes.append({"call_id": d.call.call_id, "kind": d.call.kind.value, "outcome": d.outcome})
             try:
                 async with asyncio.timeout(DELIVERY_TIMEOUT_S):
                     await asyncio.gather(*deliveries)
             except Exception as e:  # noqa: BLE001  # not on the broker: the platform retries
                 logger.warning("platform event from %s not delivered to Kafka: %s", platform, type(e).__name__)
+                await platforms.restore(dispatches)
                 return error_response(LookupStatus.UNAVAILABLE, "the event could not be stored; retry", http_status=503)
             return json_response({"accepted": outcomes}, status=202)

@@ -167,10 +167,11 @@ PATHS: dict[str, dict[str, Any]] = {
     "/v1/events/{platform}": {
         "post": {
             "operationId": "platformEvent",
-            "summary": "A contact-center platform's own webhook: warm each queued caller on its owner.",
+            "summary": "A contact-center platform's own webhook: warm queued callers, count answers, on their owners.",
             "description": (
                 "The body is the platform's event as it sends it (JSON, a JSON array, or form fields), recognised by"
-                " the platform's mapping (docs/platforms.md). 202 once every queued call is stored on Kafka; a"
+                " the platform's mapping (docs/platforms.md). 202 once every queued or answered call is stored on Kafka"
+                " for its owner (an event without the caller's number waits for its call's); a"
                 " platform that gets no 2xx retries. Credentials: one of WARMLINE_API_TOKENS as a bearer or as"
                 " Basic auth's password; for Twilio, when TWILIO_AUTH_TOKEN is set, X-Twilio-Signature as well."
             ),
@@ -193,13 +194,17 @@ PATHS: dict[str, dict[str, Any]] = {
                 },
             },
             "responses": {
-                "202": _json(_ref("PlatformEventsAccepted"), "Recognised; each queued call stored for its owner."),
+                "202": _json(
+                    _ref("PlatformEventsAccepted"), "Recognised; each queued or answered call stored for its owner"
+                ),
                 "400": _reply("Not a call event of this platform warmline recognises (`status: invalid`)."),
                 "401": _UNAUTHORIZED,
                 "403": _reply("Twilio: missing or wrong X-Twilio-Signature (`status: invalid`)."),
                 "404": _reply("No such platform (`status: invalid`)."),
                 "413": _TOO_LONG,
-                "503": _reply("Not stored on Kafka in time (`status: unavailable`); retry."),
+                "503": _reply(
+                    "Not stored on Kafka in time, or the call registry unreachable (`status: unavailable`); retry."
+                ),
             },
         }
     },
@@ -354,7 +359,14 @@ SCHEMAS: dict[str, dict[str, Any]] = {
                         "kind": {"type": "string", "enum": ["queued", "answered", "ended"]},
                         "outcome": {
                             "type": "string",
-                            "enum": ["queued", "answered", "ended", "queued_without_caller", "invalid_caller"],
+                            "enum": [
+                                "queued",
+                                "answered",
+                                "ended",
+                                "waiting_for_caller",
+                                "queued_without_caller",
+                                "invalid_caller",
+                            ],
                         },
                     },
                 },
@@ -425,6 +437,29 @@ SCHEMAS: dict[str, dict[str, Any]] = {
                     "answered_warm": _COUNT,
                     "warm_at_answer_ratio": _NULLABLE_NUMBER,
                     "time_to_warm_ms": _PERCENTILES,
+                    "platforms": {
+                        "type": "object",
+                        "description": "Per platform, from its answered events (docs/platforms.md).",
+                        "additionalProperties": {
+                            "type": "object",
+                            "properties": {
+                                "answered": _COUNT,
+                                "warm": {
+                                    "type": "object",
+                                    "properties": {"l1": _COUNT, "l2": _COUNT, "cold": _COUNT},
+                                    "required": ["l1", "l2", "cold"],
+                                },
+                                "warm_at_answer_ratio": _NULLABLE_NUMBER,
+                                "answered_before_queued": _COUNT,
+                                "brief_ready_at_answer_ratio": _NULLABLE_NUMBER,
+                                "repeated_answers": _COUNT,
+                                "queue_wait_ms": _PERCENTILES,
+                                "queued_to_warm_ms": _PERCENTILES,
+                                "queues": {"type": "object", "description": "answered and l1, per queue."},
+                            },
+                            "required": ["answered", "warm", "warm_at_answer_ratio"],
+                        },
+                    },
                 },
                 "required": ["answered", "answered_warm", "warm_at_answer_ratio"],
             },

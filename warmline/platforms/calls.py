@@ -1,14 +1,17 @@
-"""A platform's raw message → the payload the mappings read; a queued PlatformCall → warmline's CallStarted."""
+"""A platform's raw message → the payload the mappings read; a PlatformCall → what its owner gets:
+warmline's CallStarted for a queued call, the internal CallAnswered for an answered one."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from datetime import datetime
+from typing import Any, Literal
 from urllib.parse import parse_qsl
 
 import orjson
+from pydantic import Field
 
-from ..models import CallStarted, InvalidMessage
+from ..models import CallStarted, InvalidMessage, WireModel
 from .mapping import CallEventKind, PlatformCall
 
 
@@ -63,3 +66,17 @@ def to_warm(call: PlatformCall, region: str) -> ToWarm:
     except InvalidMessage:
         return ToWarm(None, None, "invalid_caller")
     return ToWarm(started, key, call.kind.value)
+
+
+class CallAnswered(WireModel):
+    """An agent picked up a platform's call: sent to the caller's owner on warmline's call-started
+    repartition topic (beside CallStarted, which this shape can never be taken for)."""
+
+    type: Literal["call-answered"] = "call-answered"
+    platform: str = Field(min_length=1, max_length=64)
+    call_id: str = Field(min_length=1, max_length=128)
+    key: str = Field(min_length=1, max_length=400)  # the caller's lookup key, e.g. phone:+14155550123
+    queue: str | None = Field(default=None, max_length=400)
+    agent: str | None = Field(default=None, max_length=400)
+    answered_at: datetime | None = None  # the platform's time of the answer
+    queued_at: datetime | None = None  # the platform's time of the call's first queued event, when known
