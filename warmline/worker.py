@@ -39,10 +39,11 @@ from .sources.gate import SourceGate
 from .stream.app import L1_TABLE, StreamApp, build_app
 from .stream.backlog import MAX_PRODUCE_BACKLOG, ProduceBacklog, producer_buffered
 from .stream.internals import require as require_internals
+from .stream.lanes import INVALIDATION, LOOKUPS, WARMING, Lanes, LanesWatch
 from .stream.ownership import Ownership
 from .stream.security import kafka_connection
 from .stream.topics import TopicPlan
-from .stream.transport import oldest_unacked_of
+from .stream.transport import consumer_lag_of, oldest_unacked_of
 from .stream.unacked import UnackedWatch
 
 logger = logging.getLogger(__name__)
@@ -286,6 +287,21 @@ class Worker:
         return self.stream.app
 
 
+def build_lanes(stream: StreamApp) -> Lanes:
+    """The input topics by lane; warming yields to the lookups lane (``stream/lanes.py``)."""
+    topics = stream.topics
+
+    def names(routed: Any) -> tuple[str, str]:
+        return routed.source.get_topic_name(), routed.repartition.get_topic_name()
+
+    lanes = {
+        LOOKUPS: names(topics.lookup_request),
+        WARMING: names(topics.call_started),
+        INVALIDATION: names(topics.customer_changed),
+    }
+    return Lanes(lanes, lambda wanted: consumer_lag_of(stream.app, wanted))
+
+
 def build_worker(settings: Settings, source: Source | None = None) -> Worker:
     """Wire App + Runtime + agents + routes for *settings*."""
     require_internals()  # an upgraded Faust/aiokafka without what delivery relies on: refuse to start
@@ -293,6 +309,8 @@ def build_worker(settings: Settings, source: Source | None = None) -> Worker:
     quiet_malformed_requests()  # aiohttp would log the raw bytes of a refused request, tokens included
     stream = build_app(settings)
     runtime = Runtime.build(settings, stream.l1_table, source)
+    lanes = build_lanes(stream)
+    stream.app.lanes = lanes  # read by the consumer and by the call-started agents registered below
     ownership = Ownership(stream.app)
     vip = VipRunner(runtime.cache, runtime.vip, ownership, concurrency=settings.prewarm_concurrency)
     # One bound for every producer of records (agents' replies and re-keying, L1 writes from views).
@@ -316,6 +334,8 @@ def build_worker(settings: Settings, source: Source | None = None) -> Worker:
     twilio = TwilioSignature(twilio_token, settings.public_url) if twilio_token is not None else None
     http.register(stream.app, replace(runtime.web_context(vip), backlog=backlog, platforms=platforms, twilio=twilio))
     stream.app.add_dependency(RuntimeLifecycle(runtime, pool, vip))
+    stream.app.add_dependency(LanesWatch(lanes))
+    runtime.metrics.export_lanes(lanes.lag)
 
     async def drain_handlers() -> None:
         # SIGTERM: stop taking events; what is not done within the grace stays unacked for the next owner.
