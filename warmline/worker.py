@@ -309,8 +309,9 @@ def build_worker(settings: Settings, source: Source | None = None) -> Worker:
     quiet_malformed_requests()  # aiohttp would log the raw bytes of a refused request, tokens included
     stream = build_app(settings)
     runtime = Runtime.build(settings, stream.l1_table, source)
-    lanes = build_lanes(stream)
-    stream.app.lanes = lanes  # read by the consumer and by the call-started agents registered below
+    lanes = build_lanes(stream)  # its lag is exported either way
+    if settings.lookups_first:
+        stream.app.lanes = lanes  # read by the consumer and by the call-started agents registered below
     ownership = Ownership(stream.app)
     vip = VipRunner(runtime.cache, runtime.vip, ownership, concurrency=settings.prewarm_concurrency)
     # One bound for every producer of records (agents' replies and re-keying, L1 writes from views).
@@ -334,8 +335,16 @@ def build_worker(settings: Settings, source: Source | None = None) -> Worker:
     twilio = TwilioSignature(twilio_token, settings.public_url) if twilio_token is not None else None
     http.register(stream.app, replace(runtime.web_context(vip), backlog=backlog, platforms=platforms, twilio=twilio))
     stream.app.add_dependency(RuntimeLifecycle(runtime, pool, vip))
-    stream.app.add_dependency(LanesWatch(lanes))
+    if settings.lookups_first:
+        stream.app.add_dependency(LanesWatch(lanes))
     runtime.metrics.export_lanes(lanes.lag)
+    runtime.metrics.export_counts(
+        "warmline_warming_yields",
+        "Times warming yielded to waiting lookups or a late loop (yielded), "
+        "and slices it was given while they still waited (sliced).",
+        "event",
+        lambda: {"yielded": lanes.yields, "sliced": lanes.slices},
+    )
 
     async def drain_handlers() -> None:
         # SIGTERM: stop taking events; what is not done within the grace stays unacked for the next owner.
