@@ -131,7 +131,7 @@ async def run_peak(redis_url: str, quick: bool) -> list[Result]:
     with tempfile.TemporaryDirectory(prefix="warmline-bench-") as tmp:
         stack = await start_stack(
             Path(tmp),
-            demo_count=20_000 if quick else 200_000,  # every caller of the burst is in the directory
+            demo_count=60_000 if quick else 250_000,  # every caller of the burst is in the directory
             WARMLINE_REDIS_URL=redis_url,
             WARMLINE_DEMO_LATENCY_MS="50",
             WARMLINE_SOURCE_CONCURRENCY="1000",

@@ -340,10 +340,10 @@ def build_worker(settings: Settings, source: Source | None = None) -> Worker:
     runtime.metrics.export_lanes(lanes.lag)
     runtime.metrics.export_counts(
         "warmline_warming_yields",
-        "Times warming yielded to waiting lookups or a late loop (yielded), "
-        "and slices it was given while they still waited (sliced).",
+        "Times warming began to yield, by why (late_loop, lookups_waiting), "
+        "and slices it was given while the reason lasted (sliced).",
         "event",
-        lambda: {"yielded": lanes.yields, "sliced": lanes.slices},
+        lambda: lanes.counts,
     )
 
     async def drain_handlers() -> None:

@@ -71,7 +71,7 @@ async def test_warming_waits_its_turn_while_a_lookup_waits_and_goes_on_once_it_i
     assert not lanes.check()
     await asyncio.wait_for(waiting, 1)
     assert order == ["lookup served", "warm"]
-    assert lanes.yields == 1
+    assert lanes.counts == {"late_loop": 0, "lookups_waiting": 1, "sliced": 0}
 
 
 def test_only_the_warming_lane_is_held_and_only_while_yielding() -> None:
@@ -89,6 +89,7 @@ def test_a_late_loop_makes_warming_yield_until_it_is_on_time() -> None:
     assert not lanes.check()
     lanes.observe_loop(0.08)  # HTTP requests wait in that loop too
     assert lanes.check()
+    assert lanes.counts["late_loop"] == 1
     lanes.observe_loop(0.001)
     assert not lanes.check()
 
@@ -104,7 +105,7 @@ def test_warming_gets_a_slice_after_yielding_for_max_yield_s() -> None:
     assert decisions[:25] == [True] * 25
     assert decisions[25:30] == [False] * 5
     assert decisions[30:55] == [True] * 25
-    assert lanes.slices == 2 and lanes.yields == 2
+    assert lanes.counts["sliced"] == 2 and lanes.counts["lookups_waiting"] == 2
 
 
 async def test_release_lets_warming_go_on() -> None:

@@ -36,6 +36,7 @@ MAX_YIELD_S = 0.25
 SLICE_S = 0.05
 
 LOOKUPS, WARMING, INVALIDATION, OTHER = "lookups", "warming", "invalidation", "other"
+LATE_LOOP, LOOKUPS_WAITING, SLICED = "late_loop", "lookups_waiting", "sliced"
 
 
 class _Partition(Protocol):
@@ -71,9 +72,8 @@ class Lanes:
         self._slice_until = 0.0
         self._open = asyncio.Event()
         self._open.set()
-        #: Times warming started to yield, and slices it was given while lookups still waited.
-        self.yields = 0
-        self.slices = 0
+        #: Times warming started to yield, by why, and slices it was given while the reason lasted.
+        self.counts = dict.fromkeys((LATE_LOOP, LOOKUPS_WAITING, SLICED), 0)
 
     def lane_of(self, topic: str) -> str:
         """The lane of *topic* (``other`` for topics of no lane, e.g. changelogs)."""
@@ -95,18 +95,18 @@ class Lanes:
     def check(self) -> bool:
         """Decide whether warming yields now (see the module docstring); returns the decision."""
         now = self._clock()
-        want = self._loop_late_s > self._late_s or self.lookups_waiting()
-        if not want or now < self._slice_until:
+        late = self._loop_late_s > self._late_s
+        if not (late or self.lookups_waiting()) or now < self._slice_until:
             self._yield_since = None
             self._open.set()
             return False
         if self._yield_since is None:
             self._yield_since = now
-            self.yields += 1
+            self.counts[LATE_LOOP if late else LOOKUPS_WAITING] += 1
         elif now - self._yield_since >= self._max_yield_s:
             self._yield_since = None
             self._slice_until = now + self._slice_s
-            self.slices += 1
+            self.counts[SLICED] += 1
             self._open.set()
             return False
         self._open.clear()
