@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import MutableMapping
+from collections.abc import Callable, MutableMapping
 from dataclasses import dataclass, field, replace
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -287,7 +287,7 @@ class Worker:
         return self.stream.app
 
 
-def build_lanes(stream: StreamApp) -> Lanes:
+def build_lanes(stream: StreamApp, produce_backlog: Callable[[], int]) -> Lanes:
     """The input topics by lane; warming yields to the lookups lane (``stream/lanes.py``)."""
     topics = stream.topics
 
@@ -299,7 +299,7 @@ def build_lanes(stream: StreamApp) -> Lanes:
         WARMING: names(topics.call_started),
         INVALIDATION: names(topics.customer_changed),
     }
-    return Lanes(lanes, lambda wanted: consumer_lag_of(stream.app, wanted))
+    return Lanes(lanes, lambda wanted: consumer_lag_of(stream.app, wanted), produce_backlog=produce_backlog)
 
 
 def build_worker(settings: Settings, source: Source | None = None) -> Worker:
@@ -309,13 +309,13 @@ def build_worker(settings: Settings, source: Source | None = None) -> Worker:
     quiet_malformed_requests()  # aiohttp would log the raw bytes of a refused request, tokens included
     stream = build_app(settings)
     runtime = Runtime.build(settings, stream.l1_table, source)
-    lanes = build_lanes(stream)  # its lag is exported either way
+    # One bound for every producer of records (agents' replies and re-keying, L1 writes from views).
+    backlog = ProduceBacklog(MAX_PRODUCE_BACKLOG, lambda: producer_buffered(stream.app))
+    lanes = build_lanes(stream, lambda: len(backlog))  # its lag is exported either way
     if settings.lookups_first:
         stream.app.lanes = lanes  # read by the consumer and by the call-started agents registered below
     ownership = Ownership(stream.app)
     vip = VipRunner(runtime.cache, runtime.vip, ownership, concurrency=settings.prewarm_concurrency)
-    # One bound for every producer of records (agents' replies and re-keying, L1 writes from views).
-    backlog = ProduceBacklog(MAX_PRODUCE_BACKLOG, lambda: producer_buffered(stream.app))
     dlq_producer = DeadLetterProducer(kafka_connection(settings))
     platforms = load_mappings(settings.event_mapping_files)  # a bad file: MappingError, one line, exit 2
     pool = agents.register_all(

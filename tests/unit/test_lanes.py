@@ -71,7 +71,7 @@ async def test_warming_waits_its_turn_while_a_lookup_waits_and_goes_on_once_it_i
     assert not lanes.check()
     await asyncio.wait_for(waiting, 1)
     assert order == ["lookup served", "warm"]
-    assert lanes.counts == {"late_loop": 0, "lookups_waiting": 1, "sliced": 0}
+    assert lanes.counts == {"late_loop": 0, "lookups_waiting": 1, "produce_backlog": 0, "sliced": 0}
 
 
 def test_only_the_warming_lane_is_held_and_only_while_yielding() -> None:
@@ -236,3 +236,16 @@ def test_the_consumer_s_lag_is_the_high_watermark_less_the_lowest_offset_not_don
     consumer._ledger.done(LOOKUP, 4)
     thread.highwaters[LOOKUP] = 5
     assert consumer.lag([LOOKUP.topic]) == {LOOKUP: 0}
+
+
+def test_warming_holds_without_slices_while_the_broker_is_behind() -> None:
+    waiting = [5000]
+    backlog, clock = _Backlog(), _Clock()
+    lanes = Lanes(TOPICS, backlog, produce_backlog=lambda: waiting[0], max_produce_backlog=1000, clock=clock)
+    decisions = []
+    for _ in range(40):  # 0.4 s: past max_yield_s, and still held (warming cannot outrun the broker)
+        decisions.append(lanes.check())
+        clock.now += 0.01
+    assert all(decisions) and lanes.counts["produce_backlog"] == 1 and lanes.counts["sliced"] == 0
+    waiting[0] = 999
+    assert not lanes.check()

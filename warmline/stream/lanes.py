@@ -12,6 +12,9 @@ known to the consumer and not acked) or the loop runs late, the warming lane *yi
 
 Yielding is bounded: after ``max_yield_s`` of continuous yielding warming gets a slice of
 ``slice_s`` whatever the signals say, so a steady trickle of lookups never starves it.
+Warming also holds, without slices, while more than ``max_produce_backlog`` records wait for the
+broker (mostly its own L1 changelog writes): at MAX_PRODUCE_BACKLOG the worker stops taking
+events of every lane, lookups included, so warming stays below that on its own.
 """
 
 from __future__ import annotations
@@ -34,9 +37,13 @@ LATE_S = 0.02
 MAX_YIELD_S = 0.25
 #: The slice warming then gets, signals or not.
 SLICE_S = 0.05
+#: Records waiting for the broker above which warming holds (no slice): the worker's intake stops
+#: for every lane at MAX_PRODUCE_BACKLOG (stream/backlog.py), so warming keeps well below it and a
+#: lookup's reply never waits for the L1 changelog to drain.
+WARMING_PRODUCE_BACKLOG = 1000
 
 LOOKUPS, WARMING, INVALIDATION, OTHER = "lookups", "warming", "invalidation", "other"
-LATE_LOOP, LOOKUPS_WAITING, SLICED = "late_loop", "lookups_waiting", "sliced"
+LATE_LOOP, LOOKUPS_WAITING, PRODUCE_BACKLOG, SLICED = "late_loop", "lookups_waiting", "produce_backlog", "sliced"
 
 
 class _Partition(Protocol):
@@ -55,6 +62,8 @@ class Lanes:
         topics: Mapping[str, Collection[str]],
         backlog: Callable[[Collection[str] | None], Mapping[Any, int]],
         *,
+        produce_backlog: Callable[[], int] = lambda: 0,
+        max_produce_backlog: int = WARMING_PRODUCE_BACKLOG,
         clock: Callable[[], float] = time.monotonic,
         late_s: float = LATE_S,
         max_yield_s: float = MAX_YIELD_S,
@@ -63,6 +72,8 @@ class Lanes:
         self._lane_of = {topic: lane for lane, names in topics.items() for topic in names}
         self._lookup_topics = frozenset(topics.get(LOOKUPS, ()))
         self._backlog = backlog
+        self._produce_backlog = produce_backlog
+        self._max_produce_backlog = max_produce_backlog
         self._clock = clock
         self._late_s = late_s
         self._max_yield_s = max_yield_s
@@ -73,7 +84,7 @@ class Lanes:
         self._open = asyncio.Event()
         self._open.set()
         #: Times warming started to yield, by why, and slices it was given while the reason lasted.
-        self.counts = dict.fromkeys((LATE_LOOP, LOOKUPS_WAITING, SLICED), 0)
+        self.counts = dict.fromkeys((LATE_LOOP, LOOKUPS_WAITING, PRODUCE_BACKLOG, SLICED), 0)
 
     def lane_of(self, topic: str) -> str:
         """The lane of *topic* (``other`` for topics of no lane, e.g. changelogs)."""
@@ -95,6 +106,12 @@ class Lanes:
     def check(self) -> bool:
         """Decide whether warming yields now (see the module docstring); returns the decision."""
         now = self._clock()
+        if self._produce_backlog() >= self._max_produce_backlog:
+            # Not a turn to share: warming cannot go faster than the broker takes its writes anyway.
+            if self._open.is_set():
+                self.counts[PRODUCE_BACKLOG] += 1
+            self._open.clear()
+            return True
         late = self._loop_late_s > self._late_s
         if not (late or self.lookups_waiting()) or now < self._slice_until:
             self._yield_since = None
