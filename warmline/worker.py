@@ -340,7 +340,7 @@ def build_worker(settings: Settings, source: Source | None = None) -> Worker:
     runtime.metrics.export_lanes(lanes.lag)
     runtime.metrics.export_counts(
         "warmline_warming_yields",
-        "Times warming began to yield, by why (late_loop, lookups_waiting), "
+        "Times warming began to yield, by why (late_loop, lookups_waiting, produce_backlog), "
         "and slices it was given while the reason lasted (sliced).",
         "event",
         lambda: lanes.counts,
