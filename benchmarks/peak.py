@@ -336,7 +336,9 @@ async def one_mode(stack: BenchStack, label: str, rate: float, burst_s: float, b
         "published": published,
         "burst_events": len(published),
         "published_rate": round(len(published) / max(1e-9, max(published.values()) - min(published.values())), 1),
-        "time_to_warm": {**summary_ms(to_warm), "warmed": len(to_warm)} if to_warm else {"warmed": 0, "error": warm_error},
+        "time_to_warm": (
+            {**summary_ms(to_warm), "warmed": len(to_warm)} if to_warm else {"warmed": 0, "error": warm_error}
+        ),
         "all_handled_s_after_burst": round(drain_s, 1) if drained else None,
         "cpu_pct_of_one_core": {"burst": burst_cpu, "drain": drain_cpu},
         "warming_yields": yields,
