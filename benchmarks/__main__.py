@@ -13,7 +13,7 @@ from rich.console import Console
 from warmline.commands.processes import stop_process
 from warmline.sources.demo import generate
 
-from . import connectivity, inprocess, interop, llm, platforms, serving, tilores, warming
+from . import connectivity, inprocess, interop, llm, peak, platforms, serving, tilores, warming
 from .report import print_table, write
 from .stack import start_stack
 from .stats import Result
@@ -149,13 +149,29 @@ async def run_platforms(redis_url: str, quick: bool) -> list[Result]:
             stack.stop()
 
 
+async def run_peak(redis_url: str, quick: bool) -> list[Result]:
+    with tempfile.TemporaryDirectory(prefix="warmline-bench-") as tmp:
+        stack = await start_stack(
+            Path(tmp),
+            demo_count=60_000 if quick else 250_000,  # every caller of the burst is in the directory
+            WARMLINE_REDIS_URL=redis_url,
+            WARMLINE_DEMO_LATENCY_MS="50",
+            WARMLINE_SOURCE_CONCURRENCY="1000",
+            WARMLINE_L1_MAX_ENTRIES="400000",  # the burst must not evict the callers warmed before it
+        )
+        try:
+            return await peak.morning_peak(stack, quick)
+        finally:
+            stack.stop()
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(prog="python -m benchmarks")
     parser.add_argument("--quick", action="store_true", help="small sample sizes (a smoke run, not figures to quote)")
     parser.add_argument("--redis-url", default=os.environ.get("WARMLINE_REDIS_URL", "redis://127.0.0.1:6379/0"))
     parser.add_argument(
         "--only",
-        choices=["serving", "interop", "warming", "batch", "tilores", "llm", "connectivity", "platforms"],
+        choices=["serving", "interop", "warming", "batch", "tilores", "llm", "connectivity", "platforms", "peak"],
         help="run one suite",
     )
     args = parser.parse_args()
@@ -192,6 +208,15 @@ def main() -> None:
         results = asyncio.run(run_platforms(args.redis_url, args.quick))
         print_table("platform webhooks (issue 22): time to 2xx beside a bare produce, events/s", results, console)
         path = write("platforms" + suffix, results, {**meta, "loadavg": os.getloadavg()})
+        finally:
+            stack.stop()
+
+
+    if args.only in (None, "peak"):
+        info = peak.meta()
+        results = asyncio.run(run_peak(args.redis_url, args.quick))
+        print_table("morning peak (issue 23): lookups beside a call-started burst at 3× capacity", results, console)
+        path = write("peak" + suffix, results, {**meta, **info, "loadavg_end": os.getloadavg()})
         console.print(f"wrote {path} and {path.with_suffix('.png')}")
     if args.only in (None, "llm"):
         results = asyncio.run(run_llm(args.redis_url, args.quick))

@@ -301,7 +301,7 @@ def build_parser() -> argparse.ArgumentParser:
     bench.add_argument("--quick", action="store_true", help="small samples: a smoke run, not figures to quote")
     bench.add_argument(
         "--only",
-        choices=["serving", "interop", "warming", "batch", "tilores", "llm", "connectivity", "platforms"],
+        choices=["serving", "interop", "warming", "batch", "tilores", "llm", "connectivity", "platforms", "peak"],
         help="run one suite",
     )
     bench.set_defaults(fn=cmd_bench)

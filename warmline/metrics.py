@@ -108,28 +108,45 @@ class Metrics:
 
     def export_counts(self, name: str, documentation: str, label: str, read: Callable[[], Mapping[str, float]]) -> None:
         """Expose counts kept elsewhere (e.g. CacheStats) as one counter family, read at scrape time."""
-        self.registry.register(_ReadAtScrape(CounterMetricFamily, name, documentation, label, read))
+        self.registry.register(_ReadAtScrape(CounterMetricFamily, name, documentation, (label,), _keyed(read)))
+
+    def export_lanes(self, read: Callable[[], Mapping[tuple[str, ...], float]]) -> None:
+        """Expose the consumer's lag per lane and input topic as ``warmline_consumer_lag{lane,topic}``."""
+        self.registry.register(
+            _ReadAtScrape(
+                GaugeMetricFamily,
+                "warmline_consumer_lag",
+                "Input records not done (the partition's high watermark as of its last fetch, less the lowest "
+                "offset not acked), by lane (lookups, warming, invalidation) and topic.",
+                ("lane", "topic"),
+                read,
+            )
+        )
 
     def export_gauges(self, name: str, documentation: str, label: str, read: Callable[[], Mapping[str, float]]) -> None:
         """Expose values kept elsewhere (e.g. the consumer's unacked ages) as one gauge family, read at scrape time."""
-        self.registry.register(_ReadAtScrape(GaugeMetricFamily, name, documentation, label, read))
+        self.registry.register(_ReadAtScrape(GaugeMetricFamily, name, documentation, (label,), _keyed(read)))
 
 
 _Family = type[CounterMetricFamily] | type[GaugeMetricFamily]
+_Read = Callable[[], Mapping[tuple[str, ...], float]]
+
+
+def _keyed(read: Callable[[], Mapping[str, float]]) -> _Read:
+    """*read* with each one-label key as a tuple of label values."""
+    return lambda: {(key,): value for key, value in read().items()}
 
 
 class _ReadAtScrape(Collector):
-    def __init__(
-        self, family: _Family, name: str, documentation: str, label: str, read: Callable[[], Mapping[str, float]]
-    ) -> None:
-        self._family, self._name, self._doc, self._label, self._read = family, name, documentation, label, read
+    def __init__(self, family: _Family, name: str, documentation: str, labels: tuple[str, ...], read: _Read) -> None:
+        self._family, self._name, self._doc, self._labels, self._read = family, name, documentation, labels, read
 
     def describe(self) -> Iterator[CounterMetricFamily | GaugeMetricFamily]:
         # Declaring the name lets the registry refuse a second family of the same name at register time.
-        yield self._family(self._name, self._doc, labels=[self._label])
+        yield self._family(self._name, self._doc, labels=list(self._labels))
 
     def collect(self) -> Iterator[CounterMetricFamily | GaugeMetricFamily]:
-        family = self._family(self._name, self._doc, labels=[self._label])
+        family = self._family(self._name, self._doc, labels=list(self._labels))
         for key, value in self._read().items():
-            family.add_metric([key], value)
+            family.add_metric(list(key), value)
         yield family

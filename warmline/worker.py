@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import MutableMapping
+from collections.abc import Callable, MutableMapping
 from dataclasses import dataclass, field, replace
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -41,10 +41,11 @@ from .sources.gate import SourceGate
 from .stream.app import L1_TABLE, StreamApp, build_app
 from .stream.backlog import MAX_PRODUCE_BACKLOG, ProduceBacklog, producer_buffered
 from .stream.internals import require as require_internals
+from .stream.lanes import INVALIDATION, LOOKUPS, WARMING, Lanes, LanesWatch
 from .stream.ownership import Ownership
 from .stream.security import kafka_connection
 from .stream.topics import TopicPlan
-from .stream.transport import oldest_unacked_of
+from .stream.transport import consumer_lag_of, oldest_unacked_of
 from .stream.unacked import UnackedWatch
 
 logger = logging.getLogger(__name__)
@@ -288,6 +289,21 @@ class Worker:
         return self.stream.app
 
 
+def build_lanes(stream: StreamApp, produce_backlog: Callable[[], int]) -> Lanes:
+    """The input topics by lane; warming yields to the lookups lane (``stream/lanes.py``)."""
+    topics = stream.topics
+
+    def names(routed: Any) -> tuple[str, str]:
+        return routed.source.get_topic_name(), routed.repartition.get_topic_name()
+
+    lanes = {
+        LOOKUPS: names(topics.lookup_request),
+        WARMING: names(topics.call_started),
+        INVALIDATION: names(topics.customer_changed),
+    }
+    return Lanes(lanes, lambda wanted: consumer_lag_of(stream.app, wanted), produce_backlog=produce_backlog)
+
+
 def build_worker(settings: Settings, source: Source | None = None) -> Worker:
     """Wire App + Runtime + agents + routes for *settings*."""
     require_internals()  # an upgraded Faust/aiokafka without what delivery relies on: refuse to start
@@ -295,10 +311,13 @@ def build_worker(settings: Settings, source: Source | None = None) -> Worker:
     quiet_malformed_requests()  # aiohttp would log the raw bytes of a refused request, tokens included
     stream = build_app(settings)
     runtime = Runtime.build(settings, stream.l1_table, source)
-    ownership = Ownership(stream.app)
-    vip = VipRunner(runtime.cache, runtime.vip, ownership, concurrency=settings.prewarm_concurrency)
     # One bound for every producer of records (agents' replies and re-keying, L1 writes from views).
     backlog = ProduceBacklog(MAX_PRODUCE_BACKLOG, lambda: producer_buffered(stream.app))
+    lanes = build_lanes(stream, lambda: len(backlog))  # its lag is exported either way
+    if settings.lookups_first:
+        stream.app.lanes = lanes  # read by the consumer and by the call-started agents registered below
+    ownership = Ownership(stream.app)
+    vip = VipRunner(runtime.cache, runtime.vip, ownership, concurrency=settings.prewarm_concurrency)
     dlq_producer = DeadLetterProducer(kafka_connection(settings))
     briefs = runtime.briefs
 
@@ -328,6 +347,16 @@ def build_worker(settings: Settings, source: Source | None = None) -> Worker:
     twilio = TwilioSignature(twilio_token, settings.public_url) if twilio_token is not None else None
     http.register(stream.app, replace(runtime.web_context(vip), backlog=backlog, platforms=platforms, twilio=twilio))
     stream.app.add_dependency(RuntimeLifecycle(runtime, pool, vip))
+    if settings.lookups_first:
+        stream.app.add_dependency(LanesWatch(lanes))
+    runtime.metrics.export_lanes(lanes.lag)
+    runtime.metrics.export_counts(
+        "warmline_warming_yields",
+        "Times warming began to yield, by why (late_loop, lookups_waiting, produce_backlog), "
+        "and slices it was given while the reason lasted (sliced).",
+        "event",
+        lambda: lanes.counts,
+    )
 
     async def drain_handlers() -> None:
         # SIGTERM: stop taking events; what is not done within the grace stays unacked for the next owner.

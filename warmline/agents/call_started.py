@@ -238,4 +238,6 @@ def register(
             platforms=platforms,
         ).handle
 
-    attach_routed(sa.app, routed, handler_for, pool, outbox, "warmline.call_started")
+    lanes = sa.app.lanes  # warming yields to lookups (stream/lanes.py)
+    turn = lanes.turn if lanes is not None else None
+    attach_routed(sa.app, routed, handler_for, pool, outbox, "warmline.call_started", turn)

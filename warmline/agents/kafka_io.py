@@ -252,11 +252,20 @@ class HandlerPool:
 
 
 async def consume(
-    stream: Any, handle: Callable[[EventT[bytes]], Awaitable[None]], pool: HandlerPool, outbox: Outbox
+    stream: Any,
+    handle: Callable[[EventT[bytes]], Awaitable[None]],
+    pool: HandlerPool,
+    outbox: Outbox,
+    turn: Callable[[], Awaitable[None]] | None = None,
 ) -> None:
-    """Feed every event of *stream* to *handle*; one bad event never stops the agent (and its partition)."""
+    """Feed every event of *stream* to *handle*; one bad event never stops the agent (and its partition).
+
+    *turn*, if given, is awaited before each event: a lane that yields to another (``stream/lanes.py``).
+    """
     backlog = outbox.backlog
     async for event in stream.noack().events():
+        if turn is not None:
+            await turn()
         if pool.closing:
             continue  # shutting down: left unacked, the partition's next owner handles it
         if backlog.full:  # the broker is behind: take nothing more until it catches up
@@ -278,14 +287,29 @@ Handle = Callable[[EventT[bytes]], Awaitable[None]]
 
 
 def attach_routed(
-    app: Any, routed: Routed, handler_for: Callable[[bool], Handle], pool: HandlerPool, outbox: Outbox, name: str
+    app: Any,
+    routed: Routed,
+    handler_for: Callable[[bool], Handle],
+    pool: HandlerPool,
+    outbox: Outbox,
+    name: str,
+    turn: Callable[[], Awaitable[None]] | None = None,
 ) -> None:
-    """Attach one agent to a foreign topic and one to its repartition topic (*handler_for(rekeyed)*)."""
+    """Attach one agent to a foreign topic and one to its repartition topic (*handler_for(rekeyed)*);
+    each awaits *turn* before an event, if given."""
     for rekeyed, topic in ((False, routed.source), (True, routed.repartition)):
-        _attach(app, topic, handler_for(rekeyed), pool, outbox, f"{name}.rekeyed" if rekeyed else name)
+        _attach(app, topic, handler_for(rekeyed), pool, outbox, f"{name}.rekeyed" if rekeyed else name, turn)
 
 
-def _attach(app: Any, topic: Any, handle: Handle, pool: HandlerPool, outbox: Outbox, name: str) -> None:
+def _attach(
+    app: Any,
+    topic: Any,
+    handle: Handle,
+    pool: HandlerPool,
+    outbox: Outbox,
+    name: str,
+    turn: Callable[[], Awaitable[None]] | None,
+) -> None:
     @app.agent(topic, name=name)  # type: ignore[untyped-decorator]  # faust's decorator is untyped
     async def agent(stream: Any) -> None:
-        await consume(stream, handle, pool, outbox)
+        await consume(stream, handle, pool, outbox, turn)

@@ -13,6 +13,7 @@ from faust.types import TableT, TopicT
 from ..models import CacheEntry, InvalidMessage
 from ..models.protocol import MAX_PREWARM_BODY_BYTES
 from ..settings import Settings
+from .lanes import Lanes
 from .security import KafkaConnection, kafka_connection
 from .topics import changelog_topic, repartition_topic
 from .transport import TunedTransport
@@ -41,6 +42,8 @@ class WarmlineApp(faust.App):
     """faust.App whose Kafka transport honours a configurable consumer fetch wait."""
 
     fetch_max_wait_ms: int = 500
+    #: Lookups first (``stream/lanes.py``): the consumer leaves out what it holds; None, nothing held.
+    lanes: Lanes | None = None
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)

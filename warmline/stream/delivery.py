@@ -135,6 +135,12 @@ class DeliveryLedger(Generic[P]):
             return None
         return next(iter(state.pending)) if state.pending else state.next
 
+    def low_waters(self) -> dict[P, int]:
+        """low_water() of every tracked partition."""
+        return {
+            tp: next(iter(state.pending)) if state.pending else state.next for tp, state in self._partitions.items()
+        }
+
     def oldest_pending(self) -> dict[P, tuple[int, float]]:
         """Per partition with records handed out and not done: the oldest one's offset and hand-out time."""
         return {tp: next(iter(state.pending.items())) for tp, state in self._partitions.items() if state.pending}

@@ -73,6 +73,12 @@ INTERNALS: tuple[Internal, ...] = (
         "the consumer thread class (TunedConsumerThread)",
     ),
     Internal(
+        faust_consumer.ThreadDelegateConsumer,
+        "_getmany",
+        "stream/transport.py",
+        "the fetch of Faust's active partitions: the lanes' held partitions are left out of it",
+    ),
+    Internal(
         faust_consumer.Consumer,
         "_new_offset",
         "stream/transport.py",

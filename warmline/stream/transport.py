@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import AsyncIterator, Mapping
+from collections.abc import AsyncIterator, Collection, Mapping
 from typing import Any, ClassVar, Protocol, TypeVar, cast
 
 import aiokafka
@@ -25,6 +25,8 @@ logger = logging.getLogger(__name__)
 
 # What a seek of one partition raises when a rebalance took it away or the broker does not answer.
 SEEK_ERRORS = (KafkaError, asyncio.TimeoutError)
+#: While the lanes hold partitions, a fetch waits at most this long, so that their release is seen soon.
+HELD_FETCH_TIMEOUT_S = 0.01
 
 
 class _HasFetchWait(Protocol):
@@ -107,6 +109,40 @@ class TunedConsumer(faust_aiokafka.Consumer):
             elif verdict is Verdict.REFETCH:
                 refetching.add(tp)
                 await self._refetch(tp, message.offset)
+
+    async def _getmany(self, active_partitions: set[Any] | None, timeout: float) -> Any:
+        """Faust's fetch of its active partitions, less those the app's lanes hold (``stream/lanes.py``).
+
+        Faust's own pause set (rebalances, recovery, full stream buffers) is left alone: a held
+        partition is one Faust would fetch and the lanes leave out for now, so neither resumes
+        what the other paused. A held partition's records stay in aiokafka's fetcher, which
+        fetches it no further until they are taken.
+        """
+        lanes = getattr(self.app, "lanes", None)
+        held = lanes.held(active_partitions) if lanes is not None and active_partitions else None
+        if not held:
+            return await super()._getmany(active_partitions, timeout)
+        active = set(active_partitions or ()) - held  # a copy: Faust's set is its own
+        wait = min(timeout, HELD_FETCH_TIMEOUT_S)
+        if not active:  # aiokafka reads an empty set as "every partition"
+            await asyncio.sleep(wait)
+            return {}
+        return await super()._getmany(active, wait)
+
+    def lag(self, topics: Collection[str] | None = None) -> dict[Any, int]:
+        """Per input partition (of *topics*, None: all): records not done, the partition's high
+        watermark (as of its last fetch) less the ledger's lowest offset not done."""
+        lags: dict[Any, int] = {}
+        for tp, low in self._ledger.low_waters().items():
+            if topics is not None and tp.topic not in topics:
+                continue
+            try:
+                high = self.highwater(tp)
+            except Exception:  # noqa: BLE001, S112  # revoked meanwhile, or not started: no figure, never a failed check
+                continue
+            if high is not None:
+                lags[tp] = max(0, high - low)
+        return lags
 
     def _stale_past_start(self, expected: int | None, offset: int) -> bool:
         """A refused record at or past the next offset of a partition started in this generation."""
@@ -279,6 +315,12 @@ def oldest_unacked_of(app: Any) -> dict[Any, tuple[int, float]]:
     """
     consumer = getattr(app, "_consumer", None)
     return consumer.oldest_unacked() if isinstance(consumer, TunedConsumer) else {}
+
+
+def consumer_lag_of(app: Any, topics: Collection[str] | None = None) -> dict[Any, int]:
+    """The app's consumer's lag per input partition (none before it exists; see TunedConsumer.lag)."""
+    consumer = getattr(app, "_consumer", None)
+    return consumer.lag(topics) if isinstance(consumer, TunedConsumer) else {}
 
 
 class StableProducer(faust_aiokafka.Producer):
