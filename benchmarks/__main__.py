@@ -208,10 +208,7 @@ def main() -> None:
         results = asyncio.run(run_platforms(args.redis_url, args.quick))
         print_table("platform webhooks (issue 22): time to 2xx beside a bare produce, events/s", results, console)
         path = write("platforms" + suffix, results, {**meta, "loadavg": os.getloadavg()})
-        finally:
-            stack.stop()
-
-
+        console.print(f"wrote {path} and {path.with_suffix('.png')}")
     if args.only in (None, "peak"):
         info = peak.meta()
         results = asyncio.run(run_peak(args.redis_url, args.quick))
