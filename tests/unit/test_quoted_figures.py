@@ -54,6 +54,9 @@ LIVE = "live time-to-warm p99 during a 10,000-key bulk warm (prewarm concurrency
 SPEEDUP = "warm_keys speedup N={} C={} (L1 only: no L2, no source gate)"
 CLUSTER = "L2 hit (phone key: 2 GETs) on a 3-primary Cluster"
 CLUSTER_GET = "bare Redis GET on a 3-primary Cluster (floor)"
+P = "platforms"
+WEBHOOK = "POST /v1/events/genesys → 202 (stored on Kafka), open loop 100/s"
+WEBHOOK_RATE = "webhook events answered 202 per second, one worker, closed loop, 32 connections"
 
 
 def ms(value: float) -> str:
@@ -130,6 +133,11 @@ def _readme_rows() -> dict[str, list[str]]:
         "200 concurrent Tilores lookups": [
             f"{fig('tilores', '200 concurrent lookups, fresh client'):.0f} token request"
         ],
+        "platform webhook (`--only platforms`)": [
+            f"{ms(fig(P, WEBHOOK))} ms (p50 {ms(fig(P, WEBHOOK, 'detail.p50_ms'))})",
+            f"{ms(fig(P, WEBHOOK, 'floor'))} ms ({fig(P, WEBHOOK, 'detail.ratio_to_floor_p99'):.1f}×)",
+        ],
+        "platform webhook events answered": [f"{fig(P, WEBHOOK_RATE):.1f}/s"],
     }
 
 
