@@ -26,7 +26,7 @@ import orjson
 from aiokafka import AIOKafkaProducer
 
 from ..cache.stats import percentile, to_ms
-from .simulator import Callers, SimConfig
+from .simulator import Callers, SimConfig, run_arrivals
 
 PLATFORMS = ("connect", "genesys", "twilio")
 Kind = Literal["queued", "answered", "ended"]
@@ -283,24 +283,7 @@ async def simulate_platform(
         await asyncio.sleep(rng.uniform(0.1, 0.5))  # a short conversation
         report.ended += await send("ended", call_id, phone)
 
-    calls: list[asyncio.Task[None]] = []
-    started = time.perf_counter()
-    next_update = started + 1.0
-    n = 0
-    while time.perf_counter() - started < config.duration_s:
-        await asyncio.sleep(rng.expovariate(config.rate))
-        calls.append(asyncio.create_task(one_call(n)))
-        n += 1
-        if on_update is not None and time.perf_counter() >= next_update:
-            on_update(report)
-            next_update += 1.0
-    pending = set(calls)
-    while pending:
-        _, pending = await asyncio.wait(pending, timeout=1.0)
-        if on_update is not None:
-            on_update(report)
-    for task in calls:
-        task.result()
+    await run_arrivals(config, rng, one_call, lambda: on_update(report) if on_update is not None else None)
     deadline = time.monotonic() + SETTLE_S
     while True:  # the owners count each answer when they reach it: wait until all are in (or give up)
         after = await counted_answers(session, stats_urls, platform)

@@ -7,7 +7,7 @@ import itertools
 import random
 import time
 from collections import Counter
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Coroutine, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
@@ -91,7 +91,6 @@ async def simulate(
     """Run the traffic for *config.duration_s*, then wait for every queued call to be answered."""
     rng = random.Random(config.seed + 1)
     report = SimReport()
-    calls: list[asyncio.Task[None]] = []
 
     async def one_call(n: int) -> None:
         phone = callers.pick()
@@ -110,6 +109,18 @@ async def simulate(
             report.queued += 1
             report.queued_warm += reply.source is not None and reply.source.value == "l1"
 
+    await run_arrivals(config, rng, one_call, lambda: on_update(report) if on_update is not None else None)
+    return report
+
+
+async def run_arrivals(
+    config: SimConfig,
+    rng: random.Random,
+    one_call: Callable[[int], Coroutine[Any, Any, None]],
+    tick: Callable[[], None],
+) -> None:
+    """Start *one_call(n)* at Poisson arrivals for *config.duration_s* and wait for them all; *tick* each second."""
+    calls: list[asyncio.Task[None]] = []
     started = time.perf_counter()
     next_update = started + 1.0
     n = 0
@@ -117,14 +128,12 @@ async def simulate(
         await asyncio.sleep(rng.expovariate(config.rate))
         calls.append(asyncio.create_task(one_call(n)))
         n += 1
-        if on_update is not None and time.perf_counter() >= next_update:
-            on_update(report)
+        if time.perf_counter() >= next_update:
+            tick()
             next_update += 1.0
     pending = set(calls)
     while pending:
         _, pending = await asyncio.wait(pending, timeout=1.0)
-        if on_update is not None:
-            on_update(report)
+        tick()
     for task in calls:
         task.result()  # surface the first failure instead of hiding it
-    return report
