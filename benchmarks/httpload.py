@@ -8,8 +8,8 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import Sequence
-from typing import NamedTuple
+from collections.abc import Callable, Coroutine, Sequence
+from typing import Any, NamedTuple
 from urllib.parse import urlsplit
 
 
@@ -64,6 +64,21 @@ class Sample(NamedTuple):
     head: bytes
 
 
+async def open_loop(
+    count: int, rate: float, run: Callable[[int, float], Coroutine[Any, Any, None]]
+) -> list[asyncio.Task[None]]:
+    """Start run(i, due) for i in range(count) at its due time; never waits for an answer to send the next."""
+    start = time.perf_counter() + 0.05
+    tasks = []
+    for i in range(count):
+        due = start + i / rate
+        delay = due - time.perf_counter()
+        if delay > 0:
+            await asyncio.sleep(delay)
+        tasks.append(asyncio.create_task(run(i, due)))
+    return tasks
+
+
 async def paced(base_url: str, requests: Sequence[bytes], rate: float, connections: int = 16) -> list[Sample]:
     """Send *requests* open-loop at *rate*/s, in order, one every 1/*rate* s, never waiting for
     answers to schedule the next; samples in the order of *requests*.
@@ -86,15 +101,7 @@ async def paced(base_url: str, requests: Sequence[bytes], rate: float, connectio
         results[i] = Sample(done - due, done - sent, sent - due, status, head)
         idle.put_nowait(conn)
 
-    start = time.perf_counter() + 0.05
-    tasks = []
-    for i, raw in enumerate(requests):
-        due = start + i / rate
-        delay = due - time.perf_counter()
-        if delay > 0:
-            await asyncio.sleep(delay)
-        tasks.append(asyncio.create_task(one(i, raw, due)))
-    await asyncio.gather(*tasks)
+    await asyncio.gather(*await open_loop(len(requests), rate, lambda i, due: one(i, requests[i], due)))
     for c in conns:
         c.close()
     return [r for r in results if r is not None]

@@ -16,7 +16,7 @@ import itertools
 import os
 import time
 import uuid
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Sequence
 from datetime import UTC, datetime
 from urllib.parse import urlsplit
 
@@ -26,7 +26,7 @@ from warmline.commands.embedded_broker import create_topics
 from warmline.commands.simulate_platforms import platform_event
 from warmline.sources.demo.generate import sample_contacts
 
-from .httpload import Connection, connect
+from .httpload import Connection, connect, open_loop
 from .stack import BenchStack
 from .stats import Result, p99_against_floor, summary_ms
 
@@ -63,26 +63,11 @@ async def _open_loop_http(base_url: str, requests: Sequence[bytes], rate: float)
         refused += status != 202
         idle.append(conn)
 
-    tasks = await _schedule(requests, rate, one)
+    tasks = await open_loop(len(requests), rate, lambda i, due: one(requests[i], due))
     await asyncio.gather(*tasks)
     for conn in idle:
         conn.close()
     return latencies, refused
-
-
-async def _schedule(
-    items: Sequence[bytes], rate: float, run: Callable[[bytes, float], Awaitable[None]]
-) -> list[asyncio.Task[None]]:
-    """Start run(item, due) for each item at its due time; never waits for an answer to send the next."""
-    start = time.perf_counter() + 0.05
-    tasks = []
-    for i, item in enumerate(items):
-        due = start + i / rate
-        delay = due - time.perf_counter()
-        if delay > 0:
-            await asyncio.sleep(delay)
-        tasks.append(asyncio.create_task(run(item, due)))
-    return tasks
 
 
 async def _open_loop_produce(bootstrap: str, topic: str, values: Sequence[bytes], rate: float) -> list[float]:
@@ -96,7 +81,7 @@ async def _open_loop_produce(bootstrap: str, topic: str, values: Sequence[bytes]
         latencies.append(time.perf_counter() - due)
 
     try:
-        tasks = await _schedule(values, rate, one)
+        tasks = await open_loop(len(values), rate, lambda i, due: one(values[i], due))
         await asyncio.gather(*tasks)
     finally:
         await producer.stop()
