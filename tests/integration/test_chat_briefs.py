@@ -39,10 +39,10 @@ async def test_a_brief_made_on_one_worker_is_found_by_another_through_redis(redi
         made, _ = await one.serve(customer())
         found = await two.cached(customer())
         assert found == made and await two.cached(customer().model_copy(update={"tier": "gold"})) is None
-        keys = [k async for k in client.scan_iter(match=f"{prefix}brief:*")]
+        keys = [k async for k in client.scan_iter(match=f"{prefix}brief:*", count=10_000)]
         assert len(keys) == 1 and 0 < await client.ttl(keys[0]) <= 60
     finally:
-        keys = [k async for k in client.scan_iter(match=f"{prefix}*")]
+        keys = [k async for k in client.scan_iter(match=f"{prefix}*", count=10_000)]
         if keys:
             await client.delete(*keys)
         await client.aclose()

@@ -32,7 +32,7 @@ async def _l2(redis_url: str) -> AsyncIterator[RedisL2]:
     client = aredis.from_url(redis_url)
     prefix = f"warmline:v1:test-{random_suffix()}:"
     yield RedisL2(client, prefix=prefix, op_timeout_s=0.5)
-    keys = [k async for k in client.scan_iter(match=f"{prefix}*")]
+    keys = [k async for k in client.scan_iter(match=f"{prefix}*", count=10_000)]
     if keys:
         await client.delete(*keys)
     await client.aclose()
@@ -47,7 +47,7 @@ async def test_record_is_stored_once_and_keys_point_at_it(l2: RedisL2, redis_url
     assert await l2.get(CID) == entry
     assert await l2.mget([PHONE, EMAIL, CID, normalize("phone", "+14155550100")]) == [entry, entry, entry, None]
     client = aredis.from_url(redis_url)
-    keys = sorted([k.decode() async for k in client.scan_iter(match=f"{l2._prefix}*")])
+    keys = sorted([k.decode() async for k in client.scan_iter(match=f"{l2._prefix}*", count=10_000)])
     await client.aclose()
     assert [k.removeprefix(l2._prefix) for k in keys] == [
         "cust:C-000001",
