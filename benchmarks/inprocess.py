@@ -10,6 +10,7 @@ from typing import Any
 
 import redis.asyncio as aredis
 
+from warmline.bootstrap import build_runtime
 from warmline.cache import CachePolicy, RedisL2, TableL1, TieredCache
 from warmline.lookups import LookupService
 from warmline.models import CacheEntry, Customer, LookupKey, normalize
@@ -32,14 +33,25 @@ CUSTOMER = Customer(
 KEY = normalize("phone", "+14155550123")
 
 
-def _service(l2: RedisL2 | None, source_calls: list[str], latency_s: float = 0.0) -> LookupService:
-    async def fetch(key: LookupKey, priority: Priority) -> SourceResult:
-        source_calls.append(str(key))
-        await asyncio.sleep(latency_s)
+class SlowSource:
+    """A Source that answers CUSTOMER for any key after *latency_s*, counting its calls."""
+
+    name = "slow"
+
+    def __init__(self, latency_s: float) -> None:
+        self.latency_s = latency_s
+        self.calls: list[str] = []
+
+    async def lookup(self, key: LookupKey) -> SourceResult:
+        self.calls.append(str(key))
+        await asyncio.sleep(self.latency_s)
         return SourceResult(CUSTOMER, 1)
 
-    cache = TieredCache(TableL1({}, 200_000), l2, fetch, CachePolicy())
-    return LookupService(cache)
+    async def ping(self) -> None:
+        return None
+
+    async def aclose(self) -> None:
+        return None
 
 
 AREAS = ("212", "310", "415", "617", "646", "702", "808", "917")
@@ -167,10 +179,13 @@ async def l2_hit_on(client: Any, n: int, label: str = "") -> list[Result]:
 
 async def singleflight(concurrency: int = 100) -> Result:
     """N concurrent lookups of one missing key → source calls."""
-    calls: list[str] = []
-    svc = _service(None, calls, latency_s=0.2)
+    source = SlowSource(latency_s=0.2)
+    runtime = build_runtime(Settings(redis_url=""), source=source)  # the worker's wiring, without Faust
+    svc = runtime.lookups
     replies = await asyncio.gather(*(svc.lookup("phone", "+14155550123") for _ in range(concurrency)))
+    await runtime.aclose()
     assert all(r.status == "ok" for r in replies)
+    calls = source.calls
     return Result(
         f"{concurrency} concurrent misses of one key", len(calls), "source calls", "exactly 1", len(calls) == 1
     )

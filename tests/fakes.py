@@ -3,12 +3,20 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from typing import Any
 
+import orjson
+
+from warmline.agents.kafka_io import Outbox
+from warmline.bootstrap import build_runtime
 from warmline.cache.l1 import L1, TableL1
 from warmline.cache.l2 import L2, L2Unavailable
 from warmline.models import CacheEntry, Customer, LookupKey
+from warmline.settings import Settings
 from warmline.sources.base import Source, SourceResult, SourceUnavailable
+from warmline.stream.ownership import Ownership
+from warmline.worker import Runtime
 
 
 class FakeClock:
@@ -101,6 +109,68 @@ class FakeL2:
             del self.data[k]
 
 
+class FakeOutbox:
+    """Records what would be produced; deliveries resolve only when the test says so."""
+
+    def __init__(self) -> None:
+        self.sent: list[dict[str, Any]] = []
+        self.deliveries: list[asyncio.Future[None]] = []
+
+    def _delivery(self) -> asyncio.Future[None]:
+        future: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        self.deliveries.append(future)
+        return future
+
+    async def send(self, topic: str, key: bytes | None, value: bytes, **kw: Any) -> asyncio.Future[None]:
+        self.sent.append({"topic": topic, "key": key, "value": orjson.loads(value), **kw})
+        return self._delivery()
+
+    async def dead_letter(self, event: Any, reason: str) -> asyncio.Future[None]:
+        self.sent.append({"topic": "dlq", "reason": reason})
+        return self._delivery()
+
+    async def rekey(self, event: Any, topic: str, owner_key: str, partition: int) -> asyncio.Future[None]:
+        self.sent.append({"topic": topic, "key": owner_key, "partition": partition})
+        return self._delivery()
+
+    def deliver_all(self) -> None:
+        for future in self.deliveries:
+            if not future.done():
+                future.set_result(None)
+
+
+class FakeOwnership:
+    """Every key hashes to partition 3; this worker owns *owned*."""
+
+    def __init__(self, owned: set[int]) -> None:
+        self._owned = frozenset(owned)
+
+    def partition_of(self, key: str) -> int:
+        return 3
+
+    def owned(self) -> frozenset[int]:
+        return self._owned
+
+    def owns(self, key: str) -> bool:
+        return self.partition_of(key) in self._owned
+
+
+def fake_runtime(
+    source: Source | None = None,
+    *,
+    l2: L2 | None = None,
+    clock: Callable[[], float] | None = None,
+    **settings: Any,
+) -> Runtime:
+    """bootstrap.build_runtime with fakes: *source* (a FakeSource), no Redis unless *l2*, no TTL jitter, a FakeClock."""
+    return build_runtime(
+        Settings(**{"redis_url": "", "ttl_jitter": 0, **settings}),
+        source=source if source is not None else FakeSource(),
+        l2=l2,
+        clock=clock if clock is not None else FakeClock(),
+    )
+
+
 class RecordingMapping(dict[str, CacheEntry | None]):
     """A dict that counts writes: L1 reads must never write (the changelog)."""
 
@@ -122,3 +192,5 @@ class RecordingMapping(dict[str, CacheEntry | None]):
 _source: Source = FakeSource()
 _l2: L2 = FakeL2()
 _l1: L1 = TableL1({}, 10)
+_outbox: Outbox = FakeOutbox()
+_ownership: Ownership = FakeOwnership(set())

@@ -44,8 +44,8 @@ def _fail(message: str) -> int:
 
 def cmd_worker(args: argparse.Namespace) -> int:
     """Run one Faust worker configured from the environment."""
+    from .bootstrap import bootstrap
     from .logs import logging_config
-    from .worker import build_worker
 
     settings = _settings()
     config = logging_config(settings.log_format, settings.log_level)  # None: Faust's console format
@@ -55,7 +55,7 @@ def cmd_worker(args: argparse.Namespace) -> int:
     if refusal is not None:
         return refusal
     settings = asyncio.run(_prepare_broker(settings))
-    worker = build_worker(settings)
+    worker = bootstrap(settings)
     faust_worker(worker.app, settings.log_level, config).execute_from_commandline()
     return 0
 
@@ -76,8 +76,8 @@ def faust_worker(app: Any, log_level: str, config: dict[str, Any] | None) -> Any
 
 def _check_source(settings: Settings) -> int | None:
     """None when the source is usable (or Tilores is merely unreachable now), else the exit status."""
+    from .bootstrap import preflight
     from .sources import SourceError, SourceUnavailable
-    from .worker import preflight
 
     try:
         asyncio.run(preflight(settings))

@@ -8,14 +8,10 @@ from typing import Any
 
 from warmline.agents.call_started import WARM_BATCH_SIZE, CallStartedHandler
 from warmline.agents.kafka_io import HandlerPool
-from warmline.cache import CachePolicy, TableL1, TieredCache
-from warmline.lookups import LookupService
 from warmline.metrics import Metrics
-from warmline.models import LookupKey
-from warmline.sources.base import Priority, SourceResult
 
-from ..fakes import FakeL2, FakeSource, customer
-from .test_lookup_handler import FakeEvent, FakeOutbox, FakeOwnership
+from ..fakes import FakeL2, FakeOutbox, FakeOwnership, FakeSource, customer, fake_runtime
+from .test_lookup_handler import FakeEvent
 
 
 class CountingL2(FakeL2):
@@ -34,17 +30,14 @@ class CountingL2(FakeL2):
 
 
 def _handler(source: FakeSource, l2: CountingL2) -> tuple[CallStartedHandler, HandlerPool]:
-    async def fetch(key: LookupKey, priority: Priority) -> SourceResult:
-        return await source.lookup(key)
-
-    cache = TieredCache(TableL1({}, 10_000), l2, fetch, CachePolicy(jitter=0))
+    runtime = fake_runtime(source, l2=l2, clock=time.time, l1_max_entries=10_000)
     pool = HandlerPool(1000)
     handler = CallStartedHandler(
-        LookupService(cache),
+        runtime.lookups,
         Metrics(),
-        FakeOutbox(),  # type: ignore[arg-type]  # a fake with the Outbox's methods
+        FakeOutbox(),
         pool,
-        FakeOwnership({3}),  # type: ignore[arg-type]  # every key is ours
+        FakeOwnership({3}),  # every key is ours
         "repartition",
         call_max_age_s=900,
         on_warm=None,

@@ -13,9 +13,9 @@ from pathlib import Path
 import pytest
 
 from benchmarks.tls_broker import make_pki
+from warmline.bootstrap import redis_config
 from warmline.settings import load_settings
 from warmline.stream.security import KafkaSecurityError, kafka_connection
-from warmline.worker import redis_config
 
 ROOT = Path(__file__).resolve().parents[2]
 

@@ -8,9 +8,9 @@ import pytest
 from prometheus_client import Counter, generate_latest
 from prometheus_client.parser import text_string_to_metric_families
 
+from warmline.bootstrap import bootstrap
 from warmline.metrics import Metrics
 from warmline.settings import Settings
-from warmline.worker import build_worker
 
 
 def family_names(exposition: str) -> list[str]:
@@ -19,7 +19,7 @@ def family_names(exposition: str) -> list[str]:
 
 
 def test_a_wired_runtime_declares_each_family_once(tmp_path: Path) -> None:
-    worker = build_worker(Settings(data_dir=tmp_path, demo_db=tmp_path / "none.sqlite3", redis_url=""))
+    worker = bootstrap(Settings(data_dir=tmp_path, demo_db=tmp_path / "none.sqlite3", redis_url=""))
     names = family_names(generate_latest(worker.runtime.metrics.registry).decode())
     assert len(names) == len(set(names)), sorted(n for n in names if names.count(n) > 1)
     assert {

@@ -10,10 +10,10 @@ import jsonschema_rs
 import pytest
 import schemathesis
 
+from warmline.bootstrap import bootstrap
 from warmline.http.auth import RouteGroup, route_group
 from warmline.http.openapi import document
 from warmline.settings import Settings
-from warmline.worker import build_worker
 
 #: Faust's own blueprints (its default web settings serve them); not part of our contract, so not documented,
 #: and guarded by the API token like lookups (asserted below): /table/l1/{key} would serve cached records.
@@ -24,7 +24,7 @@ FAUST_INDEX = "/"  # Faust's production index: {"status": "OK"}
 @pytest.fixture(name="registered", scope="module")
 def _registered(tmp_path_factory: pytest.TempPathFactory) -> set[tuple[str, str]]:
     data = tmp_path_factory.mktemp("data")
-    worker = build_worker(Settings(data_dir=data, demo_db=Path(data / "none.sqlite3"), redis_url=""))
+    worker = bootstrap(Settings(data_dir=data, demo_db=Path(data / "none.sqlite3"), redis_url=""))
     worker.app.web.init_server()  # applies Faust's blueprints, as the worker does at start-up
     # HEAD: Faust adds it to every view (GET semantics, or 405); it is implied by HTTP, not documented.
     return {

@@ -40,8 +40,9 @@ async def test_a_flood_of_dead_letters_logs_one_info_line_and_counts_every_lette
 ) -> None:
     import logging
 
-    from warmline.agents.kafka_io import Outbox
+    from warmline.agents.kafka_io import KafkaOutbox
     from warmline.metrics import Metrics
+    from warmline.stream.backlog import ProduceBacklog
 
     from .test_lookup_handler import FakeEvent
 
@@ -59,7 +60,7 @@ async def test_a_flood_of_dead_letters_logs_one_info_line_and_counts_every_lette
 
     metrics = Metrics()
     now = [100.0]
-    outbox = Outbox(App(), "dlq", metrics, clock=lambda: now[0])
+    outbox = KafkaOutbox(App(), "dlq", metrics, ProduceBacklog(100), clock=lambda: now[0])
     with caplog.at_level(logging.INFO, logger="warmline.agents.kafka_io"):
         for _ in range(49):
             await outbox.dead_letter(FakeEvent(b"{not json"), "not JSON")  # type: ignore[arg-type]  # a fake event
@@ -81,8 +82,9 @@ async def test_a_flood_of_dead_letters_logs_one_info_line_and_counts_every_lette
 
 
 async def test_dead_letters_go_through_their_own_producer_and_count_in_the_backlog() -> None:
-    from warmline.agents.kafka_io import Outbox
+    from warmline.agents.kafka_io import KafkaOutbox
     from warmline.metrics import Metrics
+    from warmline.stream.backlog import ProduceBacklog
 
     from .test_lookup_handler import FakeEvent
 
@@ -103,7 +105,7 @@ async def test_dead_letters_go_through_their_own_producer_and_count_in_the_backl
             return self.delivery
 
     dlq = DlqProducer()
-    outbox = Outbox(App(), "dlq", Metrics(), dlq_producer=dlq)  # type: ignore[arg-type]  # a fake producer
+    outbox = KafkaOutbox(App(), "dlq", Metrics(), ProduceBacklog(100), dlq_producer=dlq)  # type: ignore[arg-type]  # a fake producer
     delivery = await outbox.dead_letter(FakeEvent(b"[]"), "not an object")  # type: ignore[arg-type]  # a fake event
     assert dlq.sent == [("dlq", None)]
     assert len(outbox.backlog) == 1  # counted until the broker has it

@@ -10,25 +10,18 @@ from langchain_core.language_models import GenericFakeChatModel
 from langchain_core.messages import AIMessage
 from pydantic import ValidationError
 
-from warmline.cache import CachePolicy, TableL1, TieredCache
 from warmline.llm.chat import CallerChat, ChatLookupFailed, is_brief_question
 from warmline.llm.chat_model import load_chat_model
 from warmline.lookups import LookupService
-from warmline.models import InvalidMessage, LookupKey
+from warmline.models import InvalidMessage
 from warmline.settings import SettingsError
-from warmline.sources.base import Priority, SourceResult
 
-from ..fakes import FakeClock, FakeSource, customer
+from ..fakes import FakeSource, customer, fake_runtime
 
 
 def _lookups() -> tuple[LookupService, FakeSource]:
     source = FakeSource({"email:ada@example.com": customer()})
-
-    async def fetch(key: LookupKey, priority: Priority) -> SourceResult:
-        return await source.lookup(key)
-
-    cache = TieredCache(TableL1({}, 10), None, fetch, CachePolicy(jitter=0), clock=FakeClock())
-    return LookupService(cache, default_timeout_ms=1000), source
+    return fake_runtime(source).lookups, source
 
 
 ADA = {"by": "email", "value": "Ada@Example.com"}

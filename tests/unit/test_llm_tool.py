@@ -9,23 +9,15 @@ import orjson
 from langchain_core.language_models import GenericFakeChatModel
 from langchain_core.messages import AIMessage, BaseMessage, HumanMessage, ToolMessage
 
-from warmline.cache import CachePolicy, TableL1, TieredCache
 from warmline.llm import lookup_tool
 from warmline.lookups import LookupService
-from warmline.models import LookupKey
-from warmline.sources.base import Priority, SourceResult
 
-from ..fakes import FakeClock, FakeSource, customer
+from ..fakes import FakeSource, customer, fake_runtime
 
 
 def _service() -> tuple[LookupService, FakeSource]:
     source = FakeSource({"phone:+14155550123": customer(), "customer_id:C-000001": customer()})
-
-    async def fetch(key: LookupKey, priority: Priority) -> SourceResult:
-        return await source.lookup(key)
-
-    cache = TieredCache(TableL1({}, 100), None, fetch, CachePolicy(jitter=0), clock=FakeClock())
-    return LookupService(cache, default_timeout_ms=1000), source
+    return fake_runtime(source).lookups, source
 
 
 class ToolCallingFakeModel(GenericFakeChatModel):

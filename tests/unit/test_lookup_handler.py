@@ -11,14 +11,11 @@ import pytest
 
 from warmline.agents.kafka_io import HandlerPool
 from warmline.agents.lookup_requests import LookupRequestHandler
-from warmline.cache import CachePolicy, TableL1, TieredCache
-from warmline.lookups import LookupService
 from warmline.models import LookupKey
-from warmline.settings import Settings
-from warmline.sources.base import Priority, SourceResult
+from warmline.sources.base import SourceResult
 from warmline.stream.topics import TopicPlan
 
-from ..fakes import FakeClock, FakeSource, customer
+from ..fakes import FakeOutbox, FakeOwnership, FakeSource, customer, fake_runtime
 
 REPARTITION = "wl-lookup-request-repartition"
 
@@ -44,67 +41,16 @@ class FakeEvent:
         return True
 
 
-class FakeOutbox:
-    """Records what would be produced; deliveries resolve only when the test says so."""
-
-    def __init__(self) -> None:
-        self.sent: list[dict[str, Any]] = []
-        self.deliveries: list[asyncio.Future[None]] = []
-
-    def _delivery(self) -> asyncio.Future[None]:
-        future: asyncio.Future[None] = asyncio.get_running_loop().create_future()
-        self.deliveries.append(future)
-        return future
-
-    async def send(self, topic: str, key: bytes | None, value: bytes, **kw: Any) -> asyncio.Future[None]:
-        self.sent.append({"topic": topic, "key": key, "value": orjson.loads(value), **kw})
-        return self._delivery()
-
-    async def dead_letter(self, event: Any, reason: str) -> asyncio.Future[None]:
-        self.sent.append({"topic": "dlq", "reason": reason})
-        return self._delivery()
-
-    async def rekey(self, event: Any, topic: str, owner_key: str, partition: int) -> asyncio.Future[None]:
-        self.sent.append({"topic": topic, "key": owner_key, "partition": partition})
-        return self._delivery()
-
-    def deliver_all(self) -> None:
-        for future in self.deliveries:
-            if not future.done():
-                future.set_result(None)
-
-
-class FakeOwnership:
-    def __init__(self, owned: set[int]) -> None:
-        self._owned = frozenset(owned)
-
-    def partition_of(self, key: str) -> int:
-        return 3
-
-    def owned(self) -> frozenset[int]:
-        return self._owned
-
-    def owns(self, key: str) -> bool:
-        return self.partition_of(key) in self._owned
-
-
 def _handler(
     outbox: FakeOutbox, *, owned: set[int], rekeyed: bool = False, source: FakeSource | None = None
 ) -> LookupRequestHandler:
-    settings = Settings(app_id="wl")
-    source = source or FakeSource({"customer_id:C-000001": customer()})
-
-    async def fetch(key: LookupKey, priority: Priority) -> SourceResult:
-        return await source.lookup(key)
-
-    cache = TieredCache(TableL1({}, 100), None, fetch, CachePolicy(jitter=0), clock=FakeClock())
-    lookups = LookupService(cache, default_timeout_ms=1000)
-    plan = TopicPlan.of(settings, "l1")
+    runtime = fake_runtime(source or FakeSource({"customer_id:C-000001": customer()}), app_id="wl")
+    plan = TopicPlan.of(runtime.settings, "l1")
     return LookupRequestHandler(
-        lookups,
-        outbox,  # type: ignore[arg-type]  # a fake with the Outbox's methods
+        runtime.lookups,
+        outbox,
         HandlerPool(10),
-        FakeOwnership(owned),  # type: ignore[arg-type]  # likewise for Ownership
+        FakeOwnership(owned),
         plan,
         REPARTITION,
         rekeyed=rekeyed,

@@ -19,7 +19,6 @@ import redis.asyncio as aioredis
 
 from warmline.agents.call_started import CallStartedHandler
 from warmline.agents.kafka_io import HandlerPool
-from warmline.cache import CachePolicy, TableL1, TieredCache
 from warmline.lookups import LookupService
 from warmline.metrics import Metrics
 from warmline.models import CacheTier, parse_key
@@ -29,8 +28,8 @@ from warmline.platforms.ingress import PlatformIngress
 from warmline.platforms.registry import CallRegistry, MemoryCallRegistry, RedisCallRegistry
 from warmline.prewarm.warm_at_answer import AnswerStats
 
-from ..fakes import FakeL2, FakeSource, customer
-from .test_lookup_handler import FakeEvent, FakeOutbox, FakeOwnership
+from ..fakes import FakeL2, FakeOutbox, FakeOwnership, FakeSource, customer, fake_runtime
+from .test_lookup_handler import FakeEvent
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "platforms"
 MAPPINGS = load_mappings()
@@ -133,19 +132,15 @@ def test_answer_stats_count_tiers_waits_and_answers_before_queued() -> None:
 def _owner(
     clock: list[float], brief_ready: Any = None, source: FakeSource | None = None
 ) -> tuple[CallStartedHandler, FakeOutbox, LookupService]:
-    async def fetch(key, priority):  # type: ignore[no-untyped-def]
-        return await (source or FakeSource()).lookup(key)
-
-    cache = TieredCache(TableL1({}, 1000), FakeL2(), fetch, CachePolicy(jitter=0))
-    lookups = LookupService(cache)
+    lookups = fake_runtime(source, l2=FakeL2(), clock=time.time, l1_max_entries=1000).lookups
     lookups.warmth._wall = lambda: clock[0]
     outbox = FakeOutbox()
     handler = CallStartedHandler(
         lookups,
         Metrics(),
-        outbox,  # type: ignore[arg-type]  # a fake with the Outbox's methods
+        outbox,
         HandlerPool(100),
-        FakeOwnership({3}),  # type: ignore[arg-type]
+        FakeOwnership({3}),
         "call-started-repartition",
         call_max_age_s=900,
         on_warm=None,

@@ -14,8 +14,6 @@ import pytest
 
 from warmline.agents.call_started import CallStartedHandler
 from warmline.agents.kafka_io import HandlerPool
-from warmline.cache import CachePolicy, TableL1, TieredCache
-from warmline.lookups import LookupService
 from warmline.metrics import Metrics
 from warmline.platforms import CallEventKind, MappingError, load_mappings
 from warmline.platforms.calls import as_call_started, platform_payload
@@ -23,8 +21,8 @@ from warmline.platforms.ingress import PlatformIngress
 from warmline.platforms.mapping import resolve
 from warmline.platforms.registry import MemoryCallRegistry
 
-from ..fakes import FakeL2, FakeSource
-from .test_lookup_handler import FakeEvent, FakeOutbox, FakeOwnership
+from ..fakes import FakeL2, FakeOutbox, FakeOwnership, fake_runtime
+from .test_lookup_handler import FakeEvent
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "platforms"
 MAPPINGS = load_mappings()
@@ -133,16 +131,12 @@ def test_a_bad_mapping_file_is_refused_with_what_is_wrong(tmp_path: Path, text: 
 
 
 def _handler(outbox: FakeOutbox) -> CallStartedHandler:
-    async def fetch(key, priority):  # type: ignore[no-untyped-def]
-        return await FakeSource().lookup(key)
-
-    cache = TieredCache(TableL1({}, 1000), FakeL2(), fetch, CachePolicy(jitter=0))
     return CallStartedHandler(
-        LookupService(cache),
+        fake_runtime(l2=FakeL2(), clock=time.time, l1_max_entries=1000).lookups,
         Metrics(),
-        outbox,  # type: ignore[arg-type]  # a fake with the Outbox's methods
+        outbox,
         HandlerPool(100),
-        FakeOwnership({3}),  # type: ignore[arg-type]
+        FakeOwnership({3}),
         "call-started-repartition",
         call_max_age_s=900,
         on_warm=None,

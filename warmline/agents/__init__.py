@@ -10,12 +10,10 @@ from ..models import LookupKey
 from ..platforms.ingress import PlatformIngress
 from ..prewarm.scheduler import VipRunner
 from ..stream.app import StreamApp
-from ..stream.backlog import ProduceBacklog
 from ..stream.ownership import Ownership
 from ..stream.topics import TopicPlan
 from . import call_started, invalidation, lookup_requests, timers
-from .dlq import DeadLetterProducer
-from .kafka_io import HandlerPool, Outbox
+from .kafka_io import HandlerPool, KafkaOutbox
 
 #: Slow (upstream) handlers in flight per worker before consuming pauses.
 MAX_INFLIGHT_HANDLERS = 1000
@@ -28,19 +26,16 @@ def register_all(
     ownership: Ownership,
     plan: TopicPlan,
     *,
+    outbox: KafkaOutbox,
+    pool: HandlerPool,
     call_max_age_s: float,
     vip: VipRunner | None,
     on_warm: Callable[[LookupKey], None] | None = None,
-    backlog: ProduceBacklog | None = None,
-    dlq_producer: DeadLetterProducer | None = None,
     platforms: PlatformIngress | None = None,
-) -> HandlerPool:
-    """Attach every agent and timer; returns the handler pool the worker drains on shutdown."""
-    outbox = Outbox(sa.app, plan.dlq, metrics, backlog, dlq_producer)
-    pool = HandlerPool(MAX_INFLIGHT_HANDLERS)
+) -> None:
+    """Attach every agent and timer; they send through *outbox* and run slow handlers in *pool*."""
     lookup_requests.register(sa, lookups, outbox, pool, ownership, plan)
     call_started.register(sa, lookups, metrics, outbox, pool, ownership, call_max_age_s, on_warm, platforms)
     invalidation.register(sa, lookups, outbox, pool, ownership)
     if vip is not None:
         timers.register(sa, vip)
-    return pool

@@ -21,7 +21,7 @@ from ..sources import Priority
 from ..stream.app import StreamApp
 from ..stream.ownership import Ownership
 from .batcher import Batcher
-from .kafka_io import Handle, HandlerPool, Outbox, ack_when_delivered, attach_routed
+from .kafka_io import Handle, HandlerPool, KafkaOutbox, Outbox, ack_when_delivered, attach_routed
 
 logger = logging.getLogger(__name__)
 
@@ -213,7 +213,7 @@ def register(
     sa: StreamApp,
     lookups: LookupService,
     metrics: Metrics,
-    outbox: Outbox,
+    outbox: KafkaOutbox,
     pool: HandlerPool,
     ownership: Ownership,
     call_max_age_s: float,

@@ -17,7 +17,7 @@ from ..lookups import LookupService
 from ..models import CustomerChanged, InvalidMessage, KeyKind, normalize, parse, parse_key
 from ..stream.app import StreamApp
 from ..stream.ownership import Ownership
-from .kafka_io import Delivery, Handle, HandlerPool, Outbox, ack_when_delivered, attach_routed
+from .kafka_io import Delivery, Handle, HandlerPool, KafkaOutbox, Outbox, ack_when_delivered, attach_routed
 
 logger = logging.getLogger(__name__)
 
@@ -60,7 +60,9 @@ class InvalidationHandler:
         return await self._outbox.rekey(event, self._repartition_topic, owner_key, partition)
 
 
-def register(sa: StreamApp, lookups: LookupService, outbox: Outbox, pool: HandlerPool, ownership: Ownership) -> None:
+def register(
+    sa: StreamApp, lookups: LookupService, outbox: KafkaOutbox, pool: HandlerPool, ownership: Ownership
+) -> None:
     """Attach the agents: one on the CRM's topic, one on warmline's repartition topic."""
     routed = sa.topics.customer_changed
     internal = routed.repartition.get_topic_name()

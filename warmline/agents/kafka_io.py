@@ -8,14 +8,14 @@ import struct
 import time
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Protocol
 
 from faust.types import EventT
 
 from ..metrics import Metrics
 from ..models import DeadLetter
 from ..stream.app import Routed
-from ..stream.backlog import MAX_PRODUCE_BACKLOG, ProduceBacklog, producer_buffered
+from ..stream.backlog import ProduceBacklog
 from .dlq import DeadLetterProducer
 
 logger = logging.getLogger(__name__)
@@ -81,9 +81,33 @@ def ack_when_delivered(event: EventT[bytes], delivery: Delivery) -> None:
     asyncio.ensure_future(delivery).add_done_callback(done)
 
 
-class Outbox:
-    """Produces replies and re-keyed messages through the Faust producer, dead letters through the
-    batched dead-letter producer (``dlq.py``).
+class Outbox(Protocol):
+    """What handlers send through: replies, re-keyed copies and dead letters, each with its delivery future."""
+
+    async def send(
+        self,
+        topic: str,
+        key: bytes | None,
+        value: bytes,
+        *,
+        partition: int | None = None,
+        headers: Headers | None = None,
+    ) -> Delivery:
+        """Queue a record; returns its delivery future."""
+        ...
+
+    async def dead_letter(self, event: EventT[bytes], reason: str) -> Delivery:
+        """Send the event's original bytes and *reason* to the DLQ."""
+        ...
+
+    async def rekey(self, event: EventT[bytes], topic: str, owner_key: str, partition: int) -> Delivery:
+        """Re-publish the event into the internal repartition *topic*, on its owner's *partition*."""
+        ...
+
+
+class KafkaOutbox:
+    """The Outbox over Kafka: replies and re-keyed messages through the Faust producer, dead letters
+    through the batched dead-letter producer (``dlq.py``).
 
     Every method returns the delivery future, so the caller acks the event it answers only once
     the answer is on the broker (at-least-once, never lost).
@@ -94,7 +118,7 @@ class Outbox:
         app: Any,
         dlq_topic: str,
         metrics: Metrics,
-        backlog: ProduceBacklog | None = None,
+        backlog: ProduceBacklog,
         dlq_producer: DeadLetterProducer | None = None,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
@@ -106,7 +130,7 @@ class Outbox:
         self._counters: dict[tuple[str, str], Any] = {}
         self._next_dlq_line = 0.0
         self._dlq_unlogged = 0
-        self.backlog = backlog or ProduceBacklog(MAX_PRODUCE_BACKLOG, lambda: producer_buffered(app))
+        self.backlog = backlog
 
     async def send(
         self,
@@ -255,7 +279,7 @@ async def consume(
     stream: Any,
     handle: Callable[[EventT[bytes]], Awaitable[None]],
     pool: HandlerPool,
-    outbox: Outbox,
+    outbox: KafkaOutbox,
     turn: Callable[[], Awaitable[None]] | None = None,
 ) -> None:
     """Feed every event of *stream* to *handle*; one bad event never stops the agent (and its partition).
@@ -291,7 +315,7 @@ def attach_routed(
     routed: Routed,
     handler_for: Callable[[bool], Handle],
     pool: HandlerPool,
-    outbox: Outbox,
+    outbox: KafkaOutbox,
     name: str,
     turn: Callable[[], Awaitable[None]] | None = None,
 ) -> None:
@@ -306,7 +330,7 @@ def _attach(
     topic: Any,
     handle: Handle,
     pool: HandlerPool,
-    outbox: Outbox,
+    outbox: KafkaOutbox,
     name: str,
     turn: Callable[[], Awaitable[None]] | None,
 ) -> None:

@@ -14,7 +14,7 @@ from ..models.base import MAX_MESSAGE_BYTES
 from ..stream.app import StreamApp
 from ..stream.ownership import Ownership
 from ..stream.topics import TopicPlan
-from .kafka_io import Delivery, Handle, HandlerPool, Outbox, SpringReply, ack_when_delivered, attach_routed
+from .kafka_io import Delivery, Handle, HandlerPool, KafkaOutbox, Outbox, SpringReply, ack_when_delivered, attach_routed
 
 logger = logging.getLogger(__name__)
 
@@ -149,7 +149,7 @@ class LookupRequestHandler:
 
 
 def register(
-    sa: StreamApp, lookups: LookupService, outbox: Outbox, pool: HandlerPool, ownership: Ownership, plan: TopicPlan
+    sa: StreamApp, lookups: LookupService, outbox: KafkaOutbox, pool: HandlerPool, ownership: Ownership, plan: TopicPlan
 ) -> None:
     """Attach the agents: one on the foreign topic, one on warmline's repartition topic."""
     routed = sa.topics.lookup_request

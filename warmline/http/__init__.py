@@ -11,13 +11,13 @@ from . import admin, chat, events, lookup, openapi, ops, prewarm
 from .auth import TokenCheck
 from .context import WebContext
 from .middleware import build_middleware
-from .routing import OwnerRouter
+from .routing import PeerTransport
 
 logger = logging.getLogger(__name__)
 
 
-def register(app: Any, ctx: WebContext) -> None:
-    """Attach every route to the Faust *app*, and the token/error middleware to its aiohttp application."""
+def register(app: Any, ctx: WebContext, router: PeerTransport) -> None:
+    """Attach every route to the Faust *app* (forwarding through *router*), and the token/error middleware."""
     check = TokenCheck.build(ctx.api_tokens, ctx.admin_token)
     web_app: web.Application = app.web.web_app
     web_app.middlewares.append(build_middleware(check, ctx.metrics.http_auth_failures))
@@ -32,7 +32,6 @@ def register(app: Any, ctx: WebContext) -> None:
 
         web_app.on_startup.append(warn_open)
     openapi.register(app)
-    router = OwnerRouter(app)
     lookup.register(app, ctx, router)
     admin.register(app, ctx, router)
     prewarm.register(app, ctx, router)

@@ -11,10 +11,10 @@ from ..models import InvalidMessage, LookupStatus, parse_key
 from ..models.protocol import CACHE_PATH
 from .context import WebContext
 from .responses import error_response, json_response
-from .routing import OwnerRouter
+from .routing import PeerTransport
 
 
-def register(app: Any, ctx: WebContext, router: OwnerRouter) -> None:
+def register(app: Any, ctx: WebContext, router: PeerTransport) -> None:
     """Attach DELETE /v1/cache/{key}."""
 
     @app.page(CACHE_PATH)

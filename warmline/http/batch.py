@@ -13,7 +13,7 @@ from yarl import URL
 from ..lookups import LookupService
 from ..models import Answer, InvalidMessage, LookupKey, LookupStatus
 from ..models.protocol import LOOKUP_PATH
-from .routing import OwnerRouter
+from .routing import PeerTransport
 
 MAX_BATCH = 1000
 
@@ -42,7 +42,7 @@ def _dump(reply: Answer) -> orjson.Fragment:
 async def run_batch(
     batch: BatchRequest,
     lookups: LookupService,
-    router: OwnerRouter,
+    router: PeerTransport,
     session: aiohttp.ClientSession,
     authorization: str | None = None,
 ) -> list[Any]:

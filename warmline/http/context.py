@@ -16,6 +16,7 @@ from ..metrics import Metrics
 from ..platforms.ingress import PlatformIngress
 from ..prewarm.scheduler import VipRunner
 from ..stream.backlog import ProduceBacklog
+from ..stream.ownership import Ownership
 
 
 @dataclass(frozen=True)
@@ -31,6 +32,8 @@ class WebContext:
     api_tokens: tuple[str, ...]
     source_name: str
     web_port: int
+    ownership: Ownership
+    """Which L1 partition owns a key, and whether this worker holds it."""
     chat: CallerChat | None = None
     briefs: BriefService | None = None
     backlog: ProduceBacklog | None = None

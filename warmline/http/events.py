@@ -26,7 +26,6 @@ from ..models.protocol import EVENTS_PATH
 from ..platforms.calls import platform_payload
 from ..platforms.registry import RegistryUnavailable
 from ..settings import SettingsError
-from ..stream.ownership import Ownership
 from ..stream.topics import repartition_topic
 from .context import WebContext
 from .responses import error_response, json_response
@@ -65,7 +64,7 @@ def register(app: Any, ctx: WebContext) -> None:
     if ctx.platforms is None:
         return
     platforms, twilio = ctx.platforms, ctx.twilio
-    ownership = Ownership(app)
+    ownership = ctx.ownership
     topic = repartition_topic(str(app.conf.id), "call-started")
 
     @app.page(EVENTS_PATH)

@@ -18,7 +18,7 @@ from ..models.protocol import BATCH_PATH, LOOKUP_PATH
 from .batch import BatchRequest, run_batch
 from .context import WebContext
 from .responses import error_response, json_response, lookup_response
-from .routing import OwnerRouter
+from .routing import PeerTransport
 
 #: How long a batch without its own timeout waits for the broker to catch up before a 503.
 BACKLOG_WAIT_MS = 5000
@@ -53,7 +53,7 @@ def _max_age_s(query: Any) -> float | None:
     return value
 
 
-def register(app: Any, ctx: WebContext, router: OwnerRouter) -> None:
+def register(app: Any, ctx: WebContext, router: PeerTransport) -> None:
     """Attach the lookup routes."""
     lookups = ctx.lookups
 

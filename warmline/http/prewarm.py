@@ -19,7 +19,7 @@ from ..prewarm.bulk import WarmOutcome, parse_keys
 from ..prewarm.vip_lists import VipBook
 from .context import WebContext
 from .responses import error_response, json_response
-from .routing import FORWARDED_HEADER, OwnerRouter
+from .routing import FORWARDED_HEADER, PeerTransport
 
 MAX_PREWARM_KEYS = 100_000
 
@@ -56,7 +56,7 @@ def _select(body: PrewarmRequest, book: VipBook, region: str) -> list[LookupKey 
     return list(dict.fromkeys(k for v in book.lists if v.name in wanted for k in v.keys))
 
 
-def register(app: Any, ctx: WebContext, router: OwnerRouter) -> None:
+def register(app: Any, ctx: WebContext, router: PeerTransport) -> None:
     """Attach POST /v1/prewarm."""
     vip = ctx.vip
 

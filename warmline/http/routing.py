@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import logging
-from typing import Any
+from typing import Any, Protocol
 
 import aiohttp
 from aiohttp import web
@@ -24,12 +24,45 @@ FORWARD_TIMEOUT_S = 2.0
 _PASS_HEADERS = ("X-Cache", "X-Request-ID", "Content-Type")
 
 
-class OwnerRouter:
-    """Answers "which worker owns this key?" and forwards requests there, keeping our headers."""
+class PeerTransport(Protocol):
+    """What views need of the other workers: which one owns a key, and a way to ask it."""
 
-    def __init__(self, app: Any) -> None:
+    def owner(self, key: LookupKey, request: web.Request | None = None) -> URL | None:
+        """The owner's base URL, or None when this worker should serve *key* itself."""
+        ...
+
+    async def forward(self, session: aiohttp.ClientSession, owner: URL, request: web.Request) -> web.Response:
+        """Replay *request* on *owner*; an owner that does not answer is a JSON 503."""
+        ...
+
+    async def try_forward(
+        self, session: aiohttp.ClientSession, owner: URL, request: web.Request, timeout_s: float = ...
+    ) -> web.Response | None:
+        """Like forward(), but None when *owner* does not answer within *timeout_s*."""
+        ...
+
+    def auth_headers(self, token: SecretStr | None) -> dict[str, str]:
+        """The admin bearer header, for requests this worker makes to its peers."""
+        ...
+
+    async def get_json(
+        self,
+        session: aiohttp.ClientSession,
+        owner: URL,
+        path: str,
+        query: dict[str, str],
+        authorization: str | None = None,
+    ) -> Any:
+        """GET *path* on *owner* as a forwarded request; the decoded JSON."""
+        ...
+
+
+class OwnerRouter:
+    """The PeerTransport over HTTP: finds the worker that owns a key and forwards there, keeping our headers."""
+
+    def __init__(self, app: Any, ownership: Ownership) -> None:
         self._app = app
-        self._ownership = Ownership(app)
+        self._ownership = ownership
         here = URL(str(app.conf.canonical_url))
         self._here = (here.host, here.port)
 

@@ -47,7 +47,8 @@ class WarmlineApp(faust.App):
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        #: Awaited first when the worker stops, while consumer and producer still run (handler drain).
+        #: Awaited first when the worker stops, while consumer and producer still run: the steps after
+        #: STREAM in the worker's start/stop list (worker.Lifecycle; the handler drain, the dead letters).
         self.before_stop: list[Callable[[], Awaitable[None]]] = []
 
     async def on_stop(self) -> None:

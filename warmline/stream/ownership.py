@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import functools
-from typing import Any
+from typing import Any, Protocol
 
 from aiokafka.partitioner import murmur2
 
@@ -23,14 +23,30 @@ def active_partitions(app: Any, topic: str) -> set[int]:
 
 def owned_l1_partitions(app: Any) -> set[int]:
     """Partitions of the L1 table (and so of every co-partitioned topic) this worker owns now."""
-    return set(Ownership(app).owned())
+    return set(TableOwnership(app).owned())
 
 
-class Ownership:
-    """Answers "who owns this key?" and "is it us?" for agents, views and the VIP scheduler.
+class Ownership(Protocol):
+    """Who owns a key, and is it us: what agents, views and the VIP scheduler depend on."""
 
-    Ownership is the L1 changelog's active assignment: the repartition topics are co-partitioned
-    with it, so the worker that reads repartition partition p is the one that owns L1 partition p.
+    def partition_of(self, key: str) -> int:
+        """The L1 partition that owns *key*."""
+        ...
+
+    def owned(self) -> frozenset[int]:
+        """The L1 partitions this worker is the active owner of now."""
+        ...
+
+    def owns(self, key: str) -> bool:
+        """True when this worker is the active owner of *key*'s L1 partition."""
+        ...
+
+
+class TableOwnership:
+    """Ownership read from Faust: the L1 changelog's active assignment on this worker.
+
+    The repartition topics are co-partitioned with the L1 changelog, so the worker that reads
+    repartition partition p is the one that owns L1 partition p.
     """
 
     def __init__(self, app: Any) -> None:

@@ -1,0 +1,102 @@
+"""bootstrap: the one builder, its injected parts, and the one ordered start/stop list."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from warmline.bootstrap import bootstrap, build_runtime
+from warmline.models import parse_key
+from warmline.settings import Settings
+from warmline.worker import STREAM, Lifecycle, Step
+
+from ..fakes import FakeClock, FakeL2, FakeSource, customer
+
+pytestmark = pytest.mark.unit
+
+
+def _settings(tmp_path: Path, **kw: Any) -> Settings:
+    return Settings(data_dir=tmp_path, demo_db=tmp_path / "none.sqlite3", **kw)
+
+
+def test_the_worker_stops_handlers_first_and_ships_traces_last(tmp_path: Path) -> None:
+    worker = bootstrap(_settings(tmp_path, lookups_first=True), source=FakeSource())
+    names = [step.name for step in worker.steps]
+    assert names == [
+        "traces",
+        "source",
+        "redis",
+        "http sessions",
+        "cache",
+        "briefs",
+        "vip runner",
+        "lanes watch",
+        "stream",
+        "dead letters",
+        "handlers",
+    ]
+    app = worker.app
+    (lifecycle,) = [c for c in app._children if isinstance(c, Lifecycle)]
+    assert app.before_stop == [lifecycle.stop_inner]  # the only thing run before Faust stops its consumer
+
+
+def test_without_redis_or_the_lanes_there_are_no_such_steps(tmp_path: Path) -> None:
+    worker = bootstrap(_settings(tmp_path, redis_url="", lookups_first=False), source=FakeSource())
+    names = [step.name for step in worker.steps]
+    assert "redis" not in names and "lanes watch" not in names
+    assert names.index("vip runner") == names.index("stream") - 1
+
+
+async def test_the_injected_source_l2_and_clock_are_the_ones_used(tmp_path: Path) -> None:
+    source, l2, clock = FakeSource({"customer_id:C-000001": customer()}), FakeL2(), FakeClock()
+    runtime = build_runtime(_settings(tmp_path), source=source, l2=l2, clock=clock)
+    reply = await runtime.lookups.lookup_key(parse_key("customer_id:C-000001"))
+    assert reply.customer is not None and reply.customer.customer_id == "C-000001"
+    assert source.calls == ["customer_id:C-000001"]
+    assert l2.writes >= 1 and runtime.l2 is l2 and runtime.redis_client is None
+    entry = runtime.l1.get("customer_id:C-000001")
+    assert entry is not None and entry.fetched_at == clock.now
+    assert "redis" not in [step.name for step in runtime.steps]  # an injected L2 is the caller's to close
+    await runtime.aclose()
+
+
+async def test_steps_start_in_order_and_stop_in_reverse_around_the_stream() -> None:
+    log: list[str] = []
+
+    def step(name: str, start: bool = True) -> Step:
+        async def opened() -> None:
+            log.append(f"start {name}")
+
+        async def closed() -> None:
+            log.append(f"stop {name}")
+
+        return Step(name, start=opened if start else None, stop=closed)
+
+    class App:
+        def __init__(self) -> None:
+            self.children: list[Any] = []
+            self.before_stop: list[Any] = []
+
+        def add_dependency(self, service: Any) -> None:
+            self.children.append(service)
+
+    app = App()
+    lifecycle = Lifecycle([step("a"), step("b"), STREAM, step("c", start=False), step("d", start=False)])
+    lifecycle.attach(app)
+    assert app.children == [lifecycle]
+    await lifecycle.on_start()
+    for drain in app.before_stop:  # what WarmlineApp.on_stop does before Faust stops its consumer
+        await drain()
+    log.append("faust stops")
+    await lifecycle.on_stop()
+    assert log == ["start a", "start b", "stop d", "stop c", "faust stops", "stop b", "stop a"]
+
+
+def test_a_step_after_the_stream_cannot_start() -> None:
+    async def nothing() -> None:
+        return None
+
+    with pytest.raises(ValueError, match="only stops"):
+        Lifecycle([STREAM, Step("late", start=nothing)])
