@@ -6,9 +6,10 @@ import asyncio
 from collections.abc import Sequence
 
 from warmline.cache.l1 import L1, TableL1
-from warmline.cache.l2 import L2, L2Unavailable
+from warmline.cache.l2 import L2
+from warmline.errors import L2Unavailable, SourceUnavailable
 from warmline.models import CacheEntry, Customer, LookupKey
-from warmline.sources.base import Source, SourceResult, SourceUnavailable
+from warmline.sources.base import Source, SourceResult
 
 
 class FakeClock:

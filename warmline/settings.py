@@ -12,7 +12,7 @@ from pydantic import Field, SecretStr, ValidationError, field_validator
 from pydantic.fields import FieldInfo
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
 
-from .errors import WarmlineError
+from .errors import SettingsError
 from .models.protocol import REDIS_PREFIX
 
 # Default topic names: the wire contract of docs/protocol.md.
@@ -23,10 +23,6 @@ TOPIC_LOOKUP_DLQ = "lookup-dlq"
 TOPIC_CUSTOMER_CHANGED = "customer-changed"
 
 _LATENCY_RE = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(?:-\s*(\d+(?:\.\d+)?)\s*)?$")
-
-
-class SettingsError(WarmlineError):
-    """Raised when the environment holds an invalid value; the message names the variable."""
 
 
 def parse_latency_ms(value: str) -> tuple[float, float]:

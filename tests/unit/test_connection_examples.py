@@ -13,8 +13,9 @@ from pathlib import Path
 import pytest
 
 from benchmarks.tls_broker import make_pki
+from warmline.errors import KafkaSecurityError
 from warmline.settings import load_settings
-from warmline.stream.security import KafkaSecurityError, kafka_connection
+from warmline.stream.security import kafka_connection
 from warmline.worker import redis_config
 
 ROOT = Path(__file__).resolve().parents[2]

@@ -5,7 +5,8 @@ from __future__ import annotations
 import pytest
 from faust.transport import consumer as faust_consumer
 
-from warmline.stream.internals import INTERNALS, FaustInternalsChanged, Internal, missing, require
+from warmline.errors import FaustInternalsChanged
+from warmline.stream.internals import INTERNALS, Internal, missing, require
 
 
 def test_the_installed_faust_and_aiokafka_have_every_internal_warmline_uses() -> None:

@@ -10,6 +10,7 @@ from langchain_core.language_models import GenericFakeChatModel
 from langchain_core.messages import AIMessage
 
 from warmline.cache import CachePolicy, TableL1, TieredCache
+from warmline.errors import SettingsError
 from warmline.llm.brief_text import template_brief
 from warmline.llm.briefs import BriefService, Pacer, record_version
 from warmline.llm.chat import CallerChat
@@ -17,7 +18,6 @@ from warmline.llm.chat_model import load_chat_model
 from warmline.llm.fake_model import ANSWER_PREFIX, DelayedFakeChatModel, parse_delay
 from warmline.lookups import LookupService
 from warmline.models import Customer, LookupKey, normalize
-from warmline.settings import SettingsError
 from warmline.sources.base import Priority, SourceResult
 
 from ..fakes import FakeClock, FakeSource, customer

@@ -11,11 +11,11 @@ from langchain_core.messages import AIMessage
 from pydantic import ValidationError
 
 from warmline.cache import CachePolicy, TableL1, TieredCache
-from warmline.llm.chat import CallerChat, ChatLookupFailed, is_brief_question
+from warmline.errors import ChatLookupFailed, InvalidMessage, SettingsError
+from warmline.llm.chat import CallerChat, is_brief_question
 from warmline.llm.chat_model import load_chat_model
 from warmline.lookups import LookupService
-from warmline.models import InvalidMessage, LookupKey
-from warmline.settings import SettingsError
+from warmline.models import LookupKey
 from warmline.sources.base import Priority, SourceResult
 
 from ..fakes import FakeClock, FakeSource, customer

@@ -197,8 +197,9 @@ def test_mask_hides_customer_fields_and_free_text_and_scrubs_strings() -> None:
 
 
 def test_a_bad_langsmith_value_names_the_variable(monkeypatch: pytest.MonkeyPatch) -> None:
+    from warmline.errors import SettingsError
     from warmline.llm.tracing import build_tracer
-    from warmline.settings import SettingsError, load_settings
+    from warmline.settings import load_settings
 
     monkeypatch.setenv("LANGSMITH_TRACING", "true")
     monkeypatch.setenv("LANGSMITH_API_KEY", "k")

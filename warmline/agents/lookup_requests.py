@@ -8,8 +8,9 @@ import logging
 import orjson
 from faust.types import EventT
 
+from ..errors import InvalidMessage
 from ..lookups import LookupService
-from ..models import Answer, InvalidMessage, LookupRequest, LookupStatus, parse
+from ..models import Answer, LookupRequest, LookupStatus, parse
 from ..models.base import MAX_MESSAGE_BYTES
 from ..stream.app import StreamApp
 from ..stream.ownership import Ownership

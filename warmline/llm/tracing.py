@@ -30,9 +30,10 @@ from uuid import UUID
 import orjson
 from pydantic import ValidationError
 
+from ..errors import SettingsError
 from ..logs import TRACE_ID, trace_id_of
 from ..models import Answer, CacheTier, KeyKind, LookupKey
-from ..settings import Settings, SettingsError, describe_error
+from ..settings import Settings, describe_error
 from .masking import MASK, mask_fields, scrub_text
 from .trace_process import SenderProcess
 

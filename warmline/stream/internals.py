@@ -19,11 +19,7 @@ from faust import App
 from faust.transport import consumer as faust_consumer
 from faust.transport.drivers import aiokafka as faust_aiokafka
 
-from ..errors import WarmlineError
-
-
-class FaustInternalsChanged(WarmlineError):
-    """An installed faust-streaming or aiokafka lacks a private name warmline relies on."""
+from ..errors import FaustInternalsChanged
 
 
 @dataclass(frozen=True)

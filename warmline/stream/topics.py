@@ -18,19 +18,15 @@ from dataclasses import dataclass
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 from aiokafka.errors import KafkaError, TopicAlreadyExistsError
 
-from ..errors import WarmlineError
+from ..errors import BrokerUnreachable, TopicLayoutError
 from ..settings import Settings
-from .broker import BrokerFacts, BrokerUnreachable, inspect_broker
+from .broker import BrokerFacts, inspect_broker
 from .security import KafkaConnection
 
 logger = logging.getLogger(__name__)
 
 #: The roles whose messages may need re-keying; each has one repartition topic.
 ROLES = ("call-started", "lookup-request", "customer-changed")
-
-
-class TopicLayoutError(WarmlineError):
-    """An internal topic exists with another partition count than configured."""
 
 
 def repartition_topic(app_id: str, role: str) -> str:
