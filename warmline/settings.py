@@ -13,7 +13,7 @@ from pydantic.fields import FieldInfo
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
 
 from .errors import SettingsError
-from .models.protocol import REDIS_PREFIX
+from .models.protocol import MAX_TOPIC_NAME, REDIS_PREFIX, is_topic_name
 
 # Default topic names: the wire contract of docs/protocol.md.
 TOPIC_CALL_STARTED = "call-started"
@@ -190,6 +190,15 @@ class Settings(WarmlineSettings):
             ZoneInfo(value)
         except (ZoneInfoNotFoundError, ValueError):
             raise ValueError(f"unknown time zone {value!r}; use an IANA name such as UTC or America/New_York") from None
+        return value
+
+    @field_validator(
+        "topic_call_started", "topic_lookup_request", "topic_lookup_reply", "topic_lookup_dlq", "topic_customer_changed"
+    )
+    @classmethod
+    def _topic(cls, value: str) -> str:
+        if not is_topic_name(value):
+            raise ValueError(f"{value!r} is not a Kafka topic name (1 to {MAX_TOPIC_NAME} of a-z A-Z 0-9 . _ -)")
         return value
 
     @field_validator("broker")
