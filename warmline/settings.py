@@ -8,7 +8,7 @@ from functools import cached_property
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import Field, SecretStr, ValidationError, field_validator
+from pydantic import Field, SecretStr, ValidationError, ValidationInfo, field_validator
 from pydantic.fields import FieldInfo
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
 
@@ -199,6 +199,14 @@ class Settings(WarmlineSettings):
     def _topic(cls, value: str) -> str:
         if not is_topic_name(value):
             raise ValueError(f"{value!r} is not a Kafka topic name (1 to {MAX_TOPIC_NAME} of a-z A-Z 0-9 . _ -)")
+        return value
+
+    @field_validator("chat_model")
+    @classmethod
+    def _chat_model(cls, value: str | None, info: ValidationInfo) -> str | None:
+        # The stand-in model (llm/fake_model.py) answers made-up text: never beside a real source.
+        if value and value.partition(":")[0].strip() == "fake" and info.data.get("source") != "demo":
+            raise ValueError("fake:<delay> is the demo stand-in model, allowed only with WARMLINE_SOURCE=demo")
         return value
 
     @field_validator("broker")

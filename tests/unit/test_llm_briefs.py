@@ -197,3 +197,20 @@ async def test_the_fake_provider_is_a_real_async_model_for_tests_and_benchmarks(
     one = await instant.ainvoke("Brief me on C-1")
     assert one.content.startswith(ANSWER_PREFIX) and (await instant.ainvoke("Brief me on C-1")).content == one.content
     assert (await instant.ainvoke("Brief me on C-2")).content != one.content
+
+
+def test_the_demo_model_is_refused_beside_a_real_source(monkeypatch: pytest.MonkeyPatch) -> None:
+    from warmline.settings import load_settings
+
+    monkeypatch.setenv("WARMLINE_CHAT_MODEL", "fake:2s")
+    assert load_settings(source="demo").chat_model == "fake:2s"
+    monkeypatch.setenv("WARMLINE_SOURCE", "tilores")
+    with pytest.raises(SettingsError, match=r"WARMLINE_CHAT_MODEL.*WARMLINE_SOURCE=demo"):
+        load_settings()
+
+
+def test_the_demo_model_answers_a_synchronous_caller_too() -> None:
+    from langchain_core.messages import HumanMessage
+
+    model = load_chat_model("fake:0s")
+    assert model.invoke([HumanMessage("who is calling?")]).content.startswith("fake model answer")
