@@ -1,4 +1,4 @@
-"""errors.py holds every warmline exception and draws them all, in the tree they really form."""
+"""errors.py holds every warmline exception and draws them all, in the tree they really form; no stubs."""
 
 from __future__ import annotations
 
@@ -94,3 +94,12 @@ def test_every_status_is_a_lookup_status() -> None:
     _import_everything()
     for cls in (WarmlineError, *_subclasses(WarmlineError)):
         assert LookupStatus(cls.status), cls.__name__
+
+
+def test_nothing_in_warmline_is_a_stub_raising_not_implemented() -> None:
+    """An interface is a Protocol; a method warmline ships works (CallerChat.invoke, the demo model's sync call)."""
+    for path in PACKAGE.rglob("*.py"):
+        for node in ast.walk(ast.parse(path.read_text())):
+            if isinstance(node, ast.Raise) and node.exc is not None:
+                raised = node.exc.func if isinstance(node.exc, ast.Call) else node.exc
+                assert ast.unparse(raised) != "NotImplementedError", f"{path.relative_to(PACKAGE)}:{node.lineno}"
