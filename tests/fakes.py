@@ -11,10 +11,11 @@ import orjson
 from warmline.agents.kafka_io import Outbox
 from warmline.bootstrap import build_runtime
 from warmline.cache.l1 import L1, TableL1
-from warmline.cache.l2 import L2, L2Unavailable
+from warmline.cache.l2 import L2
+from warmline.errors import L2Unavailable, SourceUnavailable
 from warmline.models import CacheEntry, Customer, LookupKey
 from warmline.settings import Settings
-from warmline.sources.base import Source, SourceResult, SourceUnavailable
+from warmline.sources.base import Source, SourceResult
 from warmline.stream.ownership import Ownership
 from warmline.worker import Runtime
 

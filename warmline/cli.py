@@ -15,7 +15,8 @@ from typing import Any
 
 from rich.console import Console
 
-from .settings import Settings, SettingsError, load_settings
+from .errors import SettingsError
+from .settings import Settings, load_settings
 
 console = Console(stderr=True)
 
@@ -77,7 +78,7 @@ def faust_worker(app: Any, log_level: str, config: dict[str, Any] | None) -> Any
 def _check_source(settings: Settings) -> int | None:
     """None when the source is usable (or Tilores is merely unreachable now), else the exit status."""
     from .bootstrap import preflight
-    from .sources import SourceError, SourceUnavailable
+    from .errors import SourceError, SourceUnavailable
 
     try:
         asyncio.run(preflight(settings))

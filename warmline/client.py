@@ -12,7 +12,8 @@ from types import TracebackType
 import orjson
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 
-from .models import InvalidMessage, LookupReply, LookupStatus, normalize, parse
+from .errors import InvalidMessage
+from .models import LookupReply, LookupStatus, normalize, parse
 from .settings import TOPIC_LOOKUP_REPLY, TOPIC_LOOKUP_REQUEST
 from .stream.security import KafkaConnection
 

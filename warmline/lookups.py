@@ -9,10 +9,11 @@ from collections.abc import Callable, Sequence
 from typing import Any, Protocol
 
 from .cache import CacheResult, TieredCache
+from .errors import InvalidMessage, SourceError
 from .metrics import Metrics
-from .models import Answer, CacheTier, InvalidMessage, KeyKind, LookupKey, LookupStatus, normalize
+from .models import Answer, CacheTier, KeyKind, LookupKey, LookupStatus, normalize
 from .prewarm.warm_at_answer import WarmthTracker
-from .sources.base import Priority, SourceError
+from .sources.base import Priority
 
 logger = logging.getLogger("warmline.lookup")
 
@@ -121,7 +122,7 @@ class LookupService:
                 key, LookupStatus.TIMEOUT, f"no answer within {deadline_s * 1000:.0f} ms", request_id, started, parent
             )
         except SourceError as e:
-            return self._failure(key, e.status, str(e), request_id, started, parent)
+            return self._failure(key, LookupStatus(e.status), str(e), request_id, started, parent)
         fetch = (started, time.perf_counter()) if result.tier is CacheTier.UPSTREAM else None
         return self._reply(key, result, request_id, started, fetch, parent)
 

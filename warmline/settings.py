@@ -8,12 +8,12 @@ from functools import cached_property
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import Field, SecretStr, ValidationError, field_validator
+from pydantic import Field, SecretStr, ValidationError, ValidationInfo, field_validator
 from pydantic.fields import FieldInfo
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
 
-from .errors import WarmlineError
-from .models.protocol import REDIS_PREFIX
+from .errors import SettingsError
+from .models.protocol import MAX_TOPIC_NAME, REDIS_PREFIX, is_topic_name
 
 # Default topic names: the wire contract of docs/protocol.md.
 TOPIC_CALL_STARTED = "call-started"
@@ -23,10 +23,6 @@ TOPIC_LOOKUP_DLQ = "lookup-dlq"
 TOPIC_CUSTOMER_CHANGED = "customer-changed"
 
 _LATENCY_RE = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(?:-\s*(\d+(?:\.\d+)?)\s*)?$")
-
-
-class SettingsError(WarmlineError):
-    """Raised when the environment holds an invalid value; the message names the variable."""
 
 
 def parse_latency_ms(value: str) -> tuple[float, float]:
@@ -194,6 +190,23 @@ class Settings(WarmlineSettings):
             ZoneInfo(value)
         except (ZoneInfoNotFoundError, ValueError):
             raise ValueError(f"unknown time zone {value!r}; use an IANA name such as UTC or America/New_York") from None
+        return value
+
+    @field_validator(
+        "topic_call_started", "topic_lookup_request", "topic_lookup_reply", "topic_lookup_dlq", "topic_customer_changed"
+    )
+    @classmethod
+    def _topic(cls, value: str) -> str:
+        if not is_topic_name(value):
+            raise ValueError(f"{value!r} is not a Kafka topic name (1 to {MAX_TOPIC_NAME} of a-z A-Z 0-9 . _ -)")
+        return value
+
+    @field_validator("chat_model")
+    @classmethod
+    def _chat_model(cls, value: str | None, info: ValidationInfo) -> str | None:
+        # The stand-in model (llm/fake_model.py) answers made-up text: never beside a real source.
+        if value and value.partition(":")[0].strip() == "fake" and info.data.get("source") != "demo":
+            raise ValueError("fake:<delay> is the demo stand-in model, allowed only with WARMLINE_SOURCE=demo")
         return value
 
     @field_validator("broker")

@@ -200,7 +200,8 @@ async def test_logs_and_dead_letters_hold_no_secret_or_personal_data(
     stats = orjson.loads(bodies["/v1/stats"])
     assert stats["cache"]["l2_errors"] == 0 and stats["l2"]["breaker"] == "closed"  # L2 took the ACL user's password
     async with aredis.Redis(port=acl_redis, username=ACL_USER, password=ACL_PASSWORD) as l2:
-        assert [key async for key in l2.scan_iter(match=f"{cluster.prefix}cust:*", count=10_000)]  # and holds what was looked up
+        held = [key async for key in l2.scan_iter(match=f"{cluster.prefix}cust:*", count=10_000)]
+        assert held  # and holds what was looked up
     async with cluster.client() as client:
         assert (await client.lookup("phone", ADA_PHONE)).status == "ok"
         assert (await client.lookup("email", UNKNOWN_EMAIL)).status == "not_found"

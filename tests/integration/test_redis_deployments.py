@@ -26,8 +26,9 @@ from benchmarks.redis_servers import (
     start_tls_acl,
 )
 from benchmarks.tls_broker import Pki, make_pki
-from warmline.cache.l2 import L2Unavailable, RedisL2
+from warmline.cache.l2 import RedisL2
 from warmline.cache.redis_client import RedisConfig, close_redis, parse_sentinels, redacted
+from warmline.errors import L2Unavailable
 from warmline.models import CacheEntry, normalize
 
 from ..fakes import customer

@@ -12,8 +12,9 @@ from pathlib import Path
 import pytest
 import redis.asyncio as aredis
 
-from warmline.cache.l2 import L2Unavailable, RedisL2
+from warmline.cache.l2 import RedisL2
 from warmline.commands.processes import free_port
+from warmline.errors import L2Unavailable
 from warmline.models import CacheEntry, normalize
 from warmline.resilience import BreakerState, CircuitBreaker
 from warmline.sources.demo.generate import sample_contacts

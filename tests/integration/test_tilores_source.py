@@ -16,11 +16,12 @@ import pytest
 from pydantic import SecretStr
 
 from warmline.cache import CachePolicy, TableL1, TieredCache
+from warmline.errors import SourceError, SourceTimeout, SourceUnavailable, TiloresConfigError
 from warmline.models import LookupKey, normalize
 from warmline.resilience import CircuitBreaker
-from warmline.sources.base import Priority, SourceError, SourceResult, SourceTimeout, SourceUnavailable
+from warmline.sources.base import Priority, SourceResult
 from warmline.sources.gate import SourceGate
-from warmline.sources.tilores import MappingRules, TiloresConfig, TiloresConfigError, TiloresSource, TokenProvider
+from warmline.sources.tilores import MappingRules, TiloresConfig, TiloresSource, TokenProvider
 from warmline.sources.tilores.queries import field_names
 
 from ..fakes import FakeClock
@@ -217,7 +218,7 @@ async def test_ping_validates_names_by_introspection(make: SourceFactory) -> Non
 
 
 def test_field_names_refuse_injection() -> None:
-    from warmline.sources.tilores.queries import FieldListError
+    from warmline.errors import FieldListError
 
     with pytest.raises(FieldListError):
         field_names("id,phone } } mutation { submit")

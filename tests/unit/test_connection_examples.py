@@ -14,8 +14,9 @@ import pytest
 
 from benchmarks.tls_broker import make_pki
 from warmline.bootstrap import redis_config
+from warmline.errors import KafkaSecurityError
 from warmline.settings import load_settings
-from warmline.stream.security import KafkaSecurityError, kafka_connection
+from warmline.stream.security import kafka_connection
 
 ROOT = Path(__file__).resolve().parents[2]
 

@@ -10,8 +10,8 @@ from pathlib import Path
 import phonenumbers
 import pytest
 
+from warmline.errors import SourceUnavailable
 from warmline.models import normalize
-from warmline.sources.base import SourceUnavailable
 from warmline.sources.demo import DemoSource, generate
 from warmline.sources.demo.generate import sample_contacts
 

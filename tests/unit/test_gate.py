@@ -6,9 +6,10 @@ import asyncio
 
 import pytest
 
+from warmline.errors import SourceTimeout, SourceUnavailable
 from warmline.models import normalize
 from warmline.resilience import CircuitBreaker
-from warmline.sources.base import Priority, SourceTimeout, SourceUnavailable
+from warmline.sources.base import Priority
 from warmline.sources.gate import PrioritySemaphore, SourceGate
 
 from ..fakes import FakeClock, FakeSource

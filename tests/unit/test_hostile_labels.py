@@ -14,7 +14,8 @@ from pathlib import Path
 import pytest
 
 from benchmarks.faults import hostile
-from warmline.models import CallStarted, CustomerChanged, InvalidMessage, KeyKind, LookupRequest, normalize, parse
+from warmline.errors import InvalidMessage
+from warmline.models import CallStarted, CustomerChanged, KeyKind, LookupRequest, normalize, parse
 
 TOPICS = {"lookup_reply": "lookup-reply", "call_started": "call-started"}
 MODELS = {"lookup_request": LookupRequest, "call_started": CallStarted, "customer_changed": CustomerChanged}

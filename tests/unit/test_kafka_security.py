@@ -9,14 +9,10 @@ import pytest
 from aiohttp import web
 from aiohttp.test_utils import TestServer
 
-from warmline.settings import Settings, SettingsError, load_settings
+from warmline.errors import KafkaAuthFailed, KafkaSecurityError, SettingsError
+from warmline.settings import Settings, load_settings
 from warmline.stream.app import faust_credentials
-from warmline.stream.security import (
-    KafkaAuthFailed,
-    KafkaSecurityError,
-    OAuthTokenProvider,
-    kafka_connection,
-)
+from warmline.stream.security import OAuthTokenProvider, kafka_connection
 
 
 def _settings(monkeypatch: pytest.MonkeyPatch, **env: str) -> Settings:

@@ -10,6 +10,7 @@ from langchain_core.language_models import GenericFakeChatModel
 from langchain_core.messages import AIMessage
 
 from warmline.cache import CachePolicy, TableL1, TieredCache
+from warmline.errors import SettingsError
 from warmline.llm.brief_text import template_brief
 from warmline.llm.briefs import BriefService, Pacer, record_version
 from warmline.llm.chat import CallerChat
@@ -17,7 +18,6 @@ from warmline.llm.chat_model import load_chat_model
 from warmline.llm.fake_model import ANSWER_PREFIX, DelayedFakeChatModel, parse_delay
 from warmline.lookups import LookupService
 from warmline.models import Customer, LookupKey, normalize
-from warmline.settings import SettingsError
 from warmline.sources.base import Priority, SourceResult
 
 from ..fakes import FakeClock, FakeSource, customer
@@ -197,3 +197,20 @@ async def test_the_fake_provider_is_a_real_async_model_for_tests_and_benchmarks(
     one = await instant.ainvoke("Brief me on C-1")
     assert one.content.startswith(ANSWER_PREFIX) and (await instant.ainvoke("Brief me on C-1")).content == one.content
     assert (await instant.ainvoke("Brief me on C-2")).content != one.content
+
+
+def test_the_demo_model_is_refused_beside_a_real_source(monkeypatch: pytest.MonkeyPatch) -> None:
+    from warmline.settings import load_settings
+
+    monkeypatch.setenv("WARMLINE_CHAT_MODEL", "fake:2s")
+    assert load_settings(source="demo").chat_model == "fake:2s"
+    monkeypatch.setenv("WARMLINE_SOURCE", "tilores")
+    with pytest.raises(SettingsError, match=r"WARMLINE_CHAT_MODEL.*WARMLINE_SOURCE=demo"):
+        load_settings()
+
+
+def test_the_demo_model_answers_a_synchronous_caller_too() -> None:
+    from langchain_core.messages import HumanMessage
+
+    model = load_chat_model("fake:0s")
+    assert model.invoke([HumanMessage("who is calling?")]).content.startswith("fake model answer")

@@ -10,11 +10,10 @@ from langchain_core.language_models import GenericFakeChatModel
 from langchain_core.messages import AIMessage
 from pydantic import ValidationError
 
-from warmline.llm.chat import CallerChat, ChatLookupFailed, is_brief_question
+from warmline.errors import ChatLookupFailed, InvalidMessage, SettingsError
+from warmline.llm.chat import CallerChat, is_brief_question
 from warmline.llm.chat_model import load_chat_model
 from warmline.lookups import LookupService
-from warmline.models import InvalidMessage
-from warmline.settings import SettingsError
 
 from ..fakes import FakeSource, customer, fake_runtime
 

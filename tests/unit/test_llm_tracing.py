@@ -197,8 +197,9 @@ def test_mask_hides_customer_fields_and_free_text_and_scrubs_strings() -> None:
 
 
 def test_a_bad_langsmith_value_names_the_variable(monkeypatch: pytest.MonkeyPatch) -> None:
+    from warmline.errors import SettingsError
     from warmline.llm.tracing import build_tracer
-    from warmline.settings import SettingsError, load_settings
+    from warmline.settings import load_settings
 
     monkeypatch.setenv("LANGSMITH_TRACING", "true")
     monkeypatch.setenv("LANGSMITH_API_KEY", "k")
@@ -283,3 +284,49 @@ async def test_a_sender_process_that_died_is_logged_once(caplog: pytest.LogCaptu
     gone = [r for r in caplog.records if "sender process is gone" in r.getMessage()]
     assert len(gone) == 1 and gone[0].levelname == "WARNING"
     await tracer.aclose(1.0)
+
+
+async def test_the_queue_holds_slotted_records_and_a_lookup_in_a_chat_stays_a_record_until_built() -> None:
+    from warmline.llm.trace_records import LookupRecord, SpanRecord
+
+    svc, _, tracer = _setup()
+    gate = threading.Event()
+    tracer._client.gate = gate  # hold the sender so the queue can be read
+    await svc.lookup("phone", "415 555 0123", parent=TraceParent("http"))
+    with tracer.span("chat", "chain", {"q": 1}):
+        await svc.lookup("customer_id", "C-000001")
+    lookup, chat = list(tracer._queue)
+    assert isinstance(lookup, LookupRecord) and isinstance(chat, SpanRecord)
+    (child,) = chat.span.children
+    assert isinstance(child, LookupRecord) and child.via == "chat"  # recorded as is: built once, by RunBuilder
+    assert not hasattr(chat, "__dict__") and not hasattr(chat.span, "__dict__")  # slotted
+    gate.set()
+    assert tracer.flush(5)
+    await tracer.aclose(1.0)
+
+
+async def test_a_lookup_in_a_chat_and_one_alone_are_the_same_run_masked_the_same_way() -> None:
+    svc, client, tracer = _setup()
+    tracer._builder._mask, tracer._builder._scrub = mask, scrub_text  # as the sender process builds them
+    await svc.lookup("phone", "415 555 0123", request_id="rq-1", parent=TraceParent("chat"))
+    with tracer.span("chat", "chain", {"question": "who?"}):
+        await svc.lookup("phone", "415 555 0124", request_id="rq-1")
+    assert tracer.flush(5)
+    alone, inside = _by_name(client.runs, "lookup")
+    assert inside["parent_run_id"] == _by_name(client.runs, "chat")[0]["id"]
+    for run in (alone, inside):
+        assert run["inputs"]["value"] == MASK and run["run_type"] == "retriever"
+    assert set(alone["extra"]["metadata"]) == set(inside["extra"]["metadata"])
+    assert alone["outputs"].keys() == inside["outputs"].keys()
+    await tracer.aclose(1.0)
+
+
+def test_recording_and_run_building_live_apart() -> None:
+    """tracing.py records and ships; trace_runs.py alone builds runs (one place to mask, one way to build)."""
+    from pathlib import Path
+
+    import warmline.llm
+
+    llm = Path(warmline.llm.__file__).parent
+    building = {p.name for p in llm.glob("*.py") if "dotted_order" in p.read_text() or "uuid7" in p.read_text()}
+    assert building == {"trace_runs.py"}

@@ -10,12 +10,12 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from warmline.errors import InvalidMessage
 from warmline.models import (
     CacheEntry,
     CallStarted,
     CustomerChanged,
     DeadLetter,
-    InvalidMessage,
     KeyKind,
     LookupReply,
     LookupRequest,

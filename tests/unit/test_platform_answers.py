@@ -104,7 +104,7 @@ class _DownRedis:
 
 
 async def test_without_redis_a_numbered_event_still_warms_and_a_numberless_one_is_refused() -> None:
-    from warmline.platforms.registry import RegistryUnavailable
+    from warmline.errors import RegistryUnavailable
 
     ingress = PlatformIngress(MAPPINGS, RedisCallRegistry(_DownRedis(), "p:"), "US")
     (queued,) = await ingress.route(_call("connect_lambda.json"))
@@ -199,7 +199,7 @@ class _FlakyRegistry(MemoryCallRegistry):
         self.down = False
 
     async def park(self, platform: str, call_id: str, event: bytes) -> None:
-        from warmline.platforms.registry import RegistryUnavailable
+        from warmline.errors import RegistryUnavailable
 
         if self.down and call_id == "another-contact":
             raise RegistryUnavailable("call registry (Redis): timeout")
@@ -207,7 +207,7 @@ class _FlakyRegistry(MemoryCallRegistry):
 
 
 async def test_a_message_that_cannot_be_matched_puts_back_what_it_took() -> None:
-    from warmline.platforms.registry import RegistryUnavailable
+    from warmline.errors import RegistryUnavailable
 
     registry = _FlakyRegistry()
     ingress = PlatformIngress(MAPPINGS, registry, "US")

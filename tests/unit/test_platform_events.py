@@ -14,8 +14,9 @@ import pytest
 
 from warmline.agents.call_started import CallStartedHandler
 from warmline.agents.kafka_io import HandlerPool
+from warmline.errors import MappingError
 from warmline.metrics import Metrics
-from warmline.platforms import CallEventKind, MappingError, load_mappings
+from warmline.platforms import CallEventKind, load_mappings
 from warmline.platforms.calls import as_call_started, platform_payload
 from warmline.platforms.ingress import PlatformIngress
 from warmline.platforms.mapping import resolve

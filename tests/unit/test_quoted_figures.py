@@ -2,7 +2,8 @@
 
 Each table row that quotes a benchmark is listed below with the figures it must show, read from
 the JSON; and every number in its measured and floor cells must be one of those, so a figure
-from an older run (one whose JSON was overwritten) cannot stay in a row unnoticed.
+from an older run (one whose JSON was overwritten) cannot stay in a row unnoticed. Figures in
+running text are listed as the phrases that must appear, built from the JSON.
 docs/faults.md has its own tests (test_faults_table.py, test_failover_docs.py).
 """
 
@@ -195,6 +196,122 @@ def _llm_rows() -> dict[str, list[str]]:
     }
 
 
+PEAK = "lookups first {}: {} lookup p99, callers warmed earlier, during the burst"
+PEAK_WARM = "lookups first {}: time to warm p99 under the burst (publish → caller in L1)"
+PEAK_AT_ANSWER = "lookups first {}: warm at answer, burst callers who waited ≥ 5 s"
+
+
+def _peak_ms(value: float) -> str:
+    return f"{value:.1f}" if value < 100 else f"{value:.0f}"
+
+
+def _peak_rows() -> dict[str, list[str]]:
+    """docs/operations.md "Lookups first at the peak": both tables (peak.json)."""
+    rows: dict[str, list[str]] = {}
+    for mode, bold in (("off", "**off**"), ("on", "**on**")):
+        quiet, burst = (fig("peak", PEAK.format(mode, "kafka"), f"detail.{k}") for k in ("without_burst", "with_burst"))
+        kafka = [f"{quiet['p50_ms']:.1f} / {quiet['p99_ms']:.1f} ms"]
+        kafka.append(" / ".join(f"{burst[k] / 1000:.1f} s" for k in ("p50_ms", "p90_ms", "p99_ms")))
+        if "timeout" in burst["tiers"]:
+            kafka.append(f"{burst['tiers']['timeout']:,} of {burst['n']:,} got no reply within the client's 30 s")
+        rows[f"Kafka, lookups first {bold}"] = kafka
+        quiet, burst = (fig("peak", PEAK.format(mode, "http"), f"detail.{k}") for k in ("without_burst", "with_burst"))
+        rows[f"HTTP, lookups first {mode}"] = [
+            f"{quiet['p50_ms']:.1f} / {quiet['p99_ms']:.1f} ms",
+            " / ".join(_peak_ms(burst[k]) for k in ("p50_ms", "p90_ms", "p99_ms")) + " ms",
+        ]
+    warm = [fig("peak", PEAK_WARM.format(mode), "detail") for mode in ("off", "on")]
+    rows["time to warm (publish → caller in L1)"] = [
+        f"{w['p50_ms'] / 1000:.1f} s / {w['p99_ms'] / 1000:.1f} s" for w in warm
+    ]
+    rows["all of it handled, after the burst ended"] = [f"{w['all_handled_s_after_burst']:.0f} s" for w in warm]
+    rows["warm at answer, callers who waited"] = [f"{fig('peak', PEAK_AT_ANSWER.format(m))} %" for m in ("off", "on")]
+    rows["CPU, % of one core, worker / broker"] = [
+        f"{w['cpu_pct_of_one_core']['burst']['worker']:.0f} / {w['cpu_pct_of_one_core']['burst']['broker']:.0f}"
+        for w in warm
+    ]
+    yields = warm[1]["warming_yields"]
+    rows["warming yielded"] = [f"{yields['lookups_waiting']:.0f} / {yields['late_loop']:.0f} / {yields['sliced']:.0f}"]
+    return rows
+
+
+def _prose() -> list[tuple[str, str]]:
+    """(doc, phrase): figures in running text, each built from the committed JSON."""
+    one, two, batched = fig(W, ONE), fig(W, TWO), fig(W, BATCHED)
+    pair = fig(W, TWO, "detail")
+    peak_kafka = [fig("peak", PEAK.format(m, "kafka"), "detail.with_burst") for m in ("off", "on")]
+    capacity = fig("peak", "warm capacity, one worker (lookups first off; 50 ms source, concurrency 1000)", "detail")
+    warm = [fig("peak", PEAK_WARM.format(mode), "detail") for mode in ("off", "on")]
+    rss, empty = fig(S, RSS), fig(S, RSS, "detail.rss_before_mb")
+    brief = fig("llm", "brief ready at answer (waits 3–20 s, model 2 s per brief, 10 calls/s)", "detail")
+    ops, llm = "docs/operations.md", "docs/llm.md"
+    idle = HITS + ", fetch wait 500 ms (diagnostic)"
+    return [
+        (ops, f"Two workers give {two / one:.2f}×, not 2×"),
+        (ops, f"{pair['events'] - pair['source_calls']:,} of the {pair['events']:,} keys"),
+        (ops, f"(all but its {pair['source_calls']:,} source calls)"),
+        (ops, f"(run the warming benchmark there; here {one:,.0f})"),
+        (ops, f"ceil(1,800 / {one:,.0f} × 1.5) = {-(-1800 * 1.5 // one):.0f} workers"),
+        (ops, f"reached {two:,.0f}/s"),
+        (ops, f"the second worker adds {two / one - 1:.2f}×, not 1×"),
+        (ops, f"100,000 keys took {fig(W, BULK, 'detail.s')} s here ({fig(W, BULK):,.0f} keys/s"),
+        (
+            ops,
+            f"from p99 {fig(W, LIVE, 'floor'):.0f} ms to {fig(W, LIVE):.0f} ms ({fig(W, LIVE, 'detail.ratio'):.2f}×)",
+        ),
+        (ops, f"a factor of ~{fig(W, ONE, 'detail.cpu_us_per_event') / 200:.1f} in CPU per event"),
+        (ops, f"({batched:,.0f} vs {one:,.0f} events/s"),
+        (
+            ops,
+            f"One worker warmed {fig('peak', capacity_name()):,.0f} events/s ({capacity['worker_cpu_us_per_event']} µs",
+        ),
+        (ops, f"the burst was {capacity['burst_rate_events_s'] / fig('peak', capacity_name()):.0f}× that"),
+        (ops, f"{capacity['burst_rate_events_s']:,} call-started a second for {capacity['burst_s']:.0f} s"),
+        (ops, f"({warm[1]['burst_events']:,} callers)"),
+        (ops, f"the Kafka median fell {peak_kafka[0]['p50_ms'] / peak_kafka[1]['p50_ms']:.0f}×"),
+        (ops, f"the p99 {peak_kafka[0]['p99_ms'] / peak_kafka[1]['p99_ms']:.1f}×"),
+        (
+            ops,
+            f"({warm[1]['all_handled_s_after_burst']:.0f} s instead of {warm[0]['all_handled_s_after_burst']:.0f} s)",
+        ),
+        (ops, f"(here {warm[1]['p99_ms'] / 1000:.0f} s at p99"),
+        (ops, f"rarely warm when answered ({fig('peak', PEAK_AT_ANSWER.format('on')):.0f} %)"),
+        (ops, f"~{(rss - empty) * 1024 / 100_000:.1f} KB × (keys it owns"),
+        (llm, f"(load average {_doc_loadavg('llm'):.1f} at its end)"),
+        (
+            "docs/warming.md",
+            f"p99 {fig(W, LIVE, 'floor'):.0f} ms alone and {fig(W, LIVE):.0f} ms during a 10,000-key bulk warm",
+        ),
+        ("README.md", f"(the consumer thread nearly idle) gave {fig(S, idle, 'detail.ratio_to_bare')}×"),
+        (llm, f"brief ready at answer 100 % ({brief['briefs_ready']} of {brief['briefs_asked']} found callers"),
+    ]
+
+
+def capacity_name() -> str:
+    return "warm capacity, one worker (lookups first off; 50 ms source, concurrency 1000)"
+
+
+def _doc_loadavg(file: str) -> float:
+    doc = json.loads((ROOT / "benchmarks" / "results" / f"{file}.json").read_text())
+    return float(doc["loadavg"][0])
+
+
+@pytest.mark.parametrize(("doc", "phrase"), _prose(), ids=[f"{d}:{p[:40]}" for d, p in _prose()])
+def test_a_figure_in_running_text_is_the_committed_one(doc: str, phrase: str) -> None:
+    assert phrase in " ".join((ROOT / doc).read_text().split()), f"{doc} should say {phrase!r}"
+
+
+def test_what_was_not_committed_quotes_no_figure() -> None:
+    """A sentence about runs that are not in benchmarks/results/ gives no measured number."""
+    figure = re.compile(r"\d[\d,.]*\s?(?:µs|ms|s\b|×|%|/s|MB|KB)")
+    for path in [ROOT / "README.md", *sorted((ROOT / "docs").glob("*.md"))]:
+        for paragraph in path.read_text().split("\n\n"):
+            prose = " ".join(line for line in paragraph.splitlines() if not line.startswith(("|", "#")))
+            for sentence in re.split(r"(?<=\.)\s", " ".join(prose.split())):
+                if "not committed" in sentence:
+                    assert not figure.search(sentence), f"{path.name}: {sentence!r}"
+
+
 def _table_rows(doc: str) -> dict[str, list[str]]:
     """Every table row of *doc* by its full text → its cells."""
     return {
@@ -213,6 +330,7 @@ def _row(doc: str, start: str) -> list[str]:
 CASES = (
     [("README.md", start, quoted) for start, quoted in _readme_rows().items()]
     + [("docs/operations.md", start, quoted) for start, quoted in _operations_rows().items()]
+    + [("docs/operations.md", start, quoted) for start, quoted in _peak_rows().items()]
     + [("docs/llm.md", start, quoted) for start, quoted in _llm_rows().items()]
 )
 

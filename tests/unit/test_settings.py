@@ -9,7 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from warmline.settings import Settings, SettingsError, TiloresSettings, load_settings, parse_latency_ms
+from warmline.errors import SettingsError
+from warmline.settings import Settings, TiloresSettings, load_settings, parse_latency_ms
 
 ROOT = Path(__file__).resolve().parents[2]
 

@@ -8,8 +8,9 @@ import random
 import pytest
 
 from warmline.cache import CachePolicy, TableL1, TieredCache
+from warmline.errors import SourceUnavailable
 from warmline.models import CacheTier, LookupKey, normalize
-from warmline.sources.base import Priority, SourceResult, SourceUnavailable
+from warmline.sources.base import Priority, SourceResult
 
 from ..fakes import FakeClock, FakeL2, FakeSource, customer
 

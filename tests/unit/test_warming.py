@@ -11,11 +11,12 @@ from pathlib import Path
 import pytest
 
 from warmline.cache import CachePolicy, TableL1, TieredCache
+from warmline.errors import SourceUnavailable, VipFileError
 from warmline.models import CacheTier, LookupKey, normalize
 from warmline.prewarm.bulk import WarmOutcome, parse_keys, warm_keys
-from warmline.prewarm.vip_lists import VipFileError, VipWatcher, load_vip, parse_vip
+from warmline.prewarm.vip_lists import VipWatcher, load_vip, parse_vip
 from warmline.prewarm.warm_at_answer import WarmthTracker
-from warmline.sources.base import Priority, SourceResult, SourceUnavailable
+from warmline.sources.base import Priority, SourceResult
 
 from ..fakes import FakeClock, FakeSource, customer
 

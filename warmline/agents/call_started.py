@@ -10,12 +10,12 @@ from typing import Any
 
 from faust.types import EventT
 
+from ..errors import InvalidMessage, RegistryUnavailable
 from ..lookups import LookupService
 from ..metrics import Metrics
-from ..models import CallStarted, InvalidMessage, LookupKey, parse, parse_key
+from ..models import CallStarted, LookupKey, parse, parse_key
 from ..platforms.calls import CallAnswered, platform_payload
 from ..platforms.ingress import PlatformIngress
-from ..platforms.registry import RegistryUnavailable
 from ..prewarm.warm_at_answer import tier_at_answer
 from ..sources import Priority
 from ..stream.app import StreamApp

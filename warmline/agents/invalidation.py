@@ -13,8 +13,9 @@ import logging
 
 from faust.types import EventT
 
+from ..errors import InvalidMessage
 from ..lookups import LookupService
-from ..models import CustomerChanged, InvalidMessage, KeyKind, normalize, parse, parse_key
+from ..models import CustomerChanged, KeyKind, normalize, parse, parse_key
 from ..stream.app import StreamApp
 from ..stream.ownership import Ownership
 from .kafka_io import Delivery, Handle, HandlerPool, KafkaOutbox, Outbox, ack_when_delivered, attach_routed

@@ -8,9 +8,11 @@ import logging
 import orjson
 from faust.types import EventT
 
+from ..errors import InvalidMessage
 from ..lookups import LookupService
-from ..models import Answer, InvalidMessage, LookupRequest, LookupStatus, parse
+from ..models import Answer, LookupRequest, LookupStatus, parse
 from ..models.base import MAX_MESSAGE_BYTES
+from ..models.protocol import is_topic_name
 from ..stream.app import StreamApp
 from ..stream.ownership import Ownership
 from ..stream.topics import TopicPlan
@@ -31,8 +33,7 @@ def _salvage(raw: bytes | None) -> tuple[str | None, str | None]:
         return None, None
     rid, reply_to = data.get("request_id"), data.get("reply_to")
     rid = rid if isinstance(rid, str) and 0 < len(rid) <= 128 else None
-    ok_topic = isinstance(reply_to, str) and 0 < len(reply_to) <= 249  # the plan's reply_refusal has the last word
-    return rid, reply_to if ok_topic else None
+    return rid, reply_to if is_topic_name(reply_to) else None  # the plan's reply_refusal has the last word
 
 
 class LookupRequestHandler:

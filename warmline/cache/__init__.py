@@ -1,7 +1,7 @@
 """The two-tier cache: L1 (Faust table), L2 (Redis) and the TieredCache read path."""
 
 from .l1 import L1, TableL1
-from .l2 import L2, L2Unavailable, RedisL2
+from .l2 import L2, RedisL2
 from .policy import CachePolicy, Freshness
 from .stats import CacheStats
 from .tiered import CacheResult, TieredCache
@@ -13,7 +13,6 @@ __all__ = [
     "CacheResult",
     "CacheStats",
     "Freshness",
-    "L2Unavailable",
     "RedisL2",
     "TableL1",
     "TieredCache",

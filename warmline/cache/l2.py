@@ -20,8 +20,8 @@ import orjson
 import redis.asyncio as redis
 from redis.exceptions import RedisError
 
-from ..errors import WarmlineError
-from ..models import CacheEntry, InvalidMessage, KeyKind, LookupKey
+from ..errors import InvalidMessage, L2Unavailable
+from ..models import CacheEntry, KeyKind, LookupKey
 from ..models.protocol import REDIS_PREFIX
 from ..resilience import CircuitBreaker, redis_breaker
 
@@ -30,12 +30,6 @@ logger = logging.getLogger(__name__)
 #: The namespace and schema version of every key warmline writes.
 
 T = TypeVar("T")
-
-
-class L2Unavailable(WarmlineError):
-    """Redis failed, timed out, or its breaker is open; the lookup goes on without L2."""
-
-    retriable = True
 
 
 class L2(Protocol):

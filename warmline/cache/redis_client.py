@@ -15,13 +15,9 @@ import redis.asyncio as redis
 from redis.asyncio.cluster import RedisCluster
 from redis.asyncio.sentinel import Sentinel
 
-from ..errors import WarmlineError
+from ..errors import RedisConfigError
 
 RedisMode = Literal["standalone", "sentinel", "cluster"]
-
-
-class RedisConfigError(WarmlineError):
-    """The WARMLINE_REDIS_* settings do not make a usable configuration; the message names them."""
 
 
 def redacted(url: str) -> str:

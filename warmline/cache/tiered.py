@@ -9,10 +9,11 @@ from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from functools import partial
 
+from ..errors import L2Unavailable, SourceError
 from ..models import CacheEntry, CacheTier, LookupKey
-from ..sources.base import Priority, SourceError, SourceResult
+from ..sources.base import Priority, SourceResult
 from .l1 import L1
-from .l2 import L2, L2Unavailable
+from .l2 import L2
 from .policy import CachePolicy, Freshness
 from .singleflight import SingleFlight
 from .stats import CacheStats

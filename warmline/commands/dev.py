@@ -14,9 +14,10 @@ from pathlib import Path
 
 from rich.console import Console
 
+from ..errors import DevStackError
 from ..models.protocol import LOOKUP_PATH
 from ..settings import Settings
-from .embedded_broker import DevStackError, Tansu
+from .embedded_broker import Tansu
 from .processes import port_taken, stop_process
 from .worker_output import pump
 

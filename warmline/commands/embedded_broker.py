@@ -12,14 +12,10 @@ from typing import IO
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 from aiokafka.errors import TopicAlreadyExistsError
 
-from ..errors import WarmlineError
+from ..errors import DevStackError
 from .processes import free_port, port_taken, stop_process, wait_port
 
 logger = logging.getLogger(__name__)
-
-
-class DevStackError(WarmlineError):
-    """The embedded broker could not be started or reached; the message says what to do."""
 
 
 def tansu_binary() -> str:

@@ -14,7 +14,8 @@ import aiohttp
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 from rich.console import Console
 
-from ..models import CallStarted, InvalidMessage, LookupKey, LookupReply, parse
+from ..errors import InvalidMessage
+from ..models import CallStarted, LookupKey, LookupReply, parse
 from ..settings import Settings
 from ..stream.security import kafka_connection
 from .remote import KafkaLookups, kafka_client, lookups_bounded, prewarm_http

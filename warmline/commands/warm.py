@@ -11,9 +11,10 @@ import aiohttp
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
-from ..models import InvalidMessage, LookupKey, LookupReply
+from ..errors import InvalidMessage, VipFileError
+from ..models import LookupKey, LookupReply
 from ..prewarm.bulk import WarmOutcome, parse_keys
-from ..prewarm.vip_lists import VipFileError, load_vip
+from ..prewarm.vip_lists import load_vip
 from ..settings import Settings
 from .remote import KafkaLookups, kafka_client, lookups_bounded, prewarm_http
 

@@ -7,7 +7,8 @@ from typing import Any
 from aiohttp import web
 from faust.web import View
 
-from ..models import InvalidMessage, LookupStatus, parse_key
+from ..errors import InvalidMessage
+from ..models import LookupStatus, parse_key
 from ..models.protocol import CACHE_PATH
 from .context import WebContext
 from .responses import error_response, json_response

@@ -10,8 +10,9 @@ import orjson
 from pydantic import BaseModel, ConfigDict, Field
 from yarl import URL
 
+from ..errors import InvalidMessage
 from ..lookups import LookupService
-from ..models import Answer, InvalidMessage, LookupKey, LookupStatus
+from ..models import Answer, LookupKey, LookupStatus
 from ..models.protocol import LOOKUP_PATH
 from .routing import PeerTransport
 

@@ -12,9 +12,9 @@ from aiohttp import web
 from faust.web import View
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from ..llm.chat import BriefReceipt, CallerChat, ChatInput, ChatLookupFailed, ChatOutput
+from ..errors import ChatError, ChatLookupFailed, InvalidMessage
+from ..llm.chat import BriefReceipt, CallerChat, ChatInput, ChatOutput
 from ..llm.tracing import trace_parent
-from ..models import InvalidMessage
 from .context import WebContext
 from .responses import STATUS_CODES, json_response
 
@@ -41,17 +41,8 @@ class BatchBody(BaseModel):
     kwargs: dict[str, Any] = Field(default_factory=dict)
 
 
-class ChatError(Exception):
-    """An HTTP error with a JSON ``detail``."""
-
-    def __init__(self, status: int, detail: Any) -> None:
-        super().__init__(str(detail))
-        self.status = status
-        self.detail = detail
-
-
 def _problem(e: ChatError) -> web.Response:
-    return json_response({"detail": e.detail}, status=e.status)
+    return json_response({"detail": e.detail}, status=e.code)
 
 
 B = TypeVar("B", InvokeBody, BatchBody)

@@ -21,11 +21,10 @@ from aiohttp import web
 from faust.web import View
 from pydantic import SecretStr
 
+from ..errors import RegistryUnavailable, SettingsError
 from ..models import LookupStatus
 from ..models.protocol import EVENTS_PATH
 from ..platforms.calls import platform_payload
-from ..platforms.registry import RegistryUnavailable
-from ..settings import SettingsError
 from ..stream.topics import repartition_topic
 from .context import WebContext
 from .responses import error_response, json_response

@@ -12,8 +12,9 @@ import orjson
 from aiohttp import web
 from faust.web import View
 
+from ..errors import InvalidMessage
 from ..llm.tracing import HTTP_PARENT, TRACE_HEADER, trace_parent
-from ..models import InvalidMessage, KeyKind, LookupStatus, parse_object
+from ..models import KeyKind, LookupStatus, parse_object
 from ..models.protocol import BATCH_PATH, LOOKUP_PATH
 from .batch import BatchRequest, run_batch
 from .context import WebContext

@@ -13,7 +13,8 @@ from pydantic import BaseModel, ConfigDict, Field
 from yarl import URL
 
 from ..cache.stats import percentile
-from ..models import InvalidMessage, LookupKey, LookupStatus, parse_object
+from ..errors import InvalidMessage
+from ..models import LookupKey, LookupStatus, parse_object
 from ..models.protocol import PREWARM_PATH
 from ..prewarm.bulk import WarmOutcome, parse_keys
 from ..prewarm.vip_lists import VipBook

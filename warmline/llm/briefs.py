@@ -21,8 +21,9 @@ from dataclasses import dataclass
 from typing import Any
 
 from ..cache import TieredCache
+from ..errors import SourceError
 from ..models import Customer, LookupKey
-from ..sources.base import Priority, SourceError
+from ..sources.base import Priority
 from .brief_text import PROMPT_VERSION, message_text, model_messages, template_brief
 from .tracing import Tracer
 

@@ -11,8 +11,9 @@ from typing import Any, Literal
 from langchain_core.runnables import Runnable, RunnableConfig
 from pydantic import BaseModel, ConfigDict, Field
 
+from ..errors import ChatLookupFailed, InvalidMessage
 from ..lookups import LookupService
-from ..models import Answer, Customer, InvalidMessage, LookupStatus
+from ..models import Customer, LookupStatus
 from .brief_text import BRIEF_QUESTION, message_text, model_messages, template_brief
 from .briefs import BriefService
 from .tracing import TraceParent, Tracer
@@ -43,14 +44,6 @@ class ChatOutput(BaseModel):
     stale: bool
     age_s: float | None
     brief: bool
-
-
-class ChatLookupFailed(Exception):
-    """The caller's record could not be read (unavailable, timeout); ``answer`` holds the lookup's reply."""
-
-    def __init__(self, answer: Answer) -> None:
-        super().__init__(f"lookup {answer.status.value}: {answer.error or 'no detail'}")
-        self.answer = answer
 
 
 @dataclass(slots=True)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-from ..settings import SettingsError
+from ..errors import SettingsError
 from .fake_model import PROVIDER as FAKE_PROVIDER
 from .fake_model import DelayedFakeChatModel, parse_delay
 

@@ -1,4 +1,6 @@
-"""A stand-in chat model for tests and benchmarks only: ``WARMLINE_CHAT_MODEL=fake:2s`` answers after 2 s.
+"""The demo stand-in chat model: ``WARMLINE_CHAT_MODEL=fake:2s`` answers after 2 s (tests, benchmarks, demos).
+
+Settings refuse it unless ``WARMLINE_SOURCE=demo``: it must never answer about real callers.
 
 It really waits, asynchronously (``asyncio.sleep``), so briefs made with it occupy their slot for
 the whole delay and compete with the brief pacing exactly as a remote model's would; it sends
@@ -9,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
+import time
 from typing import Any
 
 from langchain_core.callbacks import AsyncCallbackManagerForLLMRun, CallbackManagerForLLMRun
@@ -35,7 +38,7 @@ def parse_delay(spec: str) -> float:
 
 
 class DelayedFakeChatModel(BaseChatModel):
-    """Answers every call after *delay_s* seconds of asynchronous waiting (never on a thread)."""
+    """Answers every call after *delay_s* seconds (asynchronous waiting for ainvoke/astream)."""
 
     delay_s: float = 0.0
 
@@ -56,7 +59,8 @@ class DelayedFakeChatModel(BaseChatModel):
         run_manager: CallbackManagerForLLMRun | None = None,
         **kwargs: Any,
     ) -> ChatResult:
-        raise NotImplementedError("the fake model is async only: warmline calls ainvoke and astream")
+        time.sleep(self.delay_s)  # a synchronous caller (model.invoke) waits on its own thread
+        return self._answer(messages)
 
     async def _agenerate(
         self,

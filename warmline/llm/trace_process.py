@@ -1,11 +1,12 @@
 """The LangSmith sender in a process of its own, so building and posting runs never takes the worker's GIL.
 
 This module is the worker's end; ``trace_sender.py`` is the process. The worker's tracer still
-only appends tuples to its queue on the event loop; its shipping thread pickles what is queued,
-twice a second, and writes it to the process's stdin (a blocking write releases the GIL). There
-an ordinary thread-mode ``LangSmithTracer`` masks, builds and posts the runs. Measured: a
-sending *thread* in the worker, even at 31 µs of CPU per run, kept every-hit tracing at 1.7× the
-L1-hit p50 on two busy cores, because it competes with the event loop for the GIL. Frames are
+only appends slotted records (trace_records.py) to its queue on the event loop; its shipping
+thread pickles what is queued, twice a second, and writes it to the process's stdin (a blocking
+write releases the GIL). There an ordinary thread-mode ``LangSmithTracer`` builds (trace_runs.py),
+masks and posts the runs. Measured: a sending *thread* in the worker, even at 31 µs of CPU per
+run, kept every-hit tracing at 1.7× the L1-hit p50 on two busy cores, because it competes with
+the event loop for the GIL. Frames are
 ``kind (1 byte) + length (4 bytes) + body``: ``C`` config (JSON, first), ``R`` records (a pickle
 of queue items: our own process, our own types), ``F`` flush (a timeout; answered with one line
 ``ok sent failed dropped``). EOF on stdin ends the process.
@@ -20,6 +21,7 @@ import struct
 import subprocess
 import sys
 import threading
+from collections.abc import Sequence
 from typing import IO, Any
 
 import orjson
@@ -63,7 +65,7 @@ class SenderProcess:
             return False
         return True
 
-    def ship(self, items: list[tuple[Any, ...]]) -> bool:
+    def ship(self, items: Sequence[object]) -> bool:
         """Hand *items* (queue entries) to the sender process; False when it is gone."""
         return self.alive and self._write(b"R", pickle.dumps(items, protocol=pickle.HIGHEST_PROTOCOL))
 

@@ -1,14 +1,14 @@
 """LangSmith tracing of lookups and chats: off by default, masked by default, never in a caller's way.
 
-A lookup only appends a tuple of atomic values to a bounded deque (no I/O, no serialization,
-no lock). One daemon thread wakes every SEND_EVERY_S. In the worker (``build_tracer``) it only
-pickles what is queued into a sender process (trace_process.py), so run building never holds
-the worker's GIL; there, and with an injected client (tests), it turns queued items into runs —
-masking included, lookups through a fast path that builds the masked run directly — and posts
-them with ``Client.batch_ingest_runs`` (``POST /runs/batch``: one JSON body; the SDK's multipart
-encoding costs far more CPU per run), up to BATCH runs per request. A full queue records nothing
-more (no allocation at all), a slow or dead endpoint only delays the sender, and shutdown
-flushes with a deadline.
+This module records: a lookup only appends a slotted record of atomic values (trace_records.py)
+to a bounded deque (no I/O, no serialization, no lock). One daemon thread wakes every
+SEND_EVERY_S. In the worker (``build_tracer``) it only pickles what is queued into a sender
+process (trace_process.py), so run building never holds the worker's GIL; there, and with an
+injected client (tests), trace_runs.RunBuilder turns queued records into runs — masking
+included — and the thread posts them with ``Client.batch_ingest_runs`` (``POST /runs/batch``:
+one JSON body; the SDK's multipart encoding costs far more CPU per run), up to BATCH runs per
+request. A full queue records nothing more (no allocation at all), a slow or dead endpoint only
+delays the sender, and shutdown flushes with a deadline.
 """
 
 from __future__ import annotations
@@ -21,25 +21,41 @@ import random
 import threading
 import time
 from collections import deque
-from collections.abc import Callable, Iterable, Iterator, Mapping
-from dataclasses import dataclass, field
-from datetime import UTC, datetime
-from typing import Any, NamedTuple
-from uuid import UUID
+from collections.abc import Callable, Iterator, Mapping
+from typing import Any
 
-import orjson
 from pydantic import ValidationError
 
-from ..logs import TRACE_ID, trace_id_of
-from ..models import Answer, CacheTier, KeyKind, LookupKey
-from ..settings import Settings, SettingsError, describe_error
-from .masking import MASK, mask_fields, scrub_text
+from ..errors import SettingsError
+from ..models import Answer, CacheTier, LookupKey
+from ..settings import Settings, describe_error
 from .trace_process import SenderProcess
+from .trace_records import (
+    BAGGAGE_HEADER,
+    HTTP_PARENT,
+    TRACE_HEADER,
+    LookupRecord,
+    QueueItem,
+    Span,
+    SpanRecord,
+    TraceParent,
+    trace_parent,
+)
+from .trace_runs import RunBuilder
 
 logger = logging.getLogger(__name__)
 
-TRACE_HEADER = "langsmith-trace"
-BAGGAGE_HEADER = "baggage"
+__all__ = [  # the recording API; trace_records.py and trace_runs.py hold the rest
+    "BAGGAGE_HEADER",
+    "HTTP_PARENT",
+    "TRACE_HEADER",
+    "LangSmithTracer",
+    "TraceParent",
+    "Tracer",
+    "build_tracer",
+    "trace_parent",
+]
+
 MAX_QUEUED = 10_000
 SEND_EVERY_S = 0.5  # one wake-up per half second, not one per run: wake-ups and requests cost CPU under the GIL
 BATCH = 500  # runs per POST: a request's own overhead (requests, headers, the server's parse) is paid once
@@ -48,90 +64,7 @@ YIELD_S = 0.001
 SHIP_BATCH = 2000  # queue items per pickle written to the sender process
 
 
-class LookupRecord(NamedTuple):
-    """A finished lookup as the event loop queues it; the sending side turns it into runs.
-
-    Atomic fields only (times in epoch seconds, strings, numbers): cheap to make on the event loop
-    and to pickle into the sender process.
-    """
-
-    started: float
-    ended: float
-    fetch_started: float | None
-    fetch_ended: float | None
-    kind: str | None
-    value: str | None
-    status: str
-    tier: str | None
-    stale: bool
-    age_s: float | None
-    request_id: str | None
-    customer_json: bytes | None
-    matches: int
-    error: str | None
-    via: str
-    trace: str | None
-    baggage: str | None
-
-
-@dataclass(frozen=True, slots=True)
-class TraceParent:
-    """Where a lookup came from and, when the caller traces, the run it belongs under."""
-
-    via: str = "direct"
-    trace: str | None = None
-    """The caller's ``langsmith-trace`` header (its run's dotted order)."""
-    baggage: str | None = None
-
-
-#: The parent of an HTTP request without a trace header (shared: the hot path builds nothing).
-HTTP_PARENT = TraceParent("http")
-
-
-def _text(value: str | bytes) -> str:
-    return value.decode("utf-8", "replace") if isinstance(value, bytes) else value
-
-
-def trace_parent(
-    headers: Mapping[str, str | bytes] | Iterable[tuple[str | bytes, str | bytes]] | None, via: str = "kafka"
-) -> TraceParent:
-    """The parent of a lookup from a Kafka message's headers (pairs) or an HTTP request's (a mapping).
-
-    A ``langsmith-trace`` header also binds its trace id to this task's JSON log lines.
-    """
-    trace = baggage = None
-    if headers is not None:
-        pairs = headers.items() if isinstance(headers, Mapping) else headers
-        for name, value in pairs:
-            lowered = _text(name).lower()
-            if lowered == TRACE_HEADER:
-                trace = _text(value)
-            elif lowered == BAGGAGE_HEADER:
-                baggage = _text(value)
-    if trace:
-        TRACE_ID.set(trace_id_of(trace))  # this task's log lines carry the caller's trace id
-    return TraceParent(via, trace, baggage)
-
-
-@dataclass(slots=True)
-class Span:
-    """One run being recorded; children are posted with it."""
-
-    name: str
-    run_type: str
-    start: float
-    inputs: dict[str, Any]
-    end: float | None = None
-    outputs: dict[str, Any] | None = None
-    metadata: dict[str, Any] = field(default_factory=dict)
-    error: str | None = None
-    children: list[Span] = field(default_factory=list)
-
-
 _CURRENT: contextvars.ContextVar[Span | None] = contextvars.ContextVar("warmline_trace_span", default=None)
-
-#: What the tracer queues: a finished lookup, or a span tree with the trace it belongs under.
-QueueItem = LookupRecord | tuple[Span, TraceParent | None]
 
 
 class Tracer:
@@ -187,9 +120,8 @@ class LangSmithTracer(Tracer):
         self._client = client
         self._process = process  # set: the thread only ships queue items to that process, which posts them
         self._sender_gone_logged = False
-        self._scrub = scrub_errors
-        self._mask = masker  # applied in the sender thread, before anything is handed to the SDK
-        self._project = project
+        # Masking happens in the builder, in the sending thread, before anything is handed to the SDK.
+        self._builder = RunBuilder(project, worker, scrub_errors=scrub_errors, masker=masker)
         self._worker = worker
         self._rate = sample_rate
         self._hit_rate = hit_sample
@@ -271,46 +203,10 @@ class LangSmithTracer(Tracer):
             baggage=trace.baggage if trace else None,
         )
         if current is not None:
-            current.children.append(self._lookup_span(record))
+            current.children.append(record)  # built into a run with its span, by the same RunBuilder
         else:
             self._queue.append(record)
             self._idle.clear()
-
-    def _lookup_span(self, r: LookupRecord) -> Span:
-        key = LookupKey(KeyKind(r.kind), r.value) if r.kind is not None and r.value is not None else None
-        inputs = {"by": key.kind.value, "value": key.value, "key": key.redacted} if key else {}
-        customer = orjson.loads(r.customer_json) if r.customer_json is not None else None
-        span = Span(
-            "lookup",
-            "retriever",
-            r.started,
-            inputs,
-            end=r.ended,
-            outputs={"status": r.status, "customer": customer, "matches": r.matches, "error": r.error},
-            metadata={
-                "tier": r.tier,
-                "status": r.status,
-                "stale": r.stale,
-                "age_s": r.age_s,
-                "request_id": r.request_id,
-                "worker": self._worker,
-                "via": r.via,
-                "key": key.redacted if key else None,
-            },
-            error=r.error,
-        )
-        if r.fetch_started is not None:
-            span.children.append(
-                Span(
-                    "source",
-                    "tool",
-                    r.fetch_started,
-                    dict(inputs),
-                    end=r.fetch_ended,
-                    metadata={"worker": self._worker},
-                )
-            )
-        return span
 
     @contextlib.contextmanager
     def span(
@@ -341,7 +237,7 @@ class LangSmithTracer(Tracer):
         if len(self._queue) >= self._max_queued:
             self.dropped += 1  # never blocks, never grows without bound
             return
-        self._queue.append((span, parent))
+        self._queue.append(SpanRecord(span, parent))
         self._idle.clear()
 
     # --- sending (the tracing thread) ---------------------------------------------------------
@@ -366,11 +262,7 @@ class LangSmithTracer(Tracer):
         while self._queue:
             runs: list[dict[str, Any]] = []
             for i in range(min(BATCH, len(self._queue))):
-                item = self._queue.popleft()
-                if isinstance(item, LookupRecord):
-                    self._lookup_runs(item, runs)
-                else:
-                    runs.extend(self._runs(*item))
+                self._builder.runs(self._queue.popleft(), runs)
                 if i % YIELD_EVERY == YIELD_EVERY - 1:
                     time.sleep(0)  # offer the GIL to a waiting event loop
             try:
@@ -409,141 +301,6 @@ class LangSmithTracer(Tracer):
             shipped = shipped or ok
             self.failed += not ok
         return shipped
-
-    def _lookup_runs(self, r: LookupRecord, out: list[dict[str, Any]]) -> None:
-        """A queued lookup record → its run (and the source child of a miss), masked, without a Span.
-
-        The hot path of every-hit tracing: the same run ``_flatten(_lookup_span(r))`` gives, built
-        directly, masking only what can be personal (the key's value, the record, free text).
-        """
-        from langsmith.uuid import uuid7
-
-        masked = self._mask is not None
-        trace_id, prefix, parent_id, project = self._root(TraceParent(r.via, r.trace, r.baggage) if r.trace else None)
-        key = LookupKey(KeyKind(r.kind), r.value) if r.kind is not None and r.value is not None else None
-        redacted = key.redacted if key else None
-        inputs = {"by": r.kind, "value": MASK if masked else r.value, "key": redacted} if key else {}
-        customer = orjson.loads(r.customer_json) if r.customer_json is not None else None
-        if masked and customer is not None:
-            customer = mask_fields(customer)
-        error = r.error
-        if masked and error:
-            error = scrub_text(error)
-        request_id = (
-            scrub_text(r.request_id) if masked and r.request_id else r.request_id
-        )  # the caller chose it: it could be anything
-        run_id = uuid7()
-        start = datetime.fromtimestamp(r.started, UTC)
-        dotted = f"{prefix}{start:%Y%m%dT%H%M%S%fZ}{run_id}"
-        root = trace_id or run_id
-        out.append(
-            {
-                "id": run_id,
-                "trace_id": root,
-                "dotted_order": dotted,
-                "parent_run_id": parent_id,
-                "name": "lookup",
-                "run_type": "retriever",
-                "start_time": start,
-                "end_time": datetime.fromtimestamp(r.ended, UTC),
-                "inputs": inputs,
-                "outputs": {"status": r.status, "customer": customer, "matches": r.matches, "error": error},
-                "error": error,
-                "extra": {
-                    "metadata": {
-                        "tier": r.tier,
-                        "status": r.status,
-                        "stale": r.stale,
-                        "age_s": r.age_s,
-                        "request_id": request_id,
-                        "worker": self._worker,
-                        "via": r.via,
-                        "key": redacted,
-                    }
-                },
-                "session_name": project,
-            }
-        )
-        if r.fetch_started is not None:
-            child_id = uuid7()
-            child_start = datetime.fromtimestamp(r.fetch_started, UTC)
-            out.append(
-                {
-                    "id": child_id,
-                    "trace_id": root,
-                    "dotted_order": f"{dotted}.{child_start:%Y%m%dT%H%M%S%fZ}{child_id}",
-                    "parent_run_id": run_id,
-                    "name": "source",
-                    "run_type": "tool",
-                    "start_time": child_start,
-                    "end_time": datetime.fromtimestamp(r.fetch_ended or r.fetch_started, UTC),
-                    "inputs": dict(inputs),
-                    "outputs": None,
-                    "error": None,
-                    "extra": {"metadata": {"worker": self._worker}},
-                    "session_name": project,
-                }
-            )
-
-    def _runs(self, span: Span, parent: TraceParent | None) -> list[dict[str, Any]]:
-        out: list[dict[str, Any]] = []
-        self._flatten(span, *self._root(parent), out)
-        return out
-
-    def _root(self, parent: TraceParent | None) -> tuple[UUID | None, str, UUID | None, str]:
-        """(trace id, dotted-order prefix, parent run id, project) of a run under *parent*'s trace, if any."""
-        if parent is None or not parent.trace:
-            return None, "", None, self._project
-        try:
-            from langsmith.run_trees import RunTree
-
-            headers: dict[str | bytes, str | bytes] = {TRACE_HEADER: parent.trace, BAGGAGE_HEADER: parent.baggage or ""}
-            tree = RunTree.from_headers(headers)
-        except Exception as e:  # noqa: BLE001  # an untrusted header: trace as a root instead
-            logger.debug("ignoring a bad %s header: %s", TRACE_HEADER, e)
-            tree = None
-        if tree is None:
-            return None, "", None, self._project
-        return tree.trace_id, tree.dotted_order + ".", tree.id, tree.session_name or self._project
-
-    def _flatten(
-        self,
-        span: Span,
-        trace_id: UUID | None,
-        dotted_prefix: str,
-        parent_id: UUID | None,
-        project: str,
-        out: list[dict[str, Any]],
-    ) -> None:
-        from langsmith.uuid import uuid7
-
-        run_id = uuid7()
-        start = datetime.fromtimestamp(span.start, UTC)
-        dotted = f"{dotted_prefix}{start:%Y%m%dT%H%M%S%fZ}{run_id}"
-        trace_id = trace_id or run_id
-        inputs, outputs, metadata = span.inputs, span.outputs, span.metadata
-        if self._mask is not None:
-            inputs, metadata = self._mask(inputs), self._mask(metadata)
-            outputs = self._mask(outputs) if outputs is not None else None
-        out.append(
-            {
-                "id": run_id,
-                "trace_id": trace_id,
-                "dotted_order": dotted,
-                "parent_run_id": parent_id,
-                "name": span.name,
-                "run_type": span.run_type,
-                "start_time": start,
-                "end_time": datetime.fromtimestamp(span.end or span.start, UTC),
-                "inputs": inputs,
-                "outputs": outputs,
-                "error": self._scrub(span.error) if self._scrub and span.error else span.error,
-                "extra": {"metadata": metadata},
-                "session_name": project,
-            }
-        )
-        for child in span.children:
-            self._flatten(child, trace_id, dotted + ".", run_id, project, out)
 
     # --- lifecycle ----------------------------------------------------------------------------
 

@@ -1,6 +1,6 @@
-"""Wire and domain records; nothing here imports the rest of warmline or any framework."""
+"""Wire and domain records: no framework, and nothing of warmline but errors.py (which imports nothing)."""
 
-from .base import InvalidMessage, WireModel, parse, parse_object
+from .base import WireModel, parse, parse_object
 from .cache import CacheEntry
 from .customer import Customer
 from .dlq import DeadLetter
@@ -16,7 +16,6 @@ __all__ = [
     "Customer",
     "CustomerChanged",
     "DeadLetter",
-    "InvalidMessage",
     "KeyKind",
     "LookupKey",
     "LookupReply",

@@ -1,4 +1,4 @@
-"""WireModel base, the one InvalidMessage error, and parse(bytes) → model."""
+"""WireModel base and parse(bytes) → model; what cannot be parsed raises errors.InvalidMessage."""
 
 from __future__ import annotations
 
@@ -6,16 +6,10 @@ from typing import Any, TypeVar
 
 from pydantic import BaseModel, ConfigDict, ValidationError
 
+from ..errors import InvalidMessage
+
 #: Messages larger than this are refused before any JSON parsing (a DLQ reason, not a crash).
 MAX_MESSAGE_BYTES = 64 * 1024
-
-
-class InvalidMessage(ValueError):
-    """A message or value that cannot be parsed into a wire model; ``reason`` says why."""
-
-    def __init__(self, reason: str) -> None:
-        super().__init__(reason)
-        self.reason = reason
 
 
 class WireModel(BaseModel):

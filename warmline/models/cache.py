@@ -8,7 +8,7 @@ from typing import Any
 import orjson
 from pydantic import ValidationError
 
-from .base import InvalidMessage
+from ..errors import InvalidMessage
 from .customer import Customer
 
 #: Bumped when the stored shape changes; entries of another version are treated as misses.

@@ -9,7 +9,7 @@ from enum import StrEnum
 
 import phonenumbers
 
-from .base import InvalidMessage
+from ..errors import InvalidMessage
 
 MAX_VALUE_LENGTH = 320  # the longest legal e-mail address
 

@@ -4,17 +4,26 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from enum import StrEnum
-from typing import Literal
+from typing import Annotated, Literal
 
 import orjson
-from pydantic import Field
+from pydantic import AfterValidator, Field
 
 from .base import WireModel
 from .customer import Customer
 from .keys import LookupKey, normalize
+from .protocol import is_topic_name
 
 _SHORT = 128
-_TOPIC = 249  # Kafka's limit on topic names
+
+
+def _topic_name(name: str) -> str:
+    if not is_topic_name(name):
+        raise ValueError("not a valid Kafka topic name")
+    return name
+
+
+TopicName = Annotated[str, AfterValidator(_topic_name)]
 
 
 class LookupStatus(StrEnum):
@@ -40,7 +49,7 @@ class LookupRequest(WireModel):
     """A client's lookup over Kafka."""
 
     request_id: str = Field(min_length=1, max_length=_SHORT)
-    reply_to: str | None = Field(default=None, min_length=1, max_length=_TOPIC, pattern=r"^[A-Za-z0-9._-]+$")
+    reply_to: TopicName | None = None
     by: Literal["phone", "email", "customer_id"]
     value: str = Field(min_length=1, max_length=320)
     max_age_s: float | None = Field(default=None, ge=0)

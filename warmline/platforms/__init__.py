@@ -5,6 +5,6 @@ WARMLINE_EVENT_MAPPINGS): how to recognise each of its events and where the call
 call id, the queue, the agent and the time are. No code per platform: docs/platforms.md.
 """
 
-from .mapping import CallEventKind, MappingError, Mappings, PlatformCall, load_mappings
+from .mapping import CallEventKind, Mappings, PlatformCall, load_mappings
 
-__all__ = ["CallEventKind", "MappingError", "Mappings", "PlatformCall", "load_mappings"]
+__all__ = ["CallEventKind", "Mappings", "PlatformCall", "load_mappings"]

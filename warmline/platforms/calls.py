@@ -11,7 +11,8 @@ from urllib.parse import parse_qsl
 import orjson
 from pydantic import Field
 
-from ..models import CallStarted, InvalidMessage, WireModel
+from ..errors import InvalidMessage
+from ..models import CallStarted, WireModel
 from .mapping import CallEventKind, PlatformCall
 
 

@@ -11,10 +11,11 @@ from typing import Any
 
 import orjson
 
-from ..models import Customer, InvalidMessage
+from ..errors import InvalidMessage, RegistryUnavailable
+from ..models import Customer
 from .calls import CallAnswered, as_call_started, to_warm
 from .mapping import CallEventKind, Mappings, PlatformCall
-from .registry import CallRegistry, CallState, RegistryUnavailable
+from .registry import CallRegistry, CallState
 
 logger = logging.getLogger(__name__)
 

@@ -34,14 +34,10 @@ from typing import Any
 import orjson
 import yaml
 
-from ..errors import WarmlineError
+from ..errors import MappingError
 
 FIELDS = ("call_id", "caller", "customer_id", "queue", "agent", "at")
 _SEGMENT = re.compile(r"^(?P<name>[^\[|]*)(?:\[(?P<key>[^=\]]+)=(?P<value>[^\]]*)\])?(?P<json>\|json)?$")
-
-
-class MappingError(WarmlineError):
-    """A mapping file that cannot be read or says something the engine does not understand."""
 
 
 class CallEventKind(enum.Enum):

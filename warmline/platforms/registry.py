@@ -23,7 +23,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
-from ..errors import WarmlineError
+from ..errors import RegistryUnavailable
 
 #: How long a call's state is kept (a call queues and talks for minutes; this covers a long one).
 CALL_STATE_TTL_S = 6 * 3600
@@ -33,10 +33,6 @@ MAX_PARKED_PER_CALL = 32
 MAX_CALLS_IN_MEMORY = 100_000
 #: Each Redis round trip's deadline; a platform's webhook deadline is seconds.
 REDIS_OP_TIMEOUT_S = 0.5
-
-
-class RegistryUnavailable(WarmlineError):
-    """The call registry (Redis) did not answer: an event without a number cannot be matched now."""
 
 
 @dataclass(frozen=True)

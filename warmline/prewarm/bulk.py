@@ -15,8 +15,9 @@ from tenacity import AsyncRetrying, retry_if_exception, stop_after_attempt, wait
 
 from ..cache import CacheResult, TieredCache
 from ..cache.stats import percentile
-from ..models import CacheTier, InvalidMessage, LookupKey, parse_key
-from ..sources.base import Priority, SourceError
+from ..errors import InvalidMessage, SourceError
+from ..models import CacheTier, LookupKey, parse_key
+from ..sources.base import Priority
 
 
 class WarmOutcome(StrEnum):

@@ -18,17 +18,13 @@ from typing import Any
 
 import yaml
 
-from ..errors import WarmlineError
-from ..models import InvalidMessage, LookupKey, parse_key
+from ..errors import InvalidMessage, VipFileError
+from ..models import LookupKey, parse_key
 
 logger = logging.getLogger(__name__)
 
 _INTERVAL = re.compile(r"^\s*(\d+)\s*(s|m|h)\s*$")
 _UNITS = {"s": 1, "m": 60, "h": 3600}
-
-
-class VipFileError(WarmlineError, ValueError):
-    """The VIP file cannot be used; the message names the list and the entry."""
 
 
 @dataclass(frozen=True)

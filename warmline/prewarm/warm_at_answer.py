@@ -11,9 +11,9 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from ..cache import TieredCache
-from ..cache.l2 import L2Unavailable
 from ..cache.policy import Freshness
 from ..cache.stats import percentile, to_ms
+from ..errors import L2Unavailable
 from ..metrics import Metrics
 from ..models import CacheTier, LookupKey
 

@@ -6,16 +6,14 @@ from collections.abc import Callable
 
 import aiohttp
 
-from ..settings import Settings, SettingsError
-from .base import Priority, Source, SourceError, SourceResult, SourceTimeout, SourceUnavailable
+from ..errors import SettingsError
+from ..settings import Settings
+from .base import Priority, Source, SourceResult
 
 __all__ = [
     "Priority",
     "Source",
-    "SourceError",
     "SourceResult",
-    "SourceTimeout",
-    "SourceUnavailable",
     "build_source",
 ]
 
@@ -30,8 +28,9 @@ def build_source(settings: Settings, session: Callable[[], aiohttp.ClientSession
 
 
 def _tilores(settings: Settings, session: Callable[[], aiohttp.ClientSession]) -> Source:
+    from ..errors import FieldListError
     from .tilores import MappingRules, TiloresConfig, TiloresSource, TokenProvider
-    from .tilores.queries import FieldListError, check_name, field_names
+    from .tilores.queries import check_name, field_names
 
     t = settings.tilores
     missing = [

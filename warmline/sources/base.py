@@ -1,13 +1,12 @@
-"""The Source protocol every upstream implements, its result type and its errors."""
+"""The Source protocol every upstream implements and its result type (its errors are in errors.py)."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from enum import IntEnum
-from typing import ClassVar, Protocol
+from typing import Protocol
 
-from ..errors import WarmlineError
-from ..models import Customer, LookupKey, LookupStatus
+from ..models import Customer, LookupKey
 
 
 class Priority(IntEnum):
@@ -15,30 +14,6 @@ class Priority(IntEnum):
 
     LIVE = 0
     BACKGROUND = 1
-
-
-class SourceError(WarmlineError):
-    """The upstream failed to answer; never cached. ``kind`` labels the failure in metrics."""
-
-    status: ClassVar[LookupStatus] = LookupStatus.ERROR
-
-    def __init__(self, message: str = "", kind: str | None = None) -> None:
-        super().__init__(message)
-        self.kind = kind or type(self).__name__
-
-
-class SourceUnavailable(SourceError):
-    """The upstream cannot be reached (refused, 5xx, breaker open)."""
-
-    status: ClassVar[LookupStatus] = LookupStatus.UNAVAILABLE
-    retriable: ClassVar[bool] = True
-
-
-class SourceTimeout(SourceError):
-    """The upstream did not answer in time."""
-
-    status: ClassVar[LookupStatus] = LookupStatus.TIMEOUT
-    retriable: ClassVar[bool] = True
 
 
 @dataclass(frozen=True, slots=True)

@@ -11,10 +11,11 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
 
+from ..errors import SourceError, SourceTimeout, SourceUnavailable
 from ..metrics import Metrics
 from ..models import LookupKey
 from ..resilience import CircuitBreaker, source_breaker
-from .base import Priority, Source, SourceError, SourceResult, SourceTimeout, SourceUnavailable
+from .base import Priority, Source, SourceResult
 
 logger = logging.getLogger(__name__)
 

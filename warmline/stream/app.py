@@ -10,7 +10,8 @@ import faust
 from faust.serializers import codecs
 from faust.types import TableT, TopicT
 
-from ..models import CacheEntry, InvalidMessage
+from ..errors import InvalidMessage
+from ..models import CacheEntry
 from ..models.protocol import MAX_PREWARM_BODY_BYTES
 from ..settings import Settings
 from .lanes import Lanes

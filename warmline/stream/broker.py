@@ -10,7 +10,7 @@ from aiokafka.cluster import ClusterMetadata
 from aiokafka.errors import KafkaError
 from aiokafka.protocol.metadata import MetadataRequest
 
-from ..errors import WarmlineError
+from ..errors import BrokerUnreachable
 from ..settings import Settings
 from .security import KafkaConnection, kafka_connection
 
@@ -29,10 +29,6 @@ EMBEDDED_PROFILE: dict[str, float | int] = {
     "broker_rebalance_timeout_s": 3.0,
     "broker_heartbeat_interval_s": 1.0,
 }
-
-
-class BrokerUnreachable(WarmlineError):
-    """No broker answered at the bootstrap address."""
 
 
 @dataclass(frozen=True)

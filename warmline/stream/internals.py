@@ -16,14 +16,11 @@ from dataclasses import dataclass
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 from aiokafka.client import AIOKafkaClient
 from faust import App
+from faust.serializers import codecs
 from faust.transport import consumer as faust_consumer
 from faust.transport.drivers import aiokafka as faust_aiokafka
 
-from ..errors import WarmlineError
-
-
-class FaustInternalsChanged(WarmlineError):
-    """An installed faust-streaming or aiokafka lacks a private name warmline relies on."""
+from ..errors import FaustInternalsChanged
 
 
 @dataclass(frozen=True)
@@ -131,6 +128,24 @@ INTERNALS: tuple[Internal, ...] = (
         "stream/metadata.py",
         "the producer's client, whose class is swapped for StableMetadataClient",
         on_self=True,
+    ),
+    Internal(
+        App,
+        "_new_transport",
+        "stream/app.py",
+        "where Faust builds its transport: WarmlineApp returns TunedTransport (the consumer and producer above)",
+    ),
+    Internal(
+        codecs.Codec,
+        "_dumps",
+        "stream/app.py",
+        "a codec's encoder (Faust's documented way to add a codec, with an underscore name): EntryCodec",
+    ),
+    Internal(
+        codecs.Codec,
+        "_loads",
+        "stream/app.py",
+        "a codec's decoder, beside _dumps",
     ),
     Internal(
         App,

@@ -32,7 +32,7 @@ from aiokafka.errors import (
     UnsupportedSaslMechanismError,
 )
 
-from ..errors import WarmlineError
+from ..errors import KafkaAuthFailed, KafkaSecurityError
 
 if TYPE_CHECKING:
     from ..settings import Settings
@@ -41,14 +41,6 @@ SSL_PROTOCOLS = ("SSL", "SASL_SSL")
 SASL_PROTOCOLS = ("SASL_PLAINTEXT", "SASL_SSL")
 #: Mechanisms that send a user name and password.
 PASSWORD_MECHANISMS = ("PLAIN", "SCRAM-SHA-256", "SCRAM-SHA-512")
-
-
-class KafkaAuthFailed(WarmlineError):
-    """The broker refused this client's TLS certificate or SASL credentials, or TLS could not be set up."""
-
-
-class KafkaSecurityError(WarmlineError):
-    """The WARMLINE_KAFKA_* settings do not make a usable configuration; the message names them."""
 
 
 class OAuthTokenProvider(AbstractTokenProvider):  # type: ignore[misc]  # aiokafka is untyped

@@ -12,25 +12,21 @@ from __future__ import annotations
 
 import contextlib
 import logging
-import re
 from dataclasses import dataclass
 
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 from aiokafka.errors import KafkaError, TopicAlreadyExistsError
 
-from ..errors import WarmlineError
+from ..errors import BrokerUnreachable, TopicLayoutError
+from ..models.protocol import is_topic_name
 from ..settings import Settings
-from .broker import BrokerFacts, BrokerUnreachable, inspect_broker
+from .broker import BrokerFacts, inspect_broker
 from .security import KafkaConnection
 
 logger = logging.getLogger(__name__)
 
 #: The roles whose messages may need re-keying; each has one repartition topic.
 ROLES = ("call-started", "lookup-request", "customer-changed")
-
-
-class TopicLayoutError(WarmlineError):
-    """An internal topic exists with another partition count than configured."""
 
 
 def repartition_topic(app_id: str, role: str) -> str:
@@ -41,10 +37,6 @@ def repartition_topic(app_id: str, role: str) -> str:
 def changelog_topic(app_id: str, table: str) -> str:
     """The changelog topic of the Faust table *table*."""
     return f"{app_id}-{table}-changelog"
-
-
-#: What Kafka accepts as a topic name (the same rule LookupRequest.reply_to applies).
-_TOPIC_NAME = re.compile(r"[A-Za-z0-9._-]{1,249}")
 
 
 @dataclass(frozen=True)
@@ -84,9 +76,7 @@ class TopicPlan:
         """
         if topic == self.reply:
             return None
-        if not _TOPIC_NAME.fullmatch(topic) or topic in (".", ".."):
-            # A Spring kafka_replyTopic header is not checked by the model: a name Kafka refuses
-            # would hold the producer in its metadata wait (faults run: the whole agent stalled).
+        if not is_topic_name(topic):  # a Spring kafka_replyTopic header is not checked by the model
             return f"reply topic {topic[:100]!r} is not a valid Kafka topic name"
         if topic in self.foreign or topic in self.outputs or topic in self.internal:
             return f"reply topic {topic!r} is one warmline reads or owns; replies cannot go there"

@@ -7,8 +7,9 @@ import random
 import sqlite3
 from pathlib import Path
 
+from ...errors import SourceUnavailable
 from ...models import Customer, KeyKind, LookupKey
-from ..base import SourceResult, SourceUnavailable
+from ..base import SourceResult
 
 _BY_CONTACT = (
     "SELECT c.customer_id, c.name, c.status, c.tier, c.language, c.since FROM contacts k "

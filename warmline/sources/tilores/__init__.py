@@ -2,6 +2,6 @@
 
 from .auth import TokenProvider
 from .mapping import MappingRules
-from .source import TiloresConfig, TiloresConfigError, TiloresSource
+from .source import TiloresConfig, TiloresSource
 
-__all__ = ["MappingRules", "TiloresConfig", "TiloresConfigError", "TiloresSource", "TokenProvider"]
+__all__ = ["MappingRules", "TiloresConfig", "TiloresSource", "TokenProvider"]

@@ -10,7 +10,7 @@ from collections.abc import Callable
 import aiohttp
 from pydantic import SecretStr
 
-from ..base import SourceError, SourceUnavailable
+from ...errors import SourceError, SourceUnavailable
 
 #: Refresh this long before the token's stated expiry (clock skew, requests in flight).
 EXPIRY_MARGIN_S = 30.0

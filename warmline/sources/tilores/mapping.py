@@ -6,7 +6,8 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from ...models import Customer, InvalidMessage
+from ...errors import InvalidMessage
+from ...models import Customer
 from ...models.keys import normalize_phone
 
 #: Record fields with a meaning of their own; every other allow-listed field goes to `attributes`.

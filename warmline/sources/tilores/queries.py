@@ -4,13 +4,9 @@ from __future__ import annotations
 
 import re
 
-from ...errors import WarmlineError
+from ...errors import FieldListError
 
 _NAME = re.compile(r"^[_A-Za-z][_0-9A-Za-z]*$")
-
-
-class FieldListError(WarmlineError, ValueError):
-    """A configured field or parameter name is not a GraphQL name."""
 
 
 def field_names(spec: str) -> tuple[str, ...]:

@@ -13,8 +13,9 @@ import orjson
 import phonenumbers
 from tenacity import AsyncRetrying, RetryCallState, retry_if_exception, stop_after_attempt, wait_random_exponential
 
+from ...errors import SourceError, SourceTimeout, SourceUnavailable, TiloresConfigError, TiloresHTTPError
 from ...models import KeyKind, LookupKey
-from ..base import SourceError, SourceResult, SourceTimeout, SourceUnavailable
+from ..base import SourceResult
 from .auth import TokenProvider
 from .mapping import MappingRules, best_match, to_customer
 from .queries import INTROSPECT_NAMES, entity_query, search_query
@@ -22,18 +23,6 @@ from .queries import INTROSPECT_NAMES, entity_query, search_query
 logger = logging.getLogger(__name__)
 
 _backoff = wait_random_exponential(multiplier=0.1, max=2.0)
-
-
-class TiloresHTTPError(SourceUnavailable):
-    """A retriable HTTP answer (5xx, 429); carries Retry-After when the server sent one."""
-
-    def __init__(self, message: str, kind: str, retry_after_s: float | None = None) -> None:
-        super().__init__(message, kind)
-        self.retry_after_s = retry_after_s
-
-
-class TiloresConfigError(SourceError):
-    """The configured parameter or field names do not exist in the instance's schema."""
 
 
 @dataclass(frozen=True)
