@@ -37,8 +37,9 @@ from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 from aiokafka.structs import TopicPartition
 
+from harness.fault_stack import FaultStack
+
 from ..report import RESULTS_DIR
-from .stack import FaultStack
 
 logger = logging.getLogger(__name__)
 

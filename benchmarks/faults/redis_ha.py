@@ -43,11 +43,8 @@ import redis
 import redis.asyncio as aredis
 from prometheus_client.parser import text_string_to_metric_families
 
-from warmline.cache.l2 import RedisL2
-from warmline.cache.redis_client import RedisConfig, close_redis, parse_sentinels
-from warmline.models import CacheEntry, Customer, normalize
-
-from ..redis_servers import (
+from harness.fault_stack import FaultStack
+from harness.redis_servers import (
     ACL_PASSWORD,
     ACL_USER,
     RedisServers,
@@ -57,12 +54,15 @@ from ..redis_servers import (
     start_cluster,
     start_sentinel_set,
 )
+from warmline.cache.l2 import RedisL2
+from warmline.cache.redis_client import RedisConfig, close_redis, parse_sentinels
+from warmline.models import CacheEntry, Customer, normalize
+
 from ..report import RESULTS_DIR
 from .analysis import figures, plot
 from .load import Ledger, Rates
-from .run import leak_scan, under_load
+from .run import under_load
 from .scenario import Window
-from .stack import FaultStack
 
 logger = logging.getLogger(__name__)
 
@@ -311,7 +311,7 @@ async def ha_fault(workdir: Path, kind: str, plan: HaPlan) -> tuple[dict[str, An
             "l2_hit_again_s_after_kill": None if rise is None else round(rise - start, 2),
             "crashed_workers": run.crashed,
             "worker_tracebacks": stack.tracebacks(),
-            "leak_scan": leak_scan(stack, run.tally, run.pages),
+            "leak_scan": stack.leak_scan(run.tally.letter_metadata, run.pages),
         }
         return row, ledger, windows
     finally:

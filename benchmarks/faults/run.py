@@ -4,7 +4,6 @@ scan of what the workers wrote; then the S3 stack."""
 from __future__ import annotations
 
 import asyncio
-import base64
 import contextlib
 import logging
 import time
@@ -15,15 +14,15 @@ from typing import Any
 
 import aiohttp
 
+from harness import http_fuzz
+from harness.fault_stack import ADMIN_TOKEN, API_TOKEN, PARTITIONS, FaultStack
+from harness.procs import CpuShares
 from warmline.commands.embedded_broker import create_topics
 
-from . import hostile, http_fuzz, upstream
+from . import hostile
 from .analysis import fault_report, figures, goal
-from .leaks import scan_report
 from .load import HOT_KEYS, LOST_AFTER_S, Ledger, LoadGenerator, LoopLag, Rates, ReplyReader
-from .procs import CpuShares
 from .scenario import FAULTS, Window, inject, kill_broker
-from .stack import ADMIN_TOKEN, API_TOKEN, PARTITIONS, FaultStack
 
 logger = logging.getLogger(__name__)
 
@@ -241,23 +240,8 @@ async def main_stack(workdir: Path, plan: Plan, outcome: Outcome) -> None:
         worker_tracebacks=stack.tracebacks(),
         logs=str(workdir / "main"),
         http_fuzz=fuzzed,
-        leak_scan=leak_scan(stack, run.tally, run.pages),
+        leak_scan=stack.leak_scan(run.tally.letter_metadata, run.pages),
     )
-
-
-def leak_scan(stack: FaultStack, tally: hostile.Tally, pages: dict[str, str] | None = None) -> dict[str, Any]:
-    """Every line the workers logged, every dead letter's metadata and the workers' *pages* (/metrics, /v1/stats),
-    searched for personal data and for every secret the workers hold."""
-    texts = {w.name: w.log_path.read_text(errors="replace") for w in stack.workers if w.log_path.exists()}
-    texts["dead-letter metadata"] = "\n".join(tally.letter_metadata)
-    texts |= pages or {}
-    basic = base64.b64encode(f"{upstream.CLIENT_ID}:{upstream.CLIENT_SECRET}".encode()).decode()
-    literals = {
-        **stack.secrets(),
-        "Tilores basic credentials": basic,
-        "Tilores access token": upstream.ACCESS_TOKEN,
-    }
-    return scan_report(texts, literals)
 
 
 async def worker_pages(stack: FaultStack) -> dict[str, str]:
@@ -293,7 +277,7 @@ async def durable_stack(workdir: Path, plan: Plan, outcome: Outcome) -> None:
         "crashed_workers": run.crashed,
         "worker_tracebacks": stack.tracebacks(),
         "logs": str(workdir / "durable"),
-        "leak_scan": leak_scan(stack, run.tally, run.pages),
+        "leak_scan": stack.leak_scan(run.tally.letter_metadata, run.pages),
     }
 
 

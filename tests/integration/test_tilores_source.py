@@ -15,6 +15,7 @@ import orjson
 import pytest
 from pydantic import SecretStr
 
+from harness.tilores_server import CARD, TiloresServer
 from warmline.cache import CachePolicy, TableL1, TieredCache
 from warmline.models import LookupKey, normalize
 from warmline.resilience import CircuitBreaker
@@ -24,7 +25,6 @@ from warmline.sources.tilores import MappingRules, TiloresConfig, TiloresConfigE
 from warmline.sources.tilores.queries import field_names
 
 from ..fakes import FakeClock
-from ..tilores_server import CARD, TiloresServer
 from .conftest import Cluster
 
 FIELDS = "id,source,first_name,last_name,phone,email,customer_no,tier"

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from benchmarks.tls_broker import make_pki
+from harness.tls import make_pki
 from warmline.settings import load_settings
 from warmline.stream.security import KafkaSecurityError, kafka_connection
 from warmline.worker import redis_config
