@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import base64
 import contextlib
+import logging
 import uuid
 from collections.abc import Iterable
 from dataclasses import dataclass, field
@@ -21,6 +22,8 @@ from .procs import Service
 from .redis_servers import ACL_PASSWORD, ACL_USER, RedisServer
 from .tilores_upstream import ACCESS_TOKEN, CLIENT_ID, CLIENT_SECRET, Upstream
 from .workers import Worker
+
+logger = logging.getLogger(__name__)
 
 # Partitions of every topic. Tansu's memory engine slows down steeply once a partition it serves
 # reads from holds about 10,000 one-record batches (measured 2026-11-26: 4,624 records/s written and
@@ -169,3 +172,18 @@ class FaultStack:
         basic = base64.b64encode(f"{CLIENT_ID}:{CLIENT_SECRET}".encode()).decode()
         literals = {**self.secrets(), "Tilores basic credentials": basic, "Tilores access token": ACCESS_TOKEN}
         return scan_report(texts, literals)
+
+    async def pages(self) -> dict[str, str]:
+        """What each live worker shows on /metrics and /v1/stats (for the leak scan)."""
+        pages = {}
+        async with aiohttp.ClientSession(
+            headers={"Authorization": f"Bearer {API_TOKEN}"}, timeout=aiohttp.ClientTimeout(total=10)
+        ) as session:
+            for worker in self.workers:
+                for path in ("/metrics", "/v1/stats"):
+                    try:
+                        async with session.get(f"{worker.url}{path}") as resp:
+                            pages[f"{worker.name} {path}"] = await resp.text()
+                    except (aiohttp.ClientError, TimeoutError) as e:
+                        logger.warning("%s %s not read: %r", worker.name, path, e)
+        return pages

@@ -16,6 +16,7 @@ import aiohttp
 
 from harness import http_fuzz
 from harness.fault_stack import ADMIN_TOKEN, API_TOKEN, PARTITIONS, FaultStack
+from harness.kafka import committed
 from harness.procs import CpuShares
 from warmline.commands.embedded_broker import create_topics
 
@@ -127,8 +128,8 @@ async def _hostile_phase(
     deadline = time.monotonic() + plan.accounting_s
     while time.monotonic() < deadline:
         report = tally.report()
-        done_at = await hostile.committed(stack.broker.bootstrap, stack.app_id, inputs, stack.partitions)
-        behind = {tp: ends[tp] - done_at[tp] for tp in ends if done_at[tp] < ends[tp]}
+        done_at = await committed(stack.broker.bootstrap, stack.app_id, inputs, stack.partitions)
+        behind = {tp: ends[tp] - (done_at[tp] or 0) for tp in ends if (done_at[tp] or 0) < ends[tp]}
         if not report["dead_letters_missing"] and not report["replies_missing"] and not behind:
             break
         await asyncio.sleep(1)
@@ -193,7 +194,7 @@ async def under_load(stack: FaultStack, rates: Rates, l2_only_keys: Sequence[str
             yield loaded
             await load.pause()
             await _settle(ledger)
-            loaded.pages = await worker_pages(stack)
+            loaded.pages = await stack.pages()
         finally:
             await load.stop()
             await reader.stop()
@@ -242,22 +243,6 @@ async def main_stack(workdir: Path, plan: Plan, outcome: Outcome) -> None:
         http_fuzz=fuzzed,
         leak_scan=stack.leak_scan(run.tally.letter_metadata, run.pages),
     )
-
-
-async def worker_pages(stack: FaultStack) -> dict[str, str]:
-    """What each live worker shows on /metrics and /v1/stats (for the leak scan)."""
-    pages = {}
-    async with aiohttp.ClientSession(
-        headers={"Authorization": f"Bearer {API_TOKEN}"}, timeout=aiohttp.ClientTimeout(total=10)
-    ) as session:
-        for worker in stack.workers:
-            for path in ("/metrics", "/v1/stats"):
-                try:
-                    async with session.get(f"{worker.url}{path}") as resp:
-                        pages[f"{worker.name} {path}"] = await resp.text()
-                except (aiohttp.ClientError, TimeoutError) as e:
-                    logger.warning("%s %s not read: %r", worker.name, path, e)
-    return pages
 
 
 async def durable_stack(workdir: Path, plan: Plan, outcome: Outcome) -> None:

@@ -1,6 +1,6 @@
 """L2 on Redis as it is deployed: TLS with an ACL user (password from a file), and a three-primary Cluster.
 
-Real redis-server processes (tests/redis_servers.py). The worker serves lookups with L2 on each;
+Real redis-server processes (harness/redis_servers.py). The worker serves lookups with L2 on each;
 refused credentials leave it running without L2, saying so without the password.
 """
 
