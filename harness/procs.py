@@ -18,7 +18,8 @@ def clean_environ() -> dict[str, str]:
     return {k: v for k, v in os.environ.items() if not k.startswith(("WARMLINE_", "TILORES_"))}
 
 
-def _signal(proc: subprocess.Popen[bytes] | None, sig: signal.Signals) -> None:
+def signal_group(proc: subprocess.Popen[bytes] | None, sig: signal.Signals) -> None:
+    """Send *sig* to *proc*'s process group, if it is still running."""
     if proc is not None and proc.poll() is None:
         with contextlib.suppress(ProcessLookupError):
             os.killpg(proc.pid, sig)
@@ -69,16 +70,16 @@ class Service:
 
     def kill(self) -> None:
         """SIGKILL, and reap."""
-        _signal(self.proc, signal.SIGKILL)
+        signal_group(self.proc, signal.SIGKILL)
         if self.proc is not None:
             self.proc.wait(timeout=10)
         self.proc = None
 
     def freeze(self) -> None:
-        _signal(self.proc, signal.SIGSTOP)
+        signal_group(self.proc, signal.SIGSTOP)
 
     def thaw(self) -> None:
-        _signal(self.proc, signal.SIGCONT)
+        signal_group(self.proc, signal.SIGCONT)
 
     def stop(self, grace_s: float = 10.0) -> None:
         """SIGCONT (in case it is frozen), then SIGTERM → SIGKILL."""

@@ -43,7 +43,7 @@ def sentinel_topology(servers: RedisServers, password_file: Path) -> Topology:
 
     def failed_over() -> bool:
         with redis.Redis(port=redis_set.sentinels[0]) as watcher:
-            return watcher.sentinel_get_master_addr_by_name(redis_set.master_name)[1] == redis_set.replica
+            return bool(watcher.sentinel_get_master_addr_by_name(redis_set.master_name)[1] == redis_set.replica)
 
     return Topology(
         kind="sentinel",
@@ -94,6 +94,6 @@ async def wait_replicated(port: int) -> int:
     """Block until the replica of the primary on *port* has every write so far (``WAIT``); the replicas that have."""
     primary = aredis.Redis(port=port)
     try:
-        return int(await primary.execute_command("WAIT", 1, 10_000))
+        return int(await primary.wait(1, 10_000))
     finally:
         await primary.aclose()

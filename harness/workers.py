@@ -9,7 +9,7 @@ from pathlib import Path
 
 from warmline.commands.dev import wait_ready
 
-from .procs import Service, _signal
+from .procs import Service, signal_group
 
 
 @dataclass
@@ -45,7 +45,7 @@ class Worker(Service):
     def terminate(self) -> int:
         """SIGTERM (graceful: in-flight handlers get the shutdown grace); the exit code."""
         assert self.proc is not None
-        _signal(self.proc, signal.SIGTERM)
+        signal_group(self.proc, signal.SIGTERM)
         code = self.proc.wait(timeout=60)
         self.proc = None
         return code
