@@ -10,7 +10,6 @@ from pathlib import Path
 
 from rich.console import Console
 
-from warmline.commands.processes import stop_process
 from warmline.sources.demo import generate
 
 from . import connectivity, inprocess, interop, llm, peak, platforms, serving, tilores, warming
@@ -90,7 +89,7 @@ async def run_warming(redis_url: str, quick: bool) -> list[Result]:
             await stack.restart_worker(**fast, WARMLINE_PRODUCER_MAX_BATCH_SIZE="1")
             results.append(await warming.prewarm_throughput(stack, events, workers=2))
             for extra in stack.extra_workers:  # the bulk runs measure one worker
-                stop_process(extra)
+                extra.stop()
             stack.extra_workers.clear()
             bulk = {"WARMLINE_DEMO_LATENCY_MS": "50", "WARMLINE_SOURCE_CONCURRENCY": "64"}
             await stack.restart_worker(**bulk, WARMLINE_PREWARM_CONCURRENCY="56")
@@ -198,7 +197,8 @@ def main() -> None:
     if args.only in (None, "tilores"):
         results = asyncio.run(tilores.overhead(200 if args.quick else 2000))
         print_table("Tilores source (issue 5)", results, console)
-        console.print(f"wrote {write('tilores' + suffix, results, {'server': 'tests/tilores_server.py on 127.0.0.1'})}")
+        server = {"server": "harness/tilores_server.py on 127.0.0.1"}
+        console.print(f"wrote {write('tilores' + suffix, results, server)}")
     if args.only in (None, "connectivity"):
         results = asyncio.run(run_connectivity(args.redis_url, args.quick))
         print_table("production connectivity (issue 20): L2 on a Redis Cluster, Kafka over TLS", results, console)
@@ -218,7 +218,7 @@ def main() -> None:
     if args.only in (None, "llm"):
         results = asyncio.run(run_llm(args.redis_url, args.quick))
         print_table("LLM layer (issue 9): tracing cost, briefs ready at answer", results, console)
-        console.print(f"wrote {write('llm' + suffix, results, {**meta, 'langsmith': 'tests/fake_langsmith.py'})}")
+        console.print(f"wrote {write('llm' + suffix, results, {**meta, 'langsmith': 'harness/fake_langsmith.py'})}")
 
 
 if __name__ == "__main__":

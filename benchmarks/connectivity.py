@@ -10,14 +10,14 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from harness.redis_servers import RedisServers, start_cluster
+from harness.tls import TlsBroker, make_pki
 from warmline.cache.redis_client import RedisConfig
 from warmline.stream.security import KafkaConnection, ssl_context
 
 from . import inprocess, serving
-from .redis_servers import RedisServers, start_cluster
 from .stack import start_stack_on
 from .stats import Result
-from .tls_broker import TlsBroker, make_pki
 
 
 async def l2_on_cluster(workdir: Path, n: int) -> list[Result]:

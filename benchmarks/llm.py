@@ -4,7 +4,6 @@ and whether caller briefs written by a slow model are ready when the agent picks
 from __future__ import annotations
 
 import asyncio
-import os
 import signal
 import subprocess
 import sys
@@ -14,7 +13,7 @@ from contextlib import contextmanager
 
 import aiohttp
 
-from warmline.commands.dev import stop_process
+from harness.workers import Worker
 from warmline.commands.simulate import BriefingLookups
 from warmline.commands.simulator import SimConfig
 
@@ -29,8 +28,8 @@ IDS = [f"C-{i:06d}" for i in range(1, 1001)]
 
 @contextmanager
 def fake_langsmith(*flags: str) -> Iterator[str]:
-    """The tests' fake LangSmith in its own process (so it takes no CPU from the load generator)."""
-    proc = subprocess.Popen([sys.executable, "-m", "tests.fake_langsmith", *flags], stdout=subprocess.PIPE, text=True)
+    """harness/fake_langsmith.py in its own process (so it takes no CPU from the load generator)."""
+    proc = subprocess.Popen([sys.executable, "-m", "harness.fake_langsmith", *flags], stdout=subprocess.PIPE, text=True)
     try:
         assert proc.stdout is not None
         yield proc.stdout.readline().strip()
@@ -80,10 +79,9 @@ async def _interleaved_hits(
     return out
 
 
-async def _sigterm_to_exit(proc: subprocess.Popen[bytes]) -> float:
+async def _sigterm_to_exit(worker: Worker) -> float:
     started = time.perf_counter()
-    os.killpg(proc.pid, signal.SIGTERM)
-    await asyncio.to_thread(proc.wait, 60)
+    await asyncio.to_thread(worker.terminate)
     return time.perf_counter() - started
 
 
@@ -99,15 +97,15 @@ async def tracing_overhead(stack: BenchStack, rate: int = 500, seconds: float = 
             "hang": _tracing_env(hang_url),
         }
         workers = {
-            mode: stack.extra_worker(**env, WARMLINE_DATA_DIR=str(stack.workdir / f"data-{mode}"))
+            mode: await stack.extra_worker(**env, WARMLINE_DATA_DIR=str(stack.workdir / f"data-{mode}"))
             for mode, env in envs.items()
         }
         try:
-            samples = await _interleaved_hits({m: url for m, (_, url) in workers.items()}, rate, seconds)
-            shutdown_s = await _sigterm_to_exit(workers["hang"][0])
+            samples = await _interleaved_hits({m: w.url for m, w in workers.items()}, rate, seconds)
+            shutdown_s = await _sigterm_to_exit(workers["hang"])
         finally:
-            for proc, _ in workers.values():
-                stop_process(proc)
+            for worker in workers.values():
+                worker.stop()
     stats = {mode: summary_ms(values) for mode, values in samples.items()}
     off = stats["off"]
     note = f"{seconds:g} s per mode in interleaved 1 s slices at {rate} req/s; load generator on the same 2 cores"

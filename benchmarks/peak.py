@@ -32,12 +32,13 @@ import orjson
 import redis.asyncio as redis
 from aiokafka import AIOKafkaProducer
 
+from harness.procs import cpu_seconds
 from warmline.cache.l2 import customer_key_name
 from warmline.client import LookupClient
 from warmline.models import CacheEntry, normalize
 
 from . import httpload
-from .stack import BenchStack, cpu_seconds
+from .stack import BenchStack
 from .stats import Result, summary_ms
 
 BURST_MULTIPLE = 3
@@ -72,12 +73,6 @@ class Sample:
     latency_s: float
     tier: str
     key: str
-
-
-def _tansu_pid(stack: BenchStack) -> int:
-    proc = stack.tansu._proc  # the broker process this benchmark started (no public accessor)
-    assert proc is not None, "the broker is not running"
-    return proc.pid
 
 
 async def _entries(session: aiohttp.ClientSession, url: str) -> int:
@@ -292,7 +287,7 @@ async def one_mode(stack: BenchStack, label: str, rate: float, burst_s: float, b
             stop.set()
             await base
 
-            pids = {"worker": stack.worker.pid, "broker": _tansu_pid(stack)}
+            pids = {"worker": stack.worker.pid, "broker": stack.tansu.pid}
             cpu0 = {name: cpu_seconds(pid) for name, pid in pids.items()}
             t0 = time.time() + 3.0  # the publisher process is started and connected by then
             out = stack.workdir / f"burst-{label}.json"

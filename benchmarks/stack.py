@@ -1,136 +1,116 @@
-"""A benchmark stack: Tansu, the wire topics and one worker process on this machine."""
+"""A benchmark stack: Tansu, the wire topics and one worker process (harness.broker, harness.workers)."""
 
 from __future__ import annotations
 
+import asyncio
 import os
-import subprocess
-import sys
 import tempfile
 import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
 
-from warmline.commands.dev import wait_ready
-from warmline.commands.embedded_broker import Tansu, create_topics
-from warmline.commands.processes import free_port, stop_process
+from harness.broker import Broker, topic_env, wire_topics
+from harness.tls import TlsBroker
+from harness.workers import Worker
+from warmline.commands.embedded_broker import create_topics
 from warmline.sources.demo import generate
 
-TOPICS = {
-    "call_started": "call-started",
-    "lookup_request": "lookup-request",
-    "lookup_reply": "lookup-reply",
-    "lookup_dlq": "lookup-dlq",
-    "customer_changed": "customer-changed",
-}
+TOPICS = wire_topics()
 
 
 @dataclass
 class BenchStack:
     """Tansu + one worker, torn down by stop()."""
 
-    tansu: Tansu
-    worker: subprocess.Popen[bytes]
-    url: str
+    tansu: Broker | TlsBroker
+    worker: Worker
     demo_db: Path
     workdir: Path
     env: dict[str, str]
-    app_id: str
-    """The running worker's app id (its changelog topics are named after it)."""
     topics: dict[str, str]
     """The running worker's wire topics (fresh ones after each restart: no history to re-read)."""
 
-    extra_workers: list[subprocess.Popen[bytes]] = field(default_factory=list)
+    extra_workers: list[Worker] = field(default_factory=list)
+
+    @property
+    def url(self) -> str:
+        return self.worker.url
+
+    @property
+    def app_id(self) -> str:
+        """The running worker's app id (its changelog topics are named after it)."""
+        return self.worker.app_id
 
     def stop(self) -> None:
-        for proc in [*self.extra_workers, self.worker]:
-            stop_process(proc)
+        for worker in [*self.extra_workers, self.worker]:
+            worker.stop()
         self.tansu.stop()
 
     async def restart_worker(self, cpus: str | None = None, **env: str) -> None:
         """A fresh worker (new app id, Redis prefix, consumer group and topics) on the same broker;
         *cpus* pins it (``taskset -c``), e.g. "0" to play a slower machine."""
-        stop_process(self.worker)
-        suffix = uuid.uuid4().hex[:6]
-        self.topics = {name: f"{topic}-{suffix}" for name, topic in TOPICS.items()}
+        self.worker.stop()
+        self.topics = wire_topics(uuid.uuid4().hex[:6])
         await create_topics(self.tansu.bootstrap, self.topics.values(), 8)
         self.env = {**self.env, **env}
-        topic_env = {f"WARMLINE_TOPIC_{name.upper()}": topic for name, topic in self.topics.items()}
-        self.worker, self.url, self.app_id = _start_worker(
-            self.tansu, self.workdir, self.demo_db, {**self.env, **topic_env}, cpus
-        )
+        self.worker = await self._start({**self.env, **topic_env(self.topics)}, cpus)
 
     async def add_worker(self) -> str:
         """Start one more worker of the same app (same group, same tables); returns its URL."""
-        proc, url, _ = _start_worker(
-            self.tansu, self.workdir, self.demo_db, {**self.env, "WARMLINE_APP_ID": self.app_id}
-        )
-        self.extra_workers.append(proc)
-        return url
+        worker = await self._start({**self.env, **topic_env(self.topics), "WARMLINE_APP_ID": self.app_id})
+        self.extra_workers.append(worker)
+        return worker.url
 
-    def extra_worker(self, **env: str) -> tuple[subprocess.Popen[bytes], str]:
-        """Another worker on the same broker (its own app id, consumer group and Redis prefix); the
-        caller stops it."""
-        proc, url, _ = _start_worker(self.tansu, self.workdir, self.demo_db, {**self.env, **env})
-        return proc, url
+    async def extra_worker(self, **env: str) -> Worker:
+        """Another worker on the same broker (its own app id, consumer group and Redis prefix); the caller stops it."""
+        return await self._start({**self.env, **env})
 
     @property
     def rss_mb(self) -> float:
         """Resident memory of the worker process."""
-        for line in Path(f"/proc/{self.worker.pid}/status").read_text().splitlines():
-            if line.startswith("VmRSS:"):
-                return int(line.split()[1]) / 1024
-        return float("nan")
+        return self.worker.rss_mb
 
-
-def cpu_seconds(pid: int) -> float:
-    """User + system CPU seconds a process has used so far (fields 14 and 15 of /proc/PID/stat)."""
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    async def _start(self, env: dict[str, str], cpus: str | None = None) -> Worker:
+        worker = bench_worker(self.tansu, self.workdir, self.demo_db, env, cpus)
+        await asyncio.to_thread(worker.start)
+        return worker
 
 
 async def start_stack(workdir: Path, demo_count: int = 100_000, **env: str) -> BenchStack:
     """Start everything; the worker answers the demo directory with *env* overrides."""
-    tansu = Tansu(log_path=workdir / "tansu.log")
-    tansu.start()
-    await create_topics(tansu.bootstrap, TOPICS.values(), 8)
-    return await start_stack_on(tansu, workdir, demo_count, **env)
+    broker = Broker("tansu", workdir / "tansu.log")
+    await asyncio.to_thread(broker.start)
+    await create_topics(broker.bootstrap, TOPICS.values(), 8)
+    return await start_stack_on(broker, workdir, demo_count, **env)
 
 
-async def start_stack_on(broker: Any, workdir: Path, demo_count: int = 100_000, **env: str) -> BenchStack:
+async def start_stack_on(
+    broker: Broker | TlsBroker, workdir: Path, demo_count: int = 100_000, **env: str
+) -> BenchStack:
     """A worker on a started *broker* (Tansu, or Tansu behind TLS); it creates any topic still missing."""
     demo_db = workdir / "demo.sqlite3"
     if not demo_db.exists():
         generate(demo_db, count=demo_count)
-    proc, url, app_id = _start_worker(broker, workdir, demo_db, env)
-    return BenchStack(broker, proc, url, demo_db, workdir, env, app_id, dict(TOPICS))
+    worker = bench_worker(broker, workdir, demo_db, env)
+    await asyncio.to_thread(worker.start)
+    return BenchStack(broker, worker, demo_db, workdir, env, dict(TOPICS))
 
 
-def _start_worker(
-    tansu: Any, workdir: Path, demo_db: Path, env: dict[str, str], cpus: str | None = None
-) -> tuple[subprocess.Popen[bytes], str, str]:
-    port = free_port()
-    worker_env = {
+def bench_worker(
+    broker: Broker | TlsBroker, workdir: Path, demo_db: Path, env: dict[str, str], cpus: str | None = None
+) -> Worker:
+    """A worker (not started) on *broker* answering *demo_db*: its own app id and Redis prefix unless *env* says."""
+    worker = Worker("worker", workdir / "worker.log", inherit_env=False, cpus=cpus)
+    worker.env = {
         "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
         "HOME": os.environ.get("HOME", tempfile.gettempdir()),
-        "WARMLINE_BROKER": tansu.url,
-        "WARMLINE_WEB_PORT": str(port),
+        "WARMLINE_BROKER": broker.url,
+        "WARMLINE_WEB_PORT": str(worker.port),
         "WARMLINE_DATA_DIR": str(workdir / "data"),
         "WARMLINE_DEMO_DB": str(demo_db),
-        "WARMLINE_APP_ID": f"bench-{port}",
-        "WARMLINE_REDIS_PREFIX": f"warmline:v1:bench-{port}:",
+        "WARMLINE_APP_ID": f"bench-{worker.port}",
+        "WARMLINE_REDIS_PREFIX": f"warmline:v1:bench-{worker.port}:",
         "WARMLINE_LOG_LEVEL": "warning",
         **env,
     }
-    log = open(workdir / "worker.log", "ab")  # noqa: SIM115  # lives as long as the worker
-    pin = ["taskset", "-c", cpus] if cpus is not None else []
-    proc = subprocess.Popen(
-        [*pin, sys.executable, "-m", "warmline", "worker"],
-        env=worker_env,
-        stdout=log,
-        stderr=subprocess.STDOUT,
-        start_new_session=True,
-    )
-    url = f"http://127.0.0.1:{port}"
-    wait_ready(url, proc)
-    return proc, url, worker_env["WARMLINE_APP_ID"]
+    return worker

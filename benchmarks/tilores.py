@@ -9,7 +9,7 @@ import aiohttp
 import orjson
 from pydantic import SecretStr
 
-from tests.tilores_server import TiloresServer
+from harness.tilores_server import TiloresServer
 from warmline.models import normalize
 from warmline.sources.tilores import MappingRules, TiloresConfig, TiloresSource, TokenProvider
 from warmline.sources.tilores.queries import field_names, search_query

@@ -13,6 +13,7 @@ import aiohttp
 import orjson
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 
+from harness.procs import cpu_seconds
 from warmline.cache import CachePolicy, TableL1, TieredCache
 from warmline.commands.remote import HttpLookups, Lookups
 from warmline.commands.simulator import Callers, SimConfig, SimReport, simulate
@@ -22,7 +23,7 @@ from warmline.sources.base import Priority, SourceResult
 from warmline.sources.demo import DemoSource
 from warmline.sources.demo.generate import sample_contacts
 
-from .stack import BenchStack, cpu_seconds
+from .stack import BenchStack
 from .stats import Result, summary_ms
 
 ADMIN = {"Authorization": "Bearer bench"}

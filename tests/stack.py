@@ -1,13 +1,10 @@
-"""The test stack: one Tansu per session, per-test topic names and Redis prefix, worker processes."""
+"""The test stack: one Tansu per session, per-test topic names and Redis prefix, worker processes (harness)."""
 
 from __future__ import annotations
 
 import asyncio
 import os
-import subprocess
-import sys
 import time
-import uuid
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -17,66 +14,27 @@ import aiohttp
 import pytest
 import redis
 
+from harness.broker import Broker, random_suffix, topic_env, wire_topics
+from harness.workers import Worker
 from warmline.client import LookupClient
-from warmline.commands.dev import wait_ready
-from warmline.commands.embedded_broker import Tansu
-from warmline.commands.processes import free_port, stop_process
+from warmline.commands.processes import free_port
 
-
-def random_suffix() -> str:
-    """A short unique suffix for topic names, app ids and Redis prefixes."""
-    return uuid.uuid4().hex[:8]
+__all__ = ["random_suffix"]
 
 
 @pytest.fixture(name="tansu", scope="session")
-def _tansu(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Tansu]:
-    broker = Tansu(log_path=tmp_path_factory.mktemp("tansu") / "tansu.log")
+def _tansu(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Broker]:
+    broker = Broker("tansu", tmp_path_factory.mktemp("tansu") / "tansu.log")
     broker.start()
     yield broker
     broker.stop()
 
 
-@dataclass
-class WorkerProcess:
-    """A `python -m warmline worker` subprocess."""
-
-    env: dict[str, str]
-    log_path: Path
-    proc: subprocess.Popen[bytes] | None = None
-
-    @property
-    def port(self) -> int:
-        return int(self.env["WARMLINE_WEB_PORT"])
-
-    @property
-    def url(self) -> str:
-        return f"http://127.0.0.1:{self.port}"
-
-    def start(self) -> WorkerProcess:
-        with open(self.log_path, "ab") as log:
-            self.proc = subprocess.Popen(
-                [sys.executable, "-m", "warmline", "worker"],
-                env=self.env,
-                stdout=log,
-                stderr=subprocess.STDOUT,
-                start_new_session=True,
-            )
-        try:
-            wait_ready(self.url, self.proc, timeout_s=90)
-        except Exception:
-            self.stop()
-            print(self.log_path.read_text()[-5000:])  # shown by pytest on failure
-            raise
-        return self
-
-    def stop(self) -> None:
-        if self.proc is not None:
-            stop_process(self.proc, grace_s=20)
-            self.proc = None
+WorkerProcess = Worker  # the tests' name for a worker they started (harness.workers)
 
 
-class Broker(Protocol):
-    """What a cluster needs of its broker: Tansu, or Tansu behind TLS (tests/tls.py)."""
+class AnyBroker(Protocol):
+    """What a cluster needs of its broker: Tansu, or Tansu behind TLS (harness.tls)."""
 
     @property
     def bootstrap(self) -> str: ...
@@ -86,7 +44,7 @@ class Broker(Protocol):
 class Cluster:
     """Per-test topics, Redis prefix and the workers started for the test."""
 
-    tansu: Broker
+    tansu: AnyBroker
     base_env: dict[str, str]
     tmp: Path
     workers: list[WorkerProcess] = field(default_factory=list)
@@ -98,11 +56,14 @@ class Cluster:
     def prefix(self) -> str:
         return self.base_env["WARMLINE_REDIS_PREFIX"]
 
-    def worker(self, **overrides: str) -> WorkerProcess:
-        env = {**self.base_env, "WARMLINE_WEB_PORT": str(free_port()), **overrides}
-        proc = WorkerProcess(env, self.tmp / f"worker-{len(self.workers)}.log")
-        self.workers.append(proc)
-        return proc.start()
+    def worker(self, **overrides: str) -> Worker:
+        env = {**self.base_env, **overrides}
+        port = int(env.get("WARMLINE_WEB_PORT", 0)) or free_port()
+        n, log = len(self.workers), self.tmp / f"worker-{len(self.workers)}.log"
+        worker = Worker(f"worker-{n}", log, port=port, env=env, inherit_env=False, ready_timeout_s=90)
+        self.workers.append(worker)
+        worker.start()
+        return worker
 
     def client(self, reply_topic: str | None = None) -> LookupClient:
         return LookupClient(
@@ -116,10 +77,6 @@ class Cluster:
 def cluster_env(broker_url: str, redis_url: str, demo_db: Path, tmp_path: Path) -> dict[str, str]:
     """A worker environment with per-test topics, app id and Redis prefix, against *broker_url*."""
     suffix = random_suffix()
-    topics = {
-        n: f"{n.replace('_', '-')}-{suffix}"
-        for n in ("call_started", "lookup_request", "lookup_reply", "lookup_dlq", "customer_changed")
-    }
     return {
         "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
         "HOME": os.environ.get("HOME", "/root"),
@@ -133,7 +90,7 @@ def cluster_env(broker_url: str, redis_url: str, demo_db: Path, tmp_path: Path) 
         "WARMLINE_TOPIC_PARTITIONS": "4",
         "WARMLINE_ADMIN_TOKEN": "s3cret",
         "WARMLINE_LOG_LEVEL": "info",
-        **{f"WARMLINE_TOPIC_{n.upper()}": t for n, t in topics.items()},
+        **topic_env(wire_topics(suffix)),
     }
 
 
@@ -147,7 +104,7 @@ def clean_redis(redis_url: str, prefix: str) -> None:
 
 
 @pytest.fixture(name="cluster")
-async def _cluster(tansu: Tansu, demo_db: Path, redis_url: str, tmp_path: Path) -> AsyncIterator[Cluster]:
+async def _cluster(tansu: Broker, demo_db: Path, redis_url: str, tmp_path: Path) -> AsyncIterator[Cluster]:
     cluster = Cluster(tansu, cluster_env(tansu.url, redis_url, demo_db, tmp_path), tmp_path)
     yield cluster
     for worker in cluster.workers:

@@ -11,12 +11,13 @@ import tempfile
 import time
 from pathlib import Path
 
+from harness.fault_stack import PARTITIONS
+
 from ..report import RESULTS_DIR
 from .analysis import plot
 from .load import Rates
 from .run import Plan, run
 from .scenario import FAULTS
-from .stack import PARTITIONS
 
 
 def main() -> None:

@@ -13,7 +13,7 @@ back), or after (the survivor takes every partition, including ones it owned bef
 joined, then hands some back).
 
 `python -m benchmarks.faults.failover` writes benchmarks/results/failover.json; `make faults`
-runs it after the fault suite. tests/integration/test_failover.py runs one window.
+runs it after the fault suite. benchmarks/tests/integration/test_failover.py runs one window.
 """
 
 from __future__ import annotations
@@ -35,10 +35,11 @@ from typing import Any
 import orjson
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
-from aiokafka.structs import TopicPartition
+
+from harness.fault_stack import FaultStack
+from harness.kafka import committed, trace
 
 from ..report import RESULTS_DIR
-from .stack import FaultStack
 
 logger = logging.getLogger(__name__)
 
@@ -124,47 +125,6 @@ async def _read_replies(bootstrap: str, topic: str, replies: dict[str, list[floa
         await consumer.stop()
 
 
-async def _trace(bootstrap: str, topics: list[str], ids: set[str]) -> dict[str, dict[str, list[int]]]:
-    """Every record of *topics* whose value names one of *ids*: request id → {topic: [partition, offset]}."""
-    found: dict[str, dict[str, list[int]]] = {}
-    if not ids:
-        return found
-    consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, fetch_max_wait_ms=5, enable_auto_commit=False)
-    await consumer.start()
-    try:
-        tps = [TopicPartition(t, p) for t in topics for p in sorted(consumer.partitions_for_topic(t) or ())]
-        if not tps:
-            await consumer.topics()  # fetch metadata, then look again
-            tps = [TopicPartition(t, p) for t in topics for p in sorted(consumer.partitions_for_topic(t) or ())]
-        consumer.assign(tps)
-        await consumer.seek_to_beginning(*tps)
-        while True:  # until a second passes with nothing new (Tansu's end offsets can be low)
-            batch = await consumer.getmany(timeout_ms=1000)
-            if not batch:
-                return found
-            for tp, records in batch.items():
-                for record in records:
-                    value = record.value or b""
-                    for rid in ids:
-                        if rid.encode() in value:
-                            found.setdefault(rid, {})[tp.topic] = [tp.partition, record.offset]
-    finally:
-        await consumer.stop()
-
-
-async def _committed(bootstrap: str, group: str, topics: list[str]) -> dict[str, int | None]:
-    consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, group_id=group, enable_auto_commit=False)
-    await consumer.start()
-    try:
-        return {
-            f"{topic}[{p}]": await consumer.committed(TopicPartition(topic, p))
-            for topic in topics
-            for p in range(PARTITIONS)
-        }
-    finally:
-        await consumer.stop()
-
-
 async def window(
     workdir: Path, timing: Timing, *, rate: float = 12, duration_s: float = 20, wait_s: float = 90
 ) -> WindowResult:
@@ -210,8 +170,8 @@ async def window(
             duplicates=sum(len(replies[rid]) - 1 for rid in sent if rid in replies),
             failover_s=round(max(replies[rid][0] for rid in during) - killed, 2) if during else None,
             lost_at=lost,
-            lost_traced=await _trace(bootstrap, [app_topics[1], reply_topic], lost_ids),
-            committed=await _committed(bootstrap, stack.app_id, app_topics),
+            lost_traced=await trace(bootstrap, [app_topics[1], reply_topic], lost_ids),
+            committed=await committed(bootstrap, stack.app_id, app_topics, PARTITIONS),
             tracebacks=stack.tracebacks(),
         )
     finally:

@@ -482,19 +482,3 @@ async def reread_dead_letters(
         return named, False
     finally:
         await consumer.stop()
-
-
-async def committed(bootstrap: str, group: str, topics: list[str], partitions: int) -> dict[str, int]:
-    """The committed offset of consumer *group*, per partition of *topics*.
-
-    Read through a consumer that names the group but only assigns (never joins, so the workers'
-    group is not disturbed); aiokafka's admin OffsetFetch is not understood by Tansu.
-    """
-    consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, group_id=group, enable_auto_commit=False)
-    await consumer.start()
-    try:
-        tps = [TopicPartition(t, p) for t in topics for p in range(partitions)]
-        consumer.assign(tps)
-        return {f"{tp.topic}[{tp.partition}]": await consumer.committed(tp) or 0 for tp in tps}
-    finally:
-        await consumer.stop()

@@ -1,7 +1,7 @@
 """Redis HA faults under load: a Sentinel set's primary killed, and a Cluster primary (with a replica) killed.
 
 Each fault runs on a stack of its own: the fault suite's (Tansu, the fake upstream, two workers),
-with L2 on a Redis the run starts (benchmarks/redis_servers.py), reached as an ACL user (the
+with L2 on a Redis the run starts (harness/redis_servers.py), reached as an ACL user (the
 password from a file on Sentinel, in the URL on the Cluster: the leak scan looks for it):
 
 - **sentinel**: one primary, one replica, three sentinels (``WARMLINE_REDIS_MODE=sentinel``);
@@ -19,7 +19,7 @@ Reported per fault: requests sent, answered, lost (as the fault suite counts the
 time, when L2 answered again, the L2 hits after the failover, and a leak scan of what the
 workers wrote. ``python -m benchmarks.faults.redis_ha`` writes benchmarks/results/redis-ha.json,
 redis-ha.png (latency and errors, as the fault suite's) and redis-ha-l2.png (L2 hits, errors, breakers);
-``make faults`` runs it; tests/integration/test_redis_ha.py runs a short Sentinel one.
+``make faults`` runs it; benchmarks/tests/integration/test_redis_ha.py runs a short Sentinel one.
 """
 
 from __future__ import annotations
@@ -39,30 +39,20 @@ from pathlib import Path
 from typing import Any
 
 import aiohttp
-import redis
-import redis.asyncio as aredis
 from prometheus_client.parser import text_string_to_metric_families
 
+from harness.fault_stack import FaultStack
+from harness.redis_ha import cluster_topology, sentinel_topology, wait_replicated
+from harness.redis_servers import ACL_PASSWORD, RedisServers
 from warmline.cache.l2 import RedisL2
-from warmline.cache.redis_client import RedisConfig, close_redis, parse_sentinels
+from warmline.cache.redis_client import RedisConfig, close_redis
 from warmline.models import CacheEntry, Customer, normalize
 
-from ..redis_servers import (
-    ACL_PASSWORD,
-    ACL_USER,
-    RedisServers,
-    acl_user_line,
-    cluster_ok,
-    cluster_roles,
-    start_cluster,
-    start_sentinel_set,
-)
 from ..report import RESULTS_DIR
 from .analysis import figures, plot
 from .load import Ledger, Rates
-from .run import leak_scan, under_load
+from .run import under_load
 from .scenario import Window
-from .stack import FaultStack
 
 logger = logging.getLogger(__name__)
 
@@ -80,71 +70,6 @@ class HaPlan:
     after_s: float = 20.0  # watched after the failover is over
     kinds: tuple[str, ...] = KINDS
     partitions: int = 8
-
-
-@dataclass
-class Topology:
-    """A started HA Redis: the workers' settings, the primary to kill, and how to know the failover is over."""
-
-    kind: str
-    env: dict[str, str]
-    victim: int
-    replica: int
-    client_config: RedisConfig  # the run's own client (seeding), as the workers reach it
-    failed_over: Callable[[], bool]
-
-
-def _sentinel(servers: RedisServers, password_file: Path) -> Topology:
-    redis_set = start_sentinel_set(servers, extra=acl_user_line())
-    sentinels = ",".join(f"127.0.0.1:{p}" for p in redis_set.sentinels)
-    url = f"redis://{ACL_USER}@127.0.0.1:{redis_set.primary}/0"  # the sentinels say where the primary is
-
-    def failed_over() -> bool:
-        with redis.Redis(port=redis_set.sentinels[0]) as watcher:
-            return watcher.sentinel_get_master_addr_by_name(redis_set.master_name)[1] == redis_set.replica
-
-    return Topology(
-        kind="sentinel",
-        env={
-            "WARMLINE_REDIS_MODE": "sentinel",
-            "WARMLINE_REDIS_URL": url,
-            "WARMLINE_REDIS_PASSWORD_FILE": str(password_file),
-            "WARMLINE_REDIS_SENTINELS": sentinels,
-            "WARMLINE_REDIS_SENTINEL_MASTER": redis_set.master_name,
-        },
-        victim=redis_set.primary,
-        replica=redis_set.replica,
-        client_config=RedisConfig(
-            url,
-            mode="sentinel",
-            sentinels=parse_sentinels(sentinels),
-            sentinel_master=redis_set.master_name,
-            password=ACL_PASSWORD,
-        ),
-        failed_over=failed_over,
-    )
-
-
-def _cluster(servers: RedisServers, password_file: Path) -> Topology:
-    ports = start_cluster(servers, replicas=1, extra=acl_user_line())
-    roles = cluster_roles(ports[0])
-    victim = next(p for p in ports if roles[p] is None)
-    replica = next(p for p, primary in roles.items() if primary == victim)
-    survivor = next(p for p in ports if p not in (victim, replica))
-    url = f"redis://{ACL_USER}:{ACL_PASSWORD}@127.0.0.1:{survivor}/0"  # the password in the URL, as many set it
-
-    def failed_over() -> bool:
-        others = [p for p in ports if p != victim]
-        return cluster_roles(survivor).get(replica, 0) is None and all(cluster_ok(p) for p in others)
-
-    return Topology(
-        kind="cluster",
-        env={"WARMLINE_REDIS_MODE": "cluster", "WARMLINE_REDIS_URL": url},
-        victim=victim,
-        replica=replica,
-        client_config=RedisConfig(url, mode="cluster"),
-        failed_over=failed_over,
-    )
 
 
 def l2_only_keys(count: int) -> list[str]:
@@ -170,15 +95,6 @@ async def _seed(config: RedisConfig, prefix: str, keys: list[str]) -> None:
             await l2.put_many(items[start : start + 200])
     finally:
         await close_redis(client)
-
-
-async def _wait_replicated(port: int) -> int:
-    """Block until the replica of the primary on *port* has every write so far (``WAIT``); the replicas that have."""
-    primary = aredis.Redis(port=port)
-    try:
-        return int(await primary.execute_command("WAIT", 1, 10_000))
-    finally:
-        await primary.aclose()
 
 
 async def l2_counts(session: aiohttp.ClientSession, urls: list[str]) -> dict[str, float]:
@@ -256,7 +172,9 @@ async def ha_fault(workdir: Path, kind: str, plan: HaPlan) -> tuple[dict[str, An
     password_file.write_text(ACL_PASSWORD + "\n")
     servers = RedisServers(workdir)
     try:
-        topology = await asyncio.to_thread((_sentinel if kind == "sentinel" else _cluster), servers, password_file)
+        topology = await asyncio.to_thread(
+            (sentinel_topology if kind == "sentinel" else cluster_topology), servers, password_file
+        )
         stack = FaultStack(workdir / "stack", partitions=plan.partitions, redis_env=topology.env)
         horizon_s = plan.baseline_s + FAILOVER_WITHIN_S + plan.after_s
         keys = l2_only_keys(int(plan.rates.l2_only * horizon_s) + 50)
@@ -268,7 +186,7 @@ async def ha_fault(workdir: Path, kind: str, plan: HaPlan) -> tuple[dict[str, An
                 await asyncio.sleep(plan.baseline_s)
                 windows = [Window("baseline", 0.0, run.ledger.now(), run.ledger.now())]
                 before = await watch.sample()
-                replicas_had_it = await _wait_replicated(topology.victim)
+                replicas_had_it = await wait_replicated(topology.victim)
                 start = run.ledger.now()
                 servers.kill(topology.victim)
                 failed_over = await _until(topology.failed_over, FAILOVER_WITHIN_S)
@@ -311,7 +229,7 @@ async def ha_fault(workdir: Path, kind: str, plan: HaPlan) -> tuple[dict[str, An
             "l2_hit_again_s_after_kill": None if rise is None else round(rise - start, 2),
             "crashed_workers": run.crashed,
             "worker_tracebacks": stack.tracebacks(),
-            "leak_scan": leak_scan(stack, run.tally, run.pages),
+            "leak_scan": stack.leak_scan(run.tally.letter_metadata, run.pages),
         }
         return row, ledger, windows
     finally:

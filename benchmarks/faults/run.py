@@ -4,7 +4,6 @@ scan of what the workers wrote; then the S3 stack."""
 from __future__ import annotations
 
 import asyncio
-import base64
 import contextlib
 import logging
 import time
@@ -15,15 +14,16 @@ from typing import Any
 
 import aiohttp
 
+from harness import http_fuzz
+from harness.fault_stack import ADMIN_TOKEN, API_TOKEN, PARTITIONS, FaultStack
+from harness.kafka import committed
+from harness.procs import CpuShares
 from warmline.commands.embedded_broker import create_topics
 
-from . import hostile, http_fuzz, upstream
+from . import hostile
 from .analysis import fault_report, figures, goal
-from .leaks import scan_report
 from .load import HOT_KEYS, LOST_AFTER_S, Ledger, LoadGenerator, LoopLag, Rates, ReplyReader
-from .procs import CpuShares
 from .scenario import FAULTS, Window, inject, kill_broker
-from .stack import ADMIN_TOKEN, API_TOKEN, PARTITIONS, FaultStack
 
 logger = logging.getLogger(__name__)
 
@@ -128,8 +128,8 @@ async def _hostile_phase(
     deadline = time.monotonic() + plan.accounting_s
     while time.monotonic() < deadline:
         report = tally.report()
-        done_at = await hostile.committed(stack.broker.bootstrap, stack.app_id, inputs, stack.partitions)
-        behind = {tp: ends[tp] - done_at[tp] for tp in ends if done_at[tp] < ends[tp]}
+        done_at = await committed(stack.broker.bootstrap, stack.app_id, inputs, stack.partitions)
+        behind = {tp: ends[tp] - (done_at[tp] or 0) for tp in ends if (done_at[tp] or 0) < ends[tp]}
         if not report["dead_letters_missing"] and not report["replies_missing"] and not behind:
             break
         await asyncio.sleep(1)
@@ -194,7 +194,7 @@ async def under_load(stack: FaultStack, rates: Rates, l2_only_keys: Sequence[str
             yield loaded
             await load.pause()
             await _settle(ledger)
-            loaded.pages = await worker_pages(stack)
+            loaded.pages = await stack.pages()
         finally:
             await load.stop()
             await reader.stop()
@@ -241,39 +241,8 @@ async def main_stack(workdir: Path, plan: Plan, outcome: Outcome) -> None:
         worker_tracebacks=stack.tracebacks(),
         logs=str(workdir / "main"),
         http_fuzz=fuzzed,
-        leak_scan=leak_scan(stack, run.tally, run.pages),
+        leak_scan=stack.leak_scan(run.tally.letter_metadata, run.pages),
     )
-
-
-def leak_scan(stack: FaultStack, tally: hostile.Tally, pages: dict[str, str] | None = None) -> dict[str, Any]:
-    """Every line the workers logged, every dead letter's metadata and the workers' *pages* (/metrics, /v1/stats),
-    searched for personal data and for every secret the workers hold."""
-    texts = {w.name: w.log_path.read_text(errors="replace") for w in stack.workers if w.log_path.exists()}
-    texts["dead-letter metadata"] = "\n".join(tally.letter_metadata)
-    texts |= pages or {}
-    basic = base64.b64encode(f"{upstream.CLIENT_ID}:{upstream.CLIENT_SECRET}".encode()).decode()
-    literals = {
-        **stack.secrets(),
-        "Tilores basic credentials": basic,
-        "Tilores access token": upstream.ACCESS_TOKEN,
-    }
-    return scan_report(texts, literals)
-
-
-async def worker_pages(stack: FaultStack) -> dict[str, str]:
-    """What each live worker shows on /metrics and /v1/stats (for the leak scan)."""
-    pages = {}
-    async with aiohttp.ClientSession(
-        headers={"Authorization": f"Bearer {API_TOKEN}"}, timeout=aiohttp.ClientTimeout(total=10)
-    ) as session:
-        for worker in stack.workers:
-            for path in ("/metrics", "/v1/stats"):
-                try:
-                    async with session.get(f"{worker.url}{path}") as resp:
-                        pages[f"{worker.name} {path}"] = await resp.text()
-                except (aiohttp.ClientError, TimeoutError) as e:
-                    logger.warning("%s %s not read: %r", worker.name, path, e)
-    return pages
 
 
 async def durable_stack(workdir: Path, plan: Plan, outcome: Outcome) -> None:
@@ -293,7 +262,7 @@ async def durable_stack(workdir: Path, plan: Plan, outcome: Outcome) -> None:
         "crashed_workers": run.crashed,
         "worker_tracebacks": stack.tracebacks(),
         "logs": str(workdir / "durable"),
-        "leak_scan": leak_scan(stack, run.tally, run.pages),
+        "leak_scan": stack.leak_scan(run.tally.letter_metadata, run.pages),
     }
 
 

@@ -7,8 +7,9 @@ import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
+from harness.fault_stack import FaultStack
+
 from .load import Ledger
-from .stack import FaultStack
 
 logger = logging.getLogger(__name__)
 

@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pytest
 
-from benchmarks.tls_broker import STUNNEL, Pki, TlsBroker, make_pki
+from harness.tls import STUNNEL, Pki, TlsBroker, make_pki
 from warmline.client import LookupClient
 from warmline.models import LookupStatus
 from warmline.stream.security import KafkaConnection, ssl_context

@@ -17,17 +17,15 @@ import pytest
 import redis.asyncio as aredis
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 
-from benchmarks.faults.hostile import Tally
-from benchmarks.faults.leaks import find_leaks, scan_report
-from benchmarks.faults.procs import Worker
-from benchmarks.faults.run import leak_scan
-from benchmarks.faults.stack import FaultStack
-from benchmarks.redis_servers import ACL_PASSWORD, ACL_USER, REDIS_SERVER, RedisServers, acl_user_line
-from benchmarks.tls_broker import make_pki
+from harness.fault_stack import FaultStack
+from harness.leaks import find_leaks, scan_report
+from harness.redis_servers import ACL_PASSWORD, ACL_USER, REDIS_SERVER, RedisServers, acl_user_line
+from harness.tilores_server import CARD, TiloresServer
+from harness.tls import make_pki
+from harness.workers import Worker
 from warmline.commands.processes import free_port
 from warmline.models import DeadLetter, normalize, parse
 
-from ..tilores_server import CARD, TiloresServer
 from .conftest import Cluster
 
 API_TOKENS = ("api-key-leaktest-old", "api-key-leaktest-new")
@@ -264,12 +262,12 @@ def test_the_scan_reports_every_secret_it_is_shown(tmp_path: Path) -> None:
     assert len(held) == 9 and "Redis password" in held and "WARMLINE_KAFKA_SASL_PASSWORD" in held
     for what, secret in held.items():
         worker.log_path.write_text(f"[INFO] ready\n[ERROR] refused with {secret}\n")
-        assert leak_scan(stack, Tally(), {})["leaks"] == {f"{what} in worker-0": 1}, what
+        assert stack.leak_scan(pages={})["leaks"] == {f"{what} in worker-0": 1}, what
         worker.log_path.write_text("[INFO] ready\n")
-        assert leak_scan(stack, Tally(), {"worker-0 /metrics": f"# {secret}"})["leaks"] == {
+        assert stack.leak_scan(pages={"worker-0 /metrics": f"# {secret}"})["leaks"] == {
             f"{what} in worker-0 /metrics": 1
         }, what
-    assert leak_scan(stack, Tally(), {"worker-0 /v1/stats": "{}"})["leaks"] == {}
+    assert stack.leak_scan(pages={"worker-0 /v1/stats": "{}"})["leaks"] == {}
 
 
 def _encrypted_client_key(directory: Path, password: str) -> tuple[str, str]:

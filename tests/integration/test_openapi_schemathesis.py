@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from benchmarks.faults.http_fuzz import fuzz
+from harness.http_fuzz import fuzz
 
 from .conftest import Cluster
 

@@ -1,6 +1,6 @@
 """L2 on Redis as it is deployed: TLS with an ACL user (password from a file), and a three-primary Cluster.
 
-Real redis-server processes (tests/redis_servers.py). The worker serves lookups with L2 on each;
+Real redis-server processes (harness/redis_servers.py). The worker serves lookups with L2 on each;
 refused credentials leave it running without L2, saying so without the password.
 """
 
@@ -15,7 +15,7 @@ import pytest
 import redis.asyncio as aredis
 from redis.asyncio.cluster import RedisCluster
 
-from benchmarks.redis_servers import (
+from harness.redis_servers import (
     ACL_PASSWORD,
     ACL_USER,
     REDIS_CLI,
@@ -25,7 +25,7 @@ from benchmarks.redis_servers import (
     start_sentinel_set,
     start_tls_acl,
 )
-from benchmarks.tls_broker import Pki, make_pki
+from harness.tls import Pki, make_pki
 from warmline.cache.l2 import RedisL2
 from warmline.cache.redis_client import RedisConfig, close_redis, parse_sentinels, redacted
 from warmline.errors import L2Unavailable

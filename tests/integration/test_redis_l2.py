@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import shutil
-import subprocess
 import time
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
@@ -12,6 +11,7 @@ from pathlib import Path
 import pytest
 import redis.asyncio as aredis
 
+from harness.redis_servers import RedisServer
 from warmline.cache.l2 import RedisL2
 from warmline.commands.processes import free_port
 from warmline.errors import L2Unavailable
@@ -81,48 +81,21 @@ async def test_dead_redis_opens_the_breaker_quickly() -> None:
     await client.aclose()
 
 
-class PrivateRedis:
-    """A redis-server of our own, so a test can stop and restart it."""
-
-    def __init__(self) -> None:
-        self.port = free_port()
-        self.proc: subprocess.Popen[bytes] | None = None
-
-    def start(self) -> None:
-        binary = shutil.which("redis-server")
-        assert binary, "redis-server is needed for this test"
-        self.proc = subprocess.Popen(
-            [binary, "--port", str(self.port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"],
-            stdout=subprocess.DEVNULL,
-        )
-        deadline = time.monotonic() + 10
-        while (
-            subprocess.run(["redis-cli", "-p", str(self.port), "ping"], capture_output=True, check=False).stdout.strip()
-            != b"PONG"
-        ):
-            assert time.monotonic() < deadline, "private redis did not start"
-            time.sleep(0.05)
-
-    def stop(self) -> None:
-        if self.proc is not None:
-            self.proc.kill()
-            self.proc.wait()
-            self.proc = None
-
-
 @pytest.fixture(name="private_redis")
-def _private_redis() -> Iterator[PrivateRedis]:
-    server = PrivateRedis()
+def _private_redis(tmp_path: Path) -> Iterator[RedisServer]:
+    """A redis-server of our own, so a test can stop and restart it."""
+    assert shutil.which("redis-server"), "redis-server is needed for this test"
+    server = RedisServer("redis", tmp_path / "redis.log")
     server.start()
     yield server
     server.stop()
 
 
-async def test_redis_stopped_mid_test(cluster: Cluster, demo_db: Path, private_redis: PrivateRedis) -> None:
+async def test_redis_stopped_mid_test(cluster: Cluster, demo_db: Path, private_redis: RedisServer) -> None:
     worker = cluster.worker(WARMLINE_REDIS_URL=f"redis://127.0.0.1:{private_redis.port}/0")
     phones = sample_contacts(demo_db, "phone", 4, seed=41)
     assert (await http_get(f"{worker.url}/v1/lookup", phone=phones[0]))[1]["X-Cache"] == "MISS"
-    private_redis.stop()
+    private_redis.kill()
     results = [await http_get(f"{worker.url}/v1/lookup", phone=p) for p in phones]
     assert [r[0] for r in results] == [200] * 4  # lookups keep working without L2
     assert results[0][1]["X-Cache"] == "L1"

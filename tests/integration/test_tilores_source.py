@@ -15,6 +15,7 @@ import orjson
 import pytest
 from pydantic import SecretStr
 
+from harness.tilores_server import CARD, TiloresServer
 from warmline.cache import CachePolicy, TableL1, TieredCache
 from warmline.errors import SourceError, SourceTimeout, SourceUnavailable, TiloresConfigError
 from warmline.models import LookupKey, normalize
@@ -25,7 +26,6 @@ from warmline.sources.tilores import MappingRules, TiloresConfig, TiloresSource,
 from warmline.sources.tilores.queries import field_names
 
 from ..fakes import FakeClock
-from ..tilores_server import CARD, TiloresServer
 from .conftest import Cluster
 
 FIELDS = "id,source,first_name,last_name,phone,email,customer_no,tier"

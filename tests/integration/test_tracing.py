@@ -13,6 +13,7 @@ from langchain_core.language_models import GenericFakeChatModel
 from langchain_core.messages import AIMessage
 from langsmith.run_trees import RunTree
 
+from harness.fake_langsmith import FakeLangSmith
 from warmline.cache import CachePolicy, TableL1, TieredCache
 from warmline.llm.chat import CallerChat
 from warmline.llm.tracing import LangSmithTracer, build_tracer
@@ -22,7 +23,6 @@ from warmline.settings import load_settings
 from warmline.sources.base import Priority, SourceResult
 from warmline.sources.demo.generate import sample_contacts
 
-from ..fake_langsmith import FakeLangSmith
 from ..fakes import FakeClock, FakeSource, customer
 from .conftest import Cluster, eventually
 

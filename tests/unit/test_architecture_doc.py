@@ -55,6 +55,12 @@ def test_the_tree_lists_every_module_and_package_and_nothing_else() -> None:
     assert listed == real
 
 
+def test_the_harness_block_lists_every_harness_module_and_nothing_else() -> None:
+    entries = [line.split()[0] for line in _block_after("## Tests, benchmarks and their harness")[1:]]
+    real = {p.name for p in (ROOT / "harness").glob("*.py") if not p.stem.startswith("__")}
+    assert set(entries) == real
+
+
 def test_the_diagram_parser_sees_a_missing_layer() -> None:
     """The check above can fail: a diagram without one layer differs from the contract."""
     assert _diagram_layers()[1:] != _contract_layers()

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from benchmarks.tls_broker import make_pki
+from harness.tls import make_pki
 from warmline.bootstrap import redis_config
 from warmline.errors import KafkaSecurityError
 from warmline.settings import load_settings

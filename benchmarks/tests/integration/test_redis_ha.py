@@ -12,7 +12,7 @@ import pytest
 
 from benchmarks.faults.load import Rates
 from benchmarks.faults.redis_ha import HaPlan, ha_fault, verdict
-from benchmarks.redis_servers import REDIS_CLI, REDIS_SERVER
+from harness.redis_servers import REDIS_CLI, REDIS_SERVER
 
 pytestmark = pytest.mark.skipif(
     REDIS_SERVER is None or REDIS_CLI is None, reason="needs redis-server and redis-cli on PATH"

@@ -150,7 +150,7 @@ def _parts(content_type: str, body: bytes) -> list[tuple[str, bytes]]:
 
 
 def main() -> None:
-    """``python -m tests.fake_langsmith [--hang] [--zstd]``: serve until SIGTERM; prints the URL first."""
+    """``python -m harness.fake_langsmith [--hang] [--zstd]``: serve until SIGTERM; prints the URL first."""
     import signal
     import sys
 

@@ -11,7 +11,6 @@ from __future__ import annotations
 import datetime
 import ipaddress
 import shutil
-import subprocess
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -20,8 +19,10 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
 
-from warmline.commands.embedded_broker import Tansu
-from warmline.commands.processes import free_port, stop_process, wait_port
+from warmline.commands.processes import free_port
+
+from .broker import Broker
+from .procs import Service
 
 STUNNEL = shutil.which("stunnel4") or shutil.which("stunnel")
 
@@ -116,45 +117,50 @@ def make_pki(directory: Path) -> Pki:
     )
 
 
+@dataclass
+class Stunnel(Service):
+    """stunnel4 accepting TLS on its port and forwarding plaintext to *config*'s ``connect``."""
+
+    config: Path = Path()
+
+    def command(self) -> list[str]:
+        assert STUNNEL is not None
+        return [STUNNEL, str(self.config)]
+
+
 class TlsBroker:
     """Tansu on a private plaintext port, reachable only through stunnel's TLS port."""
 
     def __init__(self, workdir: Path, pki: Pki, *, require_client_cert: bool = False, wrong_name: bool = False) -> None:
         if STUNNEL is None:
             raise RuntimeError("stunnel4 is not installed (apt-get install stunnel4; .ci/run installs it)")
-        self._stunnel: str = STUNNEL
         self.workdir, self.pki = workdir, pki
-        self.port, self._plain = free_port(), free_port()
+        self.port = free_port()
+        # Tansu tells clients to connect to stunnel's port
+        self.broker = Broker("tansu", workdir / f"tansu-{self.port}.log", advertised_port=self.port)
         cert, key = (pki.wrong_name_cert, pki.wrong_name_key) if wrong_name else (pki.server_cert, pki.server_key)
         verify = f"CAfile = {pki.ca}\nverify = 2\n" if require_client_cert else ""
-        self._config = workdir / f"stunnel-{self.port}.conf"
-        self._config.write_text(
+        config = workdir / f"stunnel-{self.port}.conf"
+        config.write_text(
             f"foreground = yes\npid =\nsyslog = no\noutput = {workdir / f'stunnel-{self.port}.log'}\n"
-            f"[kafka]\naccept = 127.0.0.1:{self.port}\nconnect = 127.0.0.1:{self._plain}\n"
+            f"[kafka]\naccept = 127.0.0.1:{self.port}\nconnect = 127.0.0.1:{self.broker.port}\n"
             f"cert = {cert}\nkey = {key}\n{verify}"
         )
-        self._tansu = Tansu(self._plain, workdir / f"tansu-{self.port}.log", advertised_port=self.port)
-        self._stunnel_proc: subprocess.Popen[bytes] | None = None
+        self.stunnel = Stunnel("stunnel", workdir / f"stunnel-{self.port}.out", port=self.port, config=config)
 
     @property
     def bootstrap(self) -> str:
-        return self._tansu.bootstrap  # stunnel's port: Tansu advertises it
+        return self.broker.bootstrap  # stunnel's port: Tansu advertises it
 
     @property
     def url(self) -> str:
-        return self._tansu.url
+        return self.broker.url
 
     def start(self) -> TlsBroker:
-        self._tansu.start()  # it tells clients to connect to stunnel's port
-        with open(self.workdir / f"stunnel-{self.port}.out", "ab") as out:
-            self._stunnel_proc = subprocess.Popen(
-                [self._stunnel, str(self._config)], stdout=out, stderr=subprocess.STDOUT, start_new_session=True
-            )
-        wait_port(self.port, self._stunnel_proc, "stunnel")
+        self.broker.start()
+        self.stunnel.start()
         return self
 
     def stop(self) -> None:
-        if self._stunnel_proc is not None:
-            stop_process(self._stunnel_proc, grace_s=5)
-            self._stunnel_proc = None
-        self._tansu.stop()
+        self.stunnel.stop(grace_s=5)
+        self.broker.stop(grace_s=5)

@@ -14,7 +14,8 @@ from pathlib import Path
 
 from warmline.commands.processes import free_port, port_taken, stop_process, wait_port
 
-from .tls_broker import Pki
+from .procs import Service
+from .tls import Pki
 
 REDIS_SERVER = shutil.which("redis-server")
 REDIS_CLI = shutil.which("redis-cli")
@@ -24,6 +25,21 @@ ACL_USER, ACL_PASSWORD = "warmline", "l2-secret-Zq81xP"  # a test credential
 def acl_user_line(user: str = ACL_USER, password: str = ACL_PASSWORD) -> str:
     """A config line adding an ACL user with every right (the default user stays, for replication and sentinels)."""
     return f"user {user} on >{password} ~* &* +@all\n"
+
+
+@dataclass
+class RedisServer(Service):
+    """A private redis-server without persistence (stopping it empties it), with the ACL user ACL_USER."""
+
+    def command(self) -> list[str]:
+        return [
+            "redis-server", "--port", str(self.port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no",
+            "--user", ACL_USER, "on", f">{ACL_PASSWORD}", "~*", "&*", "+@all",
+        ]  # fmt: skip
+
+    @property
+    def url(self) -> str:
+        return f"redis://127.0.0.1:{self.port}/0"
 
 
 @dataclass

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from benchmarks.faults.hostile import metadata_line
-from benchmarks.faults.leaks import scan_report
+from harness.leaks import scan_report
 
 LITERALS = {"admin token": "faults-admin-token-Tk8wB"}
 

@@ -1,30 +1,38 @@
-"""A fault stack: Tansu (memory or S3 storage), a private Redis, the fake upstream and two workers."""
+"""The stack `make faults` hurts: Tansu (memory or S3 storage), a private Redis, the fake upstream and two workers."""
 
 from __future__ import annotations
 
 import asyncio
+import base64
 import contextlib
+import logging
 import uuid
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import aiohttp
 
 from warmline.commands.embedded_broker import create_topics as create_wire_topics
 
-from ..redis_servers import ACL_PASSWORD, ACL_USER
-from .procs import Broker, MotoS3, RedisServer, Service, Upstream, Worker
-from .upstream import CLIENT_ID, CLIENT_SECRET
+from .broker import Broker, MotoS3, topic_env, wire_topics
+from .leaks import scan_report
+from .procs import Service
+from .redis_servers import ACL_PASSWORD, ACL_USER, RedisServer
+from .tilores_upstream import ACCESS_TOKEN, CLIENT_ID, CLIENT_SECRET, Upstream
+from .workers import Worker
+
+logger = logging.getLogger(__name__)
 
 # Partitions of every topic. Tansu's memory engine slows down steeply once a partition it serves
-# reads from holds about 10,000 one-record batches (benchmarks/faults/broker_growth.py: 4,624
-# records/s written and read at 2,500 per partition, 94/s at 12,500); 100,000 hostile messages on
-# 4 partitions crossed that, on 16 they stay below it (docs/faults.md).
+# reads from holds about 10,000 one-record batches (measured 2026-11-26: 4,624 records/s written and
+# read at 2,500 per partition, 94/s at 12,500); 100,000 hostile messages on 4 partitions crossed that,
+# on 16 they stay below it (docs/faults.md).
 PARTITIONS = 16
-WIRE = ("call_started", "lookup_request", "lookup_reply", "lookup_dlq", "customer_changed")
 # The workers require tokens, as a Tilores-backed deployment should; the leak scan looks for them.
 API_TOKEN, RETIRED_API_TOKEN = "faults-api-key-Hq3vN", "faults-api-key-retired-P0u"  # WARMLINE_API_TOKENS rotates
-ADMIN_TOKEN = "faults-admin-token-Tk8wB"  # noqa: S105  # a test credential
+ADMIN_TOKEN = "faults-admin-token-Tk8wB"  # a test credential
 # Every other secret a worker can hold, each distinctive so the leak scan finds any copy. The embedded broker
 # has no SASL or TLS: with WARMLINE_KAFKA_SECURITY_PROTOCOL left PLAINTEXT the Kafka ones are held but unused
 # (tests/integration/test_leaks.py has a worker use them against a closed port); LANGSMITH_TRACING stays off.
@@ -52,13 +60,11 @@ class FaultStack:
 
     def __post_init__(self) -> None:
         self.workdir.mkdir(parents=True, exist_ok=True)
-        self.topics = {n: f"{n.replace('_', '-')}-{self.suffix}" for n in WIRE}
+        self.topics = wire_topics(self.suffix)
         self.app_id = f"faults-{self.suffix}"
         self.s3 = MotoS3("moto", self.workdir / "moto.log") if self.durable else None
-        storage = f"s3://{self.s3.bucket}/" if self.s3 else "memory://tansu/"
-        self.broker = Broker(
-            "tansu", self.workdir / "tansu.log", env=self.s3.broker_env() if self.s3 else {}, storage=storage
-        )
+        log = self.workdir / "tansu.log"
+        self.broker = Broker.on_s3(self.s3, log) if self.s3 else Broker("tansu", log)
         self.redis = RedisServer("redis", self.workdir / "redis.log") if self.redis_env is None else None
         self.upstream = Upstream("upstream", self.workdir / "upstream.log")
 
@@ -91,7 +97,7 @@ class FaultStack:
     def worker_env(self, index: int) -> dict[str, str]:
         return {
             "WARMLINE_APP_ID": self.app_id,
-            "WARMLINE_BROKER": f"kafka://{self.broker.bootstrap}",
+            "WARMLINE_BROKER": self.broker.url,
             **self._redis_settings(),
             "WARMLINE_REDIS_PREFIX": f"warmline:v1:{self.app_id}:",
             "WARMLINE_DATA_DIR": str(self.workdir / f"data-{index}"),
@@ -112,7 +118,7 @@ class FaultStack:
                 self._secret_file("kafka-oauth-client-secret", KAFKA_SECRETS["WARMLINE_KAFKA_OAUTH_CLIENT_SECRET"])
             ),
             "WARMLINE_KAFKA_SSL_KEY_PASSWORD": KAFKA_SECRETS["WARMLINE_KAFKA_SSL_KEY_PASSWORD"],
-            **{f"WARMLINE_TOPIC_{n.upper()}": t for n, t in self.topics.items()},
+            **topic_env(self.topics),
         }
 
     async def start(
@@ -156,3 +162,28 @@ class FaultStack:
             with contextlib.suppress(FileNotFoundError):
                 total += worker.log_path.read_text(errors="replace").count("Traceback")
         return total
+
+    def leak_scan(self, letter_metadata: Iterable[str] = (), pages: dict[str, str] | None = None) -> dict[str, Any]:
+        """Every line the workers logged, the dead letters' *letter_metadata* and the workers' *pages* (/metrics,
+        /v1/stats), searched for personal data and for every secret the workers hold."""
+        texts = {w.name: w.log_path.read_text(errors="replace") for w in self.workers if w.log_path.exists()}
+        texts["dead-letter metadata"] = "\n".join(letter_metadata)
+        texts |= pages or {}
+        basic = base64.b64encode(f"{CLIENT_ID}:{CLIENT_SECRET}".encode()).decode()
+        literals = {**self.secrets(), "Tilores basic credentials": basic, "Tilores access token": ACCESS_TOKEN}
+        return scan_report(texts, literals)
+
+    async def pages(self) -> dict[str, str]:
+        """What each live worker shows on /metrics and /v1/stats (for the leak scan)."""
+        pages = {}
+        async with aiohttp.ClientSession(
+            headers={"Authorization": f"Bearer {API_TOKEN}"}, timeout=aiohttp.ClientTimeout(total=10)
+        ) as session:
+            for worker in self.workers:
+                for path in ("/metrics", "/v1/stats"):
+                    try:
+                        async with session.get(f"{worker.url}{path}") as resp:
+                            pages[f"{worker.name} {path}"] = await resp.text()
+                    except (aiohttp.ClientError, TimeoutError) as e:
+                        logger.warning("%s %s not read: %r", worker.name, path, e)
+        return pages

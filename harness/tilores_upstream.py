@@ -1,7 +1,7 @@
 """A fake Tilores for fault runs: any customer id or phone exists; POST /_fault makes it fail or hang.
 
-Run as ``python -m benchmarks.faults.upstream --port P``; it speaks the token endpoint and GraphQL
-(graphql-core, the schema of tests/tilores_server.py, so the worker's introspection ping passes).
+Run as ``python -m harness.tilores_upstream --port P`` (``Upstream``, for a fault stack); it speaks the token
+endpoint and GraphQL (graphql-core, the schema of harness/tilores_server.py, so the worker's introspection ping passes).
 """
 
 from __future__ import annotations
@@ -9,17 +9,19 @@ from __future__ import annotations
 import argparse
 import asyncio
 import random
+import sys
 from dataclasses import dataclass
 from typing import Any
 
 from aiohttp import web
 from graphql import graphql
 
-from tests.tilores_server import SCHEMA
+from .procs import Service
+from .tilores_server import SCHEMA
 
-# Credentials distinctive enough that the run's leak scan (benchmarks/faults/leaks.py) finds any copy.
+# Credentials distinctive enough that the run's leak scan (harness/leaks.py) finds any copy.
 CLIENT_ID, CLIENT_SECRET = "warmline", "faults-tilores-secret-Zr5pQ"
-ACCESS_TOKEN = "faults-tilores-access-Jm2xW"  # noqa: S105  # a test credential
+ACCESS_TOKEN = "faults-tilores-access-Jm2xW"  # a test credential
 
 
 @dataclass
@@ -105,8 +107,20 @@ def build_app(mode: Mode) -> web.Application:
     return app
 
 
+@dataclass
+class Upstream(Service):
+    """This fake in its own process, with its /_fault control route."""
+
+    def command(self) -> list[str]:
+        return [sys.executable, "-m", "harness.tilores_upstream", "--port", str(self.port)]
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+
 def main() -> None:
-    parser = argparse.ArgumentParser(prog="python -m benchmarks.faults.upstream")
+    parser = argparse.ArgumentParser(prog="python -m harness.tilores_upstream")
     parser.add_argument("--port", type=int, required=True)
     args = parser.parse_args()
     web.run_app(build_app(Mode()), host="127.0.0.1", port=args.port, print=None, access_log=None)

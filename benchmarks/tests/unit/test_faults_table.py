@@ -9,7 +9,7 @@ from pathlib import Path
 
 from benchmarks.faults.table import HEADER
 
-ROOT = Path(__file__).parents[2]
+ROOT = Path(__file__).parents[3]
 
 
 def test_the_documented_table_is_the_committed_run() -> None:

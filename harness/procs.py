@@ -1,0 +1,134 @@
+"""A child process in its own session: restartable on its port, its log appended to a file, killable and freezable."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import signal
+import subprocess
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from warmline.commands.processes import free_port, stop_process, wait_port
+
+
+def clean_environ() -> dict[str, str]:
+    """This process's environment without WARMLINE_* / TILORES_* (each child gets exactly what the run sets)."""
+    return {k: v for k, v in os.environ.items() if not k.startswith(("WARMLINE_", "TILORES_"))}
+
+
+def signal_group(proc: subprocess.Popen[bytes] | None, sig: signal.Signals) -> None:
+    """Send *sig* to *proc*'s process group, if it is still running."""
+    if proc is not None and proc.poll() is None:
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(proc.pid, sig)
+
+
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU seconds a process has used so far (fields 14 and 15 of /proc/PID/stat)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+@dataclass
+class Service:
+    """One child process in its own session, restartable on the same port, with its log appended to a file.
+
+    Its environment is this process's without WARMLINE_* / TILORES_*, plus *env*; with
+    ``inherit_env=False`` it is *env* alone (a test that must not see the developer's variables).
+    """
+
+    name: str
+    log_path: Path
+    port: int = field(default_factory=free_port)
+    env: dict[str, str] = field(default_factory=dict)
+    inherit_env: bool = True
+    proc: subprocess.Popen[bytes] | None = None
+
+    def command(self) -> list[str]:
+        raise NotImplementedError
+
+    def start(self) -> None:
+        with open(self.log_path, "ab") as log:
+            self.proc = subprocess.Popen(
+                self.command(),
+                env={**clean_environ(), **self.env} if self.inherit_env else self.env,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                start_new_session=True,
+            )
+        try:
+            self.wait_ready()
+        except Exception:
+            self.stop()
+            raise
+
+    def wait_ready(self) -> None:
+        assert self.proc is not None
+        wait_port(self.port, self.proc, self.name)
+
+    def kill(self) -> None:
+        """SIGKILL, and reap."""
+        signal_group(self.proc, signal.SIGKILL)
+        if self.proc is not None:
+            self.proc.wait(timeout=10)
+        self.proc = None
+
+    def freeze(self) -> None:
+        signal_group(self.proc, signal.SIGSTOP)
+
+    def thaw(self) -> None:
+        signal_group(self.proc, signal.SIGCONT)
+
+    def stop(self, grace_s: float = 10.0) -> None:
+        """SIGCONT (in case it is frozen), then SIGTERM → SIGKILL."""
+        if self.proc is not None:
+            self.thaw()
+            stop_process(self.proc, grace_s=grace_s)
+            self.proc = None
+
+    @property
+    def pid(self) -> int:
+        """The running process's id (also its process group's)."""
+        assert self.proc is not None, f"{self.name} is not running"
+        return self.proc.pid
+
+    @property
+    def alive(self) -> bool:
+        return self.proc is not None and self.proc.poll() is None
+
+    def cpu_seconds(self) -> float | None:
+        """User + system CPU seconds of the process so far (Linux /proc); None when it is not running."""
+        if not self.alive:
+            return None
+        assert self.proc is not None
+        return cpu_seconds(self.proc.pid)
+
+    def log_tail(self, chars: int = 5000) -> str:
+        """The end of the process's log (shown when it fails to start)."""
+        with contextlib.suppress(FileNotFoundError):
+            return self.log_path.read_text(errors="replace")[-chars:]
+        return ""
+
+
+class CpuShares:
+    """CPU used by each of some services, and by this driver, between construction and shares(), as a share of one core.
+
+    The driver's share tells whether its own figures can be trusted: a driver near one core (its
+    event loop's limit) timestamps replies late.
+    """
+
+    def __init__(self, services: dict[str, Service]) -> None:
+        self._services = services
+        self._t0 = time.monotonic()
+        self._start = {name: s.cpu_seconds() for name, s in services.items()}
+        self._driver_start = time.process_time()
+
+    def shares(self) -> dict[str, float | None]:
+        elapsed = time.monotonic() - self._t0
+        out: dict[str, float | None] = {"driver": round((time.process_time() - self._driver_start) / elapsed, 2)}
+        for name, service in self._services.items():
+            now, then = service.cpu_seconds(), self._start[name]
+            out[name] = round((now - then) / elapsed, 2) if now is not None and then is not None and elapsed else None
+        return out
