@@ -10,12 +10,14 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from harness.broker import Broker, topic_env, wire_topics
+from harness.redis_servers import clean_redis
 from harness.tls import TlsBroker
 from harness.workers import Worker
 from warmline.commands.embedded_broker import create_topics
 from warmline.sources.demo import generate
 
 TOPICS = wire_topics()
+REDIS_URL = "redis://127.0.0.1:6379/0"  # the worker's default
 
 
 @dataclass
@@ -41,10 +43,17 @@ class BenchStack:
         """The running worker's app id (its changelog topics are named after it)."""
         return self.worker.app_id
 
+    started: list[Worker] = field(default_factory=list)
+    """Every worker this stack started, whose Redis keys stop() deletes."""
+
     def stop(self) -> None:
         for worker in [*self.extra_workers, self.worker]:
             worker.stop()
         self.tansu.stop()
+        for url, prefix in {
+            (w.env.get("WARMLINE_REDIS_URL", REDIS_URL), w.env["WARMLINE_REDIS_PREFIX"]) for w in self.started
+        }:
+            clean_redis(url, prefix)  # a benchmark leaves nothing behind in the shared Redis
 
     async def restart_worker(self, cpus: str | None = None, **env: str) -> None:
         """A fresh worker (new app id, Redis prefix, consumer group and topics) on the same broker;
@@ -72,6 +81,7 @@ class BenchStack:
 
     async def _start(self, env: dict[str, str], cpus: str | None = None) -> Worker:
         worker = bench_worker(self.tansu, self.workdir, self.demo_db, env, cpus)
+        self.started.append(worker)
         await asyncio.to_thread(worker.start)
         return worker
 
@@ -92,8 +102,9 @@ async def start_stack_on(
     if not demo_db.exists():
         generate(demo_db, count=demo_count)
     worker = bench_worker(broker, workdir, demo_db, env)
+    stack = BenchStack(broker, worker, demo_db, workdir, env, dict(TOPICS), started=[worker])
     await asyncio.to_thread(worker.start)
-    return BenchStack(broker, worker, demo_db, workdir, env, dict(TOPICS))
+    return stack
 
 
 def bench_worker(

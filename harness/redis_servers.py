@@ -12,6 +12,8 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import redis
+
 from warmline.commands.processes import free_port, port_taken, stop_process, wait_port
 
 from .procs import Service
@@ -188,3 +190,19 @@ def cluster_roles(port: int) -> dict[int, int | None]:
 def cluster_ok(port: int) -> bool:
     """The node on *port* says every slot is served (``cluster_state:ok``)."""
     return "cluster_state:ok" in _cli(port, "cluster", "info")
+
+
+def clean_redis(redis_url: str, prefix: str) -> None:
+    """Delete every key under *prefix* (COUNT 10,000 per SCAN: the shared Redis may hold many keys)."""
+    client = redis.Redis.from_url(redis_url)
+    try:
+        batch: list[bytes] = []
+        for key in client.scan_iter(match=f"{prefix}*", count=10_000):
+            batch.append(key)
+            if len(batch) >= 10_000:
+                client.unlink(*batch)
+                batch.clear()
+        if batch:
+            client.unlink(*batch)
+    finally:
+        client.close()

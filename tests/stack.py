@@ -12,9 +12,9 @@ from typing import Protocol
 
 import aiohttp
 import pytest
-import redis
 
 from harness.broker import Broker, random_suffix, topic_env, wire_topics
+from harness.redis_servers import clean_redis
 from harness.workers import Worker
 from warmline.client import LookupClient
 from warmline.commands.processes import free_port
@@ -92,15 +92,6 @@ def cluster_env(broker_url: str, redis_url: str, demo_db: Path, tmp_path: Path) 
         "WARMLINE_LOG_LEVEL": "info",
         **topic_env(wire_topics(suffix)),
     }
-
-
-def clean_redis(redis_url: str, prefix: str) -> None:
-    """Delete every key under *prefix*."""
-    r = redis.Redis.from_url(redis_url)
-    keys = list(r.scan_iter(match=f"{prefix}*", count=1000))
-    if keys:
-        r.delete(*keys)
-    r.close()
 
 
 @pytest.fixture(name="cluster")

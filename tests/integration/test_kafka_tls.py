@@ -16,12 +16,13 @@ from pathlib import Path
 
 import pytest
 
+from harness.redis_servers import clean_redis
 from harness.tls import STUNNEL, Pki, TlsBroker, make_pki
 from warmline.client import LookupClient
 from warmline.models import LookupStatus
 from warmline.stream.security import KafkaConnection, ssl_context
 
-from ..stack import Cluster, clean_redis, cluster_env, http_get
+from ..stack import Cluster, cluster_env, http_get
 
 pytestmark = pytest.mark.skipif(STUNNEL is None, reason="needs stunnel4 (Debian's package; .ci/run installs it)")
 
