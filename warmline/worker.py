@@ -42,6 +42,7 @@ from .stream.app import L1_TABLE, StreamApp, build_app
 from .stream.backlog import MAX_PRODUCE_BACKLOG, ProduceBacklog, producer_buffered
 from .stream.internals import require as require_internals
 from .stream.lanes import INVALIDATION, LOOKUPS, WARMING, Lanes, LanesWatch
+from .stream.own_producer import OwnProducer
 from .stream.ownership import Ownership
 from .stream.security import kafka_connection
 from .stream.topics import TopicPlan
@@ -345,7 +346,9 @@ def build_worker(settings: Settings, source: Source | None = None) -> Worker:
     )
     twilio_token = settings.twilio.auth_token
     twilio = TwilioSignature(twilio_token, settings.public_url) if twilio_token is not None else None
-    http.register(stream.app, replace(runtime.web_context(vip), backlog=backlog, platforms=platforms, twilio=twilio))
+    events = OwnProducer(kafka_connection(settings))  # the webhook's: batched (nothing reads its end offsets)
+    web = replace(runtime.web_context(vip), backlog=backlog, platforms=platforms, twilio=twilio, events_producer=events)
+    http.register(stream.app, web)
     stream.app.add_dependency(RuntimeLifecycle(runtime, pool, vip))
     if settings.lookups_first:
         stream.app.add_dependency(LanesWatch(lanes))

@@ -20,9 +20,10 @@ events of every lane, lookups included, so warming stays below that on its own.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import time
-from collections.abc import Callable, Collection, Mapping
+from collections.abc import Callable, Collection, Iterator, Mapping
 from typing import Any, Protocol
 
 import mode
@@ -79,6 +80,7 @@ class Lanes:
         self._max_yield_s = max_yield_s
         self._slice_s = slice_s
         self._loop_late_s = 0.0
+        self._serving = 0
         self._yield_since: float | None = None
         self._slice_until = 0.0
         self._open = asyncio.Event()
@@ -100,8 +102,18 @@ class Lanes:
         self._loop_late_s = late_s
 
     def lookups_waiting(self) -> bool:
-        """Whether a lookup lane's partition has records not done."""
-        return any(lag > 0 for lag in self._backlog(self._lookup_topics).values())
+        """Whether a lookup lane's partition has records not done, or a request is being served."""
+        return self._serving > 0 or any(lag > 0 for lag in self._backlog(self._lookup_topics).values())
+
+    @contextlib.contextmanager
+    def serving(self) -> Iterator[None]:
+        """While inside, a request that a caller's platform waits on is served (the platforms'
+        webhook answers once its event is on Kafka): warming yields to it as to a waiting lookup."""
+        self._serving += 1
+        try:
+            yield
+        finally:
+            self._serving -= 1
 
     def check(self) -> bool:
         """Decide whether warming yields now (see the module docstring); returns the decision."""
