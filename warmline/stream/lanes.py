@@ -3,7 +3,8 @@
 A lookup is an agent waiting with a caller on the line; a warm is work that can wait a second.
 Both share one consumer and one event loop, so a burst of call-started events would otherwise
 put every lookup behind it. While a lookup lane's partition has records not done (fetched or
-known to the consumer and not acked) or the loop runs late, the warming lane *yields*:
+known to the consumer and not acked), a request is being served (``serving()``: the platforms'
+webhook, whose platform waits for its answer) or the loop runs late, the warming lane *yields*:
 
 - the consumer stops handing out (and so fetching) the warming lane's partitions
   (``TunedConsumer._getmany`` leaves out ``held()``; its own pause set, so Faust's pauses for
