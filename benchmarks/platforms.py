@@ -3,10 +3,12 @@
 - Ingest latency: Genesys Cloud acd.start events (each a new call, each warmed on its owner) posted
   open loop at a fixed rate, timed from each event's scheduled send time to its 202 (which comes
   only once the re-published call is on Kafka); beside it, in the same run and at the same rate, a
-  bare aiokafka produce-and-wait of the same bytes to a topic of the same broker, timed the same
-  way. Target: p99 ≤ 2× the bare produce.
+  bare aiokafka produce-and-wait of the same bytes to a topic of the same broker, with the settings
+  of the webhook's own producer (acks=all, no linger), timed the same way. Target: p99 ≤ 2× the
+  bare produce.
 - Throughput: the same events, closed loop on 32 keep-alive connections, answered 202 per second by
-  one worker. Target: ≥ 500/s.
+  one worker, over the whole window (answers counted, divided by the seconds); beside it, the
+  shares of a core the worker and this generator used meanwhile. Target: ≥ 500/s.
 """
 
 from __future__ import annotations
@@ -27,7 +29,7 @@ from warmline.commands.simulate_platforms import platform_event
 from warmline.sources.demo.generate import sample_contacts
 
 from .httpload import Connection, connect, open_loop
-from .stack import BenchStack
+from .stack import BenchStack, cpu_seconds
 from .stats import Result, p99_against_floor, summary_ms
 
 #: Keep-alive connections of the open-loop sender; more are opened when all are busy (no waiting).
@@ -72,7 +74,8 @@ async def _open_loop_http(base_url: str, requests: Sequence[bytes], rate: float)
 
 async def _open_loop_produce(bootstrap: str, topic: str, values: Sequence[bytes], rate: float) -> list[float]:
     """The floor: aiokafka send_and_wait of the same bytes, open loop at the same rate, same timing."""
-    producer = AIOKafkaProducer(bootstrap_servers=bootstrap, linger_ms=0, max_batch_size=1)
+    # The webhook's own producer's settings (stream/own_producer.py): acks from every replica, no linger.
+    producer = AIOKafkaProducer(bootstrap_servers=bootstrap, acks="all", linger_ms=0)
     await producer.start()
     latencies: list[float] = []
 
@@ -137,9 +140,11 @@ async def throughput(stack: BenchStack, seconds: float, connections: int = 32) -
             done += 1
             refused += status != 202
 
-    started = time.perf_counter()
+    started, worker_cpu, generator_cpu = time.perf_counter(), cpu_seconds(stack.worker.pid), cpu_seconds(os.getpid())
     await asyncio.gather(*(loop(c, k) for k, c in enumerate(conns)))
     elapsed = time.perf_counter() - started
+    # Who had the 2 cores: the worker, this generator (and the broker, and the machine's other users).
+    worker_cpu, generator_cpu = cpu_seconds(stack.worker.pid) - worker_cpu, cpu_seconds(os.getpid()) - generator_cpu
     for c in conns:
         c.close()
     per_s = done / elapsed
@@ -149,5 +154,13 @@ async def throughput(stack: BenchStack, seconds: float, connections: int = 32) -
         "events/s",
         "≥ 500/s",
         per_s >= 500 and refused == 0,
-        detail={"answered": done, "refused": refused, "seconds": round(elapsed, 2), "loadavg": os.getloadavg()},
+        detail={
+            "answered": done,
+            "refused": refused,
+            "seconds": round(elapsed, 2),
+            "worker_cpu_share": round(worker_cpu / elapsed, 2),
+            "generator_cpu_share": round(generator_cpu / elapsed, 2),
+            "worker_cpu_ms_per_event": round(worker_cpu / max(done, 1) * 1000, 2),
+            "loadavg": os.getloadavg(),
+        },
     )

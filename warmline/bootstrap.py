@@ -44,6 +44,7 @@ from .stream.app import L1_TABLE, StreamApp, build_app
 from .stream.backlog import MAX_PRODUCE_BACKLOG, ProduceBacklog, producer_buffered
 from .stream.internals import require as require_internals
 from .stream.lanes import INVALIDATION, LOOKUPS, WARMING, Lanes, LanesWatch
+from .stream.own_producer import OwnProducer
 from .stream.ownership import Ownership, TableOwnership
 from .stream.security import kafka_connection
 from .stream.topics import TopicPlan
@@ -399,6 +400,7 @@ def wire_http(
         briefs=runtime.briefs,
         backlog=backlog,
         platforms=platforms,
+        events_producer=OwnProducer(kafka_connection(s)),  # the webhook's: batched (nothing reads its end offsets)
         twilio=TwilioSignature(twilio_token, s.public_url) if twilio_token is not None else None,
     )
     http.register(stream.app, ctx, OwnerRouter(stream.app, ownership))

@@ -249,3 +249,14 @@ def test_warming_holds_without_slices_while_the_broker_is_behind() -> None:
     assert all(decisions) and lanes.counts["produce_backlog"] == 1 and lanes.counts["sliced"] == 0
     waiting[0] = 999
     assert not lanes.check()
+
+
+async def test_warming_yields_while_a_request_is_served_and_goes_on_after() -> None:
+    lanes, backlog, _ = _lanes()
+    backlog.lags = {CALL: 50}
+    with lanes.serving():  # a platform's webhook waits for its event to be on Kafka
+        assert lanes.check() and lanes.yielding
+        assert lanes.held({CALL, LOOKUP}) == {CALL}
+    assert not lanes.check()
+    await asyncio.wait_for(lanes.turn(), 1)
+    assert lanes.counts["lookups_waiting"] == 1

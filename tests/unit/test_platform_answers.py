@@ -6,6 +6,7 @@ event carries the number; the EventBridge contact events do not).
 
 from __future__ import annotations
 
+import asyncio
 import time
 import uuid
 from collections.abc import AsyncIterator
@@ -24,8 +25,8 @@ from warmline.metrics import Metrics
 from warmline.models import CacheTier, parse_key
 from warmline.platforms import load_mappings
 from warmline.platforms.calls import CallAnswered, platform_payload
-from warmline.platforms.ingress import PlatformIngress
-from warmline.platforms.registry import CallRegistry, MemoryCallRegistry, RedisCallRegistry
+from warmline.platforms.ingress import Dispatch, PlatformIngress
+from warmline.platforms.registry import CallRegistry, CallState, MemoryCallRegistry, RedisCallRegistry
 from warmline.prewarm.warm_at_answer import AnswerStats
 
 from ..fakes import FakeL2, FakeOutbox, FakeOwnership, FakeSource, customer, fake_runtime
@@ -258,3 +259,64 @@ def test_queues_beyond_the_reported_fifty_are_summed_as_other() -> None:
         stats.answered("genesys", f"q{q}", CacheTier.L1, answered_at=1.0, queued_at=0.0, warmed_at=0.5)
     queues = stats.snapshot()["genesys"]["queues"]
     assert len(queues) == 51 and queues["other"] == {"answered": 5, "l1": 5} and queues["q49"]["answered"] == 1
+
+
+class _SlowRegistry(MemoryCallRegistry):
+    """Answers ``note`` only once told to (a Redis round trip in progress)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.answer = asyncio.Event()
+        self.noting = asyncio.Event()
+
+    async def note(self, platform: str, call_id: str, **state: Any) -> tuple[CallState, list[bytes]]:
+        self.noting.set()
+        await self.answer.wait()
+        return await super().note(platform, call_id, **state)
+
+
+async def test_a_queued_call_s_record_leaves_before_the_registry_answers_and_its_parked_answer_after() -> None:
+    registry = _SlowRegistry()
+    ingress = PlatformIngress(MAPPINGS, registry, "US")
+    registry.answer.set()
+    await ingress.route(_call("connect_contact_event_connected_lowercase.json"))  # the answer came first: parked
+    registry.answer.clear()
+    registry.noting.clear()
+    sent: list[Dispatch] = []
+
+    async def send(d: Dispatch) -> None:
+        sent.append(d)
+
+    routing = asyncio.create_task(ingress.route_all([_call("connect_lambda.json")], send))
+    await registry.noting.wait()
+    assert [d.outcome for d in sent] == ["queued"]  # on its way to the broker while the registry is asked
+    registry.answer.set()
+    dispatches = await routing
+    assert [d.outcome for d in sent] == ["queued", "answered"]  # the owner gets them in that order
+    assert dispatches == sent and sent[1].replayed  # each handed over once
+
+
+async def test_a_failed_send_puts_back_the_parked_events_taken() -> None:
+    registry = MemoryCallRegistry()
+    ingress = PlatformIngress(MAPPINGS, registry, "US")
+    await ingress.route(_call("connect_contact_event_connected_lowercase.json"))  # parked
+
+    async def broker_down(d: Dispatch) -> None:
+        if d.replayed:
+            raise ConnectionError("broker down")
+
+    with pytest.raises(ConnectionError):
+        await ingress.route_all([_call("connect_lambda.json")], broker_down)
+    _, answered = await ingress.route(_call("connect_lambda.json"))  # the platform retries
+    assert answered.outcome == "answered" and answered.replayed
+
+
+async def test_a_queued_call_sent_early_is_not_sent_again_when_the_registry_is_down() -> None:
+    ingress = PlatformIngress(MAPPINGS, RedisCallRegistry(_DownRedis(), "p:"), "US")
+    sent: list[Dispatch] = []
+
+    async def send(d: Dispatch) -> None:
+        sent.append(d)
+
+    dispatches = await ingress.route_all([_call("connect_lambda.json")], send)
+    assert [d.outcome for d in sent] == ["queued"] and dispatches == sent

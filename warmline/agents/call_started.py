@@ -15,13 +15,13 @@ from ..lookups import LookupService
 from ..metrics import Metrics
 from ..models import CallStarted, LookupKey, parse, parse_key
 from ..platforms.calls import CallAnswered, platform_payload
-from ..platforms.ingress import PlatformIngress
+from ..platforms.ingress import Dispatch, PlatformIngress
 from ..prewarm.warm_at_answer import tier_at_answer
 from ..sources import Priority
 from ..stream.app import StreamApp
 from ..stream.ownership import Ownership
 from .batcher import Batcher
-from .kafka_io import Handle, HandlerPool, KafkaOutbox, Outbox, ack_when_delivered, attach_routed
+from .kafka_io import Delivery, Handle, HandlerPool, KafkaOutbox, Outbox, ack_when_delivered, attach_routed
 
 logger = logging.getLogger(__name__)
 
@@ -121,16 +121,10 @@ class CallStartedHandler:
             reason = f"neither a CallStarted ({not_ours}) nor a known platform event"
             ack_when_delivered(event, await self._outbox.dead_letter(event, reason[:300]))
             return
-        dispatches = await self._platforms.route_all(calls)  # RegistryUnavailable: dead-lettered, replayable
-        deliveries = []
+        deliveries: list[Delivery] = []
+        # Each record leaves as soon as it is known (RegistryUnavailable: dead-lettered, replayable).
+        dispatches = await self._platforms.route_all(calls, lambda d: self._to_owner(d, deliveries))
         for d in dispatches:
-            if d.record is not None and d.owner_key is not None:
-                partition = self._ownership.partition_of(d.owner_key)
-                deliveries.append(
-                    await self._outbox.send(
-                        self._repartition_topic, d.owner_key.encode(), d.record, partition=partition
-                    )
-                )
             self._metrics.platform_events.labels(d.call.platform, d.outcome).inc()
         delivered = asyncio.gather(*deliveries)
         platforms = self._platforms
@@ -144,6 +138,13 @@ class CallStartedHandler:
 
         delivered.add_done_callback(put_back)
         ack_when_delivered(event, delivered)
+
+    async def _to_owner(self, d: Dispatch, deliveries: list[Delivery]) -> None:
+        """Send *d*'s record, if it has one, to its owner's partition of the repartition topic."""
+        if d.record is not None and d.owner_key is not None:
+            partition = self._ownership.partition_of(d.owner_key)
+            key = d.owner_key.encode()
+            deliveries.append(await self._outbox.send(self._repartition_topic, key, d.record, partition=partition))
 
     async def _answered(self, event: EventT[bytes], answered: CallAnswered, platforms: PlatformIngress) -> None:
         """On the caller's owner: was the record warm when the agent picked up? Each call counts once."""

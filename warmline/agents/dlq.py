@@ -14,55 +14,15 @@ on the broker.
 
 from __future__ import annotations
 
-import asyncio
-from typing import Any
-
-from aiokafka import AIOKafkaProducer
-
+from ..stream.own_producer import OwnProducer
 from ..stream.security import KafkaConnection
 
 #: Room for the largest dead letter (the original is capped at 16 KiB before base64) with margin.
 MAX_REQUEST_BYTES = 1024 * 1024
 
 
-class DeadLetterProducer:
-    """An aiokafka producer for the DLQ, started on first use and stopped (flushed) with the worker."""
+class DeadLetterProducer(OwnProducer):
+    """The DLQ's own producer (stream/own_producer.py), batched, stopped (flushed) with the worker."""
 
     def __init__(self, target: str | KafkaConnection, *, linger_ms: int = 0) -> None:
-        self._connection = KafkaConnection.of(target)
-        self._linger_ms = linger_ms
-        self._producer: AIOKafkaProducer | None = None  # made on first use: aiokafka wants a running loop
-        self._lock: asyncio.Lock | None = None
-        self._stopped = False
-
-    async def _started(self) -> AIOKafkaProducer:
-        self._lock = self._lock or asyncio.Lock()
-        async with self._lock:
-            if self._stopped:
-                raise RuntimeError("the dead-letter producer is stopped (the worker is shutting down)")
-            if self._producer is None:
-                producer = AIOKafkaProducer(
-                    **self._connection.kwargs(),
-                    acks="all",
-                    linger_ms=self._linger_ms,
-                    max_request_size=MAX_REQUEST_BYTES,
-                )
-                try:
-                    await producer.start()
-                except BaseException:
-                    await producer.stop()  # no half-started client (and its connections) left behind
-                    raise
-                self._producer = producer
-            return self._producer
-
-    async def send(self, topic: str, key: bytes | None, value: bytes) -> asyncio.Future[Any]:
-        """Queue one record; returns its delivery future."""
-        producer = self._producer if self._producer is not None and not self._stopped else await self._started()
-        delivery: asyncio.Future[Any] = await producer.send(topic, value, key=key)
-        return delivery
-
-    async def stop(self) -> None:
-        """Deliver what is queued and close (after the handlers are drained)."""
-        self._stopped = True
-        if self._producer is not None:
-            await self._producer.stop()
+        super().__init__(target, linger_ms=linger_ms, max_request_size=MAX_REQUEST_BYTES)

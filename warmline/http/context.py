@@ -16,6 +16,7 @@ from ..metrics import Metrics
 from ..platforms.ingress import PlatformIngress
 from ..prewarm.scheduler import VipRunner
 from ..stream.backlog import ProduceBacklog
+from ..stream.own_producer import OwnProducer
 from ..stream.ownership import Ownership
 
 
@@ -40,6 +41,8 @@ class WebContext:
     """Records waiting for the broker; batch writes wait while it is full (memory bound)."""
     platforms: PlatformIngress | None = None
     """The platforms' event mappings and call registry (POST /v1/events/{platform})."""
+    events_producer: OwnProducer | None = None
+    """The platforms' webhook's own Kafka producer (http/events.py), stopped with the web server."""
     twilio: Any = None
     """Twilio's request-signature check (http/events.py TwilioSignature), when TWILIO_AUTH_TOKEN is set."""
 

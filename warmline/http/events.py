@@ -14,7 +14,9 @@ validator against WARMLINE_PUBLIC_URL.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
+from collections.abc import Sequence
 from typing import Any
 
 from aiohttp import web
@@ -25,6 +27,10 @@ from ..errors import RegistryUnavailable, SettingsError
 from ..models import LookupStatus
 from ..models.protocol import EVENTS_PATH
 from ..platforms.calls import platform_payload
+from ..platforms.ingress import Dispatch, PlatformIngress
+from ..platforms.mapping import PlatformCall
+from ..stream.own_producer import OwnProducer
+from ..stream.ownership import Ownership
 from ..stream.topics import repartition_topic
 from .context import WebContext
 from .responses import error_response, json_response
@@ -58,13 +64,61 @@ class TwilioSignature:
         return bool(signature) and bool(self._validator.validate(url, params, signature))
 
 
+class EventStore:
+    """Routes a webhook's calls (platforms/ingress.py) and returns once their records are on Kafka.
+
+    The records go through a producer of the webhook's own (stream/own_producer.py): through
+    Faust's they would wait behind the L1 changelog writes of the warming those same events cause.
+    It batches even on the embedded broker (Faust's sends one record a batch there): Tansu's end
+    offsets are wrong only after a batched produce, and only changelogs are read up to their end
+    offset — under load, one record per partition per round trip made requests wait seconds.
+    """
+
+    def __init__(self, platforms: PlatformIngress, producer: OwnProducer, ownership: Ownership, topic: str) -> None:
+        self._platforms = platforms
+        self._producer = producer
+        self._ownership = ownership
+        self._topic = topic
+
+    async def store(self, calls: Sequence[PlatformCall]) -> list[Dispatch]:
+        """The calls' dispatches, once every record is on the broker (within DELIVERY_TIMEOUT_S).
+
+        Raises RegistryUnavailable (an event without a number, not matched) or any other error
+        (not stored); either way the parked events taken are put back first.
+        """
+        deliveries: list[asyncio.Future[Any]] = []
+
+        async def send(d: Dispatch) -> None:
+            if d.record is not None and d.owner_key is not None:
+                partition = self._ownership.partition_of(d.owner_key)
+                deliveries.append(await self._producer.send(self._topic, d.owner_key.encode(), d.record, partition))
+
+        dispatches: list[Dispatch] | None = None
+        try:
+            async with asyncio.timeout(DELIVERY_TIMEOUT_S):
+                # Each record leaves as soon as it is known: a queued call's overlaps the registry's round trip.
+                dispatches = await self._platforms.route_all(calls, send)  # puts back what it took if it fails
+                await asyncio.gather(*deliveries)
+        except Exception:
+            if dispatches is not None:  # routed, not delivered
+                await self._platforms.restore(dispatches)
+            raise
+        return dispatches
+
+
 def register(app: Any, ctx: WebContext) -> None:
-    """Attach POST /v1/events/{platform} (when the worker has platform mappings)."""
-    if ctx.platforms is None:
+    """Attach POST /v1/events/{platform} (when the worker has platform mappings and their producer)."""
+    if ctx.platforms is None or ctx.events_producer is None:
         return
-    platforms, twilio = ctx.platforms, ctx.twilio
-    ownership = ctx.ownership
-    topic = repartition_topic(str(app.conf.id), "call-started")
+    platforms, twilio, producer = ctx.platforms, ctx.twilio, ctx.events_producer
+    store = EventStore(platforms, producer, ctx.ownership, repartition_topic(str(app.conf.id), "call-started"))
+
+    async def stop_producer(_: web.Application) -> None:
+        await producer.stop()  # after the server stopped taking requests: what is queued is delivered
+
+    app.web.web_app.on_cleanup.append(stop_producer)
+    lanes = app.lanes
+    serving = lanes.serving if lanes is not None else contextlib.nullcontext
 
     @app.page(EVENTS_PATH)
     class PlatformEvents(View):
@@ -87,23 +141,16 @@ def register(app: Any, ctx: WebContext) -> None:
                 ctx.metrics.platform_events.labels(platform, "unrecognized").inc()
                 return error_response(LookupStatus.INVALID, f"not a {platform} call event warmline recognises")
             try:
-                dispatches = await platforms.route_all(calls)
+                with serving():  # warming yields while a platform waits for its answer (stream/lanes.py)
+                    dispatches = await store.store(calls)
             except RegistryUnavailable as e:  # an event without a number cannot be matched now: retry
                 logger.warning("platform event from %s not matched: %s", platform, e)
                 return error_response(LookupStatus.UNAVAILABLE, "call registry unavailable; retry", http_status=503)
-            deliveries, outcomes = [], []
-            for d in dispatches:
-                if d.record is not None and d.owner_key is not None:
-                    key, partition = d.owner_key.encode(), ownership.partition_of(d.owner_key)
-                    sent = await app.producer.send(topic, key, d.record, partition, None, None)
-                    deliveries.append(asyncio.ensure_future(sent))
-                ctx.metrics.platform_events.labels(platform, d.outcome).inc()
-                outcomes.append({"call_id": d.call.call_id, "kind": d.call.kind.value, "outcome": d.outcome})
-            try:
-                async with asyncio.timeout(DELIVERY_TIMEOUT_S):
-                    await asyncio.gather(*deliveries)
             except Exception as e:  # noqa: BLE001  # not on the broker: the platform retries
                 logger.warning("platform event from %s not delivered to Kafka: %s", platform, type(e).__name__)
-                await platforms.restore(dispatches)
                 return error_response(LookupStatus.UNAVAILABLE, "the event could not be stored; retry", http_status=503)
+            outcomes = []
+            for d in dispatches:
+                ctx.metrics.platform_events.labels(platform, d.outcome).inc()
+                outcomes.append({"call_id": d.call.call_id, "kind": d.call.kind.value, "outcome": d.outcome})
             return json_response({"accepted": outcomes}, status=202)

@@ -31,6 +31,10 @@ class Dispatch:
     replayed: bool = False  # an event parked earlier, forwarded now that its caller is known
 
 
+#: Hands one dispatch to the broker (or whatever the caller does with it), in the order they come.
+Send = Callable[["Dispatch"], Awaitable[None]]
+
+
 class PlatformIngress:
     """The mappings, and the call registry that joins a call's events (registry.py)."""
 
@@ -56,8 +60,12 @@ class PlatformIngress:
         """The calls in *payload* (see Mappings.recognize)."""
         return self.mappings.recognize(payload, platform)
 
-    async def route(self, call: PlatformCall) -> list[Dispatch]:
+    async def route(self, call: PlatformCall, send: Send | None = None) -> list[Dispatch]:
         """What to send for *call*, plus the parked events of its call that it lets through.
+
+        With *send*, a queued call that names its caller is handed to it before the registry is
+        asked (its record needs nothing from it), so its produce and the registry's round trip
+        overlap; the dispatches returned after it are the ones still to send.
 
         Raises RegistryUnavailable only for an event without a number (it cannot be matched now);
         an event with one is warmed even when the registry is down.
@@ -73,25 +81,44 @@ class PlatformIngress:
             if not state.identified:
                 return [Dispatch(call, "waiting_for_caller")]
             return self._replay(parked, state)  # this event among them, unless another worker took it first
+        early = self._dispatch(call, queued_at) if send is not None and call.kind is CallEventKind.QUEUED else None
+        if early is not None and send is not None:
+            await send(early)
         try:
             state, parked = await self.registry.note(
                 call.platform, call.call_id, caller=call.caller, customer_id=call.customer_id, queued_at=queued_at
             )
         except RegistryUnavailable as e:  # warm the caller anyway; only the answer's queue wait is lost
             logger.warning("%s; %s call %s routed without it", e, call.platform, call.call_id[:64])
-            return [self._dispatch(call, queued_at)]
-        return [self._dispatch(call, state.queued_at), *self._replay(parked, state)]
+            return [] if early is not None else [self._dispatch(call, queued_at)]
+        own = [] if early is not None else [self._dispatch(call, state.queued_at)]
+        return [*own, *self._replay(parked, state)]
 
-    async def route_all(self, calls: Sequence[PlatformCall]) -> list[Dispatch]:
-        """``route`` for each call; when one cannot be matched, the parked events taken for the
-        others are put back before RegistryUnavailable goes up (the whole message is retried)."""
+    async def route_all(self, calls: Sequence[PlatformCall], send: Send | None = None) -> list[Dispatch]:
+        """``route`` for each call, in order; with *send*, every dispatch is handed to it as soon as
+        it is known, and all of them are returned. When one call cannot be matched (or a send
+        fails), the parked events taken are put back before the error goes up (the whole message
+        is retried)."""
         dispatches: list[Dispatch] = []
-        for call in calls:
-            try:
-                dispatches += await self.route(call)
-            except RegistryUnavailable:
-                await self.restore(dispatches)
-                raise
+        sent: list[Dispatch] = []
+
+        async def send_early(d: Dispatch) -> None:
+            sent.append(d)
+            if send is not None:
+                await send(d)
+
+        try:
+            for call in calls:
+                routed = await self.route(call, send_early if send is not None else None)
+                dispatches += sent
+                sent.clear()
+                for d in routed:
+                    dispatches.append(d)
+                    if send is not None:
+                        await send(d)
+        except BaseException:  # RegistryUnavailable, a failed send, a deadline: the events taken wait again
+            await self.restore(dispatches)
+            raise
         return dispatches
 
     async def restore(self, dispatches: Sequence[Dispatch]) -> None:

@@ -3,7 +3,8 @@
 A lookup is an agent waiting with a caller on the line; a warm is work that can wait a second.
 Both share one consumer and one event loop, so a burst of call-started events would otherwise
 put every lookup behind it. While a lookup lane's partition has records not done (fetched or
-known to the consumer and not acked) or the loop runs late, the warming lane *yields*:
+known to the consumer and not acked), a request is being served (``serving()``: the platforms'
+webhook, whose platform waits for its answer) or the loop runs late, the warming lane *yields*:
 
 - the consumer stops handing out (and so fetching) the warming lane's partitions
   (``TunedConsumer._getmany`` leaves out ``held()``; its own pause set, so Faust's pauses for
@@ -20,9 +21,10 @@ events of every lane, lookups included, so warming stays below that on its own.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import time
-from collections.abc import Callable, Collection, Mapping
+from collections.abc import Callable, Collection, Iterator, Mapping
 from typing import Any, Protocol
 
 import mode
@@ -79,6 +81,7 @@ class Lanes:
         self._max_yield_s = max_yield_s
         self._slice_s = slice_s
         self._loop_late_s = 0.0
+        self._serving = 0
         self._yield_since: float | None = None
         self._slice_until = 0.0
         self._open = asyncio.Event()
@@ -100,8 +103,18 @@ class Lanes:
         self._loop_late_s = late_s
 
     def lookups_waiting(self) -> bool:
-        """Whether a lookup lane's partition has records not done."""
-        return any(lag > 0 for lag in self._backlog(self._lookup_topics).values())
+        """Whether a lookup lane's partition has records not done, or a request is being served."""
+        return self._serving > 0 or any(lag > 0 for lag in self._backlog(self._lookup_topics).values())
+
+    @contextlib.contextmanager
+    def serving(self) -> Iterator[None]:
+        """While inside, a request that a caller's platform waits on is served (the platforms'
+        webhook answers once its event is on Kafka): warming yields to it as to a waiting lookup."""
+        self._serving += 1
+        try:
+            yield
+        finally:
+            self._serving -= 1
 
     def check(self) -> bool:
         """Decide whether warming yields now (see the module docstring); returns the decision."""
