@@ -31,6 +31,7 @@ from .models import CacheEntry, Customer, LookupKey
 from .platforms import load_mappings
 from .platforms.ingress import PlatformIngress
 from .platforms.registry import call_registry
+from .prewarm.bulk import WarmPolicy
 from .prewarm.scheduler import VipRunner
 from .prewarm.vip_lists import VipWatcher
 from .prewarm.warm_at_answer import WarmthTracker
@@ -152,11 +153,12 @@ class Runtime:
             warmth=warmth,
             source_stats=gate.stats,
             tracer=tracer if tracer.enabled else None,
+            warm_policy=WarmPolicy(concurrency=settings.prewarm_concurrency),
         )
         vip = VipWatcher(settings.vip_file, settings.default_region, ZoneInfo(settings.vip_timezone))
         model = load_chat_model(settings.chat_model)  # raises SettingsError naming a missing package
         briefs = BriefService(
-            cache,
+            lookups,
             max_per_s=settings.brief_max_per_s,
             max_in_flight=settings.brief_concurrency,
             model=model,
@@ -317,7 +319,7 @@ def build_worker(settings: Settings, source: Source | None = None) -> Worker:
     if settings.lookups_first:
         stream.app.lanes = lanes  # read by the consumer and by the call-started agents registered below
     ownership = Ownership(stream.app)
-    vip = VipRunner(runtime.cache, runtime.vip, ownership, concurrency=settings.prewarm_concurrency)
+    vip = VipRunner(runtime.lookups, runtime.vip, ownership)
     dlq_producer = DeadLetterProducer(kafka_connection(settings))
     briefs = runtime.briefs
 
