@@ -5,14 +5,19 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import aiohttp
 import pytest
+from aiohttp import web
+from aiohttp.test_utils import TestServer
 
 from warmline.cache import CachePolicy, TableL1, TieredCache
+from warmline.commands.remote import prewarm_http
 from warmline.http.prewarm import PrewarmRequest, warm_here
 from warmline.llm.briefs import BriefService
 from warmline.lookups import LookupService
 from warmline.metrics import Metrics
 from warmline.models import InvalidMessage, LookupKey, normalize, parse_object
+from warmline.models.protocol import PREWARM_PATH
 from warmline.prewarm.bulk import LIVE_POLICY, WarmOrigin, WarmOutcome
 from warmline.prewarm.scheduler import VipRunner
 from warmline.prewarm.vip_lists import VipWatcher
@@ -121,3 +126,20 @@ async def test_briefs_get_the_record_through_lookup_service_with_its_retries() -
     assert (await briefs.cached(customer("C-0"))) is not None
     assert (_jobs(metrics, "brief"), _keys(metrics, "brief", "warmed")) == (1, 1)
     await briefs.aclose()
+
+
+async def test_replay_sends_its_origin_and_warm_sends_the_body_older_workers_take() -> None:
+    bodies: list[dict[str, object]] = []
+
+    async def prewarm(request: web.Request) -> web.Response:
+        bodies.append(await request.json())
+        return web.json_response({"warmed": 1})
+
+    app = web.Application()
+    app.router.add_post(PREWARM_PATH, prewarm)
+    keys = [normalize("customer_id", "C-1")]
+    async with TestServer(app) as server, aiohttp.ClientSession() as session:
+        url = str(server.make_url("/"))
+        await prewarm_http(session, url, keys, None, lambda _stats, _n: None)
+        await prewarm_http(session, url, keys, None, lambda _stats, _n: None, origin="replay")
+    assert bodies == [{"keys": ["customer_id:C-1"]}, {"keys": ["customer_id:C-1"], "origin": "replay"}]

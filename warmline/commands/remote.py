@@ -75,7 +75,8 @@ async def prewarm_http(
     headers = {"Authorization": f"Bearer {token.get_secret_value()}"} if token is not None else {}
     for start in range(0, len(keys), PREWARM_CHUNK):
         chunk = [str(k) for k in keys[start : start + PREWARM_CHUNK]]
-        body = orjson.dumps({"keys": chunk, "origin": origin})
+        # Sent only when not the default: a worker from before `origin` existed still takes admin warms.
+        body = orjson.dumps({"keys": chunk} if origin == "admin" else {"keys": chunk, "origin": origin})
         async with session.post(base_url.rstrip("/") + PREWARM_PATH, data=body, headers=headers) as resp:
             body = await resp.json(content_type=None)
             if resp.status != 200:

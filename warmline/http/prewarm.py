@@ -80,7 +80,10 @@ def register(app: Any, ctx: WebContext, router: OwnerRouter) -> None:
     vip = ctx.vip
 
     async def warm_there(owner: URL, keys: list[LookupKey], origin: str) -> dict[str, Any]:
-        body = orjson.dumps({"keys": [str(k) for k in keys], "origin": origin})
+        share: dict[str, Any] = {"keys": [str(k) for k in keys]}
+        if origin != "admin":  # a peer from before `origin` existed (a rolling upgrade) still takes admin shares
+            share["origin"] = origin
+        body = orjson.dumps(share)
         headers = {**router.auth_headers(ctx.admin_token), FORWARDED_HEADER: "1"}
         async with ctx.http.post(owner.with_path(PREWARM_PATH), data=body, headers=headers) as resp:
             result: dict[str, Any] = await resp.json(content_type=None)
