@@ -318,11 +318,12 @@ class LookupService:
         started = time.perf_counter()
         unique = list(dict.fromkeys(key for _, key in valid))  # a caller who called twice is fetched once
         first = await self.cache.warm_many(unique, priority, policy.item_timeout_s)
+        took_ms = _ms_since(started)  # the batch's time is each of its items' time
         again: list[tuple[int, LookupKey]] = []
         for index, key in valid:
             result = first[key]
             if isinstance(result, CacheResult) or policy.attempts < 2 or not retriable(result):
-                finish(index, key, _warm_item(key, result, started))
+                finish(index, key, _warm_item(key, result, took_ms))
             else:
                 again.append((index, key))
         if not again:
@@ -331,7 +332,8 @@ class LookupService:
 
         async def retry(index: int, key: LookupKey) -> None:
             async with gate:
-                finish(index, key, _warm_item(key, await self._retry_warm(key, priority, policy), started))
+                result = await self._retry_warm(key, priority, policy)
+            finish(index, key, _warm_item(key, result, _ms_since(started)))
 
         await asyncio.gather(*(retry(i, k) for i, k in again))
 
@@ -350,7 +352,7 @@ class LookupService:
                     result = e
                 if not isinstance(result, CacheResult) and policy.attempts > 1 and retriable(result):
                     result = await self._retry_warm(key, priority, policy)
-            finish(index, key, _warm_item(key, result, started))
+            finish(index, key, _warm_item(key, result, _ms_since(started)))
 
         await asyncio.gather(*(one(i, k) for i, k in valid))
 
@@ -404,9 +406,12 @@ class LookupService:
         }
 
 
-def _warm_item(key: LookupKey, result: CacheResult | BaseException, started: float) -> WarmItem:
+def _ms_since(started: float) -> float:
+    return round((time.perf_counter() - started) * 1000, 3)
+
+
+def _warm_item(key: LookupKey, result: CacheResult | BaseException, took_ms: float) -> WarmItem:
     """What warming *key* came to; found records keep their cached bytes (for briefs)."""
-    took_ms = round((time.perf_counter() - started) * 1000, 3)
     if not isinstance(result, CacheResult):
         return WarmItem(str(key), WarmOutcome.FAILED, took_ms, str(result) or type(result).__name__)
     entry = result.entry
