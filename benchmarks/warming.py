@@ -17,8 +17,9 @@ from harness.procs import cpu_seconds
 from warmline.cache import CachePolicy, TableL1, TieredCache
 from warmline.commands.remote import HttpLookups, Lookups
 from warmline.commands.simulator import Callers, SimConfig, SimReport, simulate
+from warmline.lookups import LookupService
 from warmline.models import LookupKey, normalize
-from warmline.prewarm.bulk import warm_keys
+from warmline.prewarm.bulk import WarmOrigin, WarmPolicy
 from warmline.sources.base import Priority, SourceResult
 from warmline.sources.demo import DemoSource
 from warmline.sources.demo.generate import sample_contacts
@@ -180,7 +181,7 @@ async def bulk_warm(stack: BenchStack, keys: int) -> Result:
 
 
 async def batch_speedup(demo_db: Path, n: int, c: int, latency_ms: float = 20.0) -> Result:
-    """warm_keys over N keys: concurrency C against concurrency 1, same source (demo, fixed latency).
+    """LookupService.warm_many over N keys: concurrency C against concurrency 1, same source (demo, fixed latency).
 
     The warm loop alone: the cache has no L2 and the source no gate (no source-slot limit, no
     breaker), so the figure is named for that; the worker's whole path is bulk_warm's.
@@ -195,7 +196,9 @@ async def batch_speedup(demo_db: Path, n: int, c: int, latency_ms: float = 20.0)
         cache = TieredCache(TableL1({}, n * 2), None, fetch, CachePolicy())
         keys = [normalize("customer_id", f"C-{i:06d}") for i in range(1, n + 1)]
         started = time.perf_counter()
-        job = await warm_keys(cache, keys, concurrency=concurrency)
+        job = await LookupService(cache).warm_many(
+            keys, origin=WarmOrigin.ADMIN, policy=WarmPolicy(concurrency=concurrency)
+        )
         took = time.perf_counter() - started
         await source.aclose()
         assert job.stats()["warmed"] == n

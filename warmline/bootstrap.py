@@ -33,6 +33,7 @@ from .models import Customer, LookupKey
 from .platforms import load_mappings
 from .platforms.ingress import PlatformIngress
 from .platforms.registry import call_registry
+from .prewarm.bulk import WarmPolicy
 from .prewarm.scheduler import VipRunner
 from .prewarm.vip_lists import VipWatcher
 from .prewarm.warm_at_answer import WarmthTracker
@@ -85,7 +86,7 @@ def bootstrap(
     if settings.lookups_first:
         stream.app.lanes = lanes  # read by the consumer and by the call-started agents registered below
     ownership = TableOwnership(stream.app)
-    vip = VipRunner(runtime.cache, runtime.vip, ownership, concurrency=settings.prewarm_concurrency)
+    vip = VipRunner(runtime.lookups, runtime.vip, ownership)
     platforms = build_platforms(settings, runtime)
     dlq = DeadLetterProducer(kafka_connection(settings))
     pool = HandlerPool(agents.MAX_INFLIGHT_HANDLERS)
@@ -144,7 +145,7 @@ def build_runtime(
     tracer = tracer if tracer is not None else build_tracer(settings, worker=f"{settings.web_host}:{settings.web_port}")
     warmth = WarmthTracker(metrics=metrics)
     lookups = build_lookups(settings, cache, gate, metrics, warmth, tracer)
-    briefs, chat = build_llm(settings, cache, lookups, redis_client, tracer, chat_model)
+    briefs, chat = build_llm(settings, lookups, redis_client, tracer, chat_model)
     runtime = Runtime(
         settings=settings,
         metrics=metrics,
@@ -295,17 +296,18 @@ def build_lookups(
         warmth=warmth,
         source_stats=gate.stats,
         tracer=tracer if tracer.enabled else None,
+        warm_policy=WarmPolicy(concurrency=settings.prewarm_concurrency),
     )
 
 
 def build_llm(
-    settings: Settings, cache: TieredCache, lookups: LookupService, redis_client: Any, tracer: Tracer, model: Any
+    settings: Settings, lookups: LookupService, redis_client: Any, tracer: Tracer, model: Any
 ) -> tuple[BriefService, CallerChat]:
     """Caller briefs (cached per record version) and /chat over them; *model*, else WARMLINE_CHAT_MODEL's."""
     if model is None:
         model = load_chat_model(settings.chat_model)  # raises SettingsError naming a missing package
     briefs = BriefService(
-        cache,
+        lookups,
         max_per_s=settings.brief_max_per_s,
         max_in_flight=settings.brief_concurrency,
         model=model,

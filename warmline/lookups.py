@@ -12,10 +12,14 @@ from .cache import CacheResult, TieredCache
 from .errors import InvalidMessage, SourceError
 from .metrics import Metrics
 from .models import Answer, CacheTier, KeyKind, LookupKey, LookupStatus, normalize
+from .prewarm.bulk import WarmItem, WarmJob, WarmLedger, WarmOrigin, WarmOutcome, WarmPolicy, retriable, retried
 from .prewarm.warm_at_answer import WarmthTracker
 from .sources.base import Priority
 
 logger = logging.getLogger("warmline.lookup")
+
+#: Records one finished item of a warm job: (index in the input, its key or None if invalid, the item).
+_Finish = Callable[[int, LookupKey | None, WarmItem], None]
 
 
 class LookupTracer(Protocol):
@@ -45,14 +49,18 @@ class LookupService:
         warmth: WarmthTracker | None = None,
         source_stats: Callable[[], dict[str, Any]] | None = None,
         tracer: LookupTracer | None = None,
+        warm_policy: WarmPolicy | None = None,
     ) -> None:
         self.cache = cache
+        # The bulk warms' policy (VIP lists, admin, replay): the worker sets WARMLINE_PREWARM_CONCURRENCY.
+        self.warm_policy = warm_policy or WarmPolicy()
         self._source_stats = source_stats or dict
         self.tracer = tracer
         self.warmth = warmth or WarmthTracker()
         self.region = region
         self._default_timeout_ms = default_timeout_ms
         self._metrics = metrics or Metrics()
+        self.warm_jobs = WarmLedger(self._metrics)
         # Resolved metric children per (tier, status): `.labels()` costs more than the L1 hit itself.
         self._observers: dict[tuple[str, str], tuple[Any, Any]] = {}
 
@@ -249,7 +257,7 @@ class LookupService:
                 extra={"request_id": request_id, "key": key.redacted if key else None},
             )
 
-    # Warming and invalidation: the agents and admin routes reach the cache only through these.
+    # Warming and invalidation: the agents, admin routes, VIP schedule and briefs reach the cache only through these.
 
     def begin_prewarm(self, key: LookupKey) -> bool:
         """A call for *key* entered a queue: record it; True when L1 already holds the caller fresh."""
@@ -259,23 +267,107 @@ class LookupService:
         self.warmth.warmed(str(key))
         return True
 
-    async def prewarm_many(
-        self, keys: Sequence[LookupKey], priority: Priority = Priority.LIVE
-    ) -> dict[LookupKey, bool]:
-        """Fetch *keys* into L1 and L2 (one MGET, one L2 pipeline); True where the key is now in L1.
+    async def warm_many(
+        self,
+        keys: Sequence[LookupKey | InvalidMessage],
+        priority: Priority = Priority.BACKGROUND,
+        *,
+        origin: WarmOrigin,
+        reason: str | None = None,
+        policy: WarmPolicy | None = None,
+        progress: Callable[[WarmItem], None] | None = None,
+    ) -> WarmJob:
+        """The one warm path (call-started, VIP lists, admin and replay bulk warms, briefs).
 
-        A key whose source call failed is False (logged): the caller will be looked up when answered.
+        Makes *keys* fresh in L1 (and L2): one WarmItem per key in input order, *progress* called
+        with each as it is done, the job counted under *origin*. Keys that fit the policy's
+        concurrency go as one batch (one L1 pass, one MGET, the misses side by side, one L2
+        pipeline); more are warmed one by one, at most *concurrency* at once. A key whose attempt
+        failed with a retriable source error is tried again, jittered, up to the policy's attempts.
         """
-        results = await self.cache.warm_many(keys, priority)
-        warmed: dict[LookupKey, bool] = {}
-        for key, result in results.items():
-            ok = not isinstance(result, SourceError)
-            if ok:
-                self.warmth.warmed(str(key))
+        policy = policy or self.warm_policy
+        job = WarmJob([None] * len(keys))
+        live = origin is WarmOrigin.CALL_STARTED
+
+        def finish(index: int, key: LookupKey | None, item: WarmItem) -> None:
+            job.items[index] = item
+            if key is not None and item.outcome is WarmOutcome.FAILED:
+                logger.log(logging.INFO if live else logging.DEBUG, "warm of %s failed: %s", key.redacted, item.error)
+            elif live and key is not None:
+                self.warmth.warmed(item.key)  # the queued caller is warm now (warm-at-answer)
+            if progress is not None:
+                progress(item)
+
+        valid: list[tuple[int, LookupKey]] = []
+        for index, key in enumerate(keys):
+            if isinstance(key, InvalidMessage):
+                finish(index, None, WarmItem("?", WarmOutcome.INVALID, 0.0, key.reason))
             else:
-                logger.info("pre-warm of %s failed: %s", key.redacted, result)
-            warmed[key] = ok
-        return warmed
+                valid.append((index, key))
+        if policy.concurrency is None or len(valid) <= policy.concurrency:
+            await self._warm_batch(valid, priority, policy, finish)
+        else:
+            await self._warm_window(valid, priority, policy, finish)
+        job.finished = time.perf_counter()
+        self.warm_jobs.record(origin, job, reason)
+        return job
+
+    async def _warm_batch(
+        self, valid: Sequence[tuple[int, LookupKey]], priority: Priority, policy: WarmPolicy, finish: _Finish
+    ) -> None:
+        """First attempt for all keys at once (TieredCache.warm_many), then retries side by side."""
+        started = time.perf_counter()
+        unique = list(dict.fromkeys(key for _, key in valid))  # a caller who called twice is fetched once
+        first = await self.cache.warm_many(unique, priority, policy.item_timeout_s)
+        took_ms = _ms_since(started)  # the batch's time is each of its items' time
+        again: list[tuple[int, LookupKey]] = []
+        for index, key in valid:
+            result = first[key]
+            if isinstance(result, CacheResult) or policy.attempts < 2 or not retriable(result):
+                finish(index, key, _warm_item(key, result, took_ms))
+            else:
+                again.append((index, key))
+        if not again:
+            return
+        gate = asyncio.Semaphore(policy.concurrency or len(again))
+
+        async def retry(index: int, key: LookupKey) -> None:
+            async with gate:
+                result = await self._retry_warm(key, priority, policy)
+            finish(index, key, _warm_item(key, result, _ms_since(started)))
+
+        await asyncio.gather(*(retry(i, k) for i, k in again))
+
+    async def _warm_window(
+        self, valid: Sequence[tuple[int, LookupKey]], priority: Priority, policy: WarmPolicy, finish: _Finish
+    ) -> None:
+        """Key by key, at most *concurrency* at once; a key's retries keep its slot."""
+        gate = asyncio.Semaphore(max(1, policy.concurrency or 1))
+
+        async def one(index: int, key: LookupKey) -> None:
+            started = time.perf_counter()  # an item's time includes its wait for a slot
+            async with gate:
+                try:
+                    result: CacheResult | Exception = await self._warm_once(key, priority, policy.item_timeout_s)
+                except (SourceError, TimeoutError) as e:
+                    result = e
+                if not isinstance(result, CacheResult) and policy.attempts > 1 and retriable(result):
+                    result = await self._retry_warm(key, priority, policy)
+            finish(index, key, _warm_item(key, result, _ms_since(started)))
+
+        await asyncio.gather(*(one(i, k) for i, k in valid))
+
+    async def _warm_once(self, key: LookupKey, priority: Priority, timeout_s: float | None) -> CacheResult:
+        async with asyncio.timeout(timeout_s):
+            result, _ = await self.cache.warm(key, priority)
+        return result
+
+    async def _retry_warm(self, key: LookupKey, priority: Priority, policy: WarmPolicy) -> CacheResult | Exception:
+        """The attempts after a first one that failed retriably; the last error if none succeeds."""
+        try:
+            return await retried(lambda: self._warm_once(key, priority, policy.item_timeout_s), policy.attempts - 1)
+        except (SourceError, TimeoutError) as e:
+            return e
 
     async def invalidate(self, key: LookupKey) -> bool:
         """Drop *key* from L1 and L2; True when L1 held it."""
@@ -311,7 +403,23 @@ class LookupService:
             "source": self._source_stats(),
             "warm_at_answer": self.warmth.snapshot(),
             "l2": {"enabled": l2 is not None, "breaker": _breaker_state(l2)},
+            "warm_jobs": {o.value: self.warm_jobs.job(o) for o in (WarmOrigin.ADMIN, WarmOrigin.REPLAY)},
         }
+
+
+def _ms_since(started: float) -> float:
+    return round((time.perf_counter() - started) * 1000, 3)
+
+
+def _warm_item(key: LookupKey, result: CacheResult | BaseException, took_ms: float) -> WarmItem:
+    """What warming *key* came to; found records keep their cached bytes (for briefs)."""
+    if not isinstance(result, CacheResult):
+        return WarmItem(str(key), WarmOutcome.FAILED, took_ms, str(result) or type(result).__name__)
+    entry = result.entry
+    if not entry.found:
+        return WarmItem(str(key), WarmOutcome.NOT_FOUND, took_ms)
+    outcome = WarmOutcome.FRESH if result.tier is CacheTier.L1 else WarmOutcome.WARMED
+    return WarmItem(str(key), outcome, took_ms, record=entry.customer_json)
 
 
 def _breaker_state(l2: object) -> str | None:

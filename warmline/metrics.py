@@ -64,6 +64,20 @@ class Metrics:
             buckets=_LATENCY_BUCKETS,
             registry=r,
         )
+        self.warm_jobs = Counter(
+            "warmline_warm_jobs",
+            "Warm jobs run through LookupService.warm_many, by origin (call_started: one per batch; vip; admin; "
+            "replay; brief).",
+            ["origin"],
+            registry=r,
+        )
+        self.warm_keys = Counter(
+            "warmline_warm_keys",
+            "Keys warmed through LookupService.warm_many, by origin and outcome "
+            "(warmed, already_fresh, not_found, failed, invalid).",
+            ["origin", "outcome"],
+            registry=r,
+        )
         self.messages = Counter(
             "warmline_messages", "Kafka messages handled, by topic and outcome.", ["topic", "outcome"], registry=r
         )

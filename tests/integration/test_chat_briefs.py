@@ -14,6 +14,7 @@ from warmline.cache import CachePolicy, TableL1, TieredCache
 from warmline.commands.simulate import BriefingLookups
 from warmline.llm.briefs import BriefService
 from warmline.llm.fake_model import ANSWER_PREFIX
+from warmline.lookups import LookupService
 from warmline.models import LookupKey, normalize
 from warmline.sources.base import Priority, SourceResult
 from warmline.sources.demo.generate import sample_contacts
@@ -33,7 +34,7 @@ async def test_a_brief_made_on_one_worker_is_found_by_another_through_redis(redi
 
         def service() -> BriefService:
             cache = TieredCache(TableL1({}, 10), None, fetch, CachePolicy(jitter=0), clock=FakeClock())
-            return BriefService(cache, redis=client, prefix=prefix, ttl_s=60)
+            return BriefService(LookupService(cache), redis=client, prefix=prefix, ttl_s=60)
 
         one, two = service(), service()
         made, _ = await one.serve(customer())

@@ -73,7 +73,9 @@ async def test_admin_prewarm_with_job_stats(cluster: Cluster, demo_db: Path) -> 
     assert (first["total"], first["warmed"], first["not_found"], first["invalid"]) == (10, 8, 1, 1)
     assert first["p50_ms"] is not None and first["duration_s"] > 0
     assert (second["already_fresh"], second["warmed"], second["not_found"]) == (8, 0, 1)
-    assert (await _stats(worker.url))["source"]["calls"] == 9  # the second job cost nothing: not-found is cached too
+    stats = await _stats(worker.url)
+    assert stats["source"]["calls"] == 9  # the second job cost nothing: not-found is cached too
+    assert stats["warm_jobs"]["admin"]["runs"] == 2 and stats["vip"]["runs"] == 0  # admin warms are not VIP runs
 
 
 async def test_schedule_warms_each_key_once_across_two_workers(cluster: Cluster, tmp_path: Path) -> None:
@@ -138,6 +140,29 @@ async def test_replay_from_topic_history_since_a_time(cluster: Cluster, demo_db:
     assert report.keys == 3 and len(report.skipped) == 1
     tiers = [(await http_get(f"{worker.url}/v1/lookup", phone=p))[1]["X-Cache"] for p in phones]
     assert tiers[3:] == ["L1"] * 3 and tiers[:3] == ["MISS"] * 3
+
+
+async def test_replay_over_http_is_counted_as_replay(cluster: Cluster, demo_db: Path) -> None:
+    worker = cluster.worker()
+    history = cluster.topic("call_started") + "-history"
+    await create_topics(cluster.tansu.bootstrap, [history], 2)
+    phones = sample_contacts(demo_db, "phone", 4, seed=81)
+    since = datetime.now(UTC)
+    producer = AIOKafkaProducer(bootstrap_servers=cluster.tansu.bootstrap)
+    await producer.start()
+    try:
+        for i, phone in enumerate(phones):
+            await producer.send_and_wait(history, orjson.dumps({"call_id": f"h-{i}", "caller": phone}))
+    finally:
+        await producer.stop()
+    settings = load_settings(**_client_settings(cluster), admin_token="s3cret")
+    report = await replay_topic(settings, history, since, http=worker.url, concurrency=4, console=QUIET)
+    assert report.keys == 4
+    stats = await _stats(worker.url)
+    assert stats["warm_jobs"]["replay"]["last_job"]["warmed"] == 4
+    assert stats["warm_jobs"]["admin"]["runs"] == 0 and stats["vip"]["runs"] == 0
+    tiers = [(await http_get(f"{worker.url}/v1/lookup", phone=p))[1]["X-Cache"] for p in phones]
+    assert tiers == ["L1"] * 4
 
 
 async def test_live_callers_go_before_a_bulk_warm(cluster: Cluster, demo_db: Path) -> None:

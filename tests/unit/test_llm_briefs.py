@@ -72,8 +72,9 @@ def _setup(
     cache = TieredCache(TableL1({}, 100), None, fetch, CachePolicy(jitter=0), clock=clock)
     sleep = FakeSleep(clock)
     pacer = Pacer(rate, clock=clock, sleep=sleep)
-    briefs = BriefService(cache, model=model, max_in_flight=max_in_flight, clock=clock, pacer=pacer)
-    return briefs, LookupService(cache), source, priorities, sleep
+    lookups = LookupService(cache)
+    briefs = BriefService(lookups, model=model, max_in_flight=max_in_flight, clock=clock, pacer=pacer)
+    return briefs, lookups, source, priorities, sleep
 
 
 def test_the_template_names_the_caller_and_the_facts() -> None:

@@ -22,12 +22,14 @@ from warmline.agents.call_started import CallStartedHandler
 from warmline.agents.kafka_io import HandlerPool
 from warmline.lookups import LookupService
 from warmline.metrics import Metrics
-from warmline.models import CacheTier, parse_key
+from warmline.models import CacheTier, LookupKey, parse_key
 from warmline.platforms import load_mappings
 from warmline.platforms.calls import CallAnswered, platform_payload
 from warmline.platforms.ingress import Dispatch, PlatformIngress
 from warmline.platforms.registry import CallRegistry, CallState, MemoryCallRegistry, RedisCallRegistry
+from warmline.prewarm.bulk import LIVE_POLICY, WarmOrigin
 from warmline.prewarm.warm_at_answer import AnswerStats
+from warmline.sources.base import Priority
 
 from ..fakes import FakeL2, FakeOutbox, FakeOwnership, FakeSource, customer, fake_runtime
 from .test_lookup_handler import FakeEvent
@@ -166,12 +168,17 @@ def _answered(call_id: str, key: str, queued_at: float | None, answered_at: floa
     return event
 
 
+async def _warm_as_call_started(lookups: LookupService, key: LookupKey) -> None:
+    """What the call-started agent does for a queued caller."""
+    await lookups.warm_many([key], Priority.LIVE, origin=WarmOrigin.CALL_STARTED, policy=LIVE_POLICY)
+
+
 async def test_the_owner_counts_each_answer_once_in_the_tier_it_found() -> None:
     clock = [1000.0]
     handler, outbox, lookups = _owner(clock)
     warm, cold = "phone:+14155550101", "phone:+14155550102"
     lookups.begin_prewarm(parse_key(warm))
-    await lookups.prewarm_many([parse_key(warm)])  # warmed at clock 1000
+    await _warm_as_call_started(lookups, parse_key(warm))  # warmed at clock 1000
     first = _answered("WT1", warm, queued_at=999.5, answered_at=1030.0)
     await handler.handle(first)  # type: ignore[arg-type]
     await handler.handle(_answered("WT1", warm, queued_at=999.5, answered_at=1030.0))  # redelivered
@@ -186,7 +193,7 @@ async def test_the_owner_counts_each_answer_once_in_the_tier_it_found() -> None:
 async def test_an_answer_for_a_record_only_in_l2_counts_l2() -> None:
     handler, _, lookups = _owner([0.0])
     key = parse_key("phone:+14155550103")
-    await lookups.prewarm_many([key])
+    await _warm_as_call_started(lookups, key)
     lookups.cache.l1.delete(str(key))  # as if another worker had warmed it: in L2 only
     await handler.handle(_answered("WT3", str(key), queued_at=None, answered_at=5.0))  # type: ignore[arg-type]
     assert lookups.stats()["warm_at_answer"]["platforms"]["twilio"]["warm"]["l2"] == 1
@@ -234,7 +241,7 @@ async def test_the_brief_is_checked_for_a_found_caller_at_answer() -> None:
     source = FakeSource({known: customer()})
     handler, _, lookups = _owner([0.0], brief_ready, source)
     for key in (known, "phone:+14155550105"):  # the second is in no directory: no one to brief
-        await lookups.prewarm_many([parse_key(key)])
+        await _warm_as_call_started(lookups, parse_key(key))
         await handler.handle(_answered(f"WT-{key[-3:]}", key, queued_at=None, answered_at=5.0))  # type: ignore[arg-type]
     snap = lookups.stats()["warm_at_answer"]["platforms"]["twilio"]
     assert asked == [customer().customer_id] and snap["brief_ready_at_answer_ratio"] == 1.0

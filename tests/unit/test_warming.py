@@ -5,15 +5,18 @@ from __future__ import annotations
 import asyncio
 import json
 import time
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 from warmline.cache import CachePolicy, TableL1, TieredCache
-from warmline.errors import SourceUnavailable, VipFileError
+from warmline.errors import InvalidMessage, SourceUnavailable, VipFileError
+from warmline.lookups import LookupService
 from warmline.models import CacheTier, LookupKey, normalize
-from warmline.prewarm.bulk import WarmOutcome, parse_keys, warm_keys
+from warmline.prewarm.bulk import WarmItem, WarmJob, WarmOrigin, WarmOutcome, WarmPolicy, parse_keys
 from warmline.prewarm.vip_lists import VipWatcher, load_vip, parse_vip
 from warmline.prewarm.warm_at_answer import WarmthTracker
 from warmline.sources.base import Priority, SourceResult
@@ -30,13 +33,25 @@ def _cache(source: FakeSource) -> TieredCache:
     return TieredCache(TableL1({}, 1000), None, fetch, CachePolicy(jitter=0), clock=FakeClock())
 
 
-async def test_warm_keys_reports_each_outcome_in_input_order() -> None:
+async def _warm(
+    cache: TieredCache,
+    keys: list[LookupKey | InvalidMessage],
+    progress: Callable[[WarmItem], None] | None = None,
+    **policy: Any,
+) -> WarmJob:
+    """A bulk warm through the one path, LookupService.warm_many."""
+    return await LookupService(cache).warm_many(
+        keys, origin=WarmOrigin.ADMIN, policy=WarmPolicy(**policy), progress=progress
+    )
+
+
+async def test_warm_many_reports_each_outcome_in_input_order() -> None:
     source = FakeSource({k: customer(k.split(":")[1]) for k in IDS[:10]})
     cache = _cache(source)
     await cache.get(normalize("customer_id", "C-0"))
     keys = parse_keys([*IDS[:12], "fax:1"], "US")
     seen = []
-    job = await warm_keys(cache, keys, concurrency=4, progress=seen.append)
+    job = await _warm(cache, keys, seen.append, concurrency=4)
     outcomes = [i.outcome for i in job.items if i]
     assert outcomes[0] is WarmOutcome.FRESH
     assert outcomes[1:10] == [WarmOutcome.WARMED] * 9
@@ -68,7 +83,7 @@ async def test_bounded_concurrency_and_speedup() -> None:
             running -= 1
 
     source.lookup = counting  # type: ignore[method-assign]
-    job = await warm_keys(_cache(source), parse_keys(IDS, "US"), concurrency=5)
+    job = await _warm(_cache(source), parse_keys(IDS, "US"), concurrency=5)
     assert peak == 5  # five in flight at once (the speed-up), never more (the bound)
     assert job.stats()["warmed"] == len(IDS)
 
@@ -85,13 +100,30 @@ async def test_transient_failures_are_retried_and_isolated() -> None:
         return await original(key)
 
     source.lookup = flaky  # type: ignore[method-assign]
-    job = await warm_keys(_cache(source), parse_keys(IDS[:3], "US"), attempts=3)
+    job = await _warm(_cache(source), parse_keys(IDS[:3], "US"), attempts=3)
     assert [i.outcome for i in job.items if i] == [WarmOutcome.WARMED, WarmOutcome.FAILED, WarmOutcome.WARMED]
+
+
+async def test_more_keys_than_the_concurrency_are_retried_in_their_slot() -> None:
+    source = FakeSource({k: customer() for k in IDS[:6]})
+    failures = {IDS[4]: 1}
+    original = source.lookup
+
+    async def flaky(key: LookupKey) -> SourceResult:
+        if failures.get(str(key), 0) > 0:
+            failures[str(key)] -= 1
+            raise SourceUnavailable("blip")
+        return await original(key)
+
+    source.lookup = flaky  # type: ignore[method-assign]
+    job = await _warm(_cache(source), parse_keys(IDS[:6], "US"), concurrency=2, attempts=2)
+    assert [i.outcome for i in job.items if i] == [WarmOutcome.WARMED] * 6
+    assert source.calls.count(IDS[4]) == 1 and failures[IDS[4]] == 0  # failed once (not counted), then warmed
 
 
 async def test_item_timeout() -> None:
     source = FakeSource({IDS[0]: customer()}, delay_s=1)
-    job = await warm_keys(_cache(source), parse_keys(IDS[:1], "US"), item_timeout_s=0.05, attempts=1)
+    job = await _warm(_cache(source), parse_keys(IDS[:1], "US"), item_timeout_s=0.05, attempts=1)
     assert job.items[0] is not None and job.items[0].outcome is WarmOutcome.FAILED
 
 

@@ -16,6 +16,7 @@ from ..metrics import Metrics
 from ..models import CallStarted, LookupKey, parse, parse_key
 from ..platforms.calls import CallAnswered, platform_payload
 from ..platforms.ingress import Dispatch, PlatformIngress
+from ..prewarm.bulk import LIVE_POLICY, WarmOrigin, WarmOutcome
 from ..prewarm.warm_at_answer import tier_at_answer
 from ..sources import Priority
 from ..stream.app import StreamApp
@@ -188,9 +189,15 @@ class CallStartedHandler:
         keys = list(dict.fromkeys(key for _, key in items))  # a caller who called twice is fetched once
 
         async def warm() -> None:
-            warmed = await self._lookups.prewarm_many(keys, Priority.LIVE)  # callers are waiting in queues
+            # Callers are waiting in queues: live priority, one batch, one attempt.
+            origin = WarmOrigin.CALL_STARTED
+            job = await self._lookups.warm_many(keys, Priority.LIVE, origin=origin, policy=LIVE_POLICY)
+            warmed = {
+                key: item is not None and item.outcome is not WarmOutcome.FAILED
+                for key, item in zip(keys, job.items, strict=True)
+            }
             for event, key in items:
-                ok = warmed.get(key, False)
+                ok = warmed[key]
                 self._count(event, "warmed" if ok else "failed")
                 if ok:
                     self._on_warm(key)  # e.g. the caller's brief, prepared at background priority

@@ -111,13 +111,14 @@ class TieredCache:
         return await self._fetch_shared(key, priority), True
 
     async def warm_many(
-        self, keys: Sequence[LookupKey], priority: Priority = Priority.LIVE
-    ) -> dict[LookupKey, CacheResult | SourceError]:
+        self, keys: Sequence[LookupKey], priority: Priority = Priority.LIVE, timeout_s: float | None = None
+    ) -> dict[LookupKey, CacheResult | SourceError | TimeoutError]:
         """warm() for a batch: one L1 pass, one MGET, the misses fetched side by side, one L2 pipeline.
 
-        A key the source could not answer maps to its SourceError; the others are fresh in L1.
+        A key the source could not answer (or not within *timeout_s*) maps to its error; the others
+        are fresh in L1. A timed-out fetch goes on (singleflight shields it) and lands in L1.
         """
-        out: dict[LookupKey, CacheResult | SourceError] = {}
+        out: dict[LookupKey, CacheResult | SourceError | TimeoutError] = {}
         rest: list[LookupKey] = []
         for key in keys:
             hit = self.peek_l1(key)
@@ -132,11 +133,11 @@ class TieredCache:
             return out
         for _ in misses:
             self.stats.miss()
-        fetched = await self._fetch_all(misses, priority)
+        fetched = await self._fetch_all(misses, priority, timeout_s)
         writes: list[tuple[LookupKey, CacheEntry, float]] = []
         now = self._clock()
         for key, done in zip(misses, fetched, strict=True):
-            if isinstance(done, SourceError):
+            if isinstance(done, (SourceError, TimeoutError)):
                 out[key] = done
             elif isinstance(done, BaseException):
                 raise done
@@ -239,9 +240,13 @@ class TieredCache:
         return result
 
     async def _fetch_all(
-        self, keys: Sequence[LookupKey], priority: Priority
+        self, keys: Sequence[LookupKey], priority: Priority, timeout_s: float | None = None
     ) -> list[tuple[CacheResult, bool] | BaseException]:
         """Fetch *keys* side by side (singleflight per key); errors are returned, not raised."""
+        if timeout_s is not None:
+            return await asyncio.gather(
+                *(self._fetch_within(key, priority, timeout_s) for key in keys), return_exceptions=True
+            )
         if len(keys) == 1:  # a lone live key: no gather task in its way
             try:
                 return [await self._flights.do(str(keys[0]), partial(self._fetch_into_l1, keys[0], priority))]
@@ -251,6 +256,10 @@ class TieredCache:
             *(self._flights.do(str(key), partial(self._fetch_into_l1, key, priority)) for key in keys),
             return_exceptions=True,
         )
+
+    async def _fetch_within(self, key: LookupKey, priority: Priority, timeout_s: float) -> tuple[CacheResult, bool]:
+        async with asyncio.timeout(timeout_s):
+            return await self._flights.do(str(key), partial(self._fetch_into_l1, key, priority))
 
     async def _fetch_into_l1(self, key: LookupKey, priority: Priority) -> CacheResult:
         """The source's answer, stored in L1 only: warm_many writes L2 for the whole batch at once."""

@@ -69,14 +69,15 @@ async def prewarm_http(
     keys: Sequence[LookupKey],
     token: SecretStr | None,
     on_chunk: Callable[[dict[str, Any], int], None],
+    origin: str = "admin",
 ) -> None:
-    """POST /v1/prewarm in chunks; *on_chunk(stats, size)* after each."""
+    """POST /v1/prewarm in chunks; *on_chunk(stats, size)* after each. *origin* labels the jobs (admin, replay)."""
     headers = {"Authorization": f"Bearer {token.get_secret_value()}"} if token is not None else {}
     for start in range(0, len(keys), PREWARM_CHUNK):
         chunk = [str(k) for k in keys[start : start + PREWARM_CHUNK]]
-        async with session.post(
-            base_url.rstrip("/") + PREWARM_PATH, data=orjson.dumps({"keys": chunk}), headers=headers
-        ) as resp:
+        # Sent only when not the default: a worker from before `origin` existed still takes admin warms.
+        body = orjson.dumps({"keys": chunk} if origin == "admin" else {"keys": chunk, "origin": origin})
+        async with session.post(base_url.rstrip("/") + PREWARM_PATH, data=body, headers=headers) as resp:
             body = await resp.json(content_type=None)
             if resp.status != 200:
                 raise RuntimeError(f"POST /v1/prewarm answered {resp.status}: {body.get('error', body)}")

@@ -143,7 +143,12 @@ async def replay_topic(
         if http:
             async with aiohttp.ClientSession() as session:
                 await prewarm_http(
-                    session, http, keys, settings.admin_token, lambda _stats, n: progress.advance(task, n)
+                    session,
+                    http,
+                    keys,
+                    settings.admin_token,
+                    lambda _stats, n: progress.advance(task, n),
+                    origin="replay",  # counted apart from admin warms (warm_jobs.replay in /v1/stats)
                 )
         else:
 

@@ -345,6 +345,11 @@ SCHEMAS: dict[str, dict[str, Any]] = {
         },
         "required": ["total", "warmed", "already_fresh", "not_found", "failed", "invalid", "duration_s"],
     },
+    "WarmJobs": {
+        "type": "object",
+        "properties": {"runs": _COUNT, "last_job": {"type": ["object", "null"]}},
+        "required": ["runs", "last_job"],
+    },
     "PlatformEventsAccepted": {
         "type": "object",
         "required": ["accepted"],
@@ -465,6 +470,7 @@ SCHEMAS: dict[str, dict[str, Any]] = {
             },
             "vip": {
                 "type": "object",
+                "description": "The VIP schedule's warm jobs on this worker (not admin or replay warms).",
                 "properties": {
                     "runs": _COUNT,
                     "last_job": {"type": ["object", "null"]},
@@ -477,9 +483,15 @@ SCHEMAS: dict[str, dict[str, Any]] = {
                 "properties": {"enabled": {"type": "boolean"}, "breaker": {"type": ["string", "null"]}},
                 "required": ["enabled", "breaker"],
             },
+            "warm_jobs": {
+                "type": "object",
+                "description": "POST /v1/prewarm jobs run here, by origin (admin; replay), apart from the VIP runs.",
+                "properties": {"admin": _ref("WarmJobs"), "replay": _ref("WarmJobs")},
+                "required": ["admin", "replay"],
+            },
             "briefs": {"type": ["object", "null"], "description": "Caller briefs prepared and ready at answer."},
         },
-        "required": ["worker", "cache", "l1", "source", "warm_at_answer", "vip", "l2"],
+        "required": ["worker", "cache", "l1", "source", "warm_at_answer", "vip", "l2", "warm_jobs"],
     },
 }
 

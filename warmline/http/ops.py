@@ -9,6 +9,7 @@ from faust.web import View
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
 from ..models.protocol import STATS_PATH
+from ..prewarm.bulk import WarmOrigin
 from ..stream.ownership import owned_l1_partitions
 from .context import WebContext
 from .responses import json_response
@@ -45,7 +46,7 @@ def register(app: Any, ctx: WebContext) -> None:
     @app.page(STATS_PATH)
     class Stats(View):
         async def get(self, request: web.Request) -> web.Response:
-            vip_stats = {"runs": vip.runs, "last_job": vip.last_job, "lists": len(vip.watcher.book.lists)}
+            vip_stats = {**ctx.lookups.warm_jobs.job(WarmOrigin.VIP), "lists": len(vip.watcher.book.lists)}
             briefs = ctx.briefs.snapshot() if ctx.briefs is not None else None
             stats = {"worker": str(app.conf.canonical_url), **ctx.lookups.stats(), "briefs": briefs, "vip": vip_stats}
             return json_response(stats)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 from collections import defaultdict
-from typing import Any
+from typing import Any, Literal
 
 import orjson
 from aiohttp import web
@@ -14,9 +14,10 @@ from yarl import URL
 
 from ..cache.stats import percentile
 from ..errors import InvalidMessage
+from ..lookups import LookupService
 from ..models import LookupKey, LookupStatus, parse_object
 from ..models.protocol import PREWARM_PATH
-from ..prewarm.bulk import WarmOutcome, parse_keys
+from ..prewarm.bulk import WarmOrigin, WarmOutcome, parse_keys
 from ..prewarm.vip_lists import VipBook
 from .context import WebContext
 from .responses import error_response, json_response
@@ -26,11 +27,16 @@ MAX_PREWARM_KEYS = 100_000
 
 
 class PrewarmRequest(BaseModel):
-    """``{"keys": ["phone:+1…", …]}``, ``{"lists": ["platinum"]}``, or ``{}`` for every VIP list."""
+    """``{"keys": ["phone:+1…", …]}``, ``{"lists": ["platinum"]}``, or ``{}`` for every VIP list.
+
+    ``origin`` labels the job in /v1/stats (``warm_jobs``) and ``warmline_warm_jobs_total``:
+    ``admin`` (the default), or ``replay`` when ``warmline replay`` re-warms a topic's callers.
+    """
 
     model_config = ConfigDict(extra="forbid")
     keys: list[str] | None = Field(default=None, max_length=MAX_PREWARM_KEYS)
     lists: list[str] | None = None
+    origin: Literal["admin", "replay"] = "admin"
 
 
 def _merge(parts: list[dict[str, Any]], invalid: int) -> dict[str, Any]:
@@ -57,16 +63,28 @@ def _select(body: PrewarmRequest, book: VipBook, region: str) -> list[LookupKey 
     return list(dict.fromkeys(k for v in book.lists if v.name in wanted for k in v.keys))
 
 
+def _reason(body: PrewarmRequest) -> str:
+    """What the job's record in /v1/stats says it warmed."""
+    if body.keys is not None:
+        return "keys"
+    return "lists: " + ", ".join(body.lists) if body.lists else "all lists"
+
+
+async def warm_here(lookups: LookupService, keys: list[LookupKey], body: PrewarmRequest) -> dict[str, Any]:
+    """This worker's share: warmed at background priority, counted under the request's origin."""
+    job = await lookups.warm_many(keys, origin=WarmOrigin(body.origin), reason=_reason(body))
+    return {**job.stats(), "items_ms": [i.took_ms for i in job.items if i is not None]}
+
+
 def register(app: Any, ctx: WebContext, router: PeerTransport) -> None:
     """Attach POST /v1/prewarm."""
     vip = ctx.vip
 
-    async def warm_here(keys: list[LookupKey]) -> dict[str, Any]:
-        job = await vip.warm(keys, "admin")
-        return {**job.stats(), "items_ms": [i.took_ms for i in job.items if i is not None]}
-
-    async def warm_there(owner: URL, keys: list[LookupKey]) -> dict[str, Any]:
-        body = orjson.dumps({"keys": [str(k) for k in keys]})
+    async def warm_there(owner: URL, keys: list[LookupKey], origin: str) -> dict[str, Any]:
+        share: dict[str, Any] = {"keys": [str(k) for k in keys]}
+        if origin != "admin":  # a peer from before `origin` existed (a rolling upgrade) still takes admin shares
+            share["origin"] = origin
+        body = orjson.dumps(share)
         headers = {**router.auth_headers(ctx.admin_token), FORWARDED_HEADER: "1"}
         async with ctx.http.post(owner.with_path(PREWARM_PATH), data=body, headers=headers) as resp:
             result: dict[str, Any] = await resp.json(content_type=None)
@@ -90,7 +108,10 @@ def register(app: Any, ctx: WebContext, router: PeerTransport) -> None:
             for key in keys:
                 by_owner[router.owner(key, request)].append(key)
             parts = await asyncio.gather(
-                *(warm_here(ks) if owner is None else warm_there(owner, ks) for owner, ks in by_owner.items())
+                *(
+                    warm_here(ctx.lookups, ks, body) if owner is None else warm_there(owner, ks, body.origin)
+                    for owner, ks in by_owner.items()
+                )
             )
             if request.headers.get(FORWARDED_HEADER):
                 return json_response(parts[0] if parts else _merge([], 0))

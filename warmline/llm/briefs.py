@@ -3,9 +3,10 @@
 The call-started agent calls ``briefs.schedule(key)`` once it has warmed the key. A background
 task starts queued briefs in arrival order, at most WARMLINE_BRIEF_MAX_PER_S a second and at most
 WARMLINE_BRIEF_CONCURRENCY at once (a model takes seconds per brief: one at a time, 2 s each,
-would keep up with one call every 2 s only), reading records at background priority so live
-lookups go first. A changed record has another version, so its old brief is never served;
-``/chat`` "brief me" answers from this cache, and joins a brief already being made.
+would keep up with one call every 2 s only), getting each record through LookupService's one warm
+path (origin ``brief``) at background priority, so live lookups go first. A changed record has
+another version, so its old brief is never served; ``/chat`` "brief me" answers from this cache,
+and joins a brief already being made.
 """
 
 from __future__ import annotations
@@ -20,9 +21,9 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
 
-from ..cache import TieredCache
-from ..errors import SourceError
+from ..lookups import LookupService
 from ..models import Customer, LookupKey
+from ..prewarm.bulk import WarmOrigin, WarmOutcome, WarmPolicy
 from ..sources.base import Priority
 from .brief_text import PROMPT_VERSION, message_text, model_messages, template_brief
 from .tracing import Tracer
@@ -32,6 +33,8 @@ logger = logging.getLogger(__name__)
 MAX_BRIEFS = 10_000  # per worker: a brief is ~200 bytes
 MAX_PENDING = 10_000
 MODEL_DEADLINE_S = 30.0  # a brief the model has not written by then is not worth waiting for
+#: One key at a time, retried on a retriable source error; the source gate's deadline per attempt.
+BRIEF_WARM = WarmPolicy(concurrency=None, item_timeout_s=None)
 BRIEF_PROMPT = "Brief me on this caller before I pick up: who they are, tier, status, language, tenure, open flags."
 
 
@@ -77,7 +80,7 @@ class BriefService:
 
     def __init__(
         self,
-        cache: TieredCache,
+        lookups: LookupService,
         *,
         max_per_s: float = 20.0,
         max_in_flight: int = 64,
@@ -89,7 +92,7 @@ class BriefService:
         clock: Callable[[], float] = time.time,
         pacer: Pacer | None = None,
     ) -> None:
-        self._cache = cache
+        self._lookups = lookups
         self._model = model
         self._redis = redis
         self._prefix = f"{prefix}brief:"
@@ -161,14 +164,16 @@ class BriefService:
 
     async def _prepare(self, key: LookupKey) -> None:
         try:
-            result = await self._cache.get(key, priority=Priority.BACKGROUND)
-            customer = result.entry.customer
+            job = await self._lookups.warm_many([key], Priority.BACKGROUND, origin=WarmOrigin.BRIEF, policy=BRIEF_WARM)
+            (item,) = job.items
+            if item is None or item.outcome is WarmOutcome.FAILED:
+                self.counts["failed"] += 1
+                logger.info("brief for %s not prepared: %s", key.redacted, item.error if item else "no record")
+                return
+            customer = item.customer
             if customer is not None and await self.cached(customer) is None:
                 await self._made(customer)
                 self.counts["prepared"] += 1
-        except (SourceError, TimeoutError) as e:
-            self.counts["failed"] += 1
-            logger.info("brief for %s not prepared: %s", key.redacted, e)
         except Exception:  # a model error must not end the loop: log it, go on with the next caller
             self.counts["failed"] += 1
             logger.exception("brief for %s failed", key.redacted)

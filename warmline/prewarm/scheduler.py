@@ -1,56 +1,43 @@
-"""VipRunner: warms the VIP keys a worker owns, after rebalances, on file change and on schedule."""
+"""VipRunner: schedules warms of the VIP keys a worker owns, after rebalances, on file change and on schedule."""
 
 from __future__ import annotations
 
 import asyncio
-import logging
 from collections.abc import Sequence
-from typing import Any
 
-from ..cache import TieredCache
+from ..lookups import LookupService
 from ..models import LookupKey
 from ..sources.base import Priority
 from ..stream.ownership import Ownership
-from .bulk import WarmJob, warm_keys
+from .bulk import WarmJob, WarmOrigin
 from .vip_lists import VipWatcher
-
-logger = logging.getLogger(__name__)
 
 
 class VipRunner:
-    """Warms the VIP keys this worker owns: after each rebalance, when the file changes, on schedule.
+    """Decides when the VIP keys this worker owns are warmed; LookupService.warm_many warms them.
 
     Every worker runs the same schedule but warms only keys of its own partitions, so each key is
-    warmed once across the cluster. One job runs at a time; background priority throughout.
+    warmed once across the cluster. One job runs at a time; background priority throughout; the
+    jobs are counted under origin ``vip`` (``LookupService.warm_jobs``).
     """
 
-    def __init__(self, cache: TieredCache, watcher: VipWatcher, ownership: Ownership, *, concurrency: int) -> None:
-        self._cache = cache
+    def __init__(self, lookups: LookupService, watcher: VipWatcher, ownership: Ownership) -> None:
+        self._lookups = lookups
         self.watcher = watcher
         self._ownership = ownership
-        self._concurrency = concurrency
         self._task: asyncio.Task[WarmJob] | None = None
-        self.last_job: dict[str, Any] | None = None
-        self.runs = 0
 
     def owned(self, keys: Sequence[LookupKey]) -> list[LookupKey]:
         """The subset of *keys* whose partition this worker owns."""
         return [k for k in keys if self._ownership.owns(str(k))]
-
-    async def warm(self, keys: Sequence[LookupKey], reason: str) -> WarmJob:
-        """Warm *keys* (already filtered to owned ones) and remember the job's stats."""
-        job = await warm_keys(self._cache, keys, concurrency=self._concurrency, priority=Priority.BACKGROUND)
-        self.runs += 1
-        self.last_job = {"reason": reason, **job.stats()}
-        logger.info("VIP warm (%s): %s", reason, self.last_job)
-        return job
 
     def _start(self, keys: Sequence[LookupKey], reason: str) -> None:
         if self._task is not None and not self._task.done():
             return  # one job at a time; the next tick catches up
         owned = self.owned(keys)
         if owned:
-            self._task = asyncio.create_task(self.warm(owned, reason), name=f"vip warm ({reason})")
+            job = self._lookups.warm_many(owned, Priority.BACKGROUND, origin=WarmOrigin.VIP, reason=reason)
+            self._task = asyncio.create_task(job, name=f"vip warm ({reason})")
 
     def on_rebalanced(self) -> None:
         """Start-up and every rebalance: (re)load the file and warm all owned keys (fresh ones cost nothing)."""
