@@ -42,6 +42,7 @@ from .stream.app import L1_TABLE, StreamApp, build_app
 from .stream.backlog import MAX_PRODUCE_BACKLOG, ProduceBacklog, producer_buffered
 from .stream.internals import require as require_internals
 from .stream.lanes import INVALIDATION, LOOKUPS, WARMING, Lanes, LanesWatch
+from .stream.lookup_lane import lookup_lane_for
 from .stream.ownership import Ownership
 from .stream.security import kafka_connection
 from .stream.topics import TopicPlan
@@ -316,6 +317,7 @@ def build_worker(settings: Settings, source: Source | None = None) -> Worker:
     lanes = build_lanes(stream, lambda: len(backlog))  # its lag is exported either way
     if settings.lookups_first:
         stream.app.lanes = lanes  # read by the consumer and by the call-started agents registered below
+    stream.app.lookup_lane = lookup_lane_for(settings, kafka_connection(settings), lanes.lookup_topics)
     ownership = Ownership(stream.app)
     vip = VipRunner(runtime.cache, runtime.vip, ownership, concurrency=settings.prewarm_concurrency)
     dlq_producer = DeadLetterProducer(kafka_connection(settings))

@@ -40,6 +40,10 @@ def test_every_override_of_the_tuned_transport_is_listed() -> None:
         "_seek_back",
         "_stale_past_start",
         "_note_seeks",
+        "_lookup_lane",
+        "_fetch_split",
+        "_seek_lane",
+        "_place_lane",
         "_abc_impl",
     }  # warmline's helpers; abc's bookkeeping
     private_overrides = {
