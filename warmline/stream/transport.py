@@ -353,7 +353,10 @@ class TunedConsumer(faust_aiokafka.Consumer):
             logger.warning("the lookup lane's consumer did not start (%r); lookups share the worker's fetch", exc)
             return
         mine = [tp for tp in starts if lane.owns(tp)]
-        await self._thread.call_thread(_pause, self._thread._ensure_consumer(), mine)
+        try:
+            await self._thread.call_thread(_pause, self._thread._ensure_consumer(), mine)
+        except Exception:  # its fetches then include them too; their records are never taken from it
+            logger.exception("the lookup lane's partitions were not paused in the worker's consumer")
         lane.place(starts)
         logger.info("lookup lane: %d partitions fetched by a consumer of their own", len(mine))
 
