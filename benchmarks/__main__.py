@@ -12,7 +12,7 @@ from rich.console import Console
 
 from warmline.sources.demo import generate
 
-from . import connectivity, inprocess, interop, llm, peak, platforms, serving, tilores, warming
+from . import connectivity, inprocess, interop, llm, lookup_lane, peak, platforms, serving, tilores, warming
 from .report import print_table, write
 from .stack import start_stack
 from .stats import Result
@@ -57,6 +57,7 @@ async def run_interop(redis_url: str, quick: bool) -> list[Result]:
             Path(tmp), demo_count=2_000, WARMLINE_DEMO_LATENCY_MS="0", WARMLINE_REDIS_URL=redis_url
         )
         try:
+            results += await lookup_lane.lookup_lane(stack, 50 if quick else 400)
             results += await interop.unkeyed_one_worker(stack, 50 if quick else 400)
             results += await interop.other_owner_two_workers(stack, 50 if quick else 400)
         finally:
@@ -183,7 +184,7 @@ def main() -> None:
         console.print(f"wrote {path} and {path.with_suffix('.png')}")
     if args.only in (None, "interop"):
         results = asyncio.run(run_interop(args.redis_url, args.quick))
-        print_table("foreign client (issue 8): librdkafka, unkeyed requests", results, console)
+        print_table("unkeyed requests: plain aiokafka and librdkafka clients", results, console)
         path = write("interop" + suffix, results, meta)
         console.print(f"wrote {path} and {path.with_suffix('.png')}")
     if args.only in (None, "warming"):

@@ -1,6 +1,7 @@
 """The morning peak (issue 23): a call-started burst at 3× the worker's warm capacity, lookups beside it.
 
-One run, one broker, one fresh worker per mode (lookups first off, then on, `WARMLINE_LOOKUPS_FIRST`):
+One run, one broker, one fresh worker per mode: lookups first off; on with one fetch for every lane
+(`WARMLINE_LOOKUP_LANE_CONSUMER=false`); on with the lookup lane's own consumer (the default):
 
 1. Capacity: call-started for distinct callers published at once; events warmed per second on a
    worker with lookups first off (the rate the burst is a multiple of, measured in this run).
@@ -446,9 +447,11 @@ def _quiet_samples(label: str, run: dict[str, Any]) -> list[Result]:
 
 
 async def morning_peak(stack: BenchStack, quick: bool) -> list[Result]:
-    """Capacity, then each mode (lookups first off, on) on a fresh worker; rows for the report."""
+    """Capacity, then each mode (off; on with one fetch; on with the lane's consumer) on a fresh worker; the rows."""
     burst_s, baseline_s = (8.0, 5.0) if quick else (30.0, 15.0)
-    off, on = {"WARMLINE_LOOKUPS_FIRST": "false"}, {"WARMLINE_LOOKUPS_FIRST": "true"}
+    off = {"WARMLINE_LOOKUPS_FIRST": "false", "WARMLINE_LOOKUP_LANE_CONSUMER": "false"}
+    shared = {"WARMLINE_LOOKUPS_FIRST": "true", "WARMLINE_LOOKUP_LANE_CONSUMER": "false"}
+    on = {"WARMLINE_LOOKUPS_FIRST": "true", "WARMLINE_LOOKUP_LANE_CONSUMER": "true"}
     await stack.restart_worker(**off)
     cap, cap_detail = await capacity(stack, 2_000 if quick else 8_000)
     rate = BURST_MULTIPLE * cap
@@ -462,7 +465,12 @@ async def morning_peak(stack: BenchStack, quick: bool) -> list[Result]:
             detail={**cap_detail, "burst_rate_events_s": round(rate), "burst_s": burst_s},
         )
     ]
-    for label, env in (("lookups first off", off), ("lookups first on", on)):
+    modes = (
+        ("lookups first off", off),
+        ("lookups first on, one fetch for all lanes", shared),
+        ("lookups first on", on),
+    )
+    for label, env in modes:
         await stack.restart_worker(**env)
         run = await one_mode(stack, label, rate, burst_s, baseline_s)
         rows += results_of(label, run)

@@ -28,15 +28,22 @@ from .stats import Result, p99_against_floor, summary_ms
 class EchoFloor:
     """The floor: produce → consume → produce → consume with bare aiokafka on the same broker (and TLS, if any)."""
 
-    def __init__(self, target: str | KafkaConnection) -> None:
+    def __init__(self, target: str | KafkaConnection, idle_partitions: int = 0) -> None:
         self.connection = KafkaConnection.of(target)
         self.ping, self.pong = f"floor-ping-{uuid.uuid4().hex[:6]}", f"floor-pong-{uuid.uuid4().hex[:6]}"
+        #: Partitions of an idle topic the echo's consumer fetches beside its one busy partition
+        #: (the width of a worker's fetch, without its traffic).
+        self.idle_partitions = idle_partitions
+        self.idle = f"floor-idle-{uuid.uuid4().hex[:6]}"
 
     async def __aenter__(self) -> EchoFloor:
         admin = AIOKafkaAdminClient(**self.connection.kwargs())
         await admin.start()
         try:
-            await admin.create_topics([NewTopic(self.ping, 1, 1), NewTopic(self.pong, 1, 1)])
+            topics = [NewTopic(self.ping, 1, 1), NewTopic(self.pong, 1, 1)]
+            if self.idle_partitions:
+                topics.append(NewTopic(self.idle, self.idle_partitions, 1))
+            await admin.create_topics(topics)
         finally:
             await admin.close()
         self.producer = AIOKafkaProducer(**self.connection.kwargs(), linger_ms=0)
@@ -46,8 +53,9 @@ class EchoFloor:
         for consumer, topic in ((self.echo_in, self.ping), (self.back, self.pong)):
             await consumer.start()
             tp = TopicPartition(topic, 0)
-            consumer.assign([tp])
-            await consumer.seek_to_end(tp)
+            idle = [TopicPartition(self.idle, p) for p in range(self.idle_partitions if topic == self.ping else 0)]
+            consumer.assign([tp, *idle])
+            await consumer.seek_to_end(tp, *idle)
             await consumer.position(tp)
         self.echo_task = asyncio.create_task(self._echo())
         return self

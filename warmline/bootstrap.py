@@ -45,6 +45,7 @@ from .stream.app import L1_TABLE, StreamApp, build_app
 from .stream.backlog import MAX_PRODUCE_BACKLOG, ProduceBacklog, producer_buffered
 from .stream.internals import require as require_internals
 from .stream.lanes import INVALIDATION, LOOKUPS, WARMING, Lanes, LanesWatch
+from .stream.lookup_lane import lookup_lane_for
 from .stream.own_producer import OwnProducer
 from .stream.ownership import Ownership, TableOwnership
 from .stream.security import kafka_connection
@@ -85,6 +86,7 @@ def bootstrap(
     lanes = build_lanes(stream, lambda: len(backlog))  # its lag is exported either way
     if settings.lookups_first:
         stream.app.lanes = lanes  # read by the consumer and by the call-started agents registered below
+    stream.app.lookup_lane = lookup_lane_for(settings, kafka_connection(settings), lanes.lookup_topics)
     ownership = TableOwnership(stream.app)
     vip = VipRunner(runtime.lookups, runtime.vip, ownership)
     platforms = build_platforms(settings, runtime)

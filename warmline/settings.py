@@ -116,6 +116,7 @@ class Settings(WarmlineSettings):
     consumer_fetch_max_wait_ms: int = Field(default=500, ge=0, le=60_000)
     call_max_age_s: float = Field(default=900.0, gt=0)
     lookups_first: bool = True  # warming yields to waiting lookups (stream/lanes.py); off only to measure it
+    lookup_lane_consumer: bool = True  # lookups fetched by a consumer of their own (stream/lookup_lane.py)
     producer_max_batch_size: int = Field(default=16384, ge=1)
     broker_session_timeout_s: float = Field(default=60.0, gt=0)
     broker_rebalance_timeout_s: float = Field(default=60.0, gt=0)

@@ -46,3 +46,12 @@ async def test_a_lookup_is_served_while_warming_works_through_a_backlog(cluster:
     async with asyncio.timeout(60):  # and warming finishes: not starved
         while await metric_sum(worker.url, handled) < BACKLOG:
             await asyncio.sleep(0.2)
+
+
+async def test_lookups_are_fetched_by_a_consumer_of_their_own(cluster: Cluster) -> None:
+    worker = cluster.worker()
+    async with cluster.client() as client:
+        replies = [await client.lookup("customer_id", f"C-{i:06d}", timeout_ms=20_000) for i in range(1, 9)]
+    assert {r.status for r in replies} == {"ok"}
+    # Two lookup topics of 4 partitions each (WARMLINE_TOPIC_PARTITIONS=4 here), all on this worker.
+    assert "lookup lane: 8 partitions fetched by a consumer of their own" in worker.log_path.read_text()

@@ -40,6 +40,9 @@ L1_FRESH = "L1 hit in-process, normalize → Faust table → JSON reply, new inp
 L1_REPEAT = "L1 hit in-process, normalize → Faust table → JSON reply, repeat caller, normalize cached (median)"
 KAFKA = "Kafka request→reply, L1 hit"
 UNKEYED = "unkeyed request→reply, L1 hit, one worker (librdkafka)"
+AIO_UNKEYED = "Kafka request→reply, L1 hit, unkeyed, plain aiokafka client"
+AIO_SHARED = AIO_UNKEYED + ", lookup lane consumer off"
+WIDE_ECHO = "bare two-hop aiokafka echo, 48 partitions fetched, one busy (diagnostic)"
 OTHER = "unkeyed request→reply for a key the other worker owns (one hop)"
 TLS = "Kafka request→reply, L1 hit over TLS"
 PACED, HEALTHZ = "HTTP L1 hit at 500 req/s", "HTTP /healthz at 500 req/s (floor)"
@@ -90,6 +93,9 @@ def _readme_rows() -> dict[str, list[str]]:
         ],
         "Kafka request→reply over TLS": p99_vs_floor("connectivity", TLS),
         "Kafka request→reply, keyed": p99_vs_floor(S, KAFKA),
+        "Kafka request→reply, unkeyed, L1 hit, one worker, plain aiokafka": p99_vs_floor("interop", AIO_UNKEYED),
+        "the same with `WARMLINE_LOOKUP_LANE_CONSUMER=false`": p99_vs_floor("interop", AIO_SHARED),
+        "diagnostic: the bare echo whose consumer fetches 48": p99_vs_floor("interop", WIDE_ECHO),
         "unkeyed request→reply, L1 hit, one worker": p99_vs_floor("interop", UNKEYED),
         "the same for a key the other of two workers owns": p99_vs_floor("interop", OTHER),
         "HTTP L1 hit at 500 req/s": [

@@ -15,6 +15,7 @@ from ..models import CacheEntry
 from ..models.protocol import MAX_PREWARM_BODY_BYTES
 from ..settings import Settings
 from .lanes import Lanes
+from .lookup_lane import LookupLane
 from .security import KafkaConnection, kafka_connection
 from .topics import changelog_topic, repartition_topic
 from .transport import TunedTransport
@@ -45,6 +46,8 @@ class WarmlineApp(faust.App):
     fetch_max_wait_ms: int = 500
     #: Lookups first (``stream/lanes.py``): the consumer leaves out what it holds; None, nothing held.
     lanes: Lanes | None = None
+    #: The lookup lane's own consumer (``stream/lookup_lane.py``); None, Faust's consumer fetches it all.
+    lookup_lane: LookupLane | None = None
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)

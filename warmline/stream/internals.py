@@ -76,6 +76,19 @@ INTERNALS: tuple[Internal, ...] = (
         "the fetch of Faust's active partitions: the lanes' held partitions are left out of it",
     ),
     Internal(
+        faust_consumer.ThreadDelegateConsumer,
+        "_thread",
+        "stream/transport.py",
+        "the consumer thread, in whose loop the lookup lane's partitions are paused in Faust's consumer",
+        on_self=True,
+    ),
+    Internal(
+        faust_aiokafka.AIOKafkaConsumerThread,
+        "_ensure_consumer",
+        "stream/transport.py",
+        "the thread's aiokafka consumer: the lookup lane's partitions stay assigned there, paused",
+    ),
+    Internal(
         faust_consumer.Consumer,
         "_new_offset",
         "stream/transport.py",

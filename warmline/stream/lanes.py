@@ -89,6 +89,11 @@ class Lanes:
         #: Times warming started to yield, by why, and slices it was given while the reason lasted.
         self.counts = dict.fromkeys((LATE_LOOP, LOOKUPS_WAITING, PRODUCE_BACKLOG, SLICED), 0)
 
+    @property
+    def lookup_topics(self) -> frozenset[str]:
+        """The lookup lane's topics."""
+        return self._lookup_topics
+
     def lane_of(self, topic: str) -> str:
         """The lane of *topic* (``other`` for topics of no lane, e.g. changelogs)."""
         return self._lane_of.get(topic, OTHER)

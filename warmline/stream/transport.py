@@ -19,6 +19,7 @@ from aiokafka.errors import KafkaError
 from faust.transport.drivers import aiokafka as faust_aiokafka
 
 from .delivery import DeliveryLedger, Verdict
+from .lookup_lane import LookupLane
 from .metadata import StableMetadataProducer
 
 logger = logging.getLogger(__name__)
@@ -65,6 +66,9 @@ class TunedConsumer(faust_aiokafka.Consumer):
         super().__init__(*args, **kwargs)
         self._ledger: DeliveryLedger[Any] = DeliveryLedger()
         self._rewinding: asyncio.Future[None] | None = None  # the seek of the last flow resume (kept referenced)
+        #: Faust's fetch of the other partitions, still running when the lookup lane's records came first.
+        self._wide: asyncio.Future[Any] | None = None
+        self._kept: dict[Any, Any] = {}  # records the lane took for a call that was cancelled
 
     def _new_consumer_thread(self) -> TunedConsumerThread:
         return TunedConsumerThread(self, loop=self.loop, beacon=self.beacon)
@@ -116,18 +120,72 @@ class TunedConsumer(faust_aiokafka.Consumer):
         Faust's own pause set (rebalances, recovery, full stream buffers) is left alone: a held
         partition is one Faust would fetch and the lanes leave out for now, so neither resumes
         what the other paused. A held partition's records stay in aiokafka's fetcher, which
-        fetches it no further until they are taken.
+        fetches it no further until they are taken. The lookup lane's partitions, when the app has
+        a lookup lane consumer, are fetched by it instead (``_fetch_split``).
         """
         lanes = getattr(self.app, "lanes", None)
         held = lanes.held(active_partitions) if lanes is not None and active_partitions else None
-        if not held:
-            return await super()._getmany(active_partitions, timeout)
-        active = set(active_partitions or ()) - held  # a copy: Faust's set is its own
-        wait = min(timeout, HELD_FETCH_TIMEOUT_S)
-        if not active:  # aiokafka reads an empty set as "every partition"
-            await asyncio.sleep(wait)
-            return {}
-        return await super()._getmany(active, wait)
+        active, wait = active_partitions, timeout
+        if held:
+            active = set(active_partitions or ()) - held  # a copy: Faust's set is its own
+            wait = min(timeout, HELD_FETCH_TIMEOUT_S)
+            if not active:  # aiokafka reads an empty set as "every partition"
+                await asyncio.sleep(wait)
+                return {}
+        lane = self._lookup_lane()
+        if lane is None or not active:
+            return await super()._getmany(active, wait)
+        return await self._fetch_split(lane, set(active), wait)
+
+    def _lookup_lane(self) -> LookupLane | None:
+        lane = getattr(self.app, "lookup_lane", None)
+        return lane if isinstance(lane, LookupLane) and lane.started else None
+
+    async def _fetch_split(self, lane: LookupLane, active: set[Any], timeout: float) -> Any:
+        """The lookup lane's records from its own consumer, the rest from Faust's: whichever comes first.
+
+        Faust's fetch is not cancelled when the lane's records come first (what it took from
+        aiokafka would be lost to the streams): the next call awaits it again. Records the lane
+        took when this call was cancelled are kept for the next call for the same reason.
+        """
+        narrow = {tp for tp in active if lane.owns(tp)}
+        wide = active - narrow
+        if self._wide is None and not self._kept:
+            if not narrow:
+                return await super()._getmany(wide, timeout)
+            if not wide:
+                return await lane.take(narrow, timeout)
+        records, self._kept = self._kept, {}
+        if records:
+            timeout = 0.0  # something to hand on already: take only what is there
+        if self._wide is None and wide:
+            self._wide = asyncio.ensure_future(super()._getmany(wide, timeout))
+        mine = asyncio.ensure_future(lane.take(narrow, timeout)) if narrow else None
+        try:
+            await asyncio.wait([f for f in (self._wide, mine) if f is not None], return_when=asyncio.FIRST_COMPLETED)
+        except asyncio.CancelledError:
+            self._kept = {**records, **(await _settled(mine))}
+            raise
+        if self._wide is not None and self._wide.done():
+            wide_done, self._wide = self._wide, None
+            records.update(wide_done.result())
+        if mine is not None:
+            waited = not mine.done()
+            records.update(await _settled(mine))
+            if waited:  # Faust's came first: add what the lane has by now, without waiting
+                records.update(await lane.take(narrow, 0))
+        return records
+
+    async def on_stop(self) -> None:
+        """Faust's stop; then the lookup lane's fetch and consumer stop too."""
+        await super().on_stop()
+        if self._wide is not None:
+            self._wide.cancel()
+            await asyncio.gather(self._wide, return_exceptions=True)
+            self._wide = None
+        lane = getattr(self.app, "lookup_lane", None)
+        if isinstance(lane, LookupLane):
+            await lane.stop()
 
     def lag(self, topics: Collection[str] | None = None) -> dict[Any, int]:
         """Per input partition (of *topics*, None: all): records not done, the partition's high
@@ -144,6 +202,13 @@ class TunedConsumer(faust_aiokafka.Consumer):
                 lags[tp] = max(0, high - low)
         return lags
 
+    def highwater(self, tp: Any) -> Any:
+        """Faust's high watermark of *tp*; the lookup lane's for the partitions it fetches."""
+        lane = self._lookup_lane()
+        if lane is not None and lane.owns(tp):
+            return lane.highwater(tp)
+        return super().highwater(tp)
+
     def _stale_past_start(self, expected: int | None, offset: int) -> bool:
         """A refused record at or past the next offset of a partition started in this generation."""
         return (
@@ -155,6 +220,7 @@ class TunedConsumer(faust_aiokafka.Consumer):
         logger.info("%s: records from %d arrived where %d was next; fetching again from there", tp, found, expected)
         try:
             await super().seek_wait({tp: expected})  # Faust's: moves the consumer, not the ledger
+            self._seek_lane({tp: expected})
         except SEEK_ERRORS as exc:  # a rebalance took the partition, or the broker is slow
             self._ledger.refetch_failed(tp)  # the same jump again is not proof of a gap
             logger.info("%s: no refetch (%r)", tp, exc)
@@ -205,6 +271,7 @@ class TunedConsumer(faust_aiokafka.Consumer):
             await super().seek_wait(starts)
         except SEEK_ERRORS as exc:  # taken away, or the broker is slow: records out of place are refetched
             logger.info("seek to the starts not confirmed (%r)", exc)
+        await self._place_lane(starts)
         resumed = {tp: start for tp, start in starts.items() if start != (committed.get(tp) or 0)}
         if resumed:  # a kept partition resumed from what is done, or one without a commit started past 0
             logger.info(
@@ -236,6 +303,7 @@ class TunedConsumer(faust_aiokafka.Consumer):
             return  # another rebalance: its own seek decides
         try:
             await super().seek_wait(marks)  # Faust's: the ledger is already rewound
+            self._seek_lane(marks)
         except SEEK_ERRORS as exc:  # taken away, or slow: records out of place are refetched
             logger.info("seek back to what is not done not confirmed (%r)", exc)
         except Exception:  # a task nobody awaits: say it, the next record past the mark refetches
@@ -261,6 +329,36 @@ class TunedConsumer(faust_aiokafka.Consumer):
         for tp, offset in offsets.items():
             if self._ledgered(tp):
                 self._ledger.seeked(tp, offset)
+        self._seek_lane(offsets)
+
+    def _seek_lane(self, offsets: Mapping[Any, int]) -> None:
+        """The lookup lane fetches its partitions of *offsets* from there too (the ledger expects them)."""
+        lane = self._lookup_lane()
+        if lane is not None:
+            lane.seek(offsets)
+
+    async def _place_lane(self, starts: Mapping[Any, int]) -> None:
+        """A new generation's starts: the lookup lane fetches its partitions of them, Faust's consumer no longer.
+
+        Faust's aiokafka consumer keeps them assigned (it is the group member, and commits them)
+        but paused, so its fetches leave them out; aiokafka makes a fresh, unpaused state for every
+        assignment, and this runs after each one.
+        """
+        lane = getattr(self.app, "lookup_lane", None)
+        if not isinstance(lane, LookupLane):
+            return
+        try:
+            await lane.start()
+        except SEEK_ERRORS as exc:  # the broker did not answer: Faust's consumer keeps fetching them
+            logger.warning("the lookup lane's consumer did not start (%r); lookups share the worker's fetch", exc)
+            return
+        mine = [tp for tp in starts if lane.owns(tp)]
+        try:
+            await self._thread.call_thread(_pause, self._thread._ensure_consumer(), mine)
+        except Exception:  # its fetches then include them too; their records are never taken from it
+            logger.exception("the lookup lane's partitions were not paused in the worker's consumer")
+        lane.place(starts)
+        logger.info("lookup lane: %d partitions fetched by a consumer of their own", len(mine))
 
     def ack(self, message: Any) -> bool:
         """Faust's ack; the ledger counts the message done only if a stream handed it to an agent.
@@ -306,6 +404,27 @@ class TunedConsumer(faust_aiokafka.Consumer):
             acked[:] = [offset for offset in acked if offset >= mark]
         self._gap.pop(tp, None)
         return mark
+
+
+async def _settled(take: asyncio.Future[dict[Any, Any]] | None) -> dict[Any, Any]:
+    """What *take* (a lane's fetch) returned; cancelled first if still waiting (it then took nothing)."""
+    if take is None:
+        return {}
+    if not take.done():
+        take.cancel()
+        await asyncio.gather(take, return_exceptions=True)
+    if take.cancelled():
+        return {}
+    if take.exception() is not None:
+        logger.warning("the lookup lane's fetch failed: %r", take.exception())
+        return {}
+    return take.result()
+
+
+async def _pause(consumer: aiokafka.AIOKafkaConsumer, partitions: list[Any]) -> None:
+    """Pause *partitions* in *consumer* (run in the consumer's own thread)."""
+    assigned = consumer.assignment()
+    consumer.pause(*(aiokafka.TopicPartition(tp.topic, tp.partition) for tp in partitions if tp in assigned))
 
 
 def oldest_unacked_of(app: Any) -> dict[Any, tuple[int, float]]:
