@@ -24,12 +24,13 @@ from urllib.parse import urlsplit
 
 from aiokafka import AIOKafkaProducer
 
+from harness.procs import cpu_seconds
 from warmline.commands.embedded_broker import create_topics
 from warmline.commands.simulate_platforms import platform_event
 from warmline.sources.demo.generate import sample_contacts
 
 from .httpload import Connection, connect, open_loop
-from .stack import BenchStack, cpu_seconds
+from .stack import BenchStack
 from .stats import Result, p99_against_floor, summary_ms
 
 #: Keep-alive connections of the open-loop sender; more are opened when all are busy (no waiting).
