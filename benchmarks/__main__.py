@@ -12,12 +12,13 @@ from rich.console import Console
 
 from warmline.sources.demo import generate
 
-from . import connectivity, inprocess, interop, llm, lookup_lane, peak, platforms, serving, tilores, warming
+from . import connectivity, idle, inprocess, interop, llm, lookup_lane, peak, platforms, serving, tilores, warming
 from .report import print_table, write
 from .stack import start_stack
 from .stats import Result
 
 console = Console()
+SUITES = ["serving", "interop", "warming", "batch", "tilores", "llm", "connectivity", "platforms", "peak", "idle"]
 
 
 async def run_serving(redis_url: str, quick: bool) -> list[Result]:
@@ -105,7 +106,7 @@ async def run_warming(redis_url: str, quick: bool) -> list[Result]:
 
 
 async def run_batch() -> list[Result]:
-    """warm_keys alone (no worker): its speedup with concurrency over a fixed-latency demo source."""
+    """LookupService.warm_many alone (no worker): its speedup with concurrency over a fixed-latency demo source."""
     with tempfile.TemporaryDirectory(prefix="warmline-bench-") as tmp:
         demo_db = generate(Path(tmp) / "demo.sqlite3", count=1_000)
         return [
@@ -165,13 +166,33 @@ async def run_peak(redis_url: str, quick: bool) -> list[Result]:
             stack.stop()
 
 
+async def run_idle(redis_url: str, quick: bool) -> list[Result]:
+    with tempfile.TemporaryDirectory(prefix="warmline-bench-") as tmp:
+        stack = await start_stack(Path(tmp), demo_count=2_000, WARMLINE_REDIS_URL=redis_url)
+        try:
+            return await idle.idle_cost(stack, 3 if quick else 20)
+        finally:
+            stack.stop()
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(prog="python -m benchmarks")
     parser.add_argument("--quick", action="store_true", help="small sample sizes (a smoke run, not figures to quote)")
     parser.add_argument("--redis-url", default=os.environ.get("WARMLINE_REDIS_URL", "redis://127.0.0.1:6379/0"))
     parser.add_argument(
         "--only",
-        choices=["serving", "interop", "warming", "batch", "tilores", "llm", "connectivity", "platforms", "peak"],
+        choices=[
+            "serving",
+            "interop",
+            "warming",
+            "batch",
+            "tilores",
+            "llm",
+            "connectivity",
+            "platforms",
+            "peak",
+            "idle",
+        ],
         help="run one suite",
     )
     args = parser.parse_args()
@@ -193,7 +214,7 @@ def main() -> None:
         console.print(f"wrote {write('warming' + suffix, results, meta)}")
     if args.only in (None, "batch"):
         results = asyncio.run(run_batch())
-        print_table("warm_keys speedup (issue 4), the warm loop alone", results, console)
+        print_table("warm_many speedup (issue 4), the warm loop alone", results, console)
         console.print(f"wrote {write('batch' + suffix, results, meta)}")
     if args.only in (None, "tilores"):
         results = asyncio.run(tilores.overhead(200 if args.quick else 2000))
@@ -216,6 +237,10 @@ def main() -> None:
         print_table("morning peak (issue 23): lookups beside a call-started burst at 3× capacity", results, console)
         path = write("peak" + suffix, results, {**meta, **info, "loadavg_end": os.getloadavg()})
         console.print(f"wrote {path} and {path.with_suffix('.png')}")
+    if args.only in (None, "idle"):
+        results = asyncio.run(run_idle(args.redis_url, args.quick))
+        print_table("an idle worker's CPU on the embedded broker, by consumer setting", results, console)
+        console.print(f"wrote {write('idle' + suffix, results, meta)}")
     if args.only in (None, "llm"):
         results = asyncio.run(run_llm(args.redis_url, args.quick))
         print_table("LLM layer (issue 9): tracing cost, briefs ready at answer", results, console)

@@ -208,7 +208,7 @@ async def batch_speedup(demo_db: Path, n: int, c: int, latency_ms: float = 20.0)
     speedup = sequential / parallel
     target = 0.9 * min(n, c)
     return Result(
-        f"warm_keys speedup N={n} C={c} (L1 only: no L2, no source gate)",
+        f"warm_many speedup N={n} C={c} (L1 only: no L2, no source gate)",
         round(speedup, 2),
         "×",
         f"≥ {target:g}× (0.9·min(N,C))",

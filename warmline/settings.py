@@ -114,6 +114,9 @@ class Settings(WarmlineSettings):
     topic_lookup_dlq: str = TOPIC_LOOKUP_DLQ
     topic_customer_changed: str = TOPIC_CUSTOMER_CHANGED
     consumer_fetch_max_wait_ms: int = Field(default=500, ge=0, le=60_000)
+    # The group consumer's fetch wait while lookups have a consumer of their own (it then fetches
+    # warming and invalidations only, which can wait): None means consumer_fetch_max_wait_ms.
+    warming_fetch_max_wait_ms: int | None = Field(default=None, ge=0, le=60_000)
     call_max_age_s: float = Field(default=900.0, gt=0)
     lookups_first: bool = True  # warming yields to waiting lookups (stream/lanes.py); off only to measure it
     lookup_lane_consumer: bool = True  # lookups fetched by a consumer of their own (stream/lookup_lane.py)
@@ -216,6 +219,13 @@ class Settings(WarmlineSettings):
         if "://" not in value:
             raise ValueError(f"expected a URL like kafka://host:9092, got {value!r}")
         return value
+
+    @property
+    def group_fetch_max_wait_ms(self) -> int:
+        """The fetch wait of the group (Faust) consumer: the lookups' own unless a lane consumer fetches them."""
+        if self.lookup_lane_consumer and self.warming_fetch_max_wait_ms is not None:
+            return self.warming_fetch_max_wait_ms
+        return self.consumer_fetch_max_wait_ms
 
     @property
     def api_token_list(self) -> tuple[str, ...]:

@@ -7,6 +7,7 @@ event carries the number; the EventBridge contact events do not).
 from __future__ import annotations
 
 import asyncio
+import socket
 import time
 import uuid
 from collections.abc import AsyncIterator
@@ -101,15 +102,18 @@ async def test_parked_events_put_back_are_let_through_again(registry: CallRegist
     assert again.replayed and again.outcome == "answered"
 
 
-class _DownRedis:
-    def pipeline(self, transaction: bool = False) -> object:
-        raise ConnectionError("refused")
+def _down_redis() -> aioredis.Redis:
+    """A real client of a port nobody listens on: every command is refused."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    return aioredis.Redis(host="127.0.0.1", port=port, socket_connect_timeout=0.2)
 
 
 async def test_without_redis_a_numbered_event_still_warms_and_a_numberless_one_is_refused() -> None:
     from warmline.errors import RegistryUnavailable
 
-    ingress = PlatformIngress(MAPPINGS, RedisCallRegistry(_DownRedis(), "p:"), "US")
+    ingress = PlatformIngress(MAPPINGS, RedisCallRegistry(_down_redis(), "p:"), "US")
     (queued,) = await ingress.route(_call("connect_lambda.json"))
     assert queued.outcome == "queued" and queued.owner_key == "phone:+14155550123"
     with pytest.raises(RegistryUnavailable, match="call registry"):
@@ -319,7 +323,7 @@ async def test_a_failed_send_puts_back_the_parked_events_taken() -> None:
 
 
 async def test_a_queued_call_sent_early_is_not_sent_again_when_the_registry_is_down() -> None:
-    ingress = PlatformIngress(MAPPINGS, RedisCallRegistry(_DownRedis(), "p:"), "US")
+    ingress = PlatformIngress(MAPPINGS, RedisCallRegistry(_down_redis(), "p:"), "US")
     sent: list[Dispatch] = []
 
     async def send(d: Dispatch) -> None:

@@ -55,7 +55,7 @@ ONE, TWO = (
 BATCHED = ONE + ", batched produces (diagnostic, unsafe on Tansu)"
 BULK = "bulk warm of 100,000 keys over HTTP (50 ms source)"
 LIVE = "live time-to-warm p99 during a 10,000-key bulk warm (prewarm concurrency 8)"
-SPEEDUP = "warm_keys speedup N={} C={} (L1 only: no L2, no source gate)"
+SPEEDUP = "warm_many speedup N={} C={} (L1 only: no L2, no source gate)"
 CLUSTER = "L2 hit (phone key: 2 GETs) on a 3-primary Cluster"
 CLUSTER_GET = "bare Redis GET on a 3-primary Cluster (floor)"
 P = "platforms"
@@ -129,10 +129,10 @@ def _readme_rows() -> dict[str, list[str]]:
             f"{ms(fig(W, LIVE))} ms",
             f"{ms(fig(W, LIVE, 'floor'))} ms without ({fig(W, LIVE, 'detail.ratio'):.2f}×)",
         ],
-        "warm_keys speedup, N=100 C=10 (20 ms source) / N=200 C=50": [
+        "warm_many speedup, N=100 C=10 (20 ms source) / N=200 C=50": [
             f"{fig('batch', SPEEDUP.format(100, 10)):.1f}× / {fig('batch', SPEEDUP.format(200, 50)):.1f}×"
         ],
-        "warm_keys speedup, N=500 C=50": [f"**{fig('batch', SPEEDUP.format(500, 50)):.1f}×**"],
+        "warm_many speedup, N=500 C=50": [f"**{fig('batch', SPEEDUP.format(500, 50)):.1f}×**"],
         "Tilores client overhead over a bare POST": [
             f"{fig('tilores', 'TiloresSource overhead over the bare POST (token, query build, mapping)'):.2f} ms",
             f"POST {fig('tilores', 'bare aiohttp GraphQL POST (floor)'):.2f} ms",
@@ -283,6 +283,7 @@ def _prose() -> list[tuple[str, str]]:
         (ops, f"(here {warm[1]['p99_ms'] / 1000:.0f} s at p99"),
         (ops, f"rarely warm when answered ({fig('peak', PEAK_AT_ANSWER.format('on')):.0f} %)"),
         (ops, f"~{(rss - empty) * 1024 / 100_000:.1f} KB × (keys it owns"),
+        (ops, _idle_phrase()),
         (llm, f"(load average {_doc_loadavg('llm'):.1f} at its end)"),
         (
             "docs/warming.md",
@@ -291,6 +292,22 @@ def _prose() -> list[tuple[str, str]]:
         ("README.md", f"(the consumer thread nearly idle) gave {fig(S, idle, 'detail.ratio_to_bare')}×"),
         (llm, f"brief ready at answer 100 % ({brief['briefs_ready']} of {brief['briefs_asked']} found callers"),
     ]
+
+
+def _idle_phrase() -> str:
+    """docs/operations.md "An idle worker on the embedded broker" (idle.json)."""
+    lane = "idle worker CPU, lookup lane on, group consumer {}"
+    names = [
+        lane.format("50 ms (the embedded profile's)"),
+        lane.format("5 ms"),
+        "idle worker CPU, lookup lane off, one consumer 5 ms",
+    ]
+    cores = [fig("idle", n) for n in names]
+    broker = [fig("idle", n, "detail.broker_cores") for n in names]
+    return (
+        f"the worker used {cores[0]} of a core with the group consumer at 50 ms, {cores[1]} at 5 ms, and {cores[2]} "
+        f"with one consumer for every lane at 5 ms; the broker {broker[0]}, {broker[1]} and {broker[2]} beside it"
+    )
 
 
 def capacity_name() -> str:

@@ -33,6 +33,21 @@ MAX_PARKED_PER_CALL = 32
 MAX_CALLS_IN_MEMORY = 100_000
 #: Each Redis round trip's deadline; a platform's webhook deadline is seconds.
 REDIS_OP_TIMEOUT_S = 0.5
+#: ``note`` in one atomic step. KEYS: the call's state hash and parked list (one hash tag, so one
+#: Cluster slot). ARGV: the TTL, the most parked events to take, then field/value pairs to set
+#: unless set (the first value wins). Returns the state hash and, once the caller is known, what
+#: was parked (taken, so it is forwarded once).
+NOTE_SCRIPT = """
+for i = 3, #ARGV, 2 do redis.call('HSETNX', KEYS[1], ARGV[i], ARGV[i + 1]) end
+redis.call('EXPIRE', KEYS[1], ARGV[1])
+local state = redis.call('HGETALL', KEYS[1])
+for i = 1, #state, 2 do
+  if (state[i] == 'caller' or state[i] == 'customer_id') and state[i + 1] ~= '' then
+    return {state, redis.call('LPOP', KEYS[2], ARGV[2])}
+  end
+end
+return {state, false}
+"""
 
 
 @dataclass(frozen=True)
@@ -134,6 +149,7 @@ class RedisCallRegistry:
         self._client = client
         self._prefix = prefix
         self._ttl_s = ttl_s
+        self._note = client.register_script(NOTE_SCRIPT)  # EVALSHA, loaded again after a NOSCRIPT
 
     def _key(self, platform: str, call_id: str, part: str) -> str:
         return f"{self._prefix}call:{{{platform}:{call_id}}}:{part}"
@@ -150,27 +166,17 @@ class RedisCallRegistry:
     async def note(
         self, platform: str, call_id: str, *, caller: str | None, customer_id: str | None, queued_at: float | None
     ) -> tuple[CallState, list[bytes]]:
-        """See CallRegistry.note."""
-        state_key = self._key(platform, call_id, "state")
-        parked_key = self._key(platform, call_id, "parked")
-        named = bool(caller or customer_id)
-
-        def write(pipe: Any) -> None:
-            for name, value in (("caller", caller), ("customer_id", customer_id), ("queued_at", queued_at)):
-                if value is not None:
-                    pipe.hsetnx(state_key, name, str(value))
-            pipe.expire(state_key, self._ttl_s)
-            pipe.hgetall(state_key)
-            if named:  # the caller is known now: take what is parked in the same round trip
-                pipe.lpop(parked_key, MAX_PARKED_PER_CALL)
-
-        replies = await self._run(write)
-        fields_at = -2 if named else -1
-        fields = {_text(k): _text(v) for k, v in replies[fields_at].items()}
+        """See CallRegistry.note: one script, so one round trip and one reply to parse per event."""
+        said = [(name, str(value)) for name, value in _said(caller, customer_id, queued_at)]
+        keys = [self._key(platform, call_id, "state"), self._key(platform, call_id, "parked")]
+        args = [self._ttl_s, MAX_PARKED_PER_CALL, *(x for pair in said for x in pair)]
+        try:
+            async with asyncio.timeout(REDIS_OP_TIMEOUT_S):
+                flat, taken = await self._note(keys=keys, args=args)
+        except Exception as e:  # noqa: BLE001  # any Redis failure: the caller decides (warm anyway, or retry)
+            raise RegistryUnavailable(f"call registry (Redis): {type(e).__name__}: {e}") from None
+        fields = {_text(k): _text(v) for k, v in zip(flat[::2], flat[1::2], strict=True)}
         state = CallState(fields.get("caller"), fields.get("customer_id"), _float(fields.get("queued_at")))
-        if not state.identified:
-            return state, []
-        taken = replies[-1] if named else (await self._run(lambda pipe: pipe.lpop(parked_key, MAX_PARKED_PER_CALL)))[0]
         return state, [bytes(e) for e in taken or ()]
 
     async def park(self, platform: str, call_id: str, event: bytes) -> None:
@@ -201,6 +207,13 @@ def call_registry(redis_client: Any | None, prefix: str) -> CallRegistry:
     if redis_client is None:
         return MemoryCallRegistry()
     return RedisCallRegistry(redis_client, prefix)
+
+
+def _said(caller: str | None, customer_id: str | None, queued_at: float | None) -> list[tuple[str, object]]:
+    """The fields an event gives a value for."""
+    return [
+        (n, v) for n, v in (("caller", caller), ("customer_id", customer_id), ("queued_at", queued_at)) if v is not None
+    ]
 
 
 def _text(value: Any) -> str:

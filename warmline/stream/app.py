@@ -157,7 +157,7 @@ def build_app(settings: Settings) -> StreamApp:
         stream_wait_empty=False,
         table_cleanup_interval=3600.0,  # our own sweep expires entries; Faust's is for windowed tables
     )
-    app.fetch_max_wait_ms = settings.consumer_fetch_max_wait_ms
+    app.fetch_max_wait_ms = settings.group_fetch_max_wait_ms
     n = settings.topic_partitions
     topics = Topics(
         call_started=_routed(app, settings.topic_call_started, "call-started", settings),

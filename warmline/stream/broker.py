@@ -21,9 +21,13 @@ EMBEDDED_CLUSTER_ID = "tansu_cluster"
 #: it answers a fetch only when the fetch wait expires (so 5 ms, not Faust's 1500), gets end
 #: offsets wrong for batched produces (so one record a batch), waits about half the session
 #: timeout on a group join and answers LeaveGroup with GroupCoordinatorNotAvailable (so short
-#: group timeouts, or a restarted worker waits out the old member's 60 s session).
+#: group timeouts, or a restarted worker waits out the old member's 60 s session). Since every
+#: fetch takes the whole wait there, a worker's consumers poll all the time: the group consumer,
+#: which fetches only warming and invalidations beside the lookup lane's, waits 50 ms, which
+#: halves an idle worker's CPU (benchmarks/results/idle.json) and delays a warm by 25 ms on average.
 EMBEDDED_PROFILE: dict[str, float | int] = {
     "consumer_fetch_max_wait_ms": 5,
+    "warming_fetch_max_wait_ms": 50,
     "producer_max_batch_size": 1,
     "broker_session_timeout_s": 6.0,
     "broker_rebalance_timeout_s": 3.0,
