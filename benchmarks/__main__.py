@@ -181,18 +181,7 @@ def main() -> None:
     parser.add_argument("--redis-url", default=os.environ.get("WARMLINE_REDIS_URL", "redis://127.0.0.1:6379/0"))
     parser.add_argument(
         "--only",
-        choices=[
-            "serving",
-            "interop",
-            "warming",
-            "batch",
-            "tilores",
-            "llm",
-            "connectivity",
-            "platforms",
-            "peak",
-            "idle",
-        ],
+        choices=SUITES,
         help="run one suite",
     )
     args = parser.parse_args()

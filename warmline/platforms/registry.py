@@ -167,9 +167,8 @@ class RedisCallRegistry:
         self, platform: str, call_id: str, *, caller: str | None, customer_id: str | None, queued_at: float | None
     ) -> tuple[CallState, list[bytes]]:
         """See CallRegistry.note: one script, so one round trip and one reply to parse per event."""
-        said = [(name, str(value)) for name, value in _said(caller, customer_id, queued_at)]
         keys = [self._key(platform, call_id, "state"), self._key(platform, call_id, "parked")]
-        args = [self._ttl_s, MAX_PARKED_PER_CALL, *(x for pair in said for x in pair)]
+        args = [self._ttl_s, MAX_PARKED_PER_CALL, *_said(caller, customer_id, queued_at)]
         try:
             async with asyncio.timeout(REDIS_OP_TIMEOUT_S):
                 flat, taken = await self._note(keys=keys, args=args)
@@ -209,11 +208,10 @@ def call_registry(redis_client: Any | None, prefix: str) -> CallRegistry:
     return RedisCallRegistry(redis_client, prefix)
 
 
-def _said(caller: str | None, customer_id: str | None, queued_at: float | None) -> list[tuple[str, object]]:
-    """The fields an event gives a value for."""
-    return [
-        (n, v) for n, v in (("caller", caller), ("customer_id", customer_id), ("queued_at", queued_at)) if v is not None
-    ]
+def _said(caller: str | None, customer_id: str | None, queued_at: float | None) -> list[str]:
+    """Field, value, field, value… for each field an event gives a value for (the script's ARGV tail)."""
+    given = (("caller", caller), ("customer_id", customer_id), ("queued_at", queued_at))
+    return [text for name, value in given if value is not None for text in (name, str(value))]
 
 
 def _text(value: Any) -> str:
