@@ -148,6 +148,22 @@ def _readme_rows() -> dict[str, list[str]]:
     }
 
 
+def _platforms_rows() -> dict[str, list[str]]:
+    """docs/platforms.md "Measured" (platforms.json)."""
+    return {
+        "webhook time to 202": [
+            f"{ms(fig(P, WEBHOOK))} ms (p50 {ms(fig(P, WEBHOOK, 'detail.p50_ms'))})",
+            f"{ms(fig(P, WEBHOOK, 'floor'))} ms (p50 {ms(fig(P, WEBHOOK, 'detail.floor_p50_ms'))})",
+            f"{fig(P, WEBHOOK, 'detail.ratio_to_floor_p99'):.1f}×",
+        ],
+        "webhook events answered": [
+            f"{fig(P, WEBHOOK_RATE):.1f}/s",
+            f"({fig(P, WEBHOOK_RATE, 'detail.worker_cpu_ms_per_event')} ms of CPU per event)",
+            f"the load generator {fig(P, WEBHOOK_RATE, 'detail.generator_cpu_share')} of one",
+        ],
+    }
+
+
 def _operations_rows() -> dict[str, list[str]]:
     """docs/operations.md: the sizing table (warming.json) and the memory table (serving.json)."""
     one, two = fig(W, ONE), fig(W, TWO)
@@ -355,14 +371,15 @@ CASES = (
     + [("docs/operations.md", start, quoted) for start, quoted in _operations_rows().items()]
     + [("docs/operations.md", start, quoted) for start, quoted in _peak_rows().items()]
     + [("docs/llm.md", start, quoted) for start, quoted in _llm_rows().items()]
+    + [("docs/platforms.md", start, quoted) for start, quoted in _platforms_rows().items()]
 )
 
 
 @pytest.mark.parametrize(("doc", "start", "quoted"), CASES, ids=[f"{d}:{s[:40]}" for d, s, _ in CASES])
 def test_a_quoted_figure_is_the_committed_one_and_the_only_one(doc: str, start: str, quoted: list[str]) -> None:
     cells = _row((ROOT / doc).read_text(), start)
-    # The first cell names the figure; README's and llm.md's last one is the target (a bound, not a measurement).
-    shown = " | ".join(cells[1:-1] if doc in ("README.md", "docs/llm.md") else cells[1:])
+    # The first cell names the figure; in README, llm.md and platforms.md the last is the target (a bound).
+    shown = " | ".join(cells[1:-1] if doc in ("README.md", "docs/llm.md", "docs/platforms.md") else cells[1:])
     for text in quoted:
         assert text in shown, f"{doc}: {start!r} should show {text!r} (committed), shows {shown!r}"
     unaccounted = set(NUMBER.findall(shown)) - {n for text in quoted for n in NUMBER.findall(text)}

@@ -19,7 +19,7 @@ from __future__ import annotations
 import asyncio
 import time
 from collections import OrderedDict
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
@@ -155,13 +155,9 @@ class RedisCallRegistry:
         return f"{self._prefix}call:{{{platform}:{call_id}}}:{part}"
 
     async def _run(self, commands: Callable[[Any], None]) -> list[Any]:
-        try:
-            async with asyncio.timeout(REDIS_OP_TIMEOUT_S):
-                pipe = self._client.pipeline(transaction=False)
-                commands(pipe)
-                return list(await pipe.execute())
-        except Exception as e:  # noqa: BLE001  # any Redis failure: the caller decides (warm anyway, or retry)
-            raise RegistryUnavailable(f"call registry (Redis): {type(e).__name__}: {e}") from None
+        pipe = self._client.pipeline(transaction=False)
+        commands(pipe)
+        return list(await _guarded(pipe.execute()))
 
     async def note(
         self, platform: str, call_id: str, *, caller: str | None, customer_id: str | None, queued_at: float | None
@@ -169,11 +165,7 @@ class RedisCallRegistry:
         """See CallRegistry.note: one script, so one round trip and one reply to parse per event."""
         keys = [self._key(platform, call_id, "state"), self._key(platform, call_id, "parked")]
         args = [self._ttl_s, MAX_PARKED_PER_CALL, *_said(caller, customer_id, queued_at)]
-        try:
-            async with asyncio.timeout(REDIS_OP_TIMEOUT_S):
-                flat, taken = await self._note(keys=keys, args=args)
-        except Exception as e:  # noqa: BLE001  # any Redis failure: the caller decides (warm anyway, or retry)
-            raise RegistryUnavailable(f"call registry (Redis): {type(e).__name__}: {e}") from None
+        flat, taken = await _guarded(self._note(keys=keys, args=args))
         fields = {_text(k): _text(v) for k, v in zip(flat[::2], flat[1::2], strict=True)}
         state = CallState(fields.get("caller"), fields.get("customer_id"), _float(fields.get("queued_at")))
         return state, [bytes(e) for e in taken or ()]
@@ -206,6 +198,15 @@ def call_registry(redis_client: Any | None, prefix: str) -> CallRegistry:
     if redis_client is None:
         return MemoryCallRegistry()
     return RedisCallRegistry(redis_client, prefix)
+
+
+async def _guarded(command: Awaitable[Any]) -> Any:
+    """*command*'s reply within REDIS_OP_TIMEOUT_S; any Redis failure is RegistryUnavailable."""
+    try:
+        async with asyncio.timeout(REDIS_OP_TIMEOUT_S):
+            return await command
+    except Exception as e:  # noqa: BLE001  # any Redis failure: the caller decides (warm anyway, or retry)
+        raise RegistryUnavailable(f"call registry (Redis): {type(e).__name__}: {e}") from None
 
 
 def _said(caller: str | None, customer_id: str | None, queued_at: float | None) -> list[str]:
