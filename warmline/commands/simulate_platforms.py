@@ -278,9 +278,12 @@ async def simulate_platform(
         report.queued += 1
         queued = rng.random() >= config.immediate_share
         await asyncio.sleep(rng.uniform(*config.wait_s) if queued else 0.0)
-        report.answered += await send("answered", call_id, phone)
+        # `report.x += await …` would read x before the await: concurrent calls would lose counts
+        answered = await send("answered", call_id, phone)
+        report.answered += answered
         await asyncio.sleep(rng.uniform(0.1, 0.5))  # a short conversation
-        report.ended += await send("ended", call_id, phone)
+        ended = await send("ended", call_id, phone)
+        report.ended += ended
 
     await run_arrivals(config, rng, one_call, lambda: on_update(report) if on_update is not None else None)
     deadline = time.monotonic() + SETTLE_S
