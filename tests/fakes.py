@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
 from typing import Any
 
 import orjson
+from faust.types import EventT
 
-from warmline.agents.kafka_io import Outbox
+from warmline.agents.kafka_io import InboundEvent, Outbox
 from warmline.bootstrap import build_runtime
 from warmline.cache.l1 import L1, TableL1
 from warmline.cache.l2 import L2
@@ -126,11 +128,11 @@ class FakeOutbox:
         self.sent.append({"topic": topic, "key": key, "value": orjson.loads(value), **kw})
         return self._delivery()
 
-    async def dead_letter(self, event: Any, reason: str) -> asyncio.Future[None]:
+    async def dead_letter(self, event: InboundEvent, reason: str) -> asyncio.Future[None]:
         self.sent.append({"topic": "dlq", "reason": reason})
         return self._delivery()
 
-    async def rekey(self, event: Any, topic: str, owner_key: str, partition: int) -> asyncio.Future[None]:
+    async def rekey(self, event: InboundEvent, topic: str, owner_key: str, partition: int) -> asyncio.Future[None]:
         self.sent.append({"topic": topic, "key": owner_key, "partition": partition})
         return self._delivery()
 
@@ -138,6 +140,31 @@ class FakeOutbox:
         for future in self.deliveries:
             if not future.done():
                 future.set_result(None)
+
+
+@dataclass
+class FakeMessage:
+    """A consumed record as agents read it (warmline.agents.kafka_io.InboundMessage)."""
+
+    value: bytes
+    topic: str = "lookup-request"
+    partition: int = 0
+    offset: int = 7
+    key: bytes | None = None
+    headers: list[tuple[str, bytes]] = field(default_factory=list)
+    timestamp: float = 0.0
+
+
+class FakeEvent:
+    """A consumed event (InboundEvent) over *body* (bytes, or an object sent as JSON); counts its acks."""
+
+    def __init__(self, body: object) -> None:
+        self.message = FakeMessage(body if isinstance(body, bytes) else orjson.dumps(body))
+        self.acks = 0
+
+    def ack(self) -> bool:
+        self.acks += 1
+        return True
 
 
 class FakeOwnership:
@@ -195,3 +222,8 @@ _l2: L2 = FakeL2()
 _l1: L1 = TableL1({}, 10)
 _outbox: Outbox = FakeOutbox()
 _ownership: Ownership = FakeOwnership(set())
+_event: InboundEvent = FakeEvent(b"{}")
+
+
+def _faust_event_is_inbound(event: EventT[bytes]) -> InboundEvent:
+    return event  # what Faust hands the agents satisfies the Protocol the handlers take

@@ -10,8 +10,7 @@ from warmline.agents.call_started import WARM_BATCH_SIZE, CallStartedHandler
 from warmline.agents.kafka_io import HandlerPool
 from warmline.metrics import Metrics
 
-from ..fakes import FakeL2, FakeOutbox, FakeOwnership, FakeSource, customer, fake_runtime
-from .test_lookup_handler import FakeEvent
+from ..fakes import FakeEvent, FakeL2, FakeOutbox, FakeOwnership, FakeSource, customer, fake_runtime
 
 
 class CountingL2(FakeL2):
