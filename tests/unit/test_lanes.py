@@ -14,6 +14,8 @@ from warmline.metrics import Metrics
 from warmline.stream.lanes import INVALIDATION, LOOKUPS, WARMING, Lanes, LanesWatch
 from warmline.stream.transport import TunedConsumer
 
+from .test_transport import bare_consumer
+
 LOOKUP, LOOKUP_REKEYED = TP("lookup-request", 0), TP("app-lookup-request-repartition", 3)
 CALL, CALL_REKEYED = TP("call-started", 0), TP("app-call-started-repartition", 3)
 CHANGED, CHANGELOG = TP("customer-changed", 1), TP("app-l1-changelog", 3)
@@ -180,9 +182,7 @@ class _Thread:
 def _consumer(lanes: Lanes | None, thread: _Thread) -> TunedConsumer:
     from warmline.stream.delivery import DeliveryLedger
 
-    consumer = TunedConsumer.__new__(TunedConsumer)
-    consumer.app = SimpleNamespace(lanes=lanes)  # type: ignore[assignment]
-    consumer._thread = thread
+    consumer = bare_consumer(SimpleNamespace(lanes=lanes), thread)
     consumer._ledger = DeliveryLedger()
     return consumer
 
