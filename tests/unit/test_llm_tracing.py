@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Sequence
-from typing import Any
+from typing import Any, NoReturn
 
 import pytest
 from langchain_core.language_models import GenericFakeChatModel
@@ -210,7 +210,7 @@ def test_a_bad_langsmith_value_names_the_variable(monkeypatch: pytest.MonkeyPatc
 
 
 class BrokenHeaders(dict[str, str]):
-    def items(self):  # type: ignore[no-untyped-def,override]
+    def items(self) -> NoReturn:
         raise RuntimeError("unreadable headers")
 
 

@@ -50,7 +50,7 @@ async def test_warm_many_reports_each_outcome_in_input_order() -> None:
     cache = _cache(source)
     await cache.get(normalize("customer_id", "C-0"))
     keys = parse_keys([*IDS[:12], "fax:1"], "US")
-    seen = []
+    seen: list[WarmItem] = []
     job = await _warm(cache, keys, seen.append, concurrency=4)
     outcomes = [i.outcome for i in job.items if i]
     assert outcomes[0] is WarmOutcome.FRESH
