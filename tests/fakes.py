@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, MutableMapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -199,21 +199,30 @@ def fake_runtime(
     )
 
 
-class RecordingMapping(dict[str, CacheEntry | None]):
-    """A dict that counts writes: L1 reads must never write (the changelog)."""
+class RecordingMapping(MutableMapping[str, CacheEntry | None]):
+    """A mapping, as a Faust table is one, that counts writes (sets and deletes): L1 reads must
+    never write (the changelog). *data* is what it holds, to change without counting."""
 
     def __init__(self) -> None:
-        super().__init__()
+        self.data: dict[str, CacheEntry | None] = {}
         self.writes = 0
+
+    def __getitem__(self, key: str) -> CacheEntry | None:
+        return self.data[key]
 
     def __setitem__(self, key: str, value: CacheEntry | None) -> None:
         self.writes += 1
-        super().__setitem__(key, value)
+        self.data[key] = value
 
-    def pop(self, key: str, default: object = None) -> object:  # type: ignore[override]  # dict.pop overloads
-        if key in self:
-            self.writes += 1
-        return super().pop(key, default)
+    def __delitem__(self, key: str) -> None:
+        del self.data[key]
+        self.writes += 1
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self.data)
+
+    def __len__(self) -> int:
+        return len(self.data)
 
 
 # Static checks: the fakes satisfy the Protocols (mypy verifies these assignments).

@@ -24,7 +24,7 @@ from warmline.agents.kafka_io import HandlerPool
 from warmline.lookups import LookupService
 from warmline.metrics import Metrics
 from warmline.models import CacheTier, LookupKey, parse_key
-from warmline.platforms import load_mappings
+from warmline.platforms import PlatformCall, load_mappings
 from warmline.platforms.calls import CallAnswered, platform_payload
 from warmline.platforms.ingress import Dispatch, PlatformIngress
 from warmline.platforms.registry import CallRegistry, CallState, MemoryCallRegistry, RedisCallRegistry
@@ -39,7 +39,7 @@ MAPPINGS = load_mappings()
 CONTACT = "4a573372-1f28-4e26-b97b-000000000001"
 
 
-def _call(fixture: str):  # type: ignore[no-untyped-def]
+def _call(fixture: str) -> PlatformCall:
     (call,) = MAPPINGS.recognize(platform_payload((FIXTURES / fixture).read_bytes()))
     return call
 

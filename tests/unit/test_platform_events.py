@@ -16,7 +16,7 @@ from warmline.agents.call_started import CallStartedHandler
 from warmline.agents.kafka_io import HandlerPool
 from warmline.errors import MappingError
 from warmline.metrics import Metrics
-from warmline.platforms import CallEventKind, load_mappings
+from warmline.platforms import CallEventKind, PlatformCall, load_mappings
 from warmline.platforms.calls import as_call_started, platform_payload
 from warmline.platforms.ingress import PlatformIngress
 from warmline.platforms.mapping import resolve
@@ -30,7 +30,7 @@ CONNECT_ARN = "arn:aws:connect:us-west-2:111122223333:instance"
 CONNECT_QUEUE = f"{CONNECT_ARN}/c8c0e68d-2200-4265-82c0-000000000000/queue/aaaaaaaa-bbbb-cccc-dddd-000000000000"
 
 
-def _calls(name: str) -> list:  # type: ignore[type-arg]
+def _calls(name: str) -> list[PlatformCall]:
     return MAPPINGS.recognize(platform_payload((FIXTURES / name).read_bytes()))
 
 
