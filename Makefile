@@ -39,6 +39,7 @@ lint: install  ## ruff, format check, mypy, import contracts, import cycles and 
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
 	$(VENV)/bin/mypy warmline harness
+	$(VENV)/bin/mypy tests/unit tests/fakes.py  # strict too: fakes satisfy the Protocols with no ignores
 	$(VENV)/bin/lint-imports
 	$(PY) tools/code_report.py
 
