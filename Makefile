@@ -38,7 +38,7 @@ faults: install  ## fault suite (~10 min), 10 failover windows on fresh brokers 
 lint: install  ## ruff, format check, mypy, import contracts, import cycles and the longest functions
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
-	$(VENV)/bin/mypy warmline harness
+	$(VENV)/bin/mypy warmline harness tests
 	$(VENV)/bin/lint-imports
 	$(PY) tools/code_report.py
 

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -38,7 +37,7 @@ def _demo_db(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 @pytest.fixture(name="clean_env", autouse=True)
-def _clean_env(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+def _clean_env(monkeypatch: pytest.MonkeyPatch) -> None:
     """Tests never see the developer's WARMLINE_* / TILORES_* / bare Faust variables."""
     for name in list(os.environ):
         if name.startswith(("WARMLINE_", "TILORES_")) or name in ("BROKER_REBALANCE_TIMEOUT", "WEB_PORT", "WEB_HOST"):

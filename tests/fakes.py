@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, MutableMapping, Sequence
+from dataclasses import dataclass, field
 from typing import Any
 
 import orjson
+from faust.types import EventT
 
-from warmline.agents.kafka_io import Outbox
+from warmline.agents.kafka_io import InboundEvent, Outbox
 from warmline.bootstrap import build_runtime
 from warmline.cache.l1 import L1, TableL1
 from warmline.cache.l2 import L2
@@ -126,11 +128,11 @@ class FakeOutbox:
         self.sent.append({"topic": topic, "key": key, "value": orjson.loads(value), **kw})
         return self._delivery()
 
-    async def dead_letter(self, event: Any, reason: str) -> asyncio.Future[None]:
+    async def dead_letter(self, event: InboundEvent, reason: str) -> asyncio.Future[None]:
         self.sent.append({"topic": "dlq", "reason": reason})
         return self._delivery()
 
-    async def rekey(self, event: Any, topic: str, owner_key: str, partition: int) -> asyncio.Future[None]:
+    async def rekey(self, event: InboundEvent, topic: str, owner_key: str, partition: int) -> asyncio.Future[None]:
         self.sent.append({"topic": topic, "key": owner_key, "partition": partition})
         return self._delivery()
 
@@ -138,6 +140,31 @@ class FakeOutbox:
         for future in self.deliveries:
             if not future.done():
                 future.set_result(None)
+
+
+@dataclass
+class FakeMessage:
+    """A consumed record as agents read it (warmline.agents.kafka_io.InboundMessage)."""
+
+    value: bytes
+    topic: str = "lookup-request"
+    partition: int = 0
+    offset: int = 7
+    key: bytes | None = None
+    headers: list[tuple[str, bytes]] = field(default_factory=list)
+    timestamp: float = 0.0
+
+
+class FakeEvent:
+    """A consumed event (InboundEvent) over *body* (bytes, or an object sent as JSON); counts its acks."""
+
+    def __init__(self, body: object) -> None:
+        self.message = FakeMessage(body if isinstance(body, bytes) else orjson.dumps(body))
+        self.acks = 0
+
+    def ack(self) -> bool:
+        self.acks += 1
+        return True
 
 
 class FakeOwnership:
@@ -172,21 +199,30 @@ def fake_runtime(
     )
 
 
-class RecordingMapping(dict[str, CacheEntry | None]):
-    """A dict that counts writes: L1 reads must never write (the changelog)."""
+class RecordingMapping(MutableMapping[str, CacheEntry | None]):
+    """A mapping, as a Faust table is one, that counts writes (sets and deletes): L1 reads must
+    never write (the changelog). *data* is what it holds, to change without counting."""
 
     def __init__(self) -> None:
-        super().__init__()
+        self.data: dict[str, CacheEntry | None] = {}
         self.writes = 0
+
+    def __getitem__(self, key: str) -> CacheEntry | None:
+        return self.data[key]
 
     def __setitem__(self, key: str, value: CacheEntry | None) -> None:
         self.writes += 1
-        super().__setitem__(key, value)
+        self.data[key] = value
 
-    def pop(self, key: str, default: object = None) -> object:  # type: ignore[override]  # dict.pop overloads
-        if key in self:
-            self.writes += 1
-        return super().pop(key, default)
+    def __delitem__(self, key: str) -> None:
+        del self.data[key]
+        self.writes += 1
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self.data)
+
+    def __len__(self) -> int:
+        return len(self.data)
 
 
 # Static checks: the fakes satisfy the Protocols (mypy verifies these assignments).
@@ -195,3 +231,8 @@ _l2: L2 = FakeL2()
 _l1: L1 = TableL1({}, 10)
 _outbox: Outbox = FakeOutbox()
 _ownership: Ownership = FakeOwnership(set())
+_event: InboundEvent = FakeEvent(b"{}")
+
+
+def _faust_event_is_inbound(event: EventT[bytes]) -> InboundEvent:
+    return event  # what Faust hands the agents satisfies the Protocol the handlers take

@@ -5,10 +5,10 @@ from __future__ import annotations
 import asyncio
 import os
 import time
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Protocol
+from typing import Any, Protocol
 
 import aiohttp
 import pytest
@@ -37,7 +37,14 @@ class AnyBroker(Protocol):
     """What a cluster needs of its broker: Tansu, or Tansu behind TLS (harness.tls)."""
 
     @property
-    def bootstrap(self) -> str: ...
+    def bootstrap(self) -> str:
+        """host:port for Kafka clients."""
+        ...
+
+    @property
+    def url(self) -> str:
+        """The broker as WARMLINE_BROKER takes it."""
+        ...
 
 
 @dataclass
@@ -103,7 +110,7 @@ async def _cluster(tansu: Broker, demo_db: Path, redis_url: str, tmp_path: Path)
     clean_redis(redis_url, cluster.prefix)
 
 
-async def http_get(url: str, **params: str) -> tuple[int, dict[str, str], dict]:
+async def http_get(url: str, **params: str) -> tuple[int, dict[str, str], dict[str, Any]]:
     """GET *url* → (status, headers, JSON body)."""
     async with aiohttp.ClientSession() as s, s.get(url, params=params) as resp:
         return resp.status, dict(resp.headers), await resp.json(content_type=None)
@@ -124,11 +131,11 @@ async def warmed_on_owner(url: str, app_id: str, at_least: int = 1, timeout_s: f
             await asyncio.sleep(0.2)
 
 
-def eventually(check: object, timeout_s: float = 15.0, interval_s: float = 0.1) -> None:
+def eventually(check: Callable[[], object], timeout_s: float = 15.0, interval_s: float = 0.1) -> None:
     """Poll *check* until it returns truthy."""
     deadline = time.monotonic() + timeout_s
     while time.monotonic() < deadline:
-        if check():  # type: ignore[operator]
+        if check():
             return
         time.sleep(interval_s)
     raise AssertionError("condition not met in time")

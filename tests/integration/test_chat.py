@@ -6,6 +6,7 @@ import asyncio
 import contextlib
 from collections.abc import AsyncIterator
 from pathlib import Path
+from typing import Any
 
 import aiohttp
 import httpx
@@ -20,9 +21,9 @@ from .conftest import Cluster, http_get
 
 
 @contextlib.asynccontextmanager
-async def remote(url: str) -> AsyncIterator[RemoteRunnable]:
+async def remote(url: str) -> AsyncIterator[RemoteRunnable[Any, Any]]:
     """A RemoteRunnable whose httpx clients are closed inside the test's loop (not by a finalizer after it)."""
-    runnable = RemoteRunnable(url)
+    runnable: RemoteRunnable[Any, Any] = RemoteRunnable(url)
     try:
         yield runnable
     finally:
@@ -30,7 +31,7 @@ async def remote(url: str) -> AsyncIterator[RemoteRunnable]:
         await runnable.async_client.aclose()
 
 
-def _input(phone: str, question: str = "brief me") -> dict:
+def _input(phone: str, question: str = "brief me") -> dict[str, Any]:
     return {"question": question, "lookup": {"by": "phone", "value": phone}}
 
 
@@ -41,7 +42,7 @@ async def test_remote_runnable_invoke_batch_stream_sync_and_async(cluster: Clust
         await _exercise(chat, phones)
 
 
-async def _exercise(chat: RemoteRunnable, phones: list[str]) -> None:
+async def _exercise(chat: RemoteRunnable[Any, Any], phones: list[str]) -> None:
     first = await asyncio.to_thread(chat.invoke, _input(phones[0]))
     assert set(first) == {"answer", "customer", "source", "stale", "age_s", "brief"}
     assert first["source"] == "upstream" and first["brief"] is True and first["stale"] is False

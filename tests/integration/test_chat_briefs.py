@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 from pathlib import Path
+from typing import Any
 
 import aiohttp
 import orjson
@@ -49,7 +50,7 @@ async def test_a_brief_made_on_one_worker_is_found_by_another_through_redis(redi
         await client.aclose()
 
 
-async def _stats(url: str) -> dict:
+async def _stats(url: str) -> dict[str, Any]:
     return (await http_get(f"{url}/v1/stats"))[2]
 
 

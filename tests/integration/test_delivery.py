@@ -38,7 +38,9 @@ async def test_sigterm_mid_flight_leaves_requests_for_the_next_owner(cluster: Cl
     reply_topic = f"replies-{uuid.uuid4().hex[:6]}"
     create_topics(cluster.tansu.bootstrap, [reply_topic], 1)
     ids = {f"mid-{i}": f"C-{i:06d}" for i in range(100, 150)}
-    bodies = [{"request_id": r, "by": "customer_id", "value": c, "reply_to": reply_topic} for r, c in ids.items()]
+    bodies: list[dict[str, object]] = [
+        {"request_id": r, "by": "customer_id", "value": c, "reply_to": reply_topic} for r, c in ids.items()
+    ]
     await _send(cluster.tansu.bootstrap, cluster.topic("lookup_request"), bodies)
     async with asyncio.timeout(30):  # positive signal: all 50 upstream calls are in flight
         while (await http_get(f"{worker.url}/v1/stats"))[2]["source"]["calls"] < len(ids):
@@ -55,7 +57,7 @@ async def test_sigterm_mid_flight_leaves_requests_for_the_next_owner(cluster: Cl
     finally:
         client.close()
     assert len(got) == len(ids)  # none lost
-    assert {r[0]["customer"]["customer_id"] for r in got.values()} == set(ids.values())  # type: ignore[index]
+    assert {r[0]["customer"]["customer_id"] for r in got.values()} == set(ids.values())
 
 
 async def test_missing_topics_are_created_and_a_wrong_internal_count_stops_the_worker(cluster: Cluster) -> None:

@@ -60,7 +60,7 @@ def test_dev_shows_the_broker_its_settings_and_the_ready_block(tmp_path: Path, d
         os.killpg(proc.pid, signal.SIGINT)  # Ctrl-C
         assert proc.wait(60) == 0
     finally:
-        stop_process(proc)  # type: ignore[arg-type]  # a text-mode Popen stops the same way
+        stop_process(proc)
         for thread in reader:
             thread.join(10)  # at EOF: the process is gone
         assert proc.stdout is not None

@@ -142,7 +142,7 @@ Record = tuple[bytes | None, bytes, list[tuple[str, bytes]]]
 async def _read_all(bootstrap: str, topic: str, count: int) -> list[Record]:
     consumer = AIOKafkaConsumer(topic, bootstrap_servers=bootstrap, auto_offset_reset="earliest", fetch_max_wait_ms=5)
     await consumer.start()
-    out = []
+    out: list[Record] = []
     try:
         async with asyncio.timeout(30):
             while len(out) < count:

@@ -9,6 +9,7 @@ from pathlib import Path
 import aiohttp
 import orjson
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
+from aiokafka.structs import ConsumerRecord
 
 from warmline.models import DeadLetter, LookupReply, parse
 from warmline.sources.demo.generate import sample_contacts
@@ -16,12 +17,14 @@ from warmline.sources.demo.generate import sample_contacts
 from .conftest import Cluster, http_get
 
 
-async def _read(bootstrap: str, topic: str, count: int, timeout_s: float = 15.0, partitions: int = 4) -> list:
+async def _read(
+    bootstrap: str, topic: str, count: int, timeout_s: float = 15.0, partitions: int = 4
+) -> list[ConsumerRecord]:
     consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, fetch_max_wait_ms=5, auto_offset_reset="earliest")
     await consumer.start()
     try:
         consumer.assign([TopicPartition(topic, p) for p in range(partitions)])
-        found: list = []
+        found: list[ConsumerRecord] = []
         async with asyncio.timeout(timeout_s):
             while len(found) < count:
                 for records in (await consumer.getmany(timeout_ms=200)).values():
@@ -124,7 +127,8 @@ async def test_spring_reply_headers_are_honoured_and_echoed(cluster: Cluster) ->
     [record] = await _read(cluster.tansu.bootstrap, reply_topic, 1)
     assert record.partition == 2
     assert ("kafka_correlationId", b"corr-42") in list(record.headers)
-    assert parse(LookupReply, record.value).customer.customer_id == "C-000002"  # type: ignore[union-attr]
+    reply = parse(LookupReply, record.value)
+    assert reply.customer is not None and reply.customer.customer_id == "C-000002"
 
 
 async def test_http_lookup_batch_stats_and_admin_invalidation(cluster: Cluster, demo_db: Path) -> None:

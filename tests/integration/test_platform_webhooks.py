@@ -10,11 +10,12 @@ import signal
 import time
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 from urllib.parse import urlencode
 
 import aiohttp
 import orjson
-from twilio.request_validator import RequestValidator  # type: ignore[import-untyped]
+from twilio.request_validator import RequestValidator  # type: ignore[import-untyped]  # twilio ships no type hints
 
 from warmline.sources.demo.generate import sample_contacts
 
@@ -25,7 +26,7 @@ FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "platforms"
 TOKEN, TWILIO_TOKEN = "hook-token-Xq2", "twilio-auth-token-Jv9"  # test credentials
 
 
-async def _post(url: str, body: bytes, content_type: str, **headers: str) -> tuple[int, dict]:  # type: ignore[type-arg]
+async def _post(url: str, body: bytes, content_type: str, **headers: str) -> tuple[int, dict[str, Any]]:
     async with (
         aiohttp.ClientSession() as s,
         s.post(url, data=body, headers={"Content-Type": content_type, **headers}) as resp,
@@ -90,8 +91,8 @@ async def test_a_twilio_callback_needs_twilio_s_signature_and_warms_its_caller(c
     )
     assert status == 202, accepted
     await warmed_on_owner(worker.url, cluster.base_env["WARMLINE_APP_ID"])
-    _, headers, body = await http_get(f"{worker.url}/v1/lookup", phone=phone)
-    assert body["status"] == "ok" and headers["X-Cache"] == "L1"
+    _, headers, reply = await http_get(f"{worker.url}/v1/lookup", phone=phone)
+    assert reply["status"] == "ok" and headers["X-Cache"] == "L1"
 
 
 async def test_a_webhook_event_answered_202_survives_its_worker_killed_at_once(cluster: Cluster, demo_db: Path) -> None:

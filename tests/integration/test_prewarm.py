@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 import aiohttp
 import orjson
@@ -24,11 +26,11 @@ ADMIN = {"Authorization": "Bearer s3cret"}
 QUIET = Console(quiet=True)
 
 
-async def _stats(url: str) -> dict:
+async def _stats(url: str) -> dict[str, Any]:
     return (await http_get(f"{url}/v1/stats"))[2]
 
 
-async def _until(check, timeout_s: float = 30.0) -> None:  # type: ignore[no-untyped-def]
+async def _until(check: Callable[[], Awaitable[bool]], timeout_s: float = 30.0) -> None:
     async with asyncio.timeout(timeout_s):
         while not await check():
             await asyncio.sleep(0.2)
@@ -48,7 +50,7 @@ async def test_vip_list_is_warmed_at_start_up(cluster: Cluster, tmp_path: Path) 
     worker = cluster.worker(WARMLINE_VIP_FILE=str(_vip_file(tmp_path, keys)))
 
     async def warmed() -> bool:
-        return (await _stats(worker.url))["l1"]["entries"] == len(keys)
+        return bool((await _stats(worker.url))["l1"]["entries"] == len(keys))
 
     await _until(warmed)
     stats = await _stats(worker.url)
@@ -86,7 +88,7 @@ async def test_schedule_warms_each_key_once_across_two_workers(cluster: Cluster,
 
     async def settled() -> bool:
         sa, sb = await _stats(a.url), await _stats(b.url)
-        return (
+        return bool(
             sa["l1"]["entries"] + sb["l1"]["entries"] == len(keys) and sa["vip"]["runs"] >= 3 and sb["vip"]["runs"] >= 3
         )
 
@@ -112,7 +114,7 @@ async def test_replay_from_a_file(cluster: Cluster, demo_db: Path, tmp_path: Pat
     assert report.duration_s >= 4 / 20 * 0.9  # the recorded 4 s of gaps, 20× faster
 
     async def warm() -> bool:
-        return (await _stats(worker.url))["l1"]["entries"] == 5
+        return bool((await _stats(worker.url))["l1"]["entries"] == 5)
 
     await _until(warm)
 
@@ -234,7 +236,7 @@ async def test_calls_that_started_long_ago_are_not_warmed(cluster: Cluster) -> N
         await producer.stop()
 
     async def new_one_warm() -> bool:
-        return (await _stats(worker.url))["l1"]["entries"] >= 1
+        return bool((await _stats(worker.url))["l1"]["entries"] >= 1)
 
     await _until(new_one_warm)
 
@@ -262,7 +264,7 @@ async def test_a_lookup_arriving_mid_warm_joins_the_warm(cluster: Cluster) -> No
         await producer.stop()
 
     async def warming() -> bool:
-        return (await _stats(worker.url))["source"]["calls"] == 1
+        return bool((await _stats(worker.url))["source"]["calls"] == 1)
 
     await _until(warming, 10)  # the pre-warm's upstream call is under way (it takes 1.5 s)
     status, _, body = await http_get(f"{worker.url}/v1/lookup", customer_id="C-000777")

@@ -61,6 +61,12 @@ def _cluster_ports(servers: RedisServers) -> list[int]:
     return start_cluster(servers)
 
 
+async def _primary_port(sentinel: aredis.Redis, master_name: str) -> int | None:
+    """The port the sentinel names for *master_name*'s primary (None before it knows one)."""
+    address = await sentinel.sentinel_get_master_addr_by_name(master_name)
+    return address[1] if isinstance(address, tuple) else None
+
+
 def _entry(cid: str, phone: str) -> CacheEntry:
     return CacheEntry.of(
         customer(cid, phone, f"{cid.lower()}@example.com"), fetched_at=time.time(), expires_at=time.time() + 60
@@ -181,14 +187,14 @@ async def test_l2_follows_a_sentinel_failover(servers: RedisServers) -> None:
         assert await l2.get(key) is not None
         primary = aredis.Redis(port=redis_set.primary)
         try:  # positive signal: the replica has the write (replication is asynchronous)
-            assert await primary.execute_command("WAIT", 1, 10_000) == 1
+            assert await primary.wait(1, 10_000) == 1
         finally:
             await primary.aclose()
         servers.kill(redis_set.primary)
         watcher = aredis.Redis(port=redis_set.sentinels[0])
         try:  # positive signal: the sentinels name the replica as the primary
             async with asyncio.timeout(60):
-                while (await watcher.sentinel_get_master_addr_by_name(redis_set.master_name))[1] != redis_set.replica:
+                while await _primary_port(watcher, redis_set.master_name) != redis_set.replica:
                     await asyncio.sleep(0.2)
         finally:
             await watcher.aclose()

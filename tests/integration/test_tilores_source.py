@@ -9,6 +9,7 @@ import sys
 import time
 from collections.abc import AsyncIterator, Callable
 from pathlib import Path
+from typing import Any
 
 import aiohttp
 import orjson
@@ -54,11 +55,11 @@ def _make(server: TiloresServer, session: aiohttp.ClientSession) -> SourceFactor
         fields: str = FIELDS,
         customer_id_field: str | None = None,
         clock: Callable[[], float] = time.monotonic,
-        **cfg: object,
+        **cfg: Any,  # TiloresConfig's own keyword arguments
     ) -> tuple[TiloresSource, TokenProvider]:
         tokens = TokenProvider(lambda: session, server.token_url, "warmline", SecretStr("s3cret"), "read", clock=clock)
         rules = MappingRules(field_names(fields), customer_id_field, "US")
-        config = TiloresConfig(server.api_url, rules, param_customer_id=customer_id_field, **cfg)  # type: ignore[arg-type]
+        config = TiloresConfig(server.api_url, rules, param_customer_id=customer_id_field, **cfg)
         return TiloresSource(lambda: session, tokens, config), tokens
 
     return make

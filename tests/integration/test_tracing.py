@@ -16,6 +16,7 @@ from langsmith.run_trees import RunTree
 from harness.fake_langsmith import FakeLangSmith
 from warmline.cache import CachePolicy, TableL1, TieredCache
 from warmline.llm.chat import CallerChat
+from warmline.llm.trace_process import SenderProcess
 from warmline.llm.tracing import LangSmithTracer, build_tracer
 from warmline.lookups import LookupService
 from warmline.models import LookupKey
@@ -144,7 +145,7 @@ async def test_the_runs_are_posted_by_a_sender_process_whose_death_changes_nothi
         await svc.lookup("phone", "415-555-0123", request_id="r-1")
         assert tracer.flush(10) and tracer.sent == 2  # the lookup and its source child, posted by the process
         sender = tracer._process
-        assert sender is not None
+        assert isinstance(sender, SenderProcess)  # what build_tracer hands the tracer
         sender._proc.kill()  # the sender process dies
         sender._proc.wait(5)
         for _ in range(3):

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import orjson
 from langsmith.run_trees import RunTree
 
@@ -18,7 +20,7 @@ async def test_json_logs_one_object_per_line_with_request_and_trace_ids(cluster:
         pass
     assert (await http_get(f"{worker.url}/v1/lookup", customer_id="C-000007"))[0] == 200
 
-    def lookup_lines() -> list[dict]:
+    def lookup_lines() -> list[dict[str, Any]]:
         lines = [orjson.loads(line) for line in worker.log_path.read_bytes().splitlines() if line.strip()]
         return [rec for rec in lines if rec["logger"] == "warmline.lookup"]
 

@@ -6,9 +6,11 @@ import json
 import time
 import uuid
 from collections.abc import Iterable, Sequence
+from typing import Any
 
-from confluent_kafka import Consumer, Producer, TopicPartition
-from confluent_kafka.admin import AdminClient, NewTopic
+from confluent_kafka import Consumer, Message, Producer, TopicPartition
+from confluent_kafka.admin import AdminClient
+from confluent_kafka.cimpl import NewTopic
 
 
 def create_topics(bootstrap: str, names: Iterable[str], partitions: int) -> None:
@@ -59,22 +61,25 @@ class RdClient:
         self.producer.produce(topic or self.request_topic, json.dumps(body).encode(), key=key, headers=list(headers))
         self.producer.flush(10)
 
-    def replies(self, want: set[str], timeout_s: float = 30.0) -> dict[str, list[dict[str, object]]]:
+    def replies(self, want: set[str], timeout_s: float = 30.0) -> dict[str, list[dict[str, Any]]]:
         """Every reply whose request_id is in *want*, by id (a list: duplicates are counted)."""
-        got: dict[str, list[dict[str, object]]] = {}
+        got: dict[str, list[dict[str, Any]]] = {}
         deadline = time.monotonic() + timeout_s
         while time.monotonic() < deadline and not want <= set(got):
             msg = self.consumer.poll(0.2)
             if msg is None or msg.error() is not None:
                 continue
-            body = json.loads(msg.value())
+            value = msg.value()
+            if value is None:
+                continue  # not a reply (a reply always has a body)
+            body = json.loads(value)
             if body.get("request_id") in want:
                 got.setdefault(body["request_id"], []).append(body)
         return got
 
-    def raw_replies(self, count: int, timeout_s: float = 30.0) -> list[object]:
+    def raw_replies(self, count: int, timeout_s: float = 30.0) -> list[Message]:
         """The next *count* reply messages themselves (headers, partition)."""
-        found: list[object] = []
+        found: list[Message] = []
         deadline = time.monotonic() + timeout_s
         while time.monotonic() < deadline and len(found) < count:
             msg = self.consumer.poll(0.2)

@@ -16,19 +16,19 @@ from typing import Any
 
 import pytest
 from faust.transport.drivers import aiokafka as faust_aiokafka
+from faust.types import Message
 
 from warmline.agents.kafka_io import ack_when_delivered
 from warmline.stream.transport import TunedConsumer
 
-from .test_transport import INPUT, _consumer, _handed_out, _handled, _Message, _rebalance
+from .test_transport import INPUT, _consumer, _handed_out, _handled, _message, _rebalance
 
 
 class _Event:
     """What ack_when_delivered reads of a Faust event: its message, and ack() as a stream's agent acks."""
 
-    def __init__(self, consumer: TunedConsumer, message: _Message) -> None:
+    def __init__(self, consumer: TunedConsumer, message: Message) -> None:
         self.message, self._consumer = message, consumer
-        message.partition = message.tp.partition  # type: ignore[attr-defined]  # Faust's Message has it
 
     def ack(self) -> None:
         _handled(self._consumer, self.message)
@@ -43,18 +43,18 @@ def _delivery(ok: bool) -> asyncio.Future[Any]:
     return future
 
 
-async def _abandon_offset_10(consumer: TunedConsumer, monkeypatch: pytest.MonkeyPatch) -> weakref.ref[_Message]:
+async def _abandon_offset_10(consumer: TunedConsumer, monkeypatch: pytest.MonkeyPatch) -> weakref.ref[Message]:
     """Hand out 10–13; the reply to 10 fails to produce, 11–13 are delivered; then drop every
     reference to 10's message, as the handler that gave up on it does."""
-    consumer._unacked_messages = weakref.WeakSet()  # type: ignore[assignment]  # Faust's own kind of set
+    consumer._unacked_messages = weakref.WeakSet()  # Faust's own kind of set
     await consumer.seek_to_committed()
     await consumer.seek_wait({INPUT: 10})
-    batch = [_Message(INPUT, offset) for offset in (10, 11, 12, 13)]
+    batch = [_message(INPUT, offset) for offset in (10, 11, 12, 13)]
     assert await _handed_out(consumer, batch, monkeypatch) == [10, 11, 12, 13]
     monkeypatch.undo()  # the fake fetch holds the batch
     for message in batch:
-        consumer._unacked_messages.add(message)  # type: ignore[arg-type]  # what Faust's track_message does
-        ack_when_delivered(_Event(consumer, message), _delivery(message.offset != 10))  # type: ignore[arg-type]
+        consumer._unacked_messages.add(message)  # what Faust's track_message does
+        ack_when_delivered(_Event(consumer, message), _delivery(message.offset != 10))
     await asyncio.sleep(0)  # the delivery callbacks run
     await asyncio.sleep(0)
     forgotten = weakref.ref(batch[0])

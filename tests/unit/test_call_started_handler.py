@@ -4,14 +4,15 @@ from __future__ import annotations
 
 import asyncio
 import time
+from collections.abc import Sequence
 from typing import Any
 
 from warmline.agents.call_started import WARM_BATCH_SIZE, CallStartedHandler
 from warmline.agents.kafka_io import HandlerPool
 from warmline.metrics import Metrics
+from warmline.models import CacheEntry, LookupKey
 
-from ..fakes import FakeL2, FakeOutbox, FakeOwnership, FakeSource, customer, fake_runtime
-from .test_lookup_handler import FakeEvent
+from ..fakes import FakeEvent, FakeL2, FakeOutbox, FakeOwnership, FakeSource, customer, fake_runtime
 
 
 class CountingL2(FakeL2):
@@ -20,11 +21,11 @@ class CountingL2(FakeL2):
         self.mgets: list[int] = []
         self.put_manys: list[int] = []
 
-    async def mget(self, keys):  # type: ignore[no-untyped-def]
+    async def mget(self, keys: Sequence[LookupKey]) -> list[CacheEntry | None]:
         self.mgets.append(len(keys))
         return await super().mget(keys)
 
-    async def put_many(self, items):  # type: ignore[no-untyped-def]
+    async def put_many(self, items: Sequence[tuple[LookupKey, CacheEntry, float]]) -> None:
         self.put_manys.append(len(items))
         await super().put_many(items)
 

@@ -7,6 +7,8 @@ import sys
 from pathlib import Path
 from types import ModuleType
 
+import pytest
+
 ROOT = Path(__file__).parents[2]
 
 
@@ -26,10 +28,10 @@ def test_cycles_are_found_however_indirect() -> None:
     assert tool.cycles({"a": {"b"}, "b": {"c"}, "c": set()}) == []
 
 
-def test_function_lengths_are_counted_from_def_to_last_line(tmp_path: Path) -> None:
+def test_function_lengths_are_counted_from_def_to_last_line(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     tool = _tool()
     (tmp_path / "m.py").write_text("def one():\n    x = 1\n    return x\n\n\nasync def two():\n    pass\n")
-    tool.ROOT = tmp_path
+    monkeypatch.setattr(tool, "ROOT", tmp_path)
     found = {f.name: f.lines for f in tool.functions(tmp_path)}
     assert found == {"one": 3, "two": 2}
 

@@ -17,7 +17,7 @@ from warmline.models import LookupStatus
 PACKAGE = Path(warmline.__file__).parent
 
 
-def _subclasses(cls: type) -> set[type]:
+def _subclasses(cls: type[WarmlineError]) -> set[type[WarmlineError]]:
     found = set(cls.__subclasses__())
     for sub in list(found):
         found |= _subclasses(sub)
@@ -92,7 +92,7 @@ def test_errors_py_imports_nothing_of_warmline() -> None:
 
 def test_every_status_is_a_lookup_status() -> None:
     _import_everything()
-    for cls in (WarmlineError, *_subclasses(WarmlineError)):
+    for cls in {WarmlineError} | _subclasses(WarmlineError):
         assert LookupStatus(cls.status), cls.__name__
 
 

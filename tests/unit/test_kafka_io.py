@@ -44,7 +44,7 @@ async def test_a_flood_of_dead_letters_logs_one_info_line_and_counts_every_lette
     from warmline.metrics import Metrics
     from warmline.stream.backlog import ProduceBacklog
 
-    from .test_lookup_handler import FakeEvent
+    from ..fakes import FakeEvent
 
     produced: list[tuple[str, bytes]] = []
 
@@ -63,13 +63,13 @@ async def test_a_flood_of_dead_letters_logs_one_info_line_and_counts_every_lette
     outbox = KafkaOutbox(App(), "dlq", metrics, ProduceBacklog(100), clock=lambda: now[0])
     with caplog.at_level(logging.INFO, logger="warmline.agents.kafka_io"):
         for _ in range(49):
-            await outbox.dead_letter(FakeEvent(b"{not json"), "not JSON")  # type: ignore[arg-type]  # a fake event
+            await outbox.dead_letter(FakeEvent(b"{not json"), "not JSON")
         now[0] += 0.999  # still within the second
-        await outbox.dead_letter(FakeEvent(b"{not json"), "not JSON")  # type: ignore[arg-type]  # a fake event
+        await outbox.dead_letter(FakeEvent(b"{not json"), "not JSON")
         lines = [r.getMessage() for r in caplog.records if "dead letter from" in r.getMessage()]
         assert lines == ["dead letter from lookup-request[0]@7: not JSON (0 more since the last such line)"]
         now[0] += 0.001  # a second after the first line: the next letter is logged with the count
-        await outbox.dead_letter(FakeEvent(b"{not json"), "not JSON")  # type: ignore[arg-type]  # a fake event
+        await outbox.dead_letter(FakeEvent(b"{not json"), "not JSON")
     lines = [r.getMessage() for r in caplog.records if "dead letter from" in r.getMessage()]
     assert lines[1:] == ["dead letter from lookup-request[0]@7: not JSON (49 more since the last such line)"]
     assert len(produced) == 51 and {topic for topic, _ in produced} == {"dlq"}
@@ -86,7 +86,7 @@ async def test_dead_letters_go_through_their_own_producer_and_count_in_the_backl
     from warmline.metrics import Metrics
     from warmline.stream.backlog import ProduceBacklog
 
-    from .test_lookup_handler import FakeEvent
+    from ..fakes import FakeEvent
 
     class Unused:
         async def send(self, *args: object) -> None:
@@ -100,13 +100,15 @@ async def test_dead_letters_go_through_their_own_producer_and_count_in_the_backl
             self.sent: list[tuple[str, bytes | None]] = []
             self.delivery: asyncio.Future[None] = asyncio.get_running_loop().create_future()
 
-        async def send(self, topic: str, key: bytes | None, value: bytes) -> asyncio.Future[None]:
+        async def send(
+            self, topic: str, key: bytes | None, value: bytes, partition: int | None = None
+        ) -> asyncio.Future[None]:
             self.sent.append((topic, key))
             return self.delivery
 
     dlq = DlqProducer()
-    outbox = KafkaOutbox(App(), "dlq", Metrics(), ProduceBacklog(100), dlq_producer=dlq)  # type: ignore[arg-type]  # a fake producer
-    delivery = await outbox.dead_letter(FakeEvent(b"[]"), "not an object")  # type: ignore[arg-type]  # a fake event
+    outbox = KafkaOutbox(App(), "dlq", Metrics(), ProduceBacklog(100), dlq_producer=dlq)
+    delivery = await outbox.dead_letter(FakeEvent(b"[]"), "not an object")
     assert dlq.sent == [("dlq", None)]
     assert len(outbox.backlog) == 1  # counted until the broker has it
     dlq.delivery.set_result(None)
@@ -119,7 +121,7 @@ async def test_a_batch_handed_over_after_the_drain_starts_nothing_and_acks_nothi
     """A call-started batch timer can fire after shutdown's drain: its events go to the next owner."""
     from warmline.agents.kafka_io import HandlerPool
 
-    from .test_lookup_handler import FakeEvent
+    from ..fakes import FakeEvent
 
     pool = HandlerPool(10)
     assert await pool.drain(0.1) == 0
@@ -132,6 +134,6 @@ async def test_a_batch_handed_over_after_the_drain_starts_nothing_and_acks_nothi
     async def on_error(error: Exception) -> None:
         raise AssertionError("not reached")
 
-    await pool.spawn_batch([event], handler, on_error)  # type: ignore[list-item]  # a fake event
+    await pool.spawn_batch([event], handler, on_error)
     assert len(pool) == 0  # no task was started (a started task is held in the pool until done)
     assert event.acks == 0 and not started

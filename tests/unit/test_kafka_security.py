@@ -139,7 +139,7 @@ async def test_the_oauth_token_is_fetched_once_and_again_before_it_expires() -> 
     calls: list[dict[str, str]] = []
 
     async def token(request: web.Request) -> web.Response:
-        calls.append(dict(await request.post()))  # type: ignore[arg-type]
+        calls.append({name: str(value) for name, value in (await request.post()).items()})
         return web.json_response({"access_token": f"t{len(calls)}", "expires_in": 300})
 
     app = web.Application()

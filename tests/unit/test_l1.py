@@ -37,7 +37,7 @@ def test_lru_eviction_deletes_the_least_recently_read() -> None:
 def test_recovered_entries_are_adopted_and_bounded() -> None:
     table = RecordingMapping()
     for k in "abcde":
-        dict.__setitem__(table, k, _entry())  # as changelog recovery would, bypassing L1
+        table.data[k] = _entry()  # as changelog recovery would, bypassing L1
     l1 = TableL1(table, 3)
     assert l1.adopt_recovered() == 5
     assert len(table) == 3

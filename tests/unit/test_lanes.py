@@ -7,12 +7,15 @@ from collections.abc import Collection, Mapping
 from types import SimpleNamespace
 from typing import Any
 
+import pytest
 from faust.types import TP
 from prometheus_client import generate_latest
 
 from warmline.metrics import Metrics
 from warmline.stream.lanes import INVALIDATION, LOOKUPS, WARMING, Lanes, LanesWatch
 from warmline.stream.transport import TunedConsumer
+
+from .test_transport import bare_consumer
 
 LOOKUP, LOOKUP_REKEYED = TP("lookup-request", 0), TP("app-lookup-request-repartition", 3)
 CALL, CALL_REKEYED = TP("call-started", 0), TP("app-call-started-repartition", 3)
@@ -137,7 +140,7 @@ def test_the_lag_metric_has_a_lane_and_a_topic() -> None:
     assert 'warmline_consumer_lag{lane="warming",topic="call-started"} 7.0' in text
 
 
-async def test_the_watch_measures_the_loop_and_releases_when_it_stops() -> None:
+async def test_the_watch_measures_the_loop_and_releases_when_it_stops(monkeypatch: pytest.MonkeyPatch) -> None:
     lanes, backlog, _ = _lanes()
     backlog.lags = {LOOKUP: 1}
     checked = asyncio.Event()
@@ -148,7 +151,7 @@ async def test_the_watch_measures_the_loop_and_releases_when_it_stops() -> None:
         checked.set()
         return held
 
-    lanes.check = counted  # type: ignore[method-assign]
+    monkeypatch.setattr(lanes, "check", counted)
     watch = LanesWatch(lanes, interval_s=0.001)
     await watch.start()
     try:
@@ -180,9 +183,7 @@ class _Thread:
 def _consumer(lanes: Lanes | None, thread: _Thread) -> TunedConsumer:
     from warmline.stream.delivery import DeliveryLedger
 
-    consumer = TunedConsumer.__new__(TunedConsumer)
-    consumer.app = SimpleNamespace(lanes=lanes)  # type: ignore[assignment]
-    consumer._thread = thread
+    consumer = bare_consumer(SimpleNamespace(lanes=lanes), thread)
     consumer._ledger = DeliveryLedger()
     return consumer
 

@@ -59,7 +59,7 @@ class GatedModel:
 
 def _setup(
     model: object = None, rate: float = 20.0, max_in_flight: int = 64
-) -> tuple[BriefService, LookupService, FakeSource, list, FakeSleep]:
+) -> tuple[BriefService, LookupService, FakeSource, list[Priority], FakeSleep]:
     vip = customer().model_copy(update={"attributes": {"customer_since": "2012-03-18", "open_flags": ["billing"]}})
     source = FakeSource({"phone:+14155550123": vip, **{f"customer_id:C-{i}": customer(f"C-{i}") for i in range(10)}})
     priorities: list[Priority] = []

@@ -23,7 +23,7 @@ def _service() -> tuple[LookupService, FakeSource]:
 class ToolCallingFakeModel(GenericFakeChatModel):
     """GenericFakeChatModel lacks bind_tools; an agent only needs it to return the model."""
 
-    def bind_tools(self, tools: Sequence[Any], **kwargs: Any) -> ToolCallingFakeModel:  # type: ignore[override]
+    def bind_tools(self, tools: Sequence[Any], **kwargs: Any) -> ToolCallingFakeModel:
         return self
 
 

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import threading
-from typing import Any
+from collections.abc import Sequence
+from typing import Any, NoReturn
 
 import pytest
 from langchain_core.language_models import GenericFakeChatModel
@@ -209,7 +210,7 @@ def test_a_bad_langsmith_value_names_the_variable(monkeypatch: pytest.MonkeyPatc
 
 
 class BrokenHeaders(dict[str, str]):
-    def items(self):  # type: ignore[no-untyped-def,override]
+    def items(self) -> NoReturn:
         raise RuntimeError("unreadable headers")
 
 
@@ -227,7 +228,7 @@ class PicklingSender:
     def __init__(self) -> None:
         self.shipped: list[Any] = []
 
-    def ship(self, items: list[tuple[Any, ...]]) -> bool:
+    def ship(self, items: Sequence[object]) -> bool:
         import pickle
 
         self.shipped.extend(pickle.loads(pickle.dumps(items)))  # noqa: S301  # our own bytes
@@ -242,7 +243,7 @@ class PicklingSender:
 
 async def test_an_item_that_does_not_pickle_is_counted_and_the_sender_goes_on() -> None:
     sender = PicklingSender()
-    tracer = LangSmithTracer(RecordingClient(), project="p", worker="w1", process=sender)  # type: ignore[arg-type]
+    tracer = LangSmithTracer(RecordingClient(), project="p", worker="w1", process=sender)
     with tracer.span("unpicklable", "chain", {"lock": threading.Lock()}):
         pass
     assert tracer.flush(5) and tracer.failed == 1 and sender.shipped == []
@@ -255,7 +256,7 @@ async def test_an_item_that_does_not_pickle_is_counted_and_the_sender_goes_on() 
 
 async def test_one_item_that_does_not_pickle_loses_only_itself_not_its_batch() -> None:
     sender = PicklingSender()
-    tracer = LangSmithTracer(RecordingClient(), project="p", worker="w1", process=sender)  # type: ignore[arg-type]
+    tracer = LangSmithTracer(RecordingClient(), project="p", worker="w1", process=sender)
     with tracer.span("before", "chain", {"n": 1}):
         pass
     with tracer.span("unpicklable", "chain", {"lock": threading.Lock()}):
@@ -273,7 +274,7 @@ async def test_a_sender_process_that_died_is_logged_once(caplog: pytest.LogCaptu
     process = SenderProcess(
         {"endpoint": "http://127.0.0.1:9", "api_key": "k", "project": "p", "worker": "w1", "masked": True}
     )
-    tracer = LangSmithTracer(RecordingClient(), project="p", worker="w1", process=process)  # type: ignore[arg-type]
+    tracer = LangSmithTracer(RecordingClient(), project="p", worker="w1", process=process)
     process._proc.kill()  # the sender crashed
     process._proc.wait(10)
     for name in ("a", "b"):

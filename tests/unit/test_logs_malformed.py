@@ -36,7 +36,7 @@ async def _server() -> AsyncIterator[int]:
     await runner.setup()
     site = web.TCPSite(runner, "127.0.0.1", 0)
     await site.start()
-    yield site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
+    yield runner.addresses[0][1]  # the port the OS gave the site
     await runner.cleanup()
 
 

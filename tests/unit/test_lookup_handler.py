@@ -3,10 +3,8 @@
 from __future__ import annotations
 
 import asyncio
-from dataclasses import dataclass, field
 from typing import Any
 
-import orjson
 import pytest
 
 from warmline.agents.kafka_io import HandlerPool
@@ -15,30 +13,9 @@ from warmline.models import LookupKey
 from warmline.sources.base import SourceResult
 from warmline.stream.topics import TopicPlan
 
-from ..fakes import FakeOutbox, FakeOwnership, FakeSource, customer, fake_runtime
+from ..fakes import FakeEvent, FakeOutbox, FakeOwnership, FakeSource, customer, fake_runtime
 
 REPARTITION = "wl-lookup-request-repartition"
-
-
-@dataclass
-class FakeMessage:
-    value: bytes
-    topic: str = "lookup-request"
-    partition: int = 0
-    offset: int = 7
-    key: bytes | None = None
-    headers: list[tuple[str, bytes]] = field(default_factory=list)
-    timestamp: float = 0.0
-
-
-class FakeEvent:
-    def __init__(self, body: object) -> None:
-        self.message = FakeMessage(body if isinstance(body, bytes) else orjson.dumps(body))
-        self.acks = 0
-
-    def ack(self) -> bool:
-        self.acks += 1
-        return True
 
 
 def _handler(
@@ -69,7 +46,7 @@ async def _settle(handler: LookupRequestHandler) -> None:
 async def test_a_key_owned_elsewhere_is_rekeyed_once_onto_its_owners_partition() -> None:
     outbox = FakeOutbox()
     event = FakeEvent(REQUEST)
-    await _handler(outbox, owned={0, 1}).handle(event)  # type: ignore[arg-type]
+    await _handler(outbox, owned={0, 1}).handle(event)
     assert outbox.sent == [{"topic": REPARTITION, "key": "customer_id:C-000001", "partition": 3}]
     assert event.acks == 0  # not before the re-keyed copy is on the broker
     outbox.deliver_all()
@@ -80,7 +57,7 @@ async def test_a_key_owned_elsewhere_is_rekeyed_once_onto_its_owners_partition()
 async def test_a_rekeyed_message_is_answered_even_where_ownership_looks_elsewhere() -> None:
     outbox = FakeOutbox()
     handler = _handler(outbox, owned=set(), rekeyed=True)
-    await handler.handle(FakeEvent(REQUEST))  # type: ignore[arg-type]
+    await handler.handle(FakeEvent(REQUEST))
     await asyncio.wait_for(_until(lambda: outbox.sent), 5)
     assert [s["topic"] for s in outbox.sent] == ["my-replies"]  # answered, never forwarded again
     assert outbox.sent[0]["value"]["status"] == "ok"
@@ -91,7 +68,7 @@ async def test_the_owner_answers_directly_whatever_partition_it_arrived_on() -> 
     handler = _handler(outbox, owned={3})
     event = FakeEvent(REQUEST)
     event.message.partition = 0
-    await handler.handle(event)  # type: ignore[arg-type]
+    await handler.handle(event)
     await asyncio.wait_for(_until(lambda: outbox.sent), 5)
     assert [s["topic"] for s in outbox.sent] == ["my-replies"]
     assert event.acks == 0  # the slow path awaits delivery before acking
@@ -115,7 +92,7 @@ async def test_the_owner_answers_directly_whatever_partition_it_arrived_on() -> 
 )
 async def test_replies_never_go_into_topics_warmline_reads_or_owns(topic: str) -> None:
     outbox = FakeOutbox()
-    await _handler(outbox, owned={3}).handle(FakeEvent({**REQUEST, "reply_to": topic}))  # type: ignore[arg-type]
+    await _handler(outbox, owned={3}).handle(FakeEvent({**REQUEST, "reply_to": topic}))
     assert outbox.sent[0]["topic"] == "dlq" and topic in outbox.sent[0]["reason"]
     assert outbox.sent[1]["topic"] == "lookup-reply" and outbox.sent[1]["value"]["status"] == "invalid"
 
@@ -126,7 +103,7 @@ async def test_a_spring_reply_topic_kafka_refuses_is_dead_lettered_not_awaited(n
     outbox = FakeOutbox()
     event = FakeEvent(REQUEST)
     event.message.headers = [("kafka_replyTopic", name), ("kafka_correlationId", b"c-1")]
-    await _handler(outbox, owned={3}).handle(event)  # type: ignore[arg-type]
+    await _handler(outbox, owned={3}).handle(event)
     assert outbox.sent[0]["topic"] == "dlq" and "not a valid Kafka topic name" in outbox.sent[0]["reason"]
     assert outbox.sent[1]["topic"] == "lookup-reply" and outbox.sent[1]["value"]["status"] == "invalid"
     assert [t for t in (m["topic"] for m in outbox.sent) if t not in ("dlq", "lookup-reply")] == []
@@ -140,7 +117,7 @@ async def test_an_unexpected_failure_is_answered_with_an_error_then_acked() -> N
     outbox = FakeOutbox()
     handler = _handler(outbox, owned={3}, source=Exploding())
     event = FakeEvent(REQUEST)
-    await handler.handle(event)  # type: ignore[arg-type]
+    await handler.handle(event)
     await asyncio.wait_for(_until(lambda: outbox.sent), 5)
     outbox.deliver_all()
     await _settle(handler)
@@ -154,7 +131,7 @@ async def test_drain_cancels_what_outlives_the_grace_and_leaves_it_unacked() -> 
     outbox = FakeOutbox()
     handler = _handler(outbox, owned={3}, source=source)
     event = FakeEvent(REQUEST)
-    await handler.handle(event)  # type: ignore[arg-type]
+    await handler.handle(event)
     await asyncio.wait_for(_until(lambda: source.calls), 5)
     assert await handler._pool.drain(0) == 1
     assert event.acks == 0 and outbox.sent == []

@@ -16,7 +16,7 @@ from warmline.stream.lookup_lane import LookupLane, lookup_lane_for
 from warmline.stream.security import KafkaConnection
 from warmline.stream.transport import TunedConsumer
 
-from .test_transport import _consumer, _handed_out, _Message, _Thread
+from .test_transport import _consumer, _handed_out, _message, _Thread
 
 LOOKUP, REKEYED, CALLS = TP("lookup-request", 0), TP("app-lookup-request-repartition", 0), TP("call-started", 0)
 
@@ -79,18 +79,17 @@ class _Wide:
         monkeypatch.setattr(faust_consumer.ThreadDelegateConsumer, "_getmany", getmany)
 
 
-def _with_lane(consumer: TunedConsumer) -> _Lane:
+def _with_lane(committed: dict[TP, int | None] | None = None) -> tuple[TunedConsumer, _Thread, _Lane]:
     lane = _Lane()
-    consumer.app.lookup_lane = lane  # type: ignore[attr-defined]
-    consumer.app.lanes = None  # type: ignore[attr-defined]
+    consumer, thread = _consumer(committed, lookup_lane=lane, lanes=None)
     consumer._wide = None
     consumer._kept = {}
-    return lane
+    return consumer, thread, lane
 
 
 async def test_a_lookup_is_handed_on_while_faust_s_fetch_of_the_rest_waits(monkeypatch: pytest.MonkeyPatch) -> None:
-    consumer, _ = _consumer()
-    lane, wide = _with_lane(consumer), _Wide(monkeypatch)
+    consumer, _, lane = _with_lane()
+    wide = _Wide(monkeypatch)
     lane.put(LOOKUP, 7)
     got = await asyncio.wait_for(consumer._getmany({LOOKUP, REKEYED, CALLS}, 1.0), 10)  # a guard, not a measure
     assert got == {LOOKUP: ["lookup-request@7"]}
@@ -103,8 +102,8 @@ async def test_a_lookup_is_handed_on_while_faust_s_fetch_of_the_rest_waits(monke
 
 
 async def test_what_the_lane_took_for_a_cancelled_call_goes_to_the_next(monkeypatch: pytest.MonkeyPatch) -> None:
-    consumer, _ = _consumer()
-    lane, wide = _with_lane(consumer), _Wide(monkeypatch)
+    consumer, _, lane = _with_lane()
+    wide = _Wide(monkeypatch)
     call = asyncio.ensure_future(consumer._getmany({LOOKUP, CALLS}, 1.0))
     while not wide.asked:
         await asyncio.sleep(0)
@@ -118,8 +117,7 @@ async def test_what_the_lane_took_for_a_cancelled_call_goes_to_the_next(monkeypa
 async def test_the_lane_starts_each_generation_where_the_ledger_does_and_follows_its_refetches(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    consumer, thread = _consumer({LOOKUP: 10, CALLS: 5})
-    lane = _with_lane(consumer)
+    consumer, thread, lane = _with_lane({LOOKUP: 10, CALLS: 5})
     paused: list[Any] = []
 
     class _Aiokafka:
@@ -139,14 +137,13 @@ async def test_the_lane_starts_each_generation_where_the_ledger_does_and_follows
     assert lane.placed == [{LOOKUP: 10}]
     assert paused == [TopicPartition(LOOKUP.topic, 0)]  # Faust's consumer keeps it assigned, not fetched
     # A record past the next offset: the ledger refetches, and the lane is the consumer that must move.
-    assert await _handed_out(consumer, [_Message(LOOKUP, 12)], monkeypatch) == []
+    assert await _handed_out(consumer, [_message(LOOKUP, 12)], monkeypatch) == []
     assert lane.seeks[-1] == {LOOKUP: 10}
     assert consumer._new_offset(LOOKUP) == 10  # nothing committed past what was not handed out
 
 
 def test_lag_of_the_lane_s_partitions_reads_the_lane_s_high_watermark() -> None:
-    consumer, _ = _consumer()
-    lane = _with_lane(consumer)
+    consumer, _, lane = _with_lane()
     consumer._ledger.restart({LOOKUP: 3}, 1)
     lane.high[LOOKUP] = 9
     assert consumer.lag() == {LOOKUP: 6}

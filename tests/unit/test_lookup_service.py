@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Sequence
 
 from warmline.cache import CachePolicy, TableL1, TieredCache
 from warmline.http.responses import STATUS_CODES
 from warmline.lookups import LookupService
-from warmline.models import CacheTier, LookupKey, LookupStatus
+from warmline.models import CacheEntry, CacheTier, LookupKey, LookupStatus
 from warmline.sources.base import Priority, SourceResult
 
 from ..fakes import FakeClock, FakeL2, FakeSource, customer
@@ -66,11 +67,11 @@ class CountingL2(FakeL2):
         self.mgets = 0
         self.gets = 0
 
-    async def mget(self, keys):  # type: ignore[no-untyped-def]
+    async def mget(self, keys: Sequence[LookupKey]) -> list[CacheEntry | None]:
         self.mgets += 1
         return await super().mget(keys)
 
-    async def get(self, key):  # type: ignore[no-untyped-def]
+    async def get(self, key: LookupKey) -> CacheEntry | None:
         self.gets += 1
         return await super().get(key)
 

@@ -24,7 +24,7 @@ from warmline.agents.kafka_io import HandlerPool
 from warmline.lookups import LookupService
 from warmline.metrics import Metrics
 from warmline.models import CacheTier, LookupKey, parse_key
-from warmline.platforms import load_mappings
+from warmline.platforms import PlatformCall, load_mappings
 from warmline.platforms.calls import CallAnswered, platform_payload
 from warmline.platforms.ingress import Dispatch, PlatformIngress
 from warmline.platforms.registry import CallRegistry, CallState, MemoryCallRegistry, RedisCallRegistry
@@ -32,15 +32,14 @@ from warmline.prewarm.bulk import LIVE_POLICY, WarmOrigin
 from warmline.prewarm.warm_at_answer import AnswerStats
 from warmline.sources.base import Priority
 
-from ..fakes import FakeL2, FakeOutbox, FakeOwnership, FakeSource, customer, fake_runtime
-from .test_lookup_handler import FakeEvent
+from ..fakes import FakeEvent, FakeL2, FakeOutbox, FakeOwnership, FakeSource, customer, fake_runtime
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "platforms"
 MAPPINGS = load_mappings()
 CONTACT = "4a573372-1f28-4e26-b97b-000000000001"
 
 
-def _call(fixture: str):  # type: ignore[no-untyped-def]
+def _call(fixture: str) -> PlatformCall:
     (call,) = MAPPINGS.recognize(platform_payload((FIXTURES / fixture).read_bytes()))
     return call
 
@@ -184,7 +183,7 @@ async def test_the_owner_counts_each_answer_once_in_the_tier_it_found() -> None:
     lookups.begin_prewarm(parse_key(warm))
     await _warm_as_call_started(lookups, parse_key(warm))  # warmed at clock 1000
     first = _answered("WT1", warm, queued_at=999.5, answered_at=1030.0)
-    await handler.handle(first)  # type: ignore[arg-type]
+    await handler.handle(first)
     await handler.handle(_answered("WT1", warm, queued_at=999.5, answered_at=1030.0))  # redelivered
     await handler.handle(_answered("WT2", cold, queued_at=None, answered_at=1031.0))  # before its queued event
     assert outbox.sent == [] and first.acks == 1
@@ -199,7 +198,7 @@ async def test_an_answer_for_a_record_only_in_l2_counts_l2() -> None:
     key = parse_key("phone:+14155550103")
     await _warm_as_call_started(lookups, key)
     lookups.cache.l1.delete(str(key))  # as if another worker had warmed it: in L2 only
-    await handler.handle(_answered("WT3", str(key), queued_at=None, answered_at=5.0))  # type: ignore[arg-type]
+    await handler.handle(_answered("WT3", str(key), queued_at=None, answered_at=5.0))
     assert lookups.stats()["warm_at_answer"]["platforms"]["twilio"]["warm"]["l2"] == 1
 
 
@@ -246,7 +245,7 @@ async def test_the_brief_is_checked_for_a_found_caller_at_answer() -> None:
     handler, _, lookups = _owner([0.0], brief_ready, source)
     for key in (known, "phone:+14155550105"):  # the second is in no directory: no one to brief
         await _warm_as_call_started(lookups, parse_key(key))
-        await handler.handle(_answered(f"WT-{key[-3:]}", key, queued_at=None, answered_at=5.0))  # type: ignore[arg-type]
+        await handler.handle(_answered(f"WT-{key[-3:]}", key, queued_at=None, answered_at=5.0))
     snap = lookups.stats()["warm_at_answer"]["platforms"]["twilio"]
     assert asked == [customer().customer_id] and snap["brief_ready_at_answer_ratio"] == 1.0
     assert snap["warm"]["l1"] == 2  # a caller in no directory is a warm negative entry: answered at once

@@ -14,7 +14,7 @@ from warmline.platforms.calls import platform_payload
 from warmline.platforms.ingress import PlatformIngress
 from warmline.platforms.registry import MemoryCallRegistry
 
-from .test_lookup_handler import FakeOwnership
+from ..fakes import FakeOwnership
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "platforms"
 MAPPINGS = load_mappings()
@@ -27,7 +27,9 @@ class _Producer:
         self.sent: list[tuple[str, bytes | None, int | None]] = []
         self.deliveries: list[asyncio.Future[Any]] = []
 
-    async def send(self, topic: str, key: bytes | None, value: bytes, partition: int | None = None) -> Any:
+    async def send(
+        self, topic: str, key: bytes | None, value: bytes, partition: int | None = None
+    ) -> asyncio.Future[Any]:
         self.sent.append((topic, key, partition))
         self.deliveries.append(asyncio.get_running_loop().create_future())
         return self.deliveries[-1]
@@ -39,7 +41,7 @@ def _calls(fixture: str) -> Any:
 
 def _store(producer: _Producer) -> tuple[EventStore, PlatformIngress]:
     ingress = PlatformIngress(MAPPINGS, MemoryCallRegistry(), "US")
-    return EventStore(ingress, producer, FakeOwnership(set()), "app-call-started-repartition"), ingress  # type: ignore[arg-type]  # fakes
+    return EventStore(ingress, producer, FakeOwnership(set()), "app-call-started-repartition"), ingress
 
 
 async def test_the_answer_waits_until_the_broker_has_the_record() -> None:

@@ -16,14 +16,13 @@ from warmline.agents.call_started import CallStartedHandler
 from warmline.agents.kafka_io import HandlerPool
 from warmline.errors import MappingError
 from warmline.metrics import Metrics
-from warmline.platforms import CallEventKind, load_mappings
+from warmline.platforms import CallEventKind, PlatformCall, load_mappings
 from warmline.platforms.calls import as_call_started, platform_payload
 from warmline.platforms.ingress import PlatformIngress
 from warmline.platforms.mapping import resolve
 from warmline.platforms.registry import MemoryCallRegistry
 
-from ..fakes import FakeL2, FakeOutbox, FakeOwnership, fake_runtime
-from .test_lookup_handler import FakeEvent
+from ..fakes import FakeEvent, FakeL2, FakeOutbox, FakeOwnership, fake_runtime
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "platforms"
 MAPPINGS = load_mappings()
@@ -31,7 +30,7 @@ CONNECT_ARN = "arn:aws:connect:us-west-2:111122223333:instance"
 CONNECT_QUEUE = f"{CONNECT_ARN}/c8c0e68d-2200-4265-82c0-000000000000/queue/aaaaaaaa-bbbb-cccc-dddd-000000000000"
 
 
-def _calls(name: str) -> list:  # type: ignore[type-arg]
+def _calls(name: str) -> list[PlatformCall]:
     return MAPPINGS.recognize(platform_payload((FIXTURES / name).read_bytes()))
 
 
@@ -157,7 +156,7 @@ async def test_a_platform_event_on_call_started_goes_to_its_owner_as_call_starte
     outbox = FakeOutbox()
     handler = _handler(outbox)
     event = _event((FIXTURES / "genesys_acd_start.json").read_bytes())
-    await handler.handle(event)  # type: ignore[arg-type]
+    await handler.handle(event)
     (sent,) = outbox.sent
     assert sent["topic"] == "call-started-repartition" and sent["key"] == b"phone:+13175550142"
     assert sent["partition"] == 3 and sent["value"]["call_id"] == "8f3c6a1e-0000-0000-0000-00000000c0de"
@@ -172,8 +171,8 @@ async def test_an_answered_event_goes_to_its_owner_and_strangers_are_dead_letter
     handler = _handler(outbox)
     answered = _event((FIXTURES / "genesys_user_start.json").read_bytes())
     stranger = _event(orjson.dumps({"hello": "world"}))
-    await handler.handle(answered)  # type: ignore[arg-type]
-    await handler.handle(stranger)  # type: ignore[arg-type]
+    await handler.handle(answered)
+    await handler.handle(stranger)
     to_owner, dead = outbox.sent
     assert to_owner["topic"] == "call-started-repartition" and to_owner["key"] == b"phone:+13175550142"
     assert to_owner["value"]["type"] == "call-answered" and to_owner["value"]["agent"] == "agent-77"

@@ -7,6 +7,10 @@ from warmline.resilience import BreakerState, CircuitBreaker
 from ..fakes import FakeClock
 
 
+def _state(b: CircuitBreaker) -> BreakerState:
+    return b.state  # read afresh: mypy would keep an asserted state narrowed across b's method calls
+
+
 def test_opens_after_threshold_and_probes_after_reset() -> None:
     clock = FakeClock(0)
     changes: list[BreakerState] = []
@@ -14,15 +18,15 @@ def test_opens_after_threshold_and_probes_after_reset() -> None:
     for _ in range(2):
         assert b.allow()
         b.failure()
-    assert b.state is BreakerState.CLOSED
+    assert _state(b) is BreakerState.CLOSED
     b.failure()
-    assert b.state is BreakerState.OPEN
+    assert _state(b) is BreakerState.OPEN
     assert not b.allow()
     clock.advance(5)
     assert b.allow()  # the one probe
     assert not b.allow()  # a second caller waits for the probe's verdict
     b.success()
-    assert b.state is BreakerState.CLOSED
+    assert _state(b) is BreakerState.CLOSED
     assert changes == [BreakerState.OPEN, BreakerState.HALF_OPEN, BreakerState.CLOSED]
 
 

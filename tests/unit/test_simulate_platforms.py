@@ -11,7 +11,7 @@ import pytest
 from aiohttp import web
 from aiohttp.test_utils import TestServer
 
-from warmline.commands.simulate_platforms import PLATFORMS, Body, call_id_for, platform_event, simulate_platform
+from warmline.commands.simulate_platforms import PLATFORMS, Body, Kind, call_id_for, platform_event, simulate_platform
 from warmline.commands.simulator import Callers, SimConfig
 from warmline.platforms import load_mappings
 from warmline.platforms.calls import platform_payload
@@ -22,9 +22,9 @@ AT = datetime(2026, 12, 5, 9, 30, tzinfo=UTC)
 
 @pytest.mark.parametrize("platform", PLATFORMS)
 @pytest.mark.parametrize("kind", ["queued", "answered", "ended"])
-def test_each_simulated_event_is_recognised_as_its_kind(platform: str, kind: str) -> None:
+def test_each_simulated_event_is_recognised_as_its_kind(platform: str, kind: Kind) -> None:
     call_id = call_id_for(platform, 7, "0123456789abcdef")
-    body = platform_event(platform, kind, call_id, "+14155550123", AT)  # type: ignore[arg-type]
+    body = platform_event(platform, kind, call_id, "+14155550123", AT)
     (call,) = MAPPINGS.recognize(platform_payload(body.data), platform)
     assert (call.kind.value, call.call_id, call.at) == (kind, call_id, AT)
     numbered = kind == "queued" or (kind == "answered" and platform != "connect")  # Connect's EventBridge: none

@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import asyncio
 import random
+from collections.abc import Sequence
 
 import pytest
 
 from warmline.cache import CachePolicy, TableL1, TieredCache
 from warmline.errors import SourceUnavailable
-from warmline.models import CacheTier, LookupKey, normalize
+from warmline.models import CacheEntry, CacheTier, LookupKey, normalize
 from warmline.sources.base import Priority, SourceResult
 
 from ..fakes import FakeClock, FakeL2, FakeSource, customer
@@ -148,15 +149,15 @@ class BatchCountingL2(FakeL2):
         super().__init__()
         self.mgets = self.puts = self.put_manys = 0
 
-    async def mget(self, keys):  # type: ignore[no-untyped-def]
+    async def mget(self, keys: Sequence[LookupKey]) -> list[CacheEntry | None]:
         self.mgets += 1
         return await super().mget(keys)
 
-    async def put(self, key, entry, keep_s):  # type: ignore[no-untyped-def]
+    async def put(self, key: LookupKey, entry: CacheEntry, keep_s: float) -> None:
         self.puts += 1
         await super().put(key, entry, keep_s)
 
-    async def put_many(self, items):  # type: ignore[no-untyped-def]
+    async def put_many(self, items: Sequence[tuple[LookupKey, CacheEntry, float]]) -> None:
         self.put_manys += 1
         await super().put_many(items)
 

@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
+from types import SimpleNamespace
 
 import pytest
-from faust.types import TP
+from faust.types import TP, Message
 
 from warmline.stream.transport import TunedConsumer, from_the_beginning
 
@@ -19,17 +20,18 @@ def test_negative_offsets_mean_the_beginning() -> None:
 INPUT, OTHER_INPUT, CHANGELOG = TP("lookup-request", 0), TP("lookup-request", 1), TP("l1-changelog", 0)
 
 
-class _Message:
-    def __init__(self, tp: TP, offset: int, generation: int | None = None) -> None:
-        self.tp, self.topic, self.offset, self.acked = tp, tp.topic, offset, False
-        self.generation_id = generation
-        self.tracked = False  # a stream sets it when it hands the event to an agent
+def _message(tp: TP, offset: int, generation: int | None = None) -> Message:
+    """A fetched record as Faust's consumer holds it: not yet tracked (a stream sets that when it
+    hands the event to an agent)."""
+    message = Message(tp.topic, tp.partition, offset, 0.0, 0, None, None, b"", None, tp=tp, generation_id=generation)
+    message.tracked = False
+    return message
 
 
-def _handled(consumer: TunedConsumer, message: _Message) -> bool:
+def _handled(consumer: TunedConsumer, message: Message) -> bool:
     """An agent took *message* from its stream and is done with it."""
     message.tracked = True
-    return consumer.ack(message)  # type: ignore[arg-type]
+    return consumer.ack(message)
 
 
 class _Topics:
@@ -41,7 +43,8 @@ class _Thread:
     """The consumer thread: committed offsets, the assignment, and the seeks asked of it."""
 
     def __init__(self, committed: dict[TP, int | None]) -> None:
-        self.committed, self.seeks = committed, []  # type: list[dict[TP, int]]
+        self.committed = committed
+        self.seeks: list[dict[TP, int]] = []
         self.assigned: set[TP] = set(committed)
         self.seek_error: Exception | None = None
         # What happens while aiokafka looks the commits up (one request per partition): the
@@ -66,27 +69,34 @@ class _Thread:
         return dict.fromkeys(partitions, 3)
 
 
+def bare_consumer(app: SimpleNamespace, thread: object) -> TunedConsumer:
+    """A TunedConsumer made without Faust's __init__ (no app, no broker): *app* and *thread* stand in
+    for Faust's app and aiokafka's consumer thread, with only what the code under test reads."""
+    consumer = TunedConsumer.__new__(TunedConsumer)
+    consumer.app = app  # type: ignore[assignment]  # a stand-in for Faust's app: a concrete class, no Protocol
+    consumer._thread = thread  # type: ignore[assignment]  # a stand-in for aiokafka's consumer thread, likewise
+    return consumer
+
+
 def _consumer(
-    committed: dict[TP, int | None] | None = None, clock: Callable[[], float] = time.monotonic
+    committed: dict[TP, int | None] | None = None, clock: Callable[[], float] = time.monotonic, **app: object
 ) -> tuple[TunedConsumer, _Thread]:
     """A TunedConsumer with the bookkeeping Faust's ack and commit read, over a fake thread (no app, no broker)."""
     from collections import defaultdict
-    from types import SimpleNamespace
 
     from intervaltree import IntervalTree
 
     from warmline.stream.delivery import DeliveryLedger
 
-    consumer = TunedConsumer.__new__(TunedConsumer)
-    consumer.app = SimpleNamespace(topics=_Topics(), consumer_generation_id=1)  # type: ignore[assignment]
-    consumer._thread = thread = _Thread(committed or {})
+    thread = _Thread(committed or {})
+    consumer = bare_consumer(SimpleNamespace(topics=_Topics(), consumer_generation_id=1, **app), thread)
     consumer._ledger = DeliveryLedger(clock)
     consumer._rewinding = None
     consumer._acked = defaultdict(list)
     consumer._acked_index = defaultdict(set)
     consumer._gap = defaultdict(IntervalTree)
     consumer._committed_offset = defaultdict(lambda: None)
-    consumer._unacked_messages = set()  # type: ignore[assignment]  # Faust's is a WeakSet of Messages
+    consumer._unacked_messages = set()  # Faust's is a WeakSet of Messages
     consumer._n_acked = 0
     consumer._waiting_for_ack = None
     consumer._read_offset = defaultdict(lambda: None)
@@ -99,11 +109,11 @@ async def _rebalance(consumer: TunedConsumer, thread: _Thread, committed: dict[T
     thread.committed, thread.assigned = dict(committed), set(committed)
 
 
-async def _handed_out(consumer: TunedConsumer, batch: list[_Message], monkeypatch: pytest.MonkeyPatch) -> list[int]:
+async def _handed_out(consumer: TunedConsumer, batch: list[Message], monkeypatch: pytest.MonkeyPatch) -> list[int]:
     """The offsets TunedConsumer.getmany hands out of *batch* (what Faust's own getmany yields)."""
     from faust.transport.drivers import aiokafka as faust_aiokafka
 
-    async def faust_getmany(self: TunedConsumer, timeout: float):  # type: ignore[no-untyped-def]
+    async def faust_getmany(self: TunedConsumer, timeout: float) -> AsyncIterator[tuple[TP, Message]]:
         for message in batch:
             if message.generation_id is None:  # Faust labels a record when it converts it, after the fetch
                 message.generation_id = consumer.app.consumer_generation_id
@@ -118,11 +128,11 @@ async def test_a_batch_from_before_the_seek_is_fetched_again(monkeypatch: pytest
     # from 25 before the seek. Faust alone delivers it, marks 11..24 as a gap and commits past them.
     consumer, thread = _consumer({INPUT: 10, CHANGELOG: None})
     await consumer.seek_to_committed()
-    stale = [_Message(INPUT, 25), _Message(CHANGELOG, 7), _Message(INPUT, 26)]
+    stale = [_message(INPUT, 25), _message(CHANGELOG, 7), _message(INPUT, 26)]
     assert await _handed_out(consumer, stale, monkeypatch) == [7]  # the changelog is not ledgered
     assert thread.seeks == [{INPUT: 10}, {INPUT: 10}]  # the start, then the refetch
     assert consumer._new_offset(INPUT) == 10
-    assert await _handed_out(consumer, [_Message(INPUT, 10), _Message(INPUT, 11)], monkeypatch) == [10, 11]
+    assert await _handed_out(consumer, [_message(INPUT, 10), _message(INPUT, 11)], monkeypatch) == [10, 11]
 
 
 async def test_a_partition_without_a_commit_starts_over_where_the_last_generation_stopped(
@@ -133,7 +143,7 @@ async def test_a_partition_without_a_commit_starts_over_where_the_last_generatio
     consumer, thread = _consumer({INPUT: None, OTHER_INPUT: None})
     await consumer.seek_to_committed()  # first assignment: both start at their earliest offset (3)
     assert thread.seeks == [{INPUT: 3, OTHER_INPUT: 3}]
-    five, six = _Message(INPUT, 5), _Message(INPUT, 6)
+    five, six = _message(INPUT, 5), _message(INPUT, 6)
     await consumer.seek_wait({INPUT: 5})
     assert await _handed_out(consumer, [five, six], monkeypatch) == [5, 6]
     _handled(consumer, five)
@@ -141,7 +151,7 @@ async def test_a_partition_without_a_commit_starts_over_where_the_last_generatio
     await _rebalance(consumer, thread, {INPUT: None, OTHER_INPUT: None})  # kept both; still nothing committed
     await consumer.seek_to_committed()
     assert {tp: offset for seek in thread.seeks for tp, offset in seek.items()} == {INPUT: 6, OTHER_INPUT: 3}
-    fetched_again = [_Message(INPUT, 6), _Message(INPUT, 7)]  # fetched in the new generation
+    fetched_again = [_message(INPUT, 6), _message(INPUT, 7)]  # fetched in the new generation
     assert await _handed_out(consumer, fetched_again, monkeypatch) == [6, 7]
 
 
@@ -150,10 +160,10 @@ async def test_records_before_the_seek_after_an_assignment_are_not_handed_out(mo
     # consumer stood at the log end (136) while 104..135 were never handled (a SIGSTOP fault lost
     # them when 136 became the partition's start). Nothing is handed out before the seek.
     consumer, thread = _consumer({INPUT: 104})
-    assert await _handed_out(consumer, [_Message(INPUT, 136), _Message(INPUT, 137)], monkeypatch) == []
+    assert await _handed_out(consumer, [_message(INPUT, 136), _message(INPUT, 137)], monkeypatch) == []
     await consumer.seek_to_committed()
     assert thread.seeks == [{INPUT: 104}] and consumer._new_offset(INPUT) == 104
-    assert await _handed_out(consumer, [_Message(INPUT, 104)], monkeypatch) == [104]
+    assert await _handed_out(consumer, [_message(INPUT, 104)], monkeypatch) == [104]
 
 
 async def test_a_partition_kept_through_a_rebalance_goes_on_from_what_is_done(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -161,14 +171,14 @@ async def test_a_partition_kept_through_a_rebalance_goes_on_from_what_is_done(mo
     # what this consumer knows is done: it goes on from 12, not from 10 (two duplicates fewer).
     consumer, thread = _consumer({INPUT: 10})
     await consumer.seek_to_committed()
-    batch = [_Message(INPUT, offset) for offset in (10, 11, 12, 13)]
+    batch = [_message(INPUT, offset) for offset in (10, 11, 12, 13)]
     assert await _handed_out(consumer, batch, monkeypatch) == [10, 11, 12, 13]
     _handled(consumer, batch[0])
     _handled(consumer, batch[1])
     await _rebalance(consumer, thread, {INPUT: 10})
     await consumer.seek_to_committed()
     assert thread.seeks[-1] == {INPUT: 12}
-    fetched_again = [_Message(INPUT, 12), _Message(INPUT, 13)]
+    fetched_again = [_message(INPUT, 12), _message(INPUT, 13)]
     assert await _handed_out(consumer, fetched_again, monkeypatch) == [12, 13]
 
 
@@ -178,9 +188,9 @@ async def test_what_a_stream_skips_unhandled_is_not_done(monkeypatch: pytest.Mon
     # resumed past after the rebalance, though no agent handled it.
     consumer, thread = _consumer({INPUT: 10})
     await consumer.seek_to_committed()
-    batch = [_Message(INPUT, 10), _Message(INPUT, 11)]
+    batch = [_message(INPUT, 10), _message(INPUT, 11)]
     assert await _handed_out(consumer, batch, monkeypatch) == [10, 11]
-    consumer.ack(batch[0])  # type: ignore[arg-type]  # skipped by the stream
+    consumer.ack(batch[0])  # skipped by the stream
     assert _handled(consumer, batch[1])
     assert consumer._new_offset(INPUT) == 10
     await _rebalance(consumer, thread, {INPUT: 10})
@@ -193,7 +203,7 @@ async def test_a_start_whose_seek_is_not_confirmed_is_kept(monkeypatch: pytest.M
 
     consumer, thread = _consumer({INPUT: 10})
     await consumer.seek_to_committed()
-    batch = [_Message(INPUT, offset) for offset in (10, 11, 12)]
+    batch = [_message(INPUT, offset) for offset in (10, 11, 12)]
     assert await _handed_out(consumer, batch, monkeypatch) == [10, 11, 12]
     for message in batch[:2]:
         _handled(consumer, message)
@@ -201,7 +211,7 @@ async def test_a_start_whose_seek_is_not_confirmed_is_kept(monkeypatch: pytest.M
     await _rebalance(consumer, thread, {INPUT: 10})
     await consumer.seek_to_committed()
     assert thread.seeks[-1] == {INPUT: 12}
-    stale = [_Message(INPUT, 20), _Message(INPUT, 21)]  # fetched before the seek: not a new course
+    stale = [_message(INPUT, 20), _message(INPUT, 21)]  # fetched before the seek: not a new course
     assert await _handed_out(consumer, stale, monkeypatch) == []
     assert consumer._ledger.next_offset(INPUT) == 12
 
@@ -215,7 +225,7 @@ async def test_a_commit_never_passes_a_message_still_being_handled(
     consumer, _ = _consumer({INPUT: committed})
     await consumer.seek_to_committed()
     await consumer.seek_wait({INPUT: 10})
-    batch = [_Message(INPUT, offset) for offset in (10, 11, 12, 13)]
+    batch = [_message(INPUT, offset) for offset in (10, 11, 12, 13)]
     assert await _handed_out(consumer, batch, monkeypatch) == [10, 11, 12, 13]
     for message in batch[1:]:
         assert _handled(consumer, message)
@@ -243,7 +253,7 @@ async def test_a_record_handed_out_and_never_acked_is_reported_with_its_age(monk
     now = [50.0]
     consumer, _ = _consumer({INPUT: 10}, clock=lambda: now[0])
     await consumer.seek_to_committed()
-    batch = [_Message(INPUT, 10), _Message(INPUT, 11)]
+    batch = [_message(INPUT, 10), _message(INPUT, 11)]
     assert await _handed_out(consumer, batch, monkeypatch) == [10, 11]
     _handled(consumer, batch[1])  # 10 hangs in its handler
     now[0] = 125.0
@@ -258,13 +268,11 @@ async def test_a_record_handed_out_and_never_acked_is_reported_with_its_age(monk
 
 
 async def test_the_metric_reads_the_app_s_consumer_and_creates_none(monkeypatch: pytest.MonkeyPatch) -> None:
-    from types import SimpleNamespace
-
     from warmline.stream.transport import oldest_unacked_of
 
     consumer, _ = _consumer({INPUT: 10}, clock=lambda: 5.0)
     await consumer.seek_to_committed()
-    assert await _handed_out(consumer, [_Message(INPUT, 10)], monkeypatch) == [10]
+    assert await _handed_out(consumer, [_message(INPUT, 10)], monkeypatch) == [10]
     assert oldest_unacked_of(SimpleNamespace(_consumer=consumer)) == {INPUT: (10, 5.0)}
     app = SimpleNamespace(_consumer=None)
     assert oldest_unacked_of(app) == {} and app._consumer is None
@@ -281,13 +289,13 @@ async def test_records_fetched_at_the_commit_before_the_restart_are_fetched_agai
     early: list[int] = []
 
     async def fetcher_runs() -> None:
-        early.extend(await _handed_out(consumer, [_Message(INPUT, 104), _Message(INPUT, 105)], monkeypatch))
+        early.extend(await _handed_out(consumer, [_message(INPUT, 104), _message(INPUT, 105)], monkeypatch))
 
     thread.during_seek_to_committed = fetcher_runs
     await consumer.seek_to_committed()
     assert early == []  # the start was not known yet
     assert thread.seeks == [{INPUT: 104}]  # so the consumer goes back to it after the restart
-    assert await _handed_out(consumer, [_Message(INPUT, 104), _Message(INPUT, 105)], monkeypatch) == [104, 105]
+    assert await _handed_out(consumer, [_message(INPUT, 104), _message(INPUT, 105)], monkeypatch) == [104, 105]
 
 
 async def test_a_seek_begun_in_an_older_generation_changes_nothing(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -297,7 +305,7 @@ async def test_a_seek_begun_in_an_older_generation_changes_nothing(monkeypatch: 
     # stale mark would later be a start past records nobody handled) nor drop OTHER_INPUT.
     consumer, thread = _consumer({INPUT: 10, OTHER_INPUT: 0})
     await consumer.seek_to_committed()
-    assert await _handed_out(consumer, [_Message(INPUT, 10)], monkeypatch) == [10]
+    assert await _handed_out(consumer, [_message(INPUT, 10)], monkeypatch) == [10]
 
     async def generation_two_is_assigned_and_sought() -> None:
         thread.during_seek_to_committed = None
@@ -309,7 +317,7 @@ async def test_a_seek_begun_in_an_older_generation_changes_nothing(monkeypatch: 
     await consumer.seek_to_committed()  # the older one, ending last
     assert thread.seeks == [{OTHER_INPUT: 5}]  # generation 2's seek only
     assert consumer._ledger.next_offset(INPUT) is None  # INPUT is not ours any more
-    assert await _handed_out(consumer, [_Message(OTHER_INPUT, 5)], monkeypatch) == [5]
+    assert await _handed_out(consumer, [_message(OTHER_INPUT, 5)], monkeypatch) == [5]
 
 
 async def test_a_partition_handed_away_and_given_back_starts_from_the_group_s_commit(
@@ -317,7 +325,7 @@ async def test_a_partition_handed_away_and_given_back_starts_from_the_group_s_co
 ) -> None:
     consumer, thread = _consumer({INPUT: 10, OTHER_INPUT: 0})
     await consumer.seek_to_committed()
-    batch = [_Message(INPUT, offset) for offset in (10, 11, 12)]
+    batch = [_message(INPUT, offset) for offset in (10, 11, 12)]
     assert await _handed_out(consumer, batch, monkeypatch) == [10, 11, 12]
     for message in batch:
         _handled(consumer, message)
@@ -333,9 +341,9 @@ async def test_records_of_a_new_generation_wait_for_its_seek(monkeypatch: pytest
     consumer, thread = _consumer({INPUT: 10})
     await consumer.seek_to_committed()
     await _rebalance(consumer, thread, {INPUT: 10})  # kept, but generation 2 has not sought yet
-    assert await _handed_out(consumer, [_Message(INPUT, 10), _Message(INPUT, 11)], monkeypatch) == []
+    assert await _handed_out(consumer, [_message(INPUT, 10), _message(INPUT, 11)], monkeypatch) == []
     await consumer.seek_to_committed()
-    assert await _handed_out(consumer, [_Message(INPUT, 10), _Message(INPUT, 11)], monkeypatch) == [10, 11]
+    assert await _handed_out(consumer, [_message(INPUT, 10), _message(INPUT, 11)], monkeypatch) == [10, 11]
 
 
 async def test_a_jump_is_crossed_only_after_a_refetch_that_happened(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -344,7 +352,7 @@ async def test_a_jump_is_crossed_only_after_a_refetch_that_happened(monkeypatch:
     consumer, thread = _consumer({INPUT: 10})
     await consumer.seek_to_committed()
     thread.seek_error = KafkaTimeoutError()
-    jump = [_Message(INPUT, 14)]
+    jump = [_message(INPUT, 14)]
     assert await _handed_out(consumer, jump, monkeypatch) == []  # refetch asked, not confirmed
     assert await _handed_out(consumer, jump, monkeypatch) == []  # so 14 again is no proof of a gap
     thread.seek_error = None
@@ -357,8 +365,8 @@ def _flow_events(consumer: TunedConsumer) -> None:
     import asyncio
 
     consumer.flow_active = False
-    consumer.can_resume_flow = asyncio.Event()  # type: ignore[assignment]
-    consumer.suspend_flow = asyncio.Event()  # type: ignore[assignment]
+    consumer.can_resume_flow = asyncio.Event()
+    consumer.suspend_flow = asyncio.Event()
 
 
 async def test_a_flow_resume_hands_out_again_what_it_threw_away(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -368,7 +376,7 @@ async def test_a_flow_resume_hands_out_again_what_it_threw_away(monkeypatch: pyt
     consumer, thread = _consumer({INPUT: 10})
     _flow_events(consumer)
     await consumer.seek_to_committed()
-    batch = [_Message(INPUT, offset) for offset in (10, 11, 12)]
+    batch = [_message(INPUT, offset) for offset in (10, 11, 12)]
     assert await _handed_out(consumer, batch, monkeypatch) == [10, 11, 12]
     _handled(consumer, batch[0])  # an agent had taken 10; 11 and 12 were still queued
     consumer.resume_flow()
@@ -403,9 +411,9 @@ async def test_a_poll_that_spans_a_rebalance_counts_its_records_for_their_own_ge
     await _rebalance(consumer, thread, {INPUT: 10})
     await consumer.seek_to_committed()
     thread.seeks.clear()
-    assert await _handed_out(consumer, [_Message(INPUT, 10, generation=1)], monkeypatch) == []
+    assert await _handed_out(consumer, [_message(INPUT, 10, generation=1)], monkeypatch) == []
     assert thread.seeks == [{INPUT: 10}]
-    assert await _handed_out(consumer, [_Message(INPUT, 10, generation=2)], monkeypatch) == [10]
+    assert await _handed_out(consumer, [_message(INPUT, 10, generation=2)], monkeypatch) == [10]
 
 
 async def test_faust_s_read_offset_filter_is_off_for_what_the_ledger_hands_out(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -414,7 +422,7 @@ async def test_faust_s_read_offset_filter_is_off_for_what_the_ledger_hands_out(m
     consumer, _ = _consumer({INPUT: 10})
     await consumer.seek_to_committed()
     consumer._read_offset[INPUT] = 50
-    assert await _handed_out(consumer, [_Message(INPUT, 10)], monkeypatch) == [10]
+    assert await _handed_out(consumer, [_message(INPUT, 10)], monkeypatch) == [10]
     assert consumer._read_offset[INPUT] is None
 
 

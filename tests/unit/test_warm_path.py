@@ -24,8 +24,7 @@ from warmline.prewarm.scheduler import VipRunner
 from warmline.prewarm.vip_lists import VipWatcher
 from warmline.sources.base import Priority, SourceResult
 
-from ..fakes import FakeClock, FakeSource, customer
-from .test_lookup_handler import FakeOwnership
+from ..fakes import FakeClock, FakeOwnership, FakeSource, customer
 
 KEYS = [f"customer_id:C-{i}" for i in range(4)]
 
@@ -68,7 +67,7 @@ async def test_a_vip_run_retries_through_warm_many_and_is_counted_as_vip(tmp_pat
     lookups, metrics = _lookups(source)
     vip_file = tmp_path / "vip.yaml"
     vip_file.write_text(f"lists: [{{name: gold, keys: {KEYS[:3]!r}}}]\n")
-    runner = VipRunner(lookups, VipWatcher(vip_file), FakeOwnership({3}))  # type: ignore[arg-type]  # a fake
+    runner = VipRunner(lookups, VipWatcher(vip_file), FakeOwnership({3}))
     runner.on_rebalanced()
     assert runner._task is not None
     job = await runner._task

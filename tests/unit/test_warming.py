@@ -50,7 +50,7 @@ async def test_warm_many_reports_each_outcome_in_input_order() -> None:
     cache = _cache(source)
     await cache.get(normalize("customer_id", "C-0"))
     keys = parse_keys([*IDS[:12], "fax:1"], "US")
-    seen = []
+    seen: list[WarmItem] = []
     job = await _warm(cache, keys, seen.append, concurrency=4)
     outcomes = [i.outcome for i in job.items if i]
     assert outcomes[0] is WarmOutcome.FRESH
@@ -68,7 +68,7 @@ async def test_warm_many_reports_each_outcome_in_input_order() -> None:
     assert len(seen) == 13 and stats["p99_ms"] is not None
 
 
-async def test_bounded_concurrency_and_speedup() -> None:
+async def test_bounded_concurrency_and_speedup(monkeypatch: pytest.MonkeyPatch) -> None:
     source = FakeSource({k: customer() for k in IDS}, delay_s=0.05)
     running = peak = 0
     original = source.lookup
@@ -82,13 +82,13 @@ async def test_bounded_concurrency_and_speedup() -> None:
         finally:
             running -= 1
 
-    source.lookup = counting  # type: ignore[method-assign]
+    monkeypatch.setattr(source, "lookup", counting)
     job = await _warm(_cache(source), parse_keys(IDS, "US"), concurrency=5)
     assert peak == 5  # five in flight at once (the speed-up), never more (the bound)
     assert job.stats()["warmed"] == len(IDS)
 
 
-async def test_transient_failures_are_retried_and_isolated() -> None:
+async def test_transient_failures_are_retried_and_isolated(monkeypatch: pytest.MonkeyPatch) -> None:
     source = FakeSource({k: customer() for k in IDS[:3]})
     failures = {IDS[0]: 2, IDS[1]: 99}
     original = source.lookup
@@ -99,12 +99,12 @@ async def test_transient_failures_are_retried_and_isolated() -> None:
             raise SourceUnavailable("blip")
         return await original(key)
 
-    source.lookup = flaky  # type: ignore[method-assign]
+    monkeypatch.setattr(source, "lookup", flaky)
     job = await _warm(_cache(source), parse_keys(IDS[:3], "US"), attempts=3)
     assert [i.outcome for i in job.items if i] == [WarmOutcome.WARMED, WarmOutcome.FAILED, WarmOutcome.WARMED]
 
 
-async def test_more_keys_than_the_concurrency_are_retried_in_their_slot() -> None:
+async def test_more_keys_than_the_concurrency_are_retried_in_their_slot(monkeypatch: pytest.MonkeyPatch) -> None:
     source = FakeSource({k: customer() for k in IDS[:6]})
     failures = {IDS[4]: 1}
     original = source.lookup
@@ -115,7 +115,7 @@ async def test_more_keys_than_the_concurrency_are_retried_in_their_slot() -> Non
             raise SourceUnavailable("blip")
         return await original(key)
 
-    source.lookup = flaky  # type: ignore[method-assign]
+    monkeypatch.setattr(source, "lookup", flaky)
     job = await _warm(_cache(source), parse_keys(IDS[:6], "US"), concurrency=2, attempts=2)
     assert [i.outcome for i in job.items if i] == [WarmOutcome.WARMED] * 6
     assert source.calls.count(IDS[4]) == 1 and failures[IDS[4]] == 0  # failed once (not counted), then warmed

@@ -8,8 +8,6 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-from faust.types import EventT
-
 from ..errors import InvalidMessage, RegistryUnavailable
 from ..lookups import LookupService
 from ..metrics import Metrics
@@ -22,7 +20,16 @@ from ..sources import Priority
 from ..stream.app import StreamApp
 from ..stream.ownership import Ownership
 from .batcher import Batcher
-from .kafka_io import Delivery, Handle, HandlerPool, KafkaOutbox, Outbox, ack_when_delivered, attach_routed
+from .kafka_io import (
+    Delivery,
+    Handle,
+    HandlerPool,
+    InboundEvent,
+    KafkaOutbox,
+    Outbox,
+    ack_when_delivered,
+    attach_routed,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -66,11 +73,11 @@ class CallStartedHandler:
         self._platforms = platforms
         self._counters: dict[tuple[str, str], Any] = {}
         self._restoring: set[asyncio.Future[None]] = set()
-        self._batch: Batcher[tuple[EventT[bytes], LookupKey]] = Batcher(
+        self._batch: Batcher[tuple[InboundEvent, LookupKey]] = Batcher(
             WARM_BATCH_SIZE, WARM_BATCH_WITHIN_S, self._warm_batch
         )
 
-    async def handle(self, event: EventT[bytes]) -> None:
+    async def handle(self, event: InboundEvent) -> None:
         """Warm, re-key, or dead-letter *event* (warmline's CallStarted, or a platform's own event)."""
         try:
             call = parse(CallStarted, event.message.value)
@@ -99,7 +106,7 @@ class CallStartedHandler:
         # burst pays one MGET and one L2 pipeline per batch instead of per event.
         await self._batch.add((event, key))
 
-    async def _platform_event(self, event: EventT[bytes], not_ours: str) -> None:
+    async def _platform_event(self, event: InboundEvent, not_ours: str) -> None:
         """A platform's own event (Amazon Connect, Genesys, Twilio, a user mapping) on the foreign
         topic: each call goes to its caller's owner through the repartition topic (queued: as
         warmline's CallStarted; answered: as CallAnswered; one without a number waits in the call
@@ -147,7 +154,7 @@ class CallStartedHandler:
             key = d.owner_key.encode()
             deliveries.append(await self._outbox.send(self._repartition_topic, key, d.record, partition=partition))
 
-    async def _answered(self, event: EventT[bytes], answered: CallAnswered, platforms: PlatformIngress) -> None:
+    async def _answered(self, event: InboundEvent, answered: CallAnswered, platforms: PlatformIngress) -> None:
         """On the caller's owner: was the record warm when the agent picked up? Each call counts once."""
         stats = self._lookups.warmth.answers
         try:
@@ -184,7 +191,7 @@ class CallStartedHandler:
             return None
         return await platforms.brief_ready(customer)
 
-    async def _warm_batch(self, items: list[tuple[EventT[bytes], LookupKey]]) -> None:
+    async def _warm_batch(self, items: list[tuple[InboundEvent, LookupKey]]) -> None:
         """Warm a batch of keys with one MGET and one L2 pipeline; ack each event once its key is done."""
         keys = list(dict.fromkeys(key for _, key in items))  # a caller who called twice is fetched once
 
@@ -208,7 +215,7 @@ class CallStartedHandler:
 
         await self._pool.spawn_batch([event for event, _ in items], warm, failed)
 
-    def _count(self, event: EventT[bytes], outcome: str) -> None:
+    def _count(self, event: InboundEvent, outcome: str) -> None:
         # .labels() hashes and locks on every call: keep the child counters (few topics × outcomes).
         topic = event.message.topic
         counter = self._counters.get((topic, outcome))

@@ -11,14 +11,21 @@ from __future__ import annotations
 import asyncio
 import logging
 
-from faust.types import EventT
-
 from ..errors import InvalidMessage
 from ..lookups import LookupService
 from ..models import CustomerChanged, KeyKind, normalize, parse, parse_key
 from ..stream.app import StreamApp
 from ..stream.ownership import Ownership
-from .kafka_io import Delivery, Handle, HandlerPool, KafkaOutbox, Outbox, ack_when_delivered, attach_routed
+from .kafka_io import (
+    Delivery,
+    Handle,
+    HandlerPool,
+    InboundEvent,
+    KafkaOutbox,
+    Outbox,
+    ack_when_delivered,
+    attach_routed,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -35,7 +42,7 @@ class InvalidationHandler:
         self._repartition_topic = repartition_topic
         self._rekeyed = rekeyed
 
-    async def handle(self, event: EventT[bytes]) -> None:
+    async def handle(self, event: InboundEvent) -> None:
         """Drop what the event names; fan out to the owners of related keys."""
         msg = event.message
         region = self._lookups.region
@@ -56,7 +63,7 @@ class InvalidationHandler:
         fan_out = [await self._rekey(event, str(other)) for other in related]
         ack_when_delivered(event, asyncio.gather(*fan_out))  # acked once every owner has its copy
 
-    async def _rekey(self, event: EventT[bytes], owner_key: str) -> Delivery:
+    async def _rekey(self, event: InboundEvent, owner_key: str) -> Delivery:
         partition = self._ownership.partition_of(owner_key)
         return await self._outbox.rekey(event, self._repartition_topic, owner_key, partition)
 

@@ -10,18 +10,70 @@ from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol
 
-from faust.types import EventT
-
 from ..metrics import Metrics
 from ..models import DeadLetter
 from ..stream.app import Routed
 from ..stream.backlog import ProduceBacklog
-from .dlq import DeadLetterProducer
+from ..stream.own_producer import RecordSender
 
 logger = logging.getLogger(__name__)
 
 Headers = Sequence[tuple[str, bytes]]
 Delivery = Awaitable[Any]
+
+
+class InboundMessage(Protocol):
+    """What agents read of a consumed Kafka record (Faust's ``Message`` is one); read-only here."""
+
+    @property
+    def topic(self) -> str:
+        """The topic it was read from."""
+        ...
+
+    @property
+    def partition(self) -> int:
+        """Its partition."""
+        ...
+
+    @property
+    def offset(self) -> int:
+        """Its offset in the partition."""
+        ...
+
+    @property
+    def timestamp(self) -> float:
+        """The record's timestamp (seconds)."""
+        ...
+
+    @property
+    def key(self) -> bytes | None:
+        """The raw key."""
+        ...
+
+    @property
+    def value(self) -> bytes | None:
+        """The raw value."""
+        ...
+
+    @property
+    def headers(self) -> object:
+        """Header pairs, a mapping or None, as Faust gives them (read through ``header_items``)."""
+        ...
+
+
+class InboundEvent(Protocol):
+    """What agents use of a consumed event (Faust's ``EventT[bytes]`` is one): its record, and the ack
+    that lets the offset be committed."""
+
+    @property
+    def message(self) -> InboundMessage:
+        """The consumed record."""
+        ...
+
+    def ack(self) -> object:
+        """Mark the event done (what Faust's returns is not used)."""
+        ...
+
 
 #: Dead letters are logged at INFO at most once per this many seconds (the rest are counted in the line).
 DLQ_LOG_INTERVAL_S = 1.0
@@ -63,7 +115,7 @@ def header_items(headers: Any) -> list[tuple[str, Any]]:
     return list(headers or ())
 
 
-def ack_when_delivered(event: EventT[bytes], delivery: Delivery) -> None:
+def ack_when_delivered(event: InboundEvent, delivery: Delivery) -> None:
     """Ack *event* once *delivery* (a produce future) succeeds; a failed produce leaves it for redelivery."""
 
     def done(future: asyncio.Future[Any]) -> None:
@@ -96,11 +148,11 @@ class Outbox(Protocol):
         """Queue a record; returns its delivery future."""
         ...
 
-    async def dead_letter(self, event: EventT[bytes], reason: str) -> Delivery:
+    async def dead_letter(self, event: InboundEvent, reason: str) -> Delivery:
         """Send the event's original bytes and *reason* to the DLQ."""
         ...
 
-    async def rekey(self, event: EventT[bytes], topic: str, owner_key: str, partition: int) -> Delivery:
+    async def rekey(self, event: InboundEvent, topic: str, owner_key: str, partition: int) -> Delivery:
         """Re-publish the event into the internal repartition *topic*, on its owner's *partition*."""
         ...
 
@@ -119,7 +171,7 @@ class KafkaOutbox:
         dlq_topic: str,
         metrics: Metrics,
         backlog: ProduceBacklog,
-        dlq_producer: DeadLetterProducer | None = None,
+        dlq_producer: RecordSender | None = None,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self._app = app
@@ -149,7 +201,7 @@ class KafkaOutbox:
         self.backlog.track(delivery)
         return delivery
 
-    async def dead_letter(self, event: EventT[bytes], reason: str) -> Delivery:
+    async def dead_letter(self, event: InboundEvent, reason: str) -> Delivery:
         """Send the event's original bytes (capped) and *reason* to the DLQ."""
         msg = event.message
         letter = DeadLetter.build(reason, msg.topic, msg.value, msg.partition, msg.offset)
@@ -177,7 +229,7 @@ class KafkaOutbox:
         self._dlq_unlogged = 0
         return delivery
 
-    async def rekey(self, event: EventT[bytes], topic: str, owner_key: str, partition: int) -> Delivery:
+    async def rekey(self, event: InboundEvent, topic: str, owner_key: str, partition: int) -> Delivery:
         """Re-publish the event into the internal repartition *topic*, on its owner's *partition*."""
         msg = event.message
         delivery = await self.send(
@@ -214,7 +266,7 @@ class HandlerPool:
 
     async def spawn(
         self,
-        event: EventT[bytes],
+        event: InboundEvent,
         handler: Callable[[], Awaitable[None]],
         on_error: Callable[[Exception], Awaitable[None]],
     ) -> None:
@@ -223,7 +275,7 @@ class HandlerPool:
 
     async def spawn_batch(
         self,
-        events: Sequence[EventT[bytes]],
+        events: Sequence[InboundEvent],
         handler: Callable[[], Awaitable[None]],
         on_error: Callable[[Exception], Awaitable[None]],
     ) -> None:
@@ -277,7 +329,7 @@ class HandlerPool:
 
 async def consume(
     stream: Any,
-    handle: Callable[[EventT[bytes]], Awaitable[None]],
+    handle: Callable[[InboundEvent], Awaitable[None]],
     pool: HandlerPool,
     outbox: KafkaOutbox,
     turn: Callable[[], Awaitable[None]] | None = None,
@@ -307,7 +359,7 @@ async def consume(
                 )
 
 
-Handle = Callable[[EventT[bytes]], Awaitable[None]]
+Handle = Callable[[InboundEvent], Awaitable[None]]
 
 
 def attach_routed(

@@ -6,7 +6,6 @@ import asyncio
 import logging
 
 import orjson
-from faust.types import EventT
 
 from ..errors import InvalidMessage
 from ..lookups import LookupService
@@ -16,7 +15,17 @@ from ..models.protocol import is_topic_name
 from ..stream.app import StreamApp
 from ..stream.ownership import Ownership
 from ..stream.topics import TopicPlan
-from .kafka_io import Delivery, Handle, HandlerPool, KafkaOutbox, Outbox, SpringReply, ack_when_delivered, attach_routed
+from .kafka_io import (
+    Delivery,
+    Handle,
+    HandlerPool,
+    InboundEvent,
+    KafkaOutbox,
+    Outbox,
+    SpringReply,
+    ack_when_delivered,
+    attach_routed,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -63,7 +72,7 @@ class LookupRequestHandler:
         self._rekeyed = rekeyed
         self._default_reply_topic = plan.reply
 
-    async def handle(self, event: EventT[bytes]) -> None:
+    async def handle(self, event: InboundEvent) -> None:
         """Answer, re-key, or dead-letter *event*; it is acked once what it caused is delivered.
 
         The one place that acks: what ``_outcome`` produced (a reply, a re-keyed copy, a dead
@@ -74,7 +83,7 @@ class LookupRequestHandler:
         if delivery is not None:
             ack_when_delivered(event, delivery)
 
-    async def _outcome(self, event: EventT[bytes]) -> Delivery | None:
+    async def _outcome(self, event: InboundEvent) -> Delivery | None:
         """Produce what *event* calls for; its delivery, or None when the pool took it (a miss)."""
         msg = event.message
         spring = SpringReply.from_headers(msg.headers)
@@ -127,7 +136,7 @@ class LookupRequestHandler:
 
     async def _reject(
         self,
-        event: EventT[bytes],
+        event: InboundEvent,
         spring: SpringReply,
         reason: str,
         salvaged: tuple[str | None, str | None],

@@ -8,6 +8,7 @@ import signal
 import socket
 import subprocess
 import time
+from typing import Any
 
 
 def free_port() -> int:
@@ -28,7 +29,7 @@ def port_taken(port: int) -> bool:
     return False
 
 
-def stop_process(proc: subprocess.Popen[bytes], grace_s: float = 20.0) -> None:
+def stop_process(proc: subprocess.Popen[Any], grace_s: float = 20.0) -> None:
     """SIGTERM the process group, then SIGKILL after *grace_s*."""
     if proc.poll() is not None:
         return

@@ -29,7 +29,7 @@ from ..models.protocol import EVENTS_PATH
 from ..platforms.calls import platform_payload
 from ..platforms.ingress import Dispatch, PlatformIngress
 from ..platforms.mapping import PlatformCall
-from ..stream.own_producer import OwnProducer
+from ..stream.own_producer import RecordSender
 from ..stream.ownership import Ownership
 from ..stream.topics import repartition_topic
 from .context import WebContext
@@ -74,7 +74,7 @@ class EventStore:
     offset — under load, one record per partition per round trip made requests wait seconds.
     """
 
-    def __init__(self, platforms: PlatformIngress, producer: OwnProducer, ownership: Ownership, topic: str) -> None:
+    def __init__(self, platforms: PlatformIngress, producer: RecordSender, ownership: Ownership, topic: str) -> None:
         self._platforms = platforms
         self._producer = producer
         self._ownership = ownership

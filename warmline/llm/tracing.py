@@ -21,8 +21,8 @@ import random
 import threading
 import time
 from collections import deque
-from collections.abc import Callable, Iterator, Mapping
-from typing import Any
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from typing import Any, Protocol
 
 from pydantic import ValidationError
 
@@ -62,6 +62,28 @@ BATCH = 500  # runs per POST: a request's own overhead (requests, headers, the s
 YIELD_EVERY = 32  # runs built between two GIL hand-backs (~20 µs each: well under a millisecond held)
 YIELD_S = 0.001
 SHIP_BATCH = 2000  # queue items per pickle written to the sender process
+
+
+class RunShipper(Protocol):
+    """Where the tracer's thread hands queue items when another process posts the runs
+    (trace_process.SenderProcess)."""
+
+    @property
+    def alive(self) -> bool:
+        """False once the other end is gone (tracing has stopped)."""
+        ...
+
+    def ship(self, items: Sequence[object]) -> bool:
+        """Hand *items* over (pickled); False when the other end is gone."""
+        ...
+
+    def flush(self, timeout_s: float) -> tuple[bool, int, int, int]:
+        """Have what was shipped posted within *timeout_s*: (all sent, sent, failed, dropped) so far."""
+        ...
+
+    def close(self) -> None:
+        """End the other end (after the last flush)."""
+        ...
 
 
 _CURRENT: contextvars.ContextVar[Span | None] = contextvars.ContextVar("warmline_trace_span", default=None)
@@ -115,7 +137,7 @@ class LangSmithTracer(Tracer):
         max_queued: int = MAX_QUEUED,
         scrub_errors: Callable[[str], str] | None = None,
         masker: Callable[[Any], Any] | None = None,
-        process: SenderProcess | None = None,
+        process: RunShipper | None = None,
     ) -> None:
         self._client = client
         self._process = process  # set: the thread only ships queue items to that process, which posts them
@@ -274,7 +296,7 @@ class LangSmithTracer(Tracer):
             time.sleep(YIELD_S)  # hand the GIL back to the event loop between batches
         self._idle.set()
 
-    def _ship(self, process: SenderProcess) -> None:
+    def _ship(self, process: RunShipper) -> None:
         while self._queue:
             items = [self._queue.popleft() for _ in range(min(SHIP_BATCH, len(self._queue)))]
             try:
@@ -289,7 +311,7 @@ class LangSmithTracer(Tracer):
                 logger.warning("the LangSmith sender process is gone: tracing stopped (lookups go on)")
         self._idle.set()
 
-    def _ship_one_by_one(self, process: SenderProcess, items: list[QueueItem]) -> bool:
+    def _ship_one_by_one(self, process: RunShipper, items: list[QueueItem]) -> bool:
         """Ship *items* singly after their batch failed to pickle: only the ones that do not are lost."""
         shipped = False
         for item in items:

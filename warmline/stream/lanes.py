@@ -49,7 +49,8 @@ LATE_LOOP, LOOKUPS_WAITING, PRODUCE_BACKLOG, SLICED = "late_loop", "lookups_wait
 
 
 class _Partition(Protocol):
-    topic: str
+    @property
+    def topic(self) -> str: ...  # read-only: Faust's TP (a NamedTuple) has it so
 
 
 class Lanes:

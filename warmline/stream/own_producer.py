@@ -10,7 +10,7 @@ gets a connection of its own.
 from __future__ import annotations
 
 import asyncio
-from typing import Any
+from typing import Any, Protocol
 
 from aiokafka import AIOKafkaProducer
 
@@ -18,6 +18,16 @@ from .security import KafkaConnection
 
 #: aiokafka's default request size; the dead-letter producer asks for more.
 DEFAULT_MAX_REQUEST_BYTES = 1048576
+
+
+class RecordSender(Protocol):
+    """What a sender of records needs of its producer: one record in, its delivery future back."""
+
+    async def send(
+        self, topic: str, key: bytes | None, value: bytes, partition: int | None = None
+    ) -> asyncio.Future[Any]:
+        """Queue one record; returns its delivery future."""
+        ...
 
 
 class OwnProducer:
