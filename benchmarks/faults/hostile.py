@@ -23,7 +23,10 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import orjson
-from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
+from aiokafka import AIOKafkaProducer
+
+from harness.kafka import from_start
+from harness.pacing import open_loop
 
 Headers = list[tuple[str, bytes]]
 HOSTILE_ID = re.compile(rb"^h-(\d+)")
@@ -307,6 +310,12 @@ class Tally:
         self.replies[int(found.group(1))] += 1
         self.reply_status[str(body.get("status"))] += 1
 
+    def take_letter(self, record: Any) -> None:
+        """Count a DLQ record by the (topic, partition, offset) it names; keep its metadata for the leak scan."""
+        letter = orjson.loads(record.value or b"{}")
+        self.dead[(letter.get("topic"), letter.get("partition"), letter.get("offset"))] += 1
+        self.letter_metadata.append(metadata_line(letter, record.headers))
+
     def report(self) -> dict[str, Any]:
         items = list(self.by_id.values())
         dlq_expected = {k for k, h in self.sent.items() if h.expect_dlq}
@@ -385,12 +394,10 @@ async def send_all(
         placement = random.Random(PLACEMENT_SEED)  # reproducible test data
         chunk = max(1, int(rate / 10))
         stop_at = loop.time() + budget_s
-        t_next = loop.time()
-        for start in range(0, len(items), chunk):
+        async for k in open_loop(rate / chunk, count=len(range(0, len(items), chunk))):
             if loop.time() > stop_at:
                 break
-            t_next += chunk / rate
-            part = items[start : start + chunk]
+            part = items[k * chunk : (k + 1) * chunk]
             sticky_to = {name: placement.randrange(n) for name, n in counts.items()}
             futures = [
                 await producer.send(
@@ -407,7 +414,6 @@ async def send_all(
             unconfirmed.append(asyncio.create_task(record(part, futures)))
             if len(unconfirmed) > MAX_UNCONFIRMED_TENTHS:
                 await unconfirmed.pop(0)
-            await asyncio.sleep(max(0.0, t_next - loop.time()))
         await asyncio.gather(*unconfirmed)  # a send that failed fails the run
     finally:
         await producer.stop()  # flushes what was handed over, so every recording task can finish
@@ -421,24 +427,6 @@ def last_offsets(tally: Tally) -> dict[str, int]:
         name = f"{topic}[{partition}]"
         ends[name] = max(ends.get(name, 0), offset + 1)
     return ends
-
-
-async def read_dead_letters(bootstrap: str, topic: str, partitions: int, tally: Tally, until: asyncio.Event) -> None:
-    """Count DLQ records by the (topic, partition, offset) they name until *until* is set."""
-    consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, enable_auto_commit=False, fetch_max_wait_ms=5)
-    await consumer.start()
-    tps = [TopicPartition(topic, p) for p in range(partitions)]
-    consumer.assign(tps)
-    await consumer.seek_to_beginning(*tps)
-    try:
-        while not until.is_set():
-            for records in (await consumer.getmany(timeout_ms=200)).values():
-                for record in records:
-                    letter = orjson.loads(record.value or b"{}")
-                    tally.dead[(letter.get("topic"), letter.get("partition"), letter.get("offset"))] += 1
-                    tally.letter_metadata.append(metadata_line(letter, record.headers))
-    finally:
-        await consumer.stop()
 
 
 def metadata_line(letter: dict[str, Any], headers: Any) -> str:
@@ -462,15 +450,10 @@ async def reread_dead_letters(
     Reads until nothing new arrived for *quiet_s* after the first record, or *max_s* in all; the
     flag says whether it stopped because it was quiet (False: cut short, the set may be partial).
     """
-    consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, enable_auto_commit=False, fetch_max_wait_ms=5)
-    await consumer.start()
-    tps = [TopicPartition(topic, p) for p in range(partitions)]
-    consumer.assign(tps)
-    await consumer.seek_to_beginning(*tps)
     named: set[Any] = set()
     loop = asyncio.get_running_loop()
     start = last_new = loop.time()
-    try:
+    async with from_start(bootstrap, [topic], partitions) as consumer:
         while loop.time() - start < max_s:
             if named and loop.time() - last_new >= quiet_s:
                 return named, True
@@ -479,6 +462,4 @@ async def reread_dead_letters(
                 for record in records:
                     letter = orjson.loads(record.value or b"{}")
                     named.add((letter.get("topic"), letter.get("partition"), letter.get("offset")))
-        return named, False
-    finally:
-        await consumer.stop()
+    return named, False

@@ -16,13 +16,14 @@ import aiohttp
 
 from harness import http_fuzz
 from harness.fault_stack import ADMIN_TOKEN, API_TOKEN, PARTITIONS, FaultStack
-from harness.kafka import committed
+from harness.kafka import TopicReader, committed
+from harness.pacing import LoopLag
 from harness.procs import CpuShares
 from warmline.commands.embedded_broker import create_topics
 
 from . import hostile
 from .analysis import fault_report, figures, goal
-from .load import HOT_KEYS, LOST_AFTER_S, Ledger, LoadGenerator, LoopLag, Rates, ReplyReader
+from .load import HOT_KEYS, LOST_AFTER_S, Ledger, LoadGenerator, Rates, read_replies
 from .scenario import FAULTS, Window, inject, kill_broker
 
 logger = logging.getLogger(__name__)
@@ -95,13 +96,11 @@ async def _hostile_phase(
     )
     if elsewhere:
         await create_topics(stack.broker.bootstrap, elsewhere, stack.partitions)
-    extra = ReplyReader(stack.broker.bootstrap, elsewhere, stack.partitions, Ledger(), tally) if elsewhere else None
+    extra = read_replies(stack.broker.bootstrap, elsewhere, stack.partitions, Ledger(), tally) if elsewhere else None
     if extra is not None:
         await extra.start()
-    done = asyncio.Event()
-    dlq = asyncio.create_task(
-        hostile.read_dead_letters(stack.broker.bootstrap, stack.topics["lookup_dlq"], stack.partitions, tally, done)
-    )
+    dlq = TopicReader(stack.broker.bootstrap, [stack.topics["lookup_dlq"]], tally.take_letter, stack.partitions)
+    await dlq.start()
     inputs = [stack.topics[n] for n in ("lookup_request", "call_started", "customer_changed")]
     start = ledger.now()
     t0 = time.monotonic()
@@ -134,8 +133,7 @@ async def _hostile_phase(
             break
         await asyncio.sleep(1)
     drained_s = time.monotonic() - t0
-    done.set()
-    await dlq
+    await dlq.stop()
     reread: dict[str, Any] | None = None
     if tally.report()["dead_letters_missing"]:  # missed by the live reader, or not on the broker?
         named, complete = await hostile.reread_dead_letters(
@@ -183,7 +181,7 @@ async def under_load(stack: FaultStack, rates: Rates, l2_only_keys: Sequence[str
         await stack.start()
         urls = [w.url for w in stack.workers]
         await _warm(urls)
-        reader = ReplyReader(stack.broker.bootstrap, [stack.topics["lookup_reply"]], stack.partitions, ledger, tally)
+        reader = read_replies(stack.broker.bootstrap, [stack.topics["lookup_reply"]], stack.partitions, ledger, tally)
         await reader.start()
         load = LoadGenerator(stack.broker.bootstrap, stack.topics, urls, ledger, rates, API_TOKEN, l2_only_keys)
         await load.start()
