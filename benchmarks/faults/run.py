@@ -88,33 +88,25 @@ async def _hostile_phase(
 ) -> tuple[Window, dict[str, Any]]:
     """Send the hostile messages while the load runs; wait for the positive signals of their handling."""
     items = list(hostile.generate(plan.hostile, stack.topics))
-    default = stack.topics["lookup_reply"]
+    bootstrap, default = stack.broker.bootstrap, stack.topics["lookup_reply"]
     # Valid requests may name other (legal) reply topics: create and read those too.
     elsewhere = sorted(
         {hostile.reply_topic_of(h.value, h.headers, default) for h in items if h.expect_reply and not h.expect_dlq}
         - {default}
     )
-    if elsewhere:
-        await create_topics(stack.broker.bootstrap, elsewhere, stack.partitions)
-    extra = read_replies(stack.broker.bootstrap, elsewhere, stack.partitions, Ledger(), tally) if elsewhere else None
+    extra = read_replies(bootstrap, elsewhere, stack.partitions, Ledger(), tally) if elsewhere else None
     if extra is not None:
+        await create_topics(bootstrap, elsewhere, stack.partitions)
         await extra.start()
-    dlq = TopicReader(stack.broker.bootstrap, [stack.topics["lookup_dlq"]], tally.take_letter, stack.partitions)
+    dlq = TopicReader(bootstrap, [stack.topics["lookup_dlq"]], tally.take_letter, stack.partitions)
     await dlq.start()
     inputs = [stack.topics[n] for n in ("lookup_request", "call_started", "customer_changed")]
-    start = ledger.now()
-    t0 = time.monotonic()
+    start, t0 = ledger.now(), time.monotonic()
     busy = CpuShares({"broker": stack.broker, **{w.name: w for w in stack.workers}})
     lag = LoopLag()
     lag.start()
     await hostile.send_all(
-        stack.broker.bootstrap,
-        stack.topics,
-        items,
-        tally,
-        plan.hostile_rate,
-        plan.hostile_budget_s,
-        sticky=plan.hostile_sticky,
+        bootstrap, stack.topics, items, tally, plan.hostile_rate, plan.hostile_budget_s, sticky=plan.hostile_sticky
     )
     send_s = time.monotonic() - t0
     cpu_while_sending = busy.shares()
@@ -127,7 +119,7 @@ async def _hostile_phase(
     deadline = time.monotonic() + plan.accounting_s
     while time.monotonic() < deadline:
         report = tally.report()
-        done_at = await committed(stack.broker.bootstrap, stack.app_id, inputs, stack.partitions)
+        done_at = await committed(bootstrap, stack.app_id, inputs, stack.partitions)
         behind = {tp: ends[tp] - (done_at[tp] or 0) for tp in ends if (done_at[tp] or 0) < ends[tp]}
         if not report["dead_letters_missing"] and not report["replies_missing"] and not behind:
             break
@@ -136,9 +128,7 @@ async def _hostile_phase(
     await dlq.stop()
     reread: dict[str, Any] | None = None
     if tally.report()["dead_letters_missing"]:  # missed by the live reader, or not on the broker?
-        named, complete = await hostile.reread_dead_letters(
-            stack.broker.bootstrap, stack.topics["lookup_dlq"], stack.partitions
-        )
+        named, complete = await hostile.reread_dead_letters(bootstrap, stack.topics["lookup_dlq"], stack.partitions)
         missing = sum(1 for k, h in tally.sent.items() if h.expect_dlq and k not in named)
         reread = {"records": len(named), "complete": complete, "dead_letters_missing": missing}
     if extra is not None:
