@@ -1,14 +1,8 @@
-"""100,000 hostile messages: seeded mutations of valid ones, sent to the three input topics, and their tally.
+"""Hostile messages: seeded mutations of valid ones for the three input topics, what each must get, their tally.
 
-"Parseable enough to answer" (a lookup-request that must get a reply, usually ``invalid``): its
-value is at most 64 KiB, decodes (strict UTF-8) as a JSON object, and has a ``request_id`` that is
-a string of 1–128 characters — or the message carries a ``kafka_correlationId`` header. Every
-message that is not a valid wire message must be dead-lettered; a valid lookup-request is answered
-whatever its headers.
-
-Which messages are valid is decided here, as each one is made, from the wire contract as
-docs/protocol.md states it (``CONTRACT``, ``conforms``) — never by asking warmline's own parser, so
-a parser that wrongly accepted bad input would fail the run instead of agreeing with itself.
+Whether a message is valid is decided here as it is made, from the wire contract as docs/protocol.md
+states it (``CONTRACT``, ``conforms``), never by asking warmline's parser: a parser that accepted bad
+input fails the run instead of agreeing with itself. docs/faults.md, "Hostile messages", has the rest.
 """
 
 from __future__ import annotations
@@ -367,17 +361,12 @@ async def send_all(
     budget_s: float,
     sticky: bool = True,
 ) -> None:
-    """Produce *items* (unkeyed) at about *rate* per second; record each one's (topic, partition, offset).
+    """Produce *items* (unkeyed) at about *rate* per second, a tenth of a second's at a time, for at most
+    *budget_s*; record each one's (topic, partition, offset). Batched (linger 5 ms): Tansu's offsets of
+    batched records are right, only its end offsets are not, and nothing here reads those (docs/faults.md).
 
-    Batched (linger 5 ms): Tansu gives batched records the right offsets and serves them, only its
-    end offsets (ListOffsets) are wrong after a batch, and nothing here or in the workers' input
-    path reads those: the run's "committed past the last hostile message" check compares with
-    the offsets recorded here. Stops after *budget_s* (the tally counts what was sent).
-
-    *sticky*: each tenth of a second's messages of a topic go to one partition, drawn at random
-    for each topic and tenth, as the Java client (2.4+) and librdkafka (1.5+) place unkeyed
-    records by default (a new partition for each batch); otherwise each record gets a partition at
-    random (aiokafka's default).
+    *sticky*: a tenth's messages of a topic go to one partition drawn at random, as the Java client and
+    librdkafka place unkeyed records; otherwise each its own random partition (aiokafka's default).
     """
     producer = AIOKafkaProducer(bootstrap_servers=bootstrap, linger_ms=5, max_request_size=2 * 1024 * 1024)
     await producer.start()
@@ -430,12 +419,8 @@ def last_offsets(tally: Tally) -> dict[str, int]:
 
 
 def metadata_line(letter: dict[str, Any], headers: Any) -> str:
-    """A dead letter's fields and headers as decoded text, one line; not its payload (kept by design,
-    docs/protocol.md), so the leak scan reads what an operator reads, not JSON escapes or byte reprs.
-
-    Fields are joined by " | ": joined by spaces, a timestamp's digits and the next field's ran on
-    into a phone number (``1795747744.1415424 1244``).
-    """
+    """A dead letter's fields and headers as decoded text on one line, for the leak scan; not its payload (kept by
+    design, docs/protocol.md). Joined by " | ": by spaces, a timestamp's digits ran on into the next field's."""
     fields = [f"{name}={value}" for name, value in letter.items() if name != "original_b64"]
     fields += [f"{name}={value.decode(errors='replace')}" for name, value in headers or ()]
     return " | ".join(fields).replace("\n", " ").replace("\r", " ")

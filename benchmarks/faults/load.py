@@ -120,7 +120,6 @@ class LoadGenerator:
         api_token: str,
         l2_only_keys: Sequence[str] = (),
     ) -> None:
-        self.bootstrap = bootstrap
         self.api_token = api_token
         self.topics = topics
         self.worker_urls = list(worker_urls)
@@ -145,10 +144,10 @@ class LoadGenerator:
         )
 
     def run(self) -> None:
-        """Start the three paced loops."""
+        """Start the paced loops."""
         self._tasks = [
-            asyncio.create_task(self._paced(self.rates.kafka, self._kafka_one)),
-            asyncio.create_task(self._paced(self.rates.http, self._http_one)),
+            asyncio.create_task(self._paced(self.rates.kafka, lambda: self._kafka_lookup(*self._key()))),
+            asyncio.create_task(self._paced(self.rates.http, lambda: self._http_lookup(*self._key()))),
             asyncio.create_task(self._paced(self.rates.calls, self._call_one)),
             asyncio.create_task(self._paced(self.rates.l2_only, self._l2_only_one)),
         ]
@@ -182,11 +181,9 @@ class LoadGenerator:
             self._inflight.add(task)
             task.add_done_callback(self._inflight.discard)
 
-    async def _produce(self, topic: str, value: bytes, deadline: float) -> tuple[int, int] | None:
-        """Hand *value* to the broker, retrying through an outage until *deadline* (monotonic).
-
-        Returns where it went, (partition, offset); None when it could not be sent.
-        """
+    async def _produce(self, topic: str, value: bytes) -> tuple[int, int] | None:
+        """Hand *value* to the broker, retrying through an outage for LOST_AFTER_S: where it went, or None."""
+        deadline = time.monotonic() + LOST_AFTER_S
         while time.monotonic() < deadline:
             try:
                 meta = await asyncio.wait_for(self.producer.send_and_wait(topic, value), deadline - time.monotonic())
@@ -196,20 +193,12 @@ class LoadGenerator:
                 await asyncio.sleep(0.2)
         return None
 
-    async def _kafka_one(self) -> None:
-        await self._kafka_lookup(*self._key())
-
     async def _kafka_lookup(self, value: str, hot: bool) -> None:
         rid = f"k{uuid.uuid4().hex[:16]}"
         entry = self.ledger.add(rid, "kafka", hot)
         body = {"request_id": rid, "by": "customer_id", "value": value, "timeout_ms": 2000}
-        entry.where = await self._produce(
-            self.topics["lookup_request"], orjson.dumps(body), time.monotonic() + LOST_AFTER_S
-        )
+        entry.where = await self._produce(self.topics["lookup_request"], orjson.dumps(body))
         entry.not_sent = entry.where is None
-
-    async def _http_one(self) -> None:
-        await self._http_lookup(*self._key())
 
     async def _l2_only_one(self) -> None:
         value = next(self._l2_only, None)
@@ -245,4 +234,4 @@ class LoadGenerator:
     async def _call_one(self) -> None:
         n = next(self._cold)
         body = {"call_id": uuid.uuid4().hex, "caller": f"+1415{n:07d}", "customer_id": f"C-{n:06d}"}
-        await self._produce(self.topics["call_started"], orjson.dumps(body), time.monotonic() + LOST_AFTER_S)
+        await self._produce(self.topics["call_started"], orjson.dumps(body))
