@@ -39,6 +39,16 @@ async def from_start(
         await consumer.stop()
 
 
+async def first_records(bootstrap: str, topic: str, count: int, timeout_s: float = 15.0) -> list[Record]:
+    """The first *count* records of every partition of *topic* together (TimeoutError after *timeout_s*)."""
+    found: list[Record] = []
+    async with from_start(bootstrap, [topic]) as consumer, asyncio.timeout(timeout_s):
+        while len(found) < count:
+            for records in (await consumer.getmany(timeout_ms=200)).values():
+                found.extend(records)
+    return found
+
+
 class TopicReader:
     """Hands every record of *topics*, from their beginning, to *take* in a background task until stop().
 

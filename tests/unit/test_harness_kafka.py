@@ -1,4 +1,4 @@
-"""The harness's topic reader starts every partition at its beginning, reads through broker errors, and stops."""
+"""The harness reads topics from their beginning: in the background through broker errors, or the first few records."""
 
 from __future__ import annotations
 
@@ -69,3 +69,22 @@ async def test_the_reader_takes_every_record_from_the_start_through_a_broker_err
     assert [tp.partition for tp in consumer.assigned] == expected and tuple(consumer.assigned) == consumer.sought
     assert consumer.config["enable_auto_commit"] is False and consumer.config["request_timeout_ms"] == 10_000
     assert consumer.stopped
+
+
+async def test_first_records_reads_every_partition_from_the_start_until_it_has_enough(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    tp = TopicPartition("replies", 1)
+    ScriptedConsumer.script = [{tp: ["a"]}, {tp: ["b", "c"]}, {tp: ["never asked for"]}]
+    monkeypatch.setattr(kafka, "AIOKafkaConsumer", ScriptedConsumer)
+    assert await kafka.first_records("127.0.0.1:9092", "replies", 2) == ["a", "b", "c"]
+    consumer = ScriptedConsumer.last
+    assert [tp.partition for tp in consumer.sought] == [0, 1] and consumer.stopped
+
+
+async def test_first_records_gives_up_after_its_timeout(monkeypatch: pytest.MonkeyPatch) -> None:
+    ScriptedConsumer.script = []
+    monkeypatch.setattr(kafka, "AIOKafkaConsumer", ScriptedConsumer)
+    with pytest.raises(TimeoutError):
+        await kafka.first_records("127.0.0.1:9092", "replies", 1, timeout_s=0.3)
+    assert ScriptedConsumer.last.stopped
