@@ -12,8 +12,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import aiohttp
-
 from harness import http_fuzz
 from harness.fault_stack import ADMIN_TOKEN, API_TOKEN, PARTITIONS, FaultStack
 from harness.kafka import TopicReader, committed
@@ -27,9 +25,6 @@ from .load import HOT_KEYS, LOST_AFTER_S, Ledger, LoadGenerator, Rates, read_rep
 from .scenario import FAULTS, Window, inject, kill_broker
 
 logger = logging.getLogger(__name__)
-
-#: Tries per hot key while warming, before the run gives up.
-WARM_ATTEMPTS = 3
 
 
 @dataclass
@@ -57,23 +52,6 @@ class Outcome:
 
     panels: list[tuple[str, Ledger, list[Window]]] = field(default_factory=list)
     report: dict[str, Any] = field(default_factory=dict)
-
-
-async def _warm(urls: list[str]) -> None:
-    """Look every hot key up once over HTTP, so the faults start from a warm L1."""
-    sem = asyncio.Semaphore(16)
-    async with aiohttp.ClientSession(headers={"Authorization": f"Bearer {API_TOKEN}"}) as session:
-
-        async def one(i: int, key: str) -> None:
-            for attempt in range(WARM_ATTEMPTS):  # a busy shared machine can time out a first upstream call
-                url = urls[(i + attempt) % len(urls)]
-                async with sem, session.get(f"{url}/v1/lookup", params={"customer_id": key}) as resp:
-                    if resp.status == 200:
-                        return
-                    answer = await resp.text()
-            raise RuntimeError(f"warming {key}: no 200 in {WARM_ATTEMPTS} attempts; last answer {answer[:200]}")
-
-        await asyncio.gather(*(one(i, k) for i, k in enumerate(HOT_KEYS)))
 
 
 async def _settle(ledger: Ledger) -> None:
@@ -170,7 +148,7 @@ async def under_load(stack: FaultStack, rates: Rates, l2_only_keys: Sequence[str
     try:
         await stack.start()
         urls = [w.url for w in stack.workers]
-        await _warm(urls)
+        await stack.warm(HOT_KEYS)
         reader = read_replies(stack.broker.bootstrap, [stack.topics["lookup_reply"]], stack.partitions, ledger, tally)
         await reader.start()
         load = LoadGenerator(stack.broker.bootstrap, stack.topics, urls, ledger, rates, API_TOKEN, l2_only_keys)
