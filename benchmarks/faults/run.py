@@ -170,6 +170,17 @@ async def under_load(stack: FaultStack, rates: Rates, l2_only_keys: Sequence[str
         stack.stop()
 
 
+def _aftermath(run: Loaded) -> dict[str, Any]:
+    """What a stage's workers did besides answering: exits, tracebacks, where their logs are, the leak scan."""
+    stack = run.stack
+    return {
+        "crashed_workers": run.crashed,
+        "worker_tracebacks": stack.tracebacks(),
+        "logs": str(stack.workdir),
+        "leak_scan": stack.leak_scan(run.tally.letter_metadata, run.pages),
+    }
+
+
 async def main_stack(workdir: Path, plan: Plan, outcome: Outcome) -> None:
     """Memory-storage Tansu: every fault but the broker kill, then the hostile flood."""
     stack = FaultStack(workdir / "main", partitions=plan.partitions)
@@ -203,11 +214,8 @@ async def main_stack(workdir: Path, plan: Plan, outcome: Outcome) -> None:
         hostile=hostile_report,
         whole_run=figures(ledger.sent.values()),
         foreign_replies=ledger.foreign_replies,
-        crashed_workers=run.crashed,
-        worker_tracebacks=stack.tracebacks(),
-        logs=str(workdir / "main"),
         http_fuzz=fuzzed,
-        leak_scan=stack.leak_scan(run.tally.letter_metadata, run.pages),
+        **_aftermath(run),
     )
 
 
@@ -225,10 +233,7 @@ async def durable_stack(workdir: Path, plan: Plan, outcome: Outcome) -> None:
         "rates": plan.durable_rates.__dict__,
         "baseline": normal,
         "faults": [fault_report(ledger, windows[1], normal["p99_ms"] or 1.0)],
-        "crashed_workers": run.crashed,
-        "worker_tracebacks": stack.tracebacks(),
-        "logs": str(workdir / "durable"),
-        "leak_scan": stack.leak_scan(run.tally.letter_metadata, run.pages),
+        **_aftermath(run),
     }
 
 
