@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import platform
+import tempfile
 import time
+from collections.abc import Iterator
 from dataclasses import asdict
 from pathlib import Path
 
@@ -51,6 +54,35 @@ def write(name: str, results: list[Result], meta: dict[str, object]) -> Path:
     if with_samples:
         _plot(RESULTS_DIR / f"{name}.png", name, with_samples)
     return path
+
+
+def write_run(benchmark: str, name: str, started: float, body: dict[str, object]) -> Path:
+    """benchmarks/results/{name}.json of a run begun at monotonic *started*: what, when, where, how long, *body*."""
+    RESULTS_DIR.mkdir(parents=True, exist_ok=True)
+    doc = {
+        "benchmark": benchmark,
+        "when": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+        "machine": {"python": platform.python_version(), "cpus": os.cpu_count()},
+        "duration_s": round(time.monotonic() - started, 1),
+        **body,
+    }
+    path = RESULTS_DIR / f"{name}.json"
+    path.write_text(json.dumps(doc, indent=2, default=str) + "\n")
+    return path
+
+
+@contextlib.contextmanager
+def run_dir(prefix: str, keep: bool) -> Iterator[Path]:
+    """A work directory for a run's logs: removed afterwards, or kept (and said where) with *keep*."""
+    if not keep:
+        with tempfile.TemporaryDirectory(prefix=prefix) as scratch:
+            yield Path(scratch)
+        return
+    kept = Path(tempfile.mkdtemp(prefix=prefix))
+    try:
+        yield kept
+    finally:
+        print(f"logs kept under {kept}")
 
 
 def _plot(path: Path, title: str, results: list[Result]) -> None:

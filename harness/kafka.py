@@ -1,9 +1,95 @@
-"""What the broker holds, read without disturbing the workers: a group's commits, the records naming some ids."""
+"""What the broker holds, read without disturbing the workers: topics from their beginning, a group's commits."""
 
 from __future__ import annotations
 
-from aiokafka import AIOKafkaConsumer
+import asyncio
+import contextlib
+import logging
+from collections.abc import AsyncIterator, Callable, Iterable
+from typing import Any, TypeAlias
+
+from aiokafka import AIOKafkaConsumer, ConsumerRecord
+from aiokafka.errors import KafkaError
 from aiokafka.structs import TopicPartition
+
+logger = logging.getLogger(__name__)
+
+Record: TypeAlias = ConsumerRecord[bytes, bytes]
+
+
+@contextlib.asynccontextmanager
+async def from_start(
+    bootstrap: str, topics: Iterable[str], partitions: int | None = None, **config: Any
+) -> AsyncIterator[AIOKafkaConsumer]:
+    """A consumer without a group, assigned partitions 0…*partitions*-1 of *topics* (None: every partition the
+    broker knows) at their beginning; *config* goes to AIOKafkaConsumer."""
+    consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, enable_auto_commit=False, fetch_max_wait_ms=5, **config)
+    await consumer.start()
+    try:
+        names = list(topics)
+        if partitions is None:
+            await consumer.topics()  # fetch the metadata that partitions_for_topic reads
+            tps = [TopicPartition(t, p) for t in names for p in sorted(consumer.partitions_for_topic(t) or ())]
+        else:
+            tps = [TopicPartition(t, p) for t in names for p in range(partitions)]
+        consumer.assign(tps)
+        await consumer.seek_to_beginning(*tps)
+        yield consumer
+    finally:
+        await consumer.stop()
+
+
+async def first_records(bootstrap: str, topic: str, count: int, timeout_s: float = 15.0) -> list[Record]:
+    """The first *count* records of every partition of *topic* together (TimeoutError after *timeout_s*)."""
+    found: list[Record] = []
+    async with from_start(bootstrap, [topic]) as consumer, asyncio.timeout(timeout_s):
+        while len(found) < count:
+            for records in (await consumer.getmany(timeout_ms=200)).values():
+                found.extend(records)
+    return found
+
+
+class TopicReader:
+    """Hands every record of *topics*, from their beginning, to *take* in a background task until stop().
+
+    A broker that is frozen or down is asked again: the fault runs read through their faults.
+    """
+
+    def __init__(
+        self,
+        bootstrap: str,
+        topics: Iterable[str],
+        take: Callable[[Record], None],
+        partitions: int | None = None,
+        **config: Any,
+    ) -> None:
+        self._open = from_start(bootstrap, topics, partitions, **config)
+        self._take = take
+        self._task: asyncio.Task[None] | None = None
+
+    async def start(self) -> None:
+        self._task = asyncio.create_task(self._run(await self._open.__aenter__()))
+
+    async def _run(self, consumer: AIOKafkaConsumer) -> None:
+        while True:
+            try:
+                batches = await consumer.getmany(timeout_ms=200)
+            except KafkaError as e:
+                logger.info("topic reader: %r", e)
+                await asyncio.sleep(0.2)
+                continue
+            for records in batches.values():
+                for record in records:
+                    self._take(record)
+
+    async def stop(self) -> None:
+        """Stop reading (what was fetched has been taken) and close the consumer."""
+        if self._task is not None:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
+            self._task = None
+            await self._open.__aexit__(None, None, None)
 
 
 async def committed(bootstrap: str, group: str, topics: list[str], partitions: int) -> dict[str, int | None]:
@@ -27,15 +113,7 @@ async def trace(bootstrap: str, topics: list[str], ids: set[str]) -> dict[str, d
     found: dict[str, dict[str, list[int]]] = {}
     if not ids:
         return found
-    consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, fetch_max_wait_ms=5, enable_auto_commit=False)
-    await consumer.start()
-    try:
-        tps = [TopicPartition(t, p) for t in topics for p in sorted(consumer.partitions_for_topic(t) or ())]
-        if not tps:
-            await consumer.topics()  # fetch metadata, then look again
-            tps = [TopicPartition(t, p) for t in topics for p in sorted(consumer.partitions_for_topic(t) or ())]
-        consumer.assign(tps)
-        await consumer.seek_to_beginning(*tps)
+    async with from_start(bootstrap, topics) as consumer:
         while True:  # until a second passes with nothing new (Tansu's end offsets can be low)
             batch = await consumer.getmany(timeout_ms=1000)
             if not batch:
@@ -46,5 +124,3 @@ async def trace(bootstrap: str, topics: list[str], ids: set[str]) -> dict[str, d
                     for rid in ids:
                         if rid.encode() in value:
                             found.setdefault(rid, {})[tp.topic] = [tp.partition, record.offset]
-    finally:
-        await consumer.stop()

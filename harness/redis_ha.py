@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -9,7 +11,9 @@ from pathlib import Path
 import redis
 import redis.asyncio as aredis
 
-from warmline.cache.redis_client import RedisConfig, parse_sentinels
+from warmline.cache.l2 import RedisL2
+from warmline.cache.redis_client import RedisConfig, close_redis, parse_sentinels
+from warmline.models import CacheEntry, Customer, normalize
 
 from .redis_servers import (
     ACL_PASSWORD,
@@ -33,6 +37,34 @@ class Topology:
     replica: int
     client_config: RedisConfig  # the run's own client (seeding), as the workers reach it
     failed_over: Callable[[], bool]
+
+    async def wait_failed_over(self, within_s: float) -> bool:
+        """Whether the failover is over within *within_s* (asked every 0.1 s)."""
+        deadline = time.monotonic() + within_s
+        while time.monotonic() < deadline:
+            if await asyncio.to_thread(self.failed_over):
+                return True
+            await asyncio.sleep(0.1)
+        return False
+
+    async def seed(self, prefix: str, customer_ids: list[str]) -> None:
+        """Write *customer_ids* to L2 as a worker with *prefix* would (RedisL2), fresh for an hour."""
+        client = self.client_config.client()
+        try:
+            l2 = RedisL2(client, prefix=prefix, op_timeout_s=10)
+            now = time.time()
+            items = [
+                (
+                    normalize("customer_id", cid),
+                    CacheEntry.of(Customer(customer_id=cid, name="Seeded Caller", tier="gold"), now, now + 3600),
+                    3600.0,
+                )
+                for cid in customer_ids
+            ]
+            for start in range(0, len(items), 200):
+                await l2.put_many(items[start : start + 200])
+        finally:
+            await close_redis(client)
 
 
 def sentinel_topology(servers: RedisServers, password_file: Path) -> Topology:

@@ -4,16 +4,12 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import json
 import logging
-import platform
-import tempfile
 import time
-from pathlib import Path
 
 from harness.fault_stack import PARTITIONS
 
-from ..report import RESULTS_DIR
+from ..report import run_dir, write_run
 from .analysis import plot
 from .load import Rates
 from .run import Plan, run
@@ -60,19 +56,9 @@ def main() -> None:
     if args.only is not None:
         plan.faults = args.only
     started = time.monotonic()
-    tmp = tempfile.mkdtemp(prefix="warmline-faults-") if args.keep else None
-    with tempfile.TemporaryDirectory(prefix="warmline-faults-") as scratch:
-        outcome = asyncio.run(run(Path(tmp or scratch), plan))
-    doc = {
-        "benchmark": "faults",
-        "when": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
-        "machine": {"python": platform.python_version(), "cpus": __import__("os").cpu_count()},
-        "duration_s": round(time.monotonic() - started, 1),
-        **outcome.report,
-    }
-    RESULTS_DIR.mkdir(parents=True, exist_ok=True)
-    path = RESULTS_DIR / f"{args.name}.json"
-    path.write_text(json.dumps(doc, indent=2, default=str) + "\n")
+    with run_dir("warmline-faults-", args.keep) as workdir:
+        outcome = asyncio.run(run(workdir, plan))
+    path = write_run("faults", args.name, started, outcome.report)
     plot(path.with_suffix(".png"), outcome.panels)
     print(f"wrote {path} and {path.with_suffix('.png')}")
 

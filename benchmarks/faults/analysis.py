@@ -113,41 +113,35 @@ def plot(path: Path, panels: list[tuple[str, Ledger, list[Window]]]) -> None:
 
     fig, axes = plt.subplots(len(panels), 1, figsize=(14, 4.5 * len(panels)), squeeze=False)
     for ax, (title, ledger, windows) in zip(axes[:, 0], panels, strict=True):
-        end = max((s.t for s in ledger.sent.values()), default=0.0)
-        seconds = range(int(end) + 1)
+        by_second: dict[int, list[Sent]] = {}
+        for s in ledger.sent.values():
+            by_second.setdefault(int(s.t), []).append(s)
+        seconds = range(max(by_second, default=0) + 1)
         for channel, color in (("kafka", "tab:blue"), ("http", "tab:green")):
-            p99, p50 = [], []
-            for t in seconds:
-                lat = [
-                    x
-                    for x in (_latency_ms(s) for s in _between(ledger, t, t + 1) if s.channel == channel)
-                    if x is not None
-                ]
-                p99.append(pct(lat, 0.99) if lat else float("nan"))
-                p50.append(pct(lat, 0.5) if lat else float("nan"))
-            ax.plot(seconds, p99, color=color, lw=1, label=f"{channel} p99")
-            ax.plot(seconds, p50, color=color, lw=0.6, ls=":", label=f"{channel} p50")
+            lat = [
+                [x for s in by_second.get(t, []) if s.channel == channel and (x := _latency_ms(s)) is not None]
+                for t in seconds
+            ]
+            for q, style in ((0.99, {"lw": 1}), (0.5, {"lw": 0.6, "ls": ":"})):
+                line = [pct(v, q) if v else math.nan for v in lat]
+                ax.plot(seconds, line, color=color, label=f"{channel} p{round(q * 100)}", **style)
         ax.set_yscale("log")
         ax.set_ylabel("latency per second (ms, log)")
         err = ax.twinx()
-        share = []
-        for t in seconds:
-            rows = _between(ledger, t, t + 1)
-            bad = sum(1 for s in rows if s.status not in ANSWERS)
-            share.append(100 * bad / len(rows) if rows else float("nan"))
+        share = [
+            100 * sum(s.status not in ANSWERS for s in rows) / len(rows) if (rows := by_second.get(t)) else math.nan
+            for t in seconds
+        ]
         err.plot(seconds, share, color="tab:red", lw=0.8, label="error or lost (%)")
         err.set_ylabel("error replies + lost (% of sent)")
         err.set_ylim(0, 100)
-        for i, w in enumerate(windows):
-            if w.name == "baseline":
-                continue
+        for i, w in enumerate(windows[1:], start=1):
             ax.axvspan(w.start, w.end, color="orange" if i % 2 else "gold", alpha=0.25)
             ax.text((w.start + w.end) / 2, 1.01, w.name, transform=ax.get_xaxis_transform(), ha="center", fontsize=7)
         ax.set_xlabel("seconds since the load started (by send time)")
         ax.set_title(title, pad=14)
-        lines = ax.get_legend_handles_labels()
-        lines2 = err.get_legend_handles_labels()
-        ax.legend(lines[0] + lines2[0], lines[1] + lines2[1], fontsize=7, loc="upper left")
+        (lines, labels), (lines2, labels2) = ax.get_legend_handles_labels(), err.get_legend_handles_labels()
+        ax.legend(lines + lines2, labels + labels2, fontsize=7, loc="upper left")
         ax.grid(True, alpha=0.3)
     fig.tight_layout()
     fig.savefig(path, dpi=100)

@@ -1,31 +1,18 @@
 """Failover windows: a worker killed soon after it joined, on a fresh broker, under unkeyed requests.
 
-Each window starts from nothing: a new Tansu, no topics (worker-0 creates them), worker-0 ready,
-then worker-1 started and ready. A plain aiokafka client (not warmline's) sends unkeyed lookups
-open loop at a fixed rate, a third of them for keys never asked before, and reads the replies from
-a topic of its own. worker-1 is killed with SIGKILL a few seconds into the load and started again
-(same data dir) a few seconds later; the client waits for every reply. Every request sent is
-counted: answered, lost (no reply within the wait), answered more than once.
-
-The timings vary the order of the group's rebalances (docs/faults.md, "Failover windows"):
-worker-1 back before its dead member's session expires (one rebalance: it takes its partitions
-back), or after (the survivor takes every partition, including ones it owned before worker-1
-joined, then hands some back).
-
-`python -m benchmarks.faults.failover` writes benchmarks/results/failover.json; `make faults`
-runs it after the fault suite. benchmarks/tests/integration/test_failover.py runs one window.
+Each window on a stack of its own (new Tansu, worker-0 creates the topics, then worker-1): a plain
+aiokafka producer sends unkeyed lookups open loop, worker-1 is SIGKILLed and started again at the
+window's Timing, and every request is counted: answered, lost (no reply within the wait), answered
+twice. docs/faults.md, "Failover windows", says why the timings vary and what was found.
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
-import json
 import logging
-import platform
 import random
 import statistics
-import tempfile
 import time
 import uuid
 from dataclasses import asdict, dataclass, field
@@ -33,13 +20,16 @@ from pathlib import Path
 from typing import Any
 
 import orjson
-from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
-from aiokafka.admin import AIOKafkaAdminClient, NewTopic
+from aiokafka import AIOKafkaProducer
 
 from harness.fault_stack import FaultStack
 from harness.kafka import committed, trace
+from harness.pacing import open_loop
+from warmline.commands.embedded_broker import create_topics
 
-from ..report import RESULTS_DIR
+from ..report import run_dir, write_run
+from .hostile import Tally
+from .load import Ledger, Sent, read_replies
 
 logger = logging.getLogger(__name__)
 
@@ -89,40 +79,25 @@ class WindowResult:
 
 
 async def _send_load(
-    bootstrap: str, topic: str, reply_topic: str, rate: float, duration_s: float, t0: float
-) -> dict[str, tuple[float, int, int]]:
-    """Unkeyed lookups at *rate*/s from *t0* on, open loop; request id → (due time, partition, offset)."""
+    bootstrap: str, topic: str, reply_topic: str, rate: float, duration_s: float, ledger: Ledger
+) -> None:
+    """Unkeyed lookups at *rate*/s open loop from the ledger's t0, each in *ledger* at its due time and place."""
     producer = AIOKafkaProducer(bootstrap_servers=bootstrap, linger_ms=0)
     await producer.start()
     seen = [f"+1415{n:07d}" for n in random.sample(range(10_000), 40)]
-    pending: dict[str, tuple[float, asyncio.Future[Any]]] = {}
+    pending: list[tuple[Sent, asyncio.Future[Any]]] = []
     try:
-        for i in range(int(rate * duration_s)):
-            due = t0 + i / rate
-            await asyncio.sleep(max(0.0, due - time.monotonic()))
+        async for i in open_loop(rate, start=ledger.t0, count=int(rate * duration_s)):
             phone = f"+1628{random.randrange(10_000_000):07d}" if i % 3 == 0 else random.choice(seen)
-            rid = f"fo-{uuid.uuid4().hex[:10]}"
-            body = {"request_id": rid, "reply_to": reply_topic, "by": "phone", "value": phone}
-            pending[rid] = (due, await producer.send(topic, orjson.dumps(body)))
-        written = {}
-        for rid, (due, future) in pending.items():
+            entry = ledger.add(f"fo-{uuid.uuid4().hex[:10]}", "kafka", hot=False)
+            entry.t = i / rate
+            body = {"request_id": entry.rid, "reply_to": reply_topic, "by": "phone", "value": phone}
+            pending.append((entry, await producer.send(topic, orjson.dumps(body))))
+        for entry, future in pending:
             metadata = await future
-            written[rid] = (due, metadata.partition, metadata.offset)
-        return written
+            entry.where = (metadata.partition, metadata.offset)
     finally:
         await producer.stop()
-
-
-async def _read_replies(bootstrap: str, topic: str, replies: dict[str, list[float]]) -> None:
-    consumer = AIOKafkaConsumer(topic, bootstrap_servers=bootstrap, fetch_max_wait_ms=5, auto_offset_reset="earliest")
-    await consumer.start()
-    try:
-        async for message in consumer:
-            rid = orjson.loads(message.value or b"{}").get("request_id")
-            if isinstance(rid, str):
-                replies.setdefault(rid, []).append(time.monotonic())
-    finally:
-        await consumer.stop()
 
 
 async def window(
@@ -134,43 +109,37 @@ async def window(
         await stack.start(workers=2, create_topics=False, extra_env=GROUP_ENV)
         bootstrap, victim = stack.broker.bootstrap, stack.workers[1]
         reply_topic = f"failover-replies-{uuid.uuid4().hex[:6]}"
-        admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap)
-        await admin.start()
-        try:
-            await admin.create_topics([NewTopic(reply_topic, 1, 1)])
-        finally:
-            await admin.close()
-        replies: dict[str, list[float]] = {}
-        reader = asyncio.create_task(_read_replies(bootstrap, reply_topic, replies))
-        t0 = time.monotonic() + 1.0
+        await create_topics(bootstrap, [reply_topic], 1)
+        ledger = Ledger(t0=time.monotonic() + 1.0)
+        reader = read_replies(bootstrap, [reply_topic], 1, ledger, Tally())
+        await reader.start()
         load = asyncio.create_task(
-            _send_load(bootstrap, stack.topics["lookup_request"], reply_topic, rate, duration_s, t0)
+            _send_load(bootstrap, stack.topics["lookup_request"], reply_topic, rate, duration_s, ledger)
         )
-        await asyncio.sleep(t0 + timing.kill_at - time.monotonic())
-        killed = time.monotonic()
+        await asyncio.sleep(ledger.t0 + timing.kill_at - time.monotonic())
+        killed = ledger.now()
         victim.kill()
-        await asyncio.sleep(max(0.0, t0 + timing.restart_at - time.monotonic()))
-        restarted = time.monotonic()
+        await asyncio.sleep(max(0.0, ledger.t0 + timing.restart_at - time.monotonic()))
+        restarted = ledger.now()
         await asyncio.to_thread(victim.start)
-        sent = await load
+        await load
         deadline = time.monotonic() + wait_s
-        while time.monotonic() < deadline and not set(sent) <= set(replies):
+        while time.monotonic() < deadline and ledger.pending():
             await asyncio.sleep(0.25)
-        reader.cancel()
-        await asyncio.gather(reader, return_exceptions=True)
-        during = [rid for rid, (due, _, _) in sent.items() if killed <= due < restarted and rid in replies]
-        lost = sorted((p, o) for rid, (_, p, o) in sent.items() if rid not in replies)
+        await reader.stop()
+        sent = list(ledger.sent.values())
+        lost = [s for s in sent if not s.replies]
+        during = [s.t_reply for s in sent if s.t_reply is not None and killed <= s.t < restarted]
         app_topics = [stack.topics["lookup_request"], f"{stack.app_id}-lookup-request-repartition"]
-        lost_ids = {rid for rid in sent if rid not in replies}
         return WindowResult(
             timing=timing.label,
             sent=len(sent),
-            answered=len(set(sent) & set(replies)),
+            answered=len(sent) - len(lost),
             lost=len(lost),
-            duplicates=sum(len(replies[rid]) - 1 for rid in sent if rid in replies),
-            failover_s=round(max(replies[rid][0] for rid in during) - killed, 2) if during else None,
-            lost_at=lost,
-            lost_traced=await trace(bootstrap, [app_topics[1], reply_topic], lost_ids),
+            duplicates=sum(s.replies - 1 for s in sent if s.replies),
+            failover_s=round(max(during) - killed, 2) if during else None,
+            lost_at=sorted(s.where for s in lost if s.where is not None),
+            lost_traced=await trace(bootstrap, [app_topics[1], reply_topic], {s.rid for s in lost}),
             committed=await committed(bootstrap, stack.app_id, app_topics, PARTITIONS),
             tracebacks=stack.tracebacks(),
         )
@@ -240,23 +209,13 @@ def main() -> None:
     else:
         timings = [TIMINGS[i % len(TIMINGS)] for i in range(args.windows)]
     started = time.monotonic()
-    kept = tempfile.mkdtemp(prefix="warmline-failover-") if args.keep else None
-    with tempfile.TemporaryDirectory(prefix="warmline-failover-") as scratch:
-        results = asyncio.run(run(Path(kept or scratch), timings))
-    if kept:
-        print(f"logs kept under {kept}")
-    doc = {
-        "benchmark": "failover",
-        "when": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
-        "machine": {"python": platform.python_version(), "cpus": __import__("os").cpu_count()},
-        "duration_s": round(time.monotonic() - started, 1),
-        "setup": {"partitions": PARTITIONS, "rate_per_s": 12, "load_s": 20, "group": GROUP_ENV},
-        "summary": (totals := summary(results)),
-        "windows": [asdict(r) for r in results],
-    }
-    RESULTS_DIR.mkdir(parents=True, exist_ok=True)
-    path = RESULTS_DIR / f"{args.name}.json"
-    path.write_text(json.dumps(doc, indent=2) + "\n")
+    with run_dir("warmline-failover-", args.keep) as workdir:
+        results = asyncio.run(run(workdir, timings))
+    totals = summary(results)
+    setup = {"partitions": PARTITIONS, "rate_per_s": 12, "load_s": 20, "group": GROUP_ENV}
+    path = write_run(
+        "failover", args.name, started, {"setup": setup, "summary": totals, "windows": [asdict(r) for r in results]}
+    )
     print(
         f"{totals['windows']} windows: {totals['lost']} of {totals['sent']} lost; "
         f"failover median {totals['failover_s']['median']} s"

@@ -1,14 +1,8 @@
-"""100,000 hostile messages: seeded mutations of valid ones, sent to the three input topics, and their tally.
+"""Hostile messages: seeded mutations of valid ones for the three input topics, what each must get, their tally.
 
-"Parseable enough to answer" (a lookup-request that must get a reply, usually ``invalid``): its
-value is at most 64 KiB, decodes (strict UTF-8) as a JSON object, and has a ``request_id`` that is
-a string of 1–128 characters — or the message carries a ``kafka_correlationId`` header. Every
-message that is not a valid wire message must be dead-lettered; a valid lookup-request is answered
-whatever its headers.
-
-Which messages are valid is decided here, as each one is made, from the wire contract as
-docs/protocol.md states it (``CONTRACT``, ``conforms``) — never by asking warmline's own parser, so
-a parser that wrongly accepted bad input would fail the run instead of agreeing with itself.
+Whether a message is valid is decided here as it is made, from the wire contract as docs/protocol.md
+states it (``CONTRACT``, ``conforms``), never by asking warmline's parser: a parser that accepted bad
+input fails the run instead of agreeing with itself. docs/faults.md, "Hostile messages", has the rest.
 """
 
 from __future__ import annotations
@@ -23,7 +17,10 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import orjson
-from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
+from aiokafka import AIOKafkaProducer
+
+from harness.kafka import from_start
+from harness.pacing import open_loop
 
 Headers = list[tuple[str, bytes]]
 HOSTILE_ID = re.compile(rb"^h-(\d+)")
@@ -307,6 +304,12 @@ class Tally:
         self.replies[int(found.group(1))] += 1
         self.reply_status[str(body.get("status"))] += 1
 
+    def take_letter(self, record: Any) -> None:
+        """Count a DLQ record by the (topic, partition, offset) it names; keep its metadata for the leak scan."""
+        letter = orjson.loads(record.value or b"{}")
+        self.dead[(letter.get("topic"), letter.get("partition"), letter.get("offset"))] += 1
+        self.letter_metadata.append(metadata_line(letter, record.headers))
+
     def report(self) -> dict[str, Any]:
         items = list(self.by_id.values())
         dlq_expected = {k for k, h in self.sent.items() if h.expect_dlq}
@@ -358,17 +361,12 @@ async def send_all(
     budget_s: float,
     sticky: bool = True,
 ) -> None:
-    """Produce *items* (unkeyed) at about *rate* per second; record each one's (topic, partition, offset).
+    """Produce *items* (unkeyed) at about *rate* per second, a tenth of a second's at a time, for at most
+    *budget_s*; record each one's (topic, partition, offset). Batched (linger 5 ms): Tansu's offsets of
+    batched records are right, only its end offsets are not, and nothing here reads those (docs/faults.md).
 
-    Batched (linger 5 ms): Tansu gives batched records the right offsets and serves them, only its
-    end offsets (ListOffsets) are wrong after a batch, and nothing here or in the workers' input
-    path reads those: the run's "committed past the last hostile message" check compares with
-    the offsets recorded here. Stops after *budget_s* (the tally counts what was sent).
-
-    *sticky*: each tenth of a second's messages of a topic go to one partition, drawn at random
-    for each topic and tenth, as the Java client (2.4+) and librdkafka (1.5+) place unkeyed
-    records by default (a new partition for each batch); otherwise each record gets a partition at
-    random (aiokafka's default).
+    *sticky*: a tenth's messages of a topic go to one partition drawn at random, as the Java client and
+    librdkafka place unkeyed records; otherwise each its own random partition (aiokafka's default).
     """
     producer = AIOKafkaProducer(bootstrap_servers=bootstrap, linger_ms=5, max_request_size=2 * 1024 * 1024)
     await producer.start()
@@ -385,12 +383,10 @@ async def send_all(
         placement = random.Random(PLACEMENT_SEED)  # reproducible test data
         chunk = max(1, int(rate / 10))
         stop_at = loop.time() + budget_s
-        t_next = loop.time()
-        for start in range(0, len(items), chunk):
+        async for k in open_loop(rate / chunk, count=len(range(0, len(items), chunk))):
             if loop.time() > stop_at:
                 break
-            t_next += chunk / rate
-            part = items[start : start + chunk]
+            part = items[k * chunk : (k + 1) * chunk]
             sticky_to = {name: placement.randrange(n) for name, n in counts.items()}
             futures = [
                 await producer.send(
@@ -407,7 +403,6 @@ async def send_all(
             unconfirmed.append(asyncio.create_task(record(part, futures)))
             if len(unconfirmed) > MAX_UNCONFIRMED_TENTHS:
                 await unconfirmed.pop(0)
-            await asyncio.sleep(max(0.0, t_next - loop.time()))
         await asyncio.gather(*unconfirmed)  # a send that failed fails the run
     finally:
         await producer.stop()  # flushes what was handed over, so every recording task can finish
@@ -423,31 +418,9 @@ def last_offsets(tally: Tally) -> dict[str, int]:
     return ends
 
 
-async def read_dead_letters(bootstrap: str, topic: str, partitions: int, tally: Tally, until: asyncio.Event) -> None:
-    """Count DLQ records by the (topic, partition, offset) they name until *until* is set."""
-    consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, enable_auto_commit=False, fetch_max_wait_ms=5)
-    await consumer.start()
-    tps = [TopicPartition(topic, p) for p in range(partitions)]
-    consumer.assign(tps)
-    await consumer.seek_to_beginning(*tps)
-    try:
-        while not until.is_set():
-            for records in (await consumer.getmany(timeout_ms=200)).values():
-                for record in records:
-                    letter = orjson.loads(record.value or b"{}")
-                    tally.dead[(letter.get("topic"), letter.get("partition"), letter.get("offset"))] += 1
-                    tally.letter_metadata.append(metadata_line(letter, record.headers))
-    finally:
-        await consumer.stop()
-
-
 def metadata_line(letter: dict[str, Any], headers: Any) -> str:
-    """A dead letter's fields and headers as decoded text, one line; not its payload (kept by design,
-    docs/protocol.md), so the leak scan reads what an operator reads, not JSON escapes or byte reprs.
-
-    Fields are joined by " | ": joined by spaces, a timestamp's digits and the next field's ran on
-    into a phone number (``1795747744.1415424 1244``).
-    """
+    """A dead letter's fields and headers as decoded text on one line, for the leak scan; not its payload (kept by
+    design, docs/protocol.md). Joined by " | ": by spaces, a timestamp's digits ran on into the next field's."""
     fields = [f"{name}={value}" for name, value in letter.items() if name != "original_b64"]
     fields += [f"{name}={value.decode(errors='replace')}" for name, value in headers or ()]
     return " | ".join(fields).replace("\n", " ").replace("\r", " ")
@@ -462,15 +435,10 @@ async def reread_dead_letters(
     Reads until nothing new arrived for *quiet_s* after the first record, or *max_s* in all; the
     flag says whether it stopped because it was quiet (False: cut short, the set may be partial).
     """
-    consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, enable_auto_commit=False, fetch_max_wait_ms=5)
-    await consumer.start()
-    tps = [TopicPartition(topic, p) for p in range(partitions)]
-    consumer.assign(tps)
-    await consumer.seek_to_beginning(*tps)
     named: set[Any] = set()
     loop = asyncio.get_running_loop()
     start = last_new = loop.time()
-    try:
+    async with from_start(bootstrap, [topic], partitions) as consumer:
         while loop.time() - start < max_s:
             if named and loop.time() - last_new >= quiet_s:
                 return named, True
@@ -479,6 +447,4 @@ async def reread_dead_letters(
                 for record in records:
                     letter = orjson.loads(record.value or b"{}")
                     named.add((letter.get("topic"), letter.get("partition"), letter.get("offset")))
-        return named, False
-    finally:
-        await consumer.stop()
+    return named, False

@@ -3,21 +3,23 @@
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import itertools
 import logging
 import random
 import time
 import uuid
-from collections.abc import Sequence
+from collections.abc import Callable, Coroutine, Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
 import aiohttp
 import orjson
-from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
+from aiokafka import AIOKafkaProducer
 from aiokafka.errors import KafkaError
 
-from ..stats import pct
+from harness.kafka import Record, TopicReader
+from harness.pacing import open_loop
+
 from .hostile import Tally
 
 logger = logging.getLogger(__name__)
@@ -74,54 +76,22 @@ class Ledger:
         return sum(1 for s in self.sent.values() if s.replies == 0 and not s.not_sent)
 
 
-class ReplyReader:
-    """Reads the reply topic from its beginning without a consumer group (the topic is the run's own)."""
+def read_replies(bootstrap: str, topics: list[str], partitions: int, ledger: Ledger, hostile: Tally) -> TopicReader:
+    """Reads the run's reply topics from their beginning: a reply to the ledger, a hostile one to the tally."""
 
-    def __init__(self, bootstrap: str, topics: list[str], partitions: int, ledger: Ledger, hostile: Tally) -> None:
-        self._consumer = AIOKafkaConsumer(
-            bootstrap_servers=bootstrap, enable_auto_commit=False, fetch_max_wait_ms=5, request_timeout_ms=10_000
-        )
-        self._tps = [TopicPartition(topic, p) for topic in topics for p in range(partitions)]
-        self._ledger = ledger
-        self._hostile = hostile
-        self._task: asyncio.Task[None] | None = None
-
-    async def start(self) -> None:
-        await self._consumer.start()
-        self._consumer.assign(self._tps)
-        await self._consumer.seek_to_beginning(*self._tps)
-        self._task = asyncio.create_task(self._run())
-
-    async def _run(self) -> None:
-        while True:
-            try:
-                batches = await self._consumer.getmany(timeout_ms=200)
-            except KafkaError as e:  # the broker is frozen or down: keep asking
-                logger.info("reply reader: %r", e)
-                await asyncio.sleep(0.2)
-                continue
-            for records in batches.values():
-                for record in records:
-                    self._take(record.value, list(record.headers or ()))
-
-    def _take(self, value: bytes | None, headers: list[tuple[str, bytes]]) -> None:
+    def take(record: Record) -> None:
         try:
-            body = orjson.loads(value or b"")
+            body = orjson.loads(record.value or b"")
         except orjson.JSONDecodeError:
-            self._ledger.foreign_replies += 1
+            ledger.foreign_replies += 1
             return
         rid = body.get("request_id") if isinstance(body, dict) else None
         if isinstance(rid, str) and not rid.startswith("h-"):
-            self._ledger.reply(rid, str(body.get("status")))
+            ledger.reply(rid, str(body.get("status")))
         else:
-            self._hostile.take_reply(body, headers)
+            hostile.take_reply(body, list(record.headers or ()))
 
-    async def stop(self) -> None:
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
-        await self._consumer.stop()
+    return TopicReader(bootstrap, topics, take, partitions, request_timeout_ms=10_000)
 
 
 @dataclass
@@ -150,7 +120,6 @@ class LoadGenerator:
         api_token: str,
         l2_only_keys: Sequence[str] = (),
     ) -> None:
-        self.bootstrap = bootstrap
         self.api_token = api_token
         self.topics = topics
         self.worker_urls = list(worker_urls)
@@ -175,10 +144,10 @@ class LoadGenerator:
         )
 
     def run(self) -> None:
-        """Start the three paced loops."""
+        """Start the paced loops."""
         self._tasks = [
-            asyncio.create_task(self._paced(self.rates.kafka, self._kafka_one)),
-            asyncio.create_task(self._paced(self.rates.http, self._http_one)),
+            asyncio.create_task(self._paced(self.rates.kafka, lambda: self._kafka_lookup(*self._key()))),
+            asyncio.create_task(self._paced(self.rates.http, lambda: self._http_lookup(*self._key()))),
             asyncio.create_task(self._paced(self.rates.calls, self._call_one)),
             asyncio.create_task(self._paced(self.rates.l2_only, self._l2_only_one)),
         ]
@@ -204,22 +173,17 @@ class LoadGenerator:
             return f"C-{next(self._cold):06d}", False
         return self._rng.choice(HOT_KEYS), True
 
-    async def _paced(self, rate: float, one: object) -> None:
+    async def _paced(self, rate: float, one: Callable[[], Coroutine[Any, Any, None]]) -> None:
         if rate <= 0:
             return
-        interval, next_t = 1.0 / rate, time.monotonic()
-        while True:
-            next_t += interval
-            task = asyncio.create_task(one())  # type: ignore[operator]
+        async for _ in open_loop(rate):
+            task = asyncio.create_task(one())
             self._inflight.add(task)
             task.add_done_callback(self._inflight.discard)
-            await asyncio.sleep(max(0.0, next_t - time.monotonic()))
 
-    async def _produce(self, topic: str, value: bytes, deadline: float) -> tuple[int, int] | None:
-        """Hand *value* to the broker, retrying through an outage until *deadline* (monotonic).
-
-        Returns where it went, (partition, offset); None when it could not be sent.
-        """
+    async def _produce(self, topic: str, value: bytes) -> tuple[int, int] | None:
+        """Hand *value* to the broker, retrying through an outage for LOST_AFTER_S: where it went, or None."""
+        deadline = time.monotonic() + LOST_AFTER_S
         while time.monotonic() < deadline:
             try:
                 meta = await asyncio.wait_for(self.producer.send_and_wait(topic, value), deadline - time.monotonic())
@@ -229,20 +193,12 @@ class LoadGenerator:
                 await asyncio.sleep(0.2)
         return None
 
-    async def _kafka_one(self) -> None:
-        await self._kafka_lookup(*self._key())
-
     async def _kafka_lookup(self, value: str, hot: bool) -> None:
         rid = f"k{uuid.uuid4().hex[:16]}"
         entry = self.ledger.add(rid, "kafka", hot)
         body = {"request_id": rid, "by": "customer_id", "value": value, "timeout_ms": 2000}
-        entry.where = await self._produce(
-            self.topics["lookup_request"], orjson.dumps(body), time.monotonic() + LOST_AFTER_S
-        )
+        entry.where = await self._produce(self.topics["lookup_request"], orjson.dumps(body))
         entry.not_sent = entry.where is None
-
-    async def _http_one(self) -> None:
-        await self._http_lookup(*self._key())
 
     async def _l2_only_one(self) -> None:
         value = next(self._l2_only, None)
@@ -278,35 +234,4 @@ class LoadGenerator:
     async def _call_one(self) -> None:
         n = next(self._cold)
         body = {"call_id": uuid.uuid4().hex, "caller": f"+1415{n:07d}", "customer_id": f"C-{n:06d}"}
-        await self._produce(self.topics["call_started"], orjson.dumps(body), time.monotonic() + LOST_AFTER_S)
-
-
-class LoopLag:
-    """How late this driver's event loop wakes up: a late loop sends late and timestamps replies late.
-
-    Reported beside the figures it could distort (the hostile flood keeps the driver busiest).
-    """
-
-    def __init__(self, tick_s: float = 0.05) -> None:
-        self._tick_s = tick_s
-        self._lags: list[float] = []
-        self._task: asyncio.Task[None] | None = None
-
-    def start(self) -> None:
-        self._task = asyncio.create_task(self._watch())
-
-    async def _watch(self) -> None:
-        while True:
-            t0 = time.monotonic()
-            await asyncio.sleep(self._tick_s)
-            self._lags.append(time.monotonic() - t0 - self._tick_s)
-
-    async def stop(self) -> dict[str, float | None]:
-        """The lag's median, p99 and maximum in ms since start()."""
-        if self._task is not None:
-            self._task.cancel()
-            await asyncio.gather(self._task, return_exceptions=True)
-        ms = [lag * 1000 for lag in self._lags]
-        if not ms:
-            return {"p50_ms": None, "p99_ms": None, "max_ms": None}
-        return {"p50_ms": round(pct(ms, 0.5), 1), "p99_ms": round(pct(ms, 0.99), 1), "max_ms": round(max(ms), 1)}
+        await self._produce(self.topics["call_started"], orjson.dumps(body))

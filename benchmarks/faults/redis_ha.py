@@ -1,25 +1,9 @@
-"""Redis HA faults under load: a Sentinel set's primary killed, and a Cluster primary (with a replica) killed.
+"""Redis HA faults under load: the primary of a Sentinel set, then of a Cluster, SIGKILLed.
 
-Each fault runs on a stack of its own: the fault suite's (Tansu, the fake upstream, two workers),
-with L2 on a Redis the run starts (harness/redis_servers.py), reached as an ACL user (the
-password from a file on Sentinel, in the URL on the Cluster: the leak scan looks for it):
-
-- **sentinel**: one primary, one replica, three sentinels (``WARMLINE_REDIS_MODE=sentinel``);
-- **cluster**: three primaries, each with a replica (``WARMLINE_REDIS_MODE=cluster``).
-
-The fault suite's open-loop load (Kafka and HTTP, every request in a Ledger) runs throughout,
-plus lookups of keys that only L2 holds: the run writes them to L2 before the workers start, as
-another worker would have, and asks for each once, so L1 cannot answer them. After a baseline
-the run waits until the replica has every write (``WAIT``), SIGKILLs the primary, and waits for
-the positive signal that the failover is over (the sentinels name the replica; every Cluster node
-says ``cluster_state:ok`` with the replica a primary). It then watches the workers' L2 hits
-(``warmline_cache_events_total{event="hit_l2"}`` on ``/metrics``) rise again.
-
-Reported per fault: requests sent, answered, lost (as the fault suite counts them), the failover
-time, when L2 answered again, the L2 hits after the failover, and a leak scan of what the
-workers wrote. ``python -m benchmarks.faults.redis_ha`` writes benchmarks/results/redis-ha.json,
-redis-ha.png (latency and errors, as the fault suite's) and redis-ha-l2.png (L2 hits, errors, breakers);
-``make faults`` runs it; benchmarks/tests/integration/test_redis_ha.py runs a short Sentinel one.
+Each on a stack of its own (the fault suite's, L2 on a Redis the run starts, as an ACL user) under
+the suite's load plus lookups of keys only L2 holds; after the failover, the workers' L2 hits show
+whether L2 answers again. docs/faults.md, "Redis HA failovers", has the details; the results go to
+benchmarks/results/redis-ha.json, redis-ha.png and redis-ha-l2.png.
 """
 
 from __future__ import annotations
@@ -27,13 +11,9 @@ from __future__ import annotations
 import argparse
 import asyncio
 import itertools
-import json
 import logging
 import os
-import platform
-import tempfile
 import time
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -44,11 +24,8 @@ from prometheus_client.parser import text_string_to_metric_families
 from harness.fault_stack import FaultStack
 from harness.redis_ha import cluster_topology, sentinel_topology, wait_replicated
 from harness.redis_servers import ACL_PASSWORD, RedisServers
-from warmline.cache.l2 import RedisL2
-from warmline.cache.redis_client import RedisConfig, close_redis
-from warmline.models import CacheEntry, Customer, normalize
 
-from ..report import RESULTS_DIR
+from ..report import run_dir, write_run
 from .analysis import figures, plot
 from .load import Ledger, Rates
 from .run import under_load
@@ -75,26 +52,6 @@ class HaPlan:
 def l2_only_keys(count: int) -> list[str]:
     """Customer ids no other load asks for (hot keys are C-000001…, cold ones C-500000…)."""
     return [f"C-{n:06d}" for n in range(900_000, 900_000 + count)]
-
-
-async def _seed(config: RedisConfig, prefix: str, keys: list[str]) -> None:
-    """Write *keys* to L2 as a worker would (RedisL2, the workers' prefix), fresh for an hour."""
-    client = config.client()
-    try:
-        l2 = RedisL2(client, prefix=prefix, op_timeout_s=10)
-        now = time.time()
-        items = [
-            (
-                normalize("customer_id", key),
-                CacheEntry.of(Customer(customer_id=key, name="Seeded Caller", tier="gold"), now, now + 3600),
-                3600.0,
-            )
-            for key in keys
-        ]
-        for start in range(0, len(items), 200):
-            await l2.put_many(items[start : start + 200])
-    finally:
-        await close_redis(client)
 
 
 async def l2_counts(session: aiohttp.ClientSession, urls: list[str]) -> dict[str, float]:
@@ -156,15 +113,6 @@ class L2Watch:
         return next((at for at, c in self.samples if at > t and c["hit_l2"] > base), None)
 
 
-async def _until(check: Callable[[], bool], within_s: float) -> bool:
-    deadline = time.monotonic() + within_s
-    while time.monotonic() < deadline:
-        if await asyncio.to_thread(check):
-            return True
-        await asyncio.sleep(0.1)
-    return False
-
-
 async def ha_fault(workdir: Path, kind: str, plan: HaPlan) -> tuple[dict[str, Any], Ledger, list[Window]]:
     """One fault on a stack of its own: its report row, its ledger and windows (for the plot)."""
     workdir.mkdir(parents=True, exist_ok=True)
@@ -178,7 +126,7 @@ async def ha_fault(workdir: Path, kind: str, plan: HaPlan) -> tuple[dict[str, An
         stack = FaultStack(workdir / "stack", partitions=plan.partitions, redis_env=topology.env)
         horizon_s = plan.baseline_s + FAILOVER_WITHIN_S + plan.after_s
         keys = l2_only_keys(int(plan.rates.l2_only * horizon_s) + 50)
-        await _seed(topology.client_config, f"warmline:v1:{stack.app_id}:", keys)
+        await topology.seed(f"warmline:v1:{stack.app_id}:", keys)
         async with under_load(stack, plan.rates, l2_only_keys=keys) as run:
             watch = L2Watch([w.url for w in stack.workers], run.ledger)
             watch.start()
@@ -189,7 +137,7 @@ async def ha_fault(workdir: Path, kind: str, plan: HaPlan) -> tuple[dict[str, An
                 replicas_had_it = await wait_replicated(topology.victim)
                 start = run.ledger.now()
                 servers.kill(topology.victim)
-                failed_over = await _until(topology.failed_over, FAILOVER_WITHIN_S)
+                failed_over = await topology.wait_failed_over(FAILOVER_WITHIN_S)
                 end = run.ledger.now()
                 at_failover = await watch.sample()
                 await asyncio.sleep(plan.after_s)
@@ -309,28 +257,16 @@ def main() -> None:
     plan = HaPlan(baseline_s=args.baseline, after_s=args.after, kinds=(args.only,) if args.only else KINDS)
     started = time.monotonic()
     load_before = os.getloadavg()
-    kept = tempfile.mkdtemp(prefix="warmline-redis-ha-") if args.keep else None
-    with tempfile.TemporaryDirectory(prefix="warmline-redis-ha-") as scratch:
-        rows, panels = asyncio.run(run(Path(kept or scratch), plan))
-    if kept:
-        print(f"logs kept under {kept}")
-    doc = {
-        "benchmark": "redis-ha",
-        "when": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
-        "machine": {"python": platform.python_version(), "cpus": os.cpu_count()},
-        "loadavg": {"before": load_before, "after": os.getloadavg()},
-        "duration_s": round(time.monotonic() - started, 1),
-        "setup": {
-            "rates": plan.rates.__dict__,
-            "baseline_s": plan.baseline_s,
-            "after_s": plan.after_s,
-            "partitions": plan.partitions,
-        },
-        "faults": rows,
+    with run_dir("warmline-redis-ha-", args.keep) as workdir:
+        rows, panels = asyncio.run(run(workdir, plan))
+    setup = {
+        "rates": plan.rates.__dict__,
+        "baseline_s": plan.baseline_s,
+        "after_s": plan.after_s,
+        "partitions": plan.partitions,
     }
-    RESULTS_DIR.mkdir(parents=True, exist_ok=True)
-    path = RESULTS_DIR / f"{args.name}.json"
-    path.write_text(json.dumps(doc, indent=2, default=str) + "\n")
+    loadavg = {"before": load_before, "after": os.getloadavg()}
+    path = write_run("redis-ha", args.name, started, {"loadavg": loadavg, "setup": setup, "faults": rows})
     plot(path.with_suffix(".png"), panels)
     plot_l2(path.with_name(f"{args.name}-l2.png"), rows, panels)
     for row in rows:

@@ -12,23 +12,19 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import aiohttp
-
 from harness import http_fuzz
 from harness.fault_stack import ADMIN_TOKEN, API_TOKEN, PARTITIONS, FaultStack
-from harness.kafka import committed
+from harness.kafka import TopicReader, committed
+from harness.pacing import LoopLag
 from harness.procs import CpuShares
 from warmline.commands.embedded_broker import create_topics
 
 from . import hostile
 from .analysis import fault_report, figures, goal
-from .load import HOT_KEYS, LOST_AFTER_S, Ledger, LoadGenerator, LoopLag, Rates, ReplyReader
+from .load import HOT_KEYS, LOST_AFTER_S, Ledger, LoadGenerator, Rates, read_replies
 from .scenario import FAULTS, Window, inject, kill_broker
 
 logger = logging.getLogger(__name__)
-
-#: Tries per hot key while warming, before the run gives up.
-WARM_ATTEMPTS = 3
 
 
 @dataclass
@@ -58,23 +54,6 @@ class Outcome:
     report: dict[str, Any] = field(default_factory=dict)
 
 
-async def _warm(urls: list[str]) -> None:
-    """Look every hot key up once over HTTP, so the faults start from a warm L1."""
-    sem = asyncio.Semaphore(16)
-    async with aiohttp.ClientSession(headers={"Authorization": f"Bearer {API_TOKEN}"}) as session:
-
-        async def one(i: int, key: str) -> None:
-            for attempt in range(WARM_ATTEMPTS):  # a busy shared machine can time out a first upstream call
-                url = urls[(i + attempt) % len(urls)]
-                async with sem, session.get(f"{url}/v1/lookup", params={"customer_id": key}) as resp:
-                    if resp.status == 200:
-                        return
-                    answer = await resp.text()
-            raise RuntimeError(f"warming {key}: no 200 in {WARM_ATTEMPTS} attempts; last answer {answer[:200]}")
-
-        await asyncio.gather(*(one(i, k) for i, k in enumerate(HOT_KEYS)))
-
-
 async def _settle(ledger: Ledger) -> None:
     """Wait until every request is answered, or LOST_AFTER_S after the last one was sent."""
     last = max((s.t for s in ledger.sent.values()), default=0.0)
@@ -87,35 +66,25 @@ async def _hostile_phase(
 ) -> tuple[Window, dict[str, Any]]:
     """Send the hostile messages while the load runs; wait for the positive signals of their handling."""
     items = list(hostile.generate(plan.hostile, stack.topics))
-    default = stack.topics["lookup_reply"]
+    bootstrap, default = stack.broker.bootstrap, stack.topics["lookup_reply"]
     # Valid requests may name other (legal) reply topics: create and read those too.
     elsewhere = sorted(
         {hostile.reply_topic_of(h.value, h.headers, default) for h in items if h.expect_reply and not h.expect_dlq}
         - {default}
     )
-    if elsewhere:
-        await create_topics(stack.broker.bootstrap, elsewhere, stack.partitions)
-    extra = ReplyReader(stack.broker.bootstrap, elsewhere, stack.partitions, Ledger(), tally) if elsewhere else None
+    extra = read_replies(bootstrap, elsewhere, stack.partitions, Ledger(), tally) if elsewhere else None
     if extra is not None:
+        await create_topics(bootstrap, elsewhere, stack.partitions)
         await extra.start()
-    done = asyncio.Event()
-    dlq = asyncio.create_task(
-        hostile.read_dead_letters(stack.broker.bootstrap, stack.topics["lookup_dlq"], stack.partitions, tally, done)
-    )
+    dlq = TopicReader(bootstrap, [stack.topics["lookup_dlq"]], tally.take_letter, stack.partitions)
+    await dlq.start()
     inputs = [stack.topics[n] for n in ("lookup_request", "call_started", "customer_changed")]
-    start = ledger.now()
-    t0 = time.monotonic()
+    start, t0 = ledger.now(), time.monotonic()
     busy = CpuShares({"broker": stack.broker, **{w.name: w for w in stack.workers}})
     lag = LoopLag()
     lag.start()
     await hostile.send_all(
-        stack.broker.bootstrap,
-        stack.topics,
-        items,
-        tally,
-        plan.hostile_rate,
-        plan.hostile_budget_s,
-        sticky=plan.hostile_sticky,
+        bootstrap, stack.topics, items, tally, plan.hostile_rate, plan.hostile_budget_s, sticky=plan.hostile_sticky
     )
     send_s = time.monotonic() - t0
     cpu_while_sending = busy.shares()
@@ -128,19 +97,16 @@ async def _hostile_phase(
     deadline = time.monotonic() + plan.accounting_s
     while time.monotonic() < deadline:
         report = tally.report()
-        done_at = await committed(stack.broker.bootstrap, stack.app_id, inputs, stack.partitions)
+        done_at = await committed(bootstrap, stack.app_id, inputs, stack.partitions)
         behind = {tp: ends[tp] - (done_at[tp] or 0) for tp in ends if (done_at[tp] or 0) < ends[tp]}
         if not report["dead_letters_missing"] and not report["replies_missing"] and not behind:
             break
         await asyncio.sleep(1)
     drained_s = time.monotonic() - t0
-    done.set()
-    await dlq
+    await dlq.stop()
     reread: dict[str, Any] | None = None
     if tally.report()["dead_letters_missing"]:  # missed by the live reader, or not on the broker?
-        named, complete = await hostile.reread_dead_letters(
-            stack.broker.bootstrap, stack.topics["lookup_dlq"], stack.partitions
-        )
+        named, complete = await hostile.reread_dead_letters(bootstrap, stack.topics["lookup_dlq"], stack.partitions)
         missing = sum(1 for k, h in tally.sent.items() if h.expect_dlq and k not in named)
         reread = {"records": len(named), "complete": complete, "dead_letters_missing": missing}
     if extra is not None:
@@ -182,8 +148,8 @@ async def under_load(stack: FaultStack, rates: Rates, l2_only_keys: Sequence[str
     try:
         await stack.start()
         urls = [w.url for w in stack.workers]
-        await _warm(urls)
-        reader = ReplyReader(stack.broker.bootstrap, [stack.topics["lookup_reply"]], stack.partitions, ledger, tally)
+        await stack.warm(HOT_KEYS)
+        reader = read_replies(stack.broker.bootstrap, [stack.topics["lookup_reply"]], stack.partitions, ledger, tally)
         await reader.start()
         load = LoadGenerator(stack.broker.bootstrap, stack.topics, urls, ledger, rates, API_TOKEN, l2_only_keys)
         await load.start()
@@ -202,6 +168,17 @@ async def under_load(stack: FaultStack, rates: Rates, l2_only_keys: Sequence[str
         if loaded is not None:
             loaded.crashed = stack.crashed()
         stack.stop()
+
+
+def _aftermath(run: Loaded) -> dict[str, Any]:
+    """What a stage's workers did besides answering: exits, tracebacks, where their logs are, the leak scan."""
+    stack = run.stack
+    return {
+        "crashed_workers": run.crashed,
+        "worker_tracebacks": stack.tracebacks(),
+        "logs": str(stack.workdir),
+        "leak_scan": stack.leak_scan(run.tally.letter_metadata, run.pages),
+    }
 
 
 async def main_stack(workdir: Path, plan: Plan, outcome: Outcome) -> None:
@@ -237,11 +214,8 @@ async def main_stack(workdir: Path, plan: Plan, outcome: Outcome) -> None:
         hostile=hostile_report,
         whole_run=figures(ledger.sent.values()),
         foreign_replies=ledger.foreign_replies,
-        crashed_workers=run.crashed,
-        worker_tracebacks=stack.tracebacks(),
-        logs=str(workdir / "main"),
         http_fuzz=fuzzed,
-        leak_scan=stack.leak_scan(run.tally.letter_metadata, run.pages),
+        **_aftermath(run),
     )
 
 
@@ -259,10 +233,7 @@ async def durable_stack(workdir: Path, plan: Plan, outcome: Outcome) -> None:
         "rates": plan.durable_rates.__dict__,
         "baseline": normal,
         "faults": [fault_report(ledger, windows[1], normal["p99_ms"] or 1.0)],
-        "crashed_workers": run.crashed,
-        "worker_tracebacks": stack.tracebacks(),
-        "logs": str(workdir / "durable"),
-        "leak_scan": stack.leak_scan(run.tally.letter_metadata, run.pages),
+        **_aftermath(run),
     }
 
 

@@ -28,33 +28,30 @@ class Window:
 Inject = Callable[[FaultStack], Awaitable[str]]
 
 
+async def _for(seconds: float, hurt: Callable[[], object], heal: Callable[[], object]) -> None:
+    """hurt(), *seconds* later heal() (in a thread: a restart waits until the service is ready)."""
+    hurt()
+    await asyncio.sleep(seconds)
+    await asyncio.to_thread(heal)
+
+
 async def kill_worker(stack: FaultStack) -> str:
-    """kill -9 worker-1, then start it again (the window lasts until it is ready)."""
-    stack.workers[1].kill()
-    await asyncio.sleep(5)
-    await asyncio.to_thread(stack.workers[1].start)
+    await _for(5, stack.workers[1].kill, stack.workers[1].start)
     return "worker-1 SIGKILLed, restarted after 5 s"
 
 
 async def stop_worker(stack: FaultStack) -> str:
-    """SIGSTOP worker-1 for 15 s, then SIGCONT."""
-    stack.workers[1].freeze()
-    await asyncio.sleep(15)
-    stack.workers[1].thaw()
+    await _for(15, stack.workers[1].freeze, stack.workers[1].thaw)
     return "worker-1 SIGSTOPped for 15 s"
 
 
 async def stop_redis(stack: FaultStack) -> str:
-    """redis-server stopped for 20 s, started again empty."""
     assert stack.redis is not None, "the stack's own redis-server"
-    stack.redis.kill()
-    await asyncio.sleep(20)
-    await asyncio.to_thread(stack.redis.start)
+    await _for(20, stack.redis.kill, stack.redis.start)
     return "redis-server killed for 20 s, restarted empty"
 
 
 async def source_errors(stack: FaultStack) -> str:
-    """The upstream answers 503 to every call for 10 s."""
     await stack.upstream_mode("5xx")
     await asyncio.sleep(10)
     await stack.upstream_mode("ok")
@@ -70,18 +67,13 @@ async def source_hangs(stack: FaultStack) -> str:
 
 
 async def freeze_broker(stack: FaultStack) -> str:
-    """SIGSTOP the Tansu process for 5 s."""
-    stack.broker.freeze()
-    await asyncio.sleep(5)
-    stack.broker.thaw()
+    await _for(5, stack.broker.freeze, stack.broker.thaw)
     return "Tansu SIGSTOPped for 5 s"
 
 
 async def kill_broker(stack: FaultStack) -> str:
     """kill -9 Tansu, start it again on the same S3 bucket 5 s later."""
-    stack.broker.kill()
-    await asyncio.sleep(5)
-    await asyncio.to_thread(stack.broker.start)
+    await _for(5, stack.broker.kill, stack.broker.start)
     return "Tansu SIGKILLed, restarted on its S3 storage after 5 s"
 
 

@@ -15,9 +15,10 @@ import aiohttp
 import orjson
 import pytest
 import redis.asyncio as aredis
-from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
+from aiokafka import AIOKafkaProducer
 
 from harness.fault_stack import FaultStack
+from harness.kafka import first_records
 from harness.leaks import find_leaks, scan_report
 from harness.redis_servers import ACL_PASSWORD, ACL_USER, REDIS_SERVER, RedisServers, acl_user_line
 from harness.tilores_server import CARD, TiloresServer
@@ -136,23 +137,6 @@ def _tilores_env(server: TiloresServer, secret_file: str | None = None) -> dict[
     }
 
 
-Record = tuple[bytes | None, bytes, list[tuple[str, bytes]]]
-
-
-async def _read_all(bootstrap: str, topic: str, count: int) -> list[Record]:
-    consumer = AIOKafkaConsumer(topic, bootstrap_servers=bootstrap, auto_offset_reset="earliest", fetch_max_wait_ms=5)
-    await consumer.start()
-    out: list[Record] = []
-    try:
-        async with asyncio.timeout(30):
-            while len(out) < count:
-                for records in (await consumer.getmany(timeout_ms=200)).values():
-                    out += [(r.key, r.value, list(r.headers)) for r in records]
-    finally:
-        await consumer.stop()
-    return out
-
-
 async def test_logs_and_dead_letters_hold_no_secret_or_personal_data(
     cluster: Cluster, tilores: TiloresServer, acl_redis: int, tmp_path: Path
 ) -> None:
@@ -212,7 +196,8 @@ async def test_logs_and_dead_letters_hold_no_secret_or_personal_data(
         await producer.send_and_wait(cluster.topic("lookup_request"), orjson.dumps(bad), key=bad_key.encode())
     finally:
         await producer.stop()
-    [(dlq_key, dlq_value, dlq_headers)] = await _read_all(cluster.tansu.bootstrap, cluster.topic("lookup_dlq"), 1)
+    [record] = await first_records(cluster.tansu.bootstrap, cluster.topic("lookup_dlq"), 1, timeout_s=30)
+    dlq_key, dlq_value, dlq_headers = record.key, record.value, list(record.headers)
     letter = parse(DeadLetter, dlq_value)
     assert letter.original_size > 0  # the payload is kept for operators, by design; its metadata is what we scan
     assert dlq_key == bad_key.encode()  # the original message's key, kept like its payload (docs/protocol.md)

@@ -2,36 +2,18 @@
 
 from __future__ import annotations
 
-import asyncio
 import struct
 from pathlib import Path
 
 import aiohttp
 import orjson
-from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
-from aiokafka.structs import ConsumerRecord
+from aiokafka import AIOKafkaProducer
 
+from harness.kafka import first_records
 from warmline.models import DeadLetter, LookupReply, parse
 from warmline.sources.demo.generate import sample_contacts
 
 from .conftest import Cluster, http_get
-
-
-async def _read(
-    bootstrap: str, topic: str, count: int, timeout_s: float = 15.0, partitions: int = 4
-) -> list[ConsumerRecord]:
-    consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, fetch_max_wait_ms=5, auto_offset_reset="earliest")
-    await consumer.start()
-    try:
-        consumer.assign([TopicPartition(topic, p) for p in range(partitions)])
-        found: list[ConsumerRecord] = []
-        async with asyncio.timeout(timeout_s):
-            while len(found) < count:
-                for records in (await consumer.getmany(timeout_ms=200)).values():
-                    found.extend(records)
-        return found
-    finally:
-        await consumer.stop()
 
 
 async def test_kafka_request_reply_for_a_demo_customer(cluster: Cluster, demo_db: Path) -> None:
@@ -63,7 +45,7 @@ async def test_unkeyed_and_raw_keyed_requests_are_rekeyed_and_answered(cluster: 
             await producer.send_and_wait(cluster.topic("lookup_request"), orjson.dumps(body), key=key)
     finally:
         await producer.stop()
-    records = await _read(cluster.tansu.bootstrap, cluster.topic("lookup_reply"), len(phones))
+    records = await first_records(cluster.tansu.bootstrap, cluster.topic("lookup_reply"), len(phones))
     replies = {r.request_id: r for r in (parse(LookupReply, rec.value) for rec in records)}
     assert set(replies) == {f"rk-{i}" for i in range(len(phones))}
     assert all(r.status == "ok" for r in replies.values())
@@ -88,14 +70,17 @@ async def test_garbage_goes_to_the_dlq_and_the_worker_keeps_answering(cluster: C
         )
     finally:
         await producer.stop()
-    letters = [parse(DeadLetter, r.value) for r in await _read(cluster.tansu.bootstrap, cluster.topic("lookup_dlq"), 5)]
+    letters = [
+        parse(DeadLetter, r.value) for r in await first_records(cluster.tansu.bootstrap, cluster.topic("lookup_dlq"), 5)
+    ]
     assert len(letters) == 5
     assert any("exceeds" in letter.reason for letter in letters)
     assert all(letter.original_size > 0 and letter.topic == cluster.topic("lookup_request") for letter in letters)
     big = next(letter for letter in letters if letter.original_size > 100_000)
     assert big.truncated
     replies = [
-        parse(LookupReply, r.value) for r in await _read(cluster.tansu.bootstrap, cluster.topic("lookup_reply"), 1)
+        parse(LookupReply, r.value)
+        for r in await first_records(cluster.tansu.bootstrap, cluster.topic("lookup_reply"), 1)
     ]
     assert replies[0].request_id == "fax-1" and replies[0].status == "invalid"
     async with cluster.client() as client:
@@ -124,7 +109,7 @@ async def test_spring_reply_headers_are_honoured_and_echoed(cluster: Cluster) ->
         )
     finally:
         await producer.stop()
-    [record] = await _read(cluster.tansu.bootstrap, reply_topic, 1)
+    [record] = await first_records(cluster.tansu.bootstrap, reply_topic, 1)
     assert record.partition == 2
     assert ("kafka_correlationId", b"corr-42") in list(record.headers)
     reply = parse(LookupReply, record.value)

@@ -13,6 +13,7 @@ import orjson
 from aiokafka import AIOKafkaProducer
 from rich.console import Console
 
+from harness.kafka import first_records
 from warmline.commands.embedded_broker import create_topics
 from warmline.commands.replay import replay_file, replay_topic
 from warmline.models import DeadLetter, parse
@@ -20,7 +21,6 @@ from warmline.settings import load_settings
 from warmline.sources.demo.generate import sample_contacts
 
 from .conftest import Cluster, http_get
-from .test_lookup_flow import _read
 
 ADMIN = {"Authorization": "Bearer s3cret"}
 QUIET = Console(quiet=True)
@@ -208,7 +208,9 @@ async def test_bad_call_started_events_go_to_the_dlq(cluster: Cluster) -> None:
             await producer.send_and_wait(cluster.topic("call_started"), raw)
     finally:
         await producer.stop()
-    letters = [parse(DeadLetter, r.value) for r in await _read(cluster.tansu.bootstrap, cluster.topic("lookup_dlq"), 3)]
+    letters = [
+        parse(DeadLetter, r.value) for r in await first_records(cluster.tansu.bootstrap, cluster.topic("lookup_dlq"), 3)
+    ]
     assert {letter.topic for letter in letters} == {cluster.topic("call_started")}
     assert any("possible phone" in letter.reason for letter in letters)
 
