@@ -35,7 +35,7 @@ faults: install  ## fault suite (~10 min), 10 failover windows on fresh brokers 
 	$(PY) -m benchmarks.faults.failover
 	$(PY) -m benchmarks.faults.redis_ha
 
-lint: install  ## ruff, format check, mypy, import contracts, import cycles and the longest functions
+lint: install  ## ruff, format check, mypy, import contracts, import cycles and functions over 50 lines
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
 	$(VENV)/bin/mypy warmline harness tests

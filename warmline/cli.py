@@ -8,7 +8,7 @@ import logging
 import logging.config
 import os
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -221,13 +221,33 @@ def cmd_bench(args: argparse.Namespace) -> int:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    """The argument parser of `warmline`."""
+    """The argument parser of `warmline`: one subcommand per ``cmd_*`` function, its arguments added below."""
     parser = argparse.ArgumentParser(prog="warmline", description="Pre-warmed caller lookups for call centers.")
     sub = parser.add_subparsers(dest="command", required=True)
 
-    sub.add_parser("worker", help="run a worker (configured by WARMLINE_* variables)").set_defaults(fn=cmd_worker)
+    def command(name: str, fn: Callable[[argparse.Namespace], int], summary: str) -> argparse.ArgumentParser:
+        subcommand = sub.add_parser(name, help=summary)
+        subcommand.set_defaults(fn=fn)
+        return subcommand
 
-    dev = sub.add_parser("dev", help="run the embedded stack: Tansu broker, demo data, one worker")
+    command("worker", cmd_worker, "run a worker (configured by WARMLINE_* variables)")
+    _dev_arguments(command("dev", cmd_dev, "run the embedded stack: Tansu broker, demo data, one worker"))
+    _demo_data_arguments(command("demo-data", cmd_demo_data, "write the deterministic demo customer directory"))
+    _lookup_arguments(command("lookup", cmd_lookup, "one lookup over Kafka (default) or HTTP"))
+    _warm_arguments(
+        command("warm", cmd_warm, "warm a key list (one kind:value per line) or a VIP file, with a progress bar")
+    )
+    _replay_arguments(
+        command("replay", cmd_replay, "replay call-started events from a JSONL file, or re-warm from a topic")
+    )
+    _simulate_arguments(
+        command("simulate", cmd_simulate, "call-center traffic: calls queue, then an agent looks the caller up")
+    )
+    _bench_arguments(command("bench", cmd_bench, "run the benchmarks (from a checkout; same as `make bench`)"))
+    return parser
+
+
+def _dev_arguments(dev: argparse.ArgumentParser) -> None:
     dev.add_argument(
         "--broker-port",
         type=int,
@@ -239,31 +259,31 @@ def build_parser() -> argparse.ArgumentParser:
         action="store_true",
         help="show the worker's whole output (Faust's start-up records too), not only <data dir>/worker.log",
     )
-    dev.set_defaults(fn=cmd_dev)
 
-    demo = sub.add_parser("demo-data", help="write the deterministic demo customer directory")
+
+def _demo_data_arguments(demo: argparse.ArgumentParser) -> None:
     demo.add_argument("--count", type=int, default=100_000)
     demo.add_argument("--seed", type=int, default=7)
     demo.add_argument("--path", help="output file (default: $WARMLINE_DATA_DIR/demo.sqlite3)")
     demo.add_argument("--force", action="store_true", help="rewrite an existing file")
-    demo.set_defaults(fn=cmd_demo_data)
 
-    lookup = sub.add_parser("lookup", help="one lookup over Kafka (default) or HTTP")
+
+def _lookup_arguments(lookup: argparse.ArgumentParser) -> None:
     which = lookup.add_mutually_exclusive_group(required=True)
     which.add_argument("--phone")
     which.add_argument("--email")
     which.add_argument("--customer-id")
     lookup.add_argument("--http", metavar="URL", help="use HTTP at URL (e.g. http://127.0.0.1:6066)")
     lookup.add_argument("--timeout-ms", type=int, default=5000)
-    lookup.set_defaults(fn=cmd_lookup)
 
-    warm = sub.add_parser("warm", help="warm a key list (one kind:value per line) or a VIP file, with a progress bar")
+
+def _warm_arguments(warm: argparse.ArgumentParser) -> None:
     warm.add_argument("file")
     warm.add_argument("--http", metavar="URL", help="use POST /v1/prewarm at URL (needs WARMLINE_ADMIN_TOKEN)")
     warm.add_argument("--concurrency", type=int, default=50, help="lookups in flight over Kafka")
-    warm.set_defaults(fn=cmd_warm)
 
-    replay = sub.add_parser("replay", help="replay call-started events from a JSONL file, or re-warm from a topic")
+
+def _replay_arguments(replay: argparse.ArgumentParser) -> None:
     source = replay.add_mutually_exclusive_group(required=True)
     source.add_argument("file", nargs="?", help="JSONL file of CallStarted events")
     source.add_argument("--topic", help="re-warm the callers of this topic's events (with --since)")
@@ -275,9 +295,9 @@ def build_parser() -> argparse.ArgumentParser:
         "--http", metavar="URL", help="re-warm through POST /v1/prewarm at URL instead of Kafka lookups"
     )
     replay.add_argument("--concurrency", type=int, default=50)
-    replay.set_defaults(fn=cmd_replay)
 
-    sim = sub.add_parser("simulate", help="call-center traffic: calls queue, then an agent looks the caller up")
+
+def _simulate_arguments(sim: argparse.ArgumentParser) -> None:
     sim.add_argument("--rate", type=float, default=5.0, help="call arrivals per second (Poisson)")
     sim.add_argument("--duration", type=float, default=60.0, help="seconds of arrivals")
     sim.add_argument("--wait", default="5-120", help="queue wait range in seconds, e.g. 5-120")
@@ -296,17 +316,15 @@ def build_parser() -> argparse.ArgumentParser:
         help="--platform: the workers whose /v1/stats count the answers (default: --http)",
     )
     sim.add_argument("--json", action="store_true", help="print the report as JSON only (for machines)")
-    sim.set_defaults(fn=cmd_simulate)
 
-    bench = sub.add_parser("bench", help="run the benchmarks (from a checkout; same as `make bench`)")
+
+def _bench_arguments(bench: argparse.ArgumentParser) -> None:
     bench.add_argument("--quick", action="store_true", help="small samples: a smoke run, not figures to quote")
     bench.add_argument(
         "--only",
         choices=["serving", "interop", "warming", "batch", "tilores", "llm", "connectivity", "platforms", "peak"],
         help="run one suite",
     )
-    bench.set_defaults(fn=cmd_bench)
-    return parser
 
 
 def main(argv: Sequence[str] | None = None) -> int:

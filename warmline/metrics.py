@@ -33,11 +33,17 @@ _WAIT_BUCKETS = (0.5, 1, 2.5, 5, 10, 20, 30, 60, 120, 300, 600, 1200, 3600)
 
 
 class Metrics:
-    """The metric objects of one warmline process."""
+    """The metric objects of one warmline process, registered in the order /metrics lists them."""
 
     def __init__(self, registry: CollectorRegistry | None = None) -> None:
         self.registry = registry or CollectorRegistry()
-        r = self.registry
+        self._add_lookup_metrics(self.registry)
+        self._add_warming_metrics(self.registry)
+        self._add_input_metrics(self.registry)
+        self._add_answered_call_metrics(self.registry)
+
+    def _add_lookup_metrics(self, r: CollectorRegistry) -> None:
+        """Lookups by tier, the upstream source behind them with its breakers, and L1's size."""
         self.lookups = Counter(
             "warmline_lookups", "Lookups answered, by tier and status.", ["tier", "status"], registry=r
         )
@@ -52,6 +58,9 @@ class Metrics:
         )
         self.breaker_state = Gauge("warmline_breaker_open", "1 while a circuit breaker is open.", ["name"], registry=r)
         self.l1_entries = Gauge("warmline_l1_entries", "Entries in this worker's L1.", registry=r)
+
+    def _add_warming_metrics(self, r: CollectorRegistry) -> None:
+        """Whether callers were warm when looked up, how soon they were, and the warm jobs that did it."""
         self.answer_lookups = Counter(
             "warmline_answer_lookups",
             "First lookups after a call started, by whether L1 had the caller.",
@@ -78,6 +87,9 @@ class Metrics:
             ["origin", "outcome"],
             registry=r,
         )
+
+    def _add_input_metrics(self, r: CollectorRegistry) -> None:
+        """What came in: Kafka messages, the platforms' call events, and HTTP requests refused for their token."""
         self.messages = Counter(
             "warmline_messages", "Kafka messages handled, by topic and outcome.", ["topic", "outcome"], registry=r
         )
@@ -94,6 +106,9 @@ class Metrics:
             ["route_group"],
             registry=r,
         )
+
+    def _add_answered_call_metrics(self, r: CollectorRegistry) -> None:
+        """Calls an agent picked up: whether the caller was warm, and how long warming and the queue took."""
         self.calls_answered = Counter(
             "warmline_calls_answered",
             "Calls an agent picked up (a platform's answered event), by platform and where the caller's "

@@ -1,4 +1,5 @@
-"""tools/code_report.py (in `make lint`): finds import cycles, measures functions; warmline has no cycle."""
+"""tools/code_report.py (in `make lint`): finds import cycles, measures functions; warmline has neither a cycle
+nor a function over 50 lines."""
 
 from __future__ import annotations
 
@@ -36,7 +37,21 @@ def test_function_lengths_are_counted_from_def_to_last_line(tmp_path: Path, monk
     assert found == {"one": 3, "two": 2}
 
 
-def test_warmline_has_no_import_cycle(capsys: object) -> None:
+def test_a_function_over_the_limit_fails_the_check(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    tool = _tool()
+    body = "".join(f"    x{i} = {i}\n" for i in range(tool.LONG_LINES - 1))  # with its def line: exactly the limit
+    (tmp_path / "warmline").mkdir()
+    (tmp_path / "warmline" / "m.py").write_text(f"def fits():\n{body}\n\ndef too_long():\n{body}    return 0\n")
+    monkeypatch.setattr(tool, "ROOT", tmp_path)
+    assert tool.main() == 1
+    report = capsys.readouterr().out
+    assert f"too long: warmline/m.py:{tool.LONG_LINES + 3}  too_long has {tool.LONG_LINES + 1} lines" in report
+    assert "fits has" not in report
+
+
+def test_warmline_has_no_import_cycle_and_no_function_over_the_limit(capsys: object) -> None:
     tool = _tool()
     assert tool.cycles(tool.import_graph("warmline")) == []
     assert tool.main() == 0

@@ -104,32 +104,49 @@ def _print_ready(settings: Settings, base: str, bootstrap: str, log_path: Path |
     console.print()
 
 
+def _stop_on_signals() -> None:
+    """SIGTERM and SIGINT raise KeyboardInterrupt, so that either stops the stack the way Ctrl-C does.
+
+    SIGTERM: kill, an IDE's stop button. SIGINT is set explicitly too, since a process started in the
+    background inherits it ignored (measured under `make run &`).
+    """
+    signal.signal(signal.SIGTERM, _interrupt)
+    signal.signal(signal.SIGINT, _interrupt)
+
+
+def _ensure_demo_data(settings: Settings, console: Console) -> None:
+    """The data directory, and in it the demo customer directory unless it is current."""
+    from ..sources.demo import generate, is_current
+
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    if not is_current(settings.demo_db_path):
+        console.print("generating the demo customer directory…")
+        generate(settings.demo_db_path)
+
+
+def _check_web_port(settings: Settings) -> None:
+    """DevStackError when the worker's HTTP port is taken already: it would fail later, less clearly."""
+    if port_taken(settings.web_port):
+        raise DevStackError(
+            f"port {settings.web_port} on 127.0.0.1 is taken (a worker from another `make run`?): "
+            "stop it, or set WARMLINE_WEB_PORT"
+        )
+
+
 def run_dev(settings: Settings, *, broker_port: int = DEV_BROKER_PORT, console: Console, verbose: bool = False) -> int:
     """Run the stack until Ctrl-C or until the worker exits.
 
     The worker's output goes to ``<data dir>/worker.log``; the console gets its own notes, its
     warnings and errors, and the ready block (*verbose*: all of it, Faust's INFO records too).
     """
-    from ..sources.demo import generate, is_current
-
     started = time.monotonic()
-    # SIGTERM (kill, an IDE's stop button) must clean up like Ctrl-C does; SIGINT is set explicitly
-    # too, since a process started in the background inherits it ignored (measured under `make run &`).
-    signal.signal(signal.SIGTERM, _interrupt)
-    signal.signal(signal.SIGINT, _interrupt)
-    settings.data_dir.mkdir(parents=True, exist_ok=True)
-    if not is_current(settings.demo_db_path):
-        console.print("generating the demo customer directory…")
-        generate(settings.demo_db_path)
+    _stop_on_signals()
+    _ensure_demo_data(settings, console)
     worker: subprocess.Popen[bytes] | None = None
     output: threading.Thread | None = None
     tansu: Tansu | None = None
     try:
-        if port_taken(settings.web_port):
-            raise DevStackError(
-                f"port {settings.web_port} on 127.0.0.1 is taken (a worker from another `make run`?): "
-                "stop it, or set WARMLINE_WEB_PORT"
-            )
+        _check_web_port(settings)
         tansu = Tansu(broker_port or None, log_path=settings.data_dir / "tansu.log")
         tansu.start()
         console.print(f"Tansu broker on {tansu.bootstrap}")

@@ -126,44 +126,52 @@ def faust_credentials(connection: KafkaConnection) -> Any:
 
 def build_app(settings: Settings) -> StreamApp:
     """Build the App for *settings*; nothing connects until the worker starts."""
-    # Memory store only: Faust's RocksDB store needs the current event's partition for every write
-    # (faust/stores/rocksdb.py asserts it), and L1 is written from HTTP views too (measured).
-    store = "memory://"
-    app = WarmlineApp(
-        settings.app_id,
-        broker=settings.broker,
-        broker_credentials=faust_credentials(kafka_connection(settings)),
-        store=store,
-        autodiscover=False,
-        datadir=str(settings.data_dir / "faust"),
-        web_enabled=True,
-        web_host=settings.web_host,
-        web_port=settings.web_port,
-        web_bind="127.0.0.1" if settings.web_host in ("127.0.0.1", "localhost") else "0.0.0.0",  # noqa: S104  # workers serve their peers
-        canonical_url=f"http://{settings.web_host}:{settings.web_port}",
-        # The largest body any route takes; the HTTP middleware holds every other route to less.
-        web_application_options={"client_max_size": MAX_PREWARM_BODY_BYTES},
-        topic_partitions=settings.topic_partitions,
-        topic_replication_factor=1,
-        producer_max_batch_size=settings.producer_max_batch_size,
-        broker_session_timeout=settings.broker_session_timeout_s,
-        broker_rebalance_timeout=settings.broker_rebalance_timeout_s,
-        broker_heartbeat_interval=settings.broker_heartbeat_interval_s,
-        # A new group reads from the start (Faust on Tansu ignores "latest", measured); the
-        # call-started agent skips calls older than WARMLINE_CALL_MAX_AGE_S, so history is cheap.
-        consumer_auto_offset_reset="earliest",
-        # Faust would wait without limit for every started event to be acked; the handler drain
-        # (WARMLINE_SHUTDOWN_GRACE_S) decides instead and leaves unfinished events for the next owner.
-        stream_wait_empty=False,
-        table_cleanup_interval=3600.0,  # our own sweep expires entries; Faust's is for windowed tables
-    )
+    app = WarmlineApp(settings.app_id, **faust_config(settings))
     app.fetch_max_wait_ms = settings.group_fetch_max_wait_ms
-    n = settings.topic_partitions
     topics = Topics(
         call_started=_routed(app, settings.topic_call_started, "call-started", settings),
         lookup_request=_routed(app, settings.topic_lookup_request, "lookup-request", settings),
         customer_changed=_routed(app, settings.topic_customer_changed, "customer-changed", settings),
     )
+    return StreamApp(app, topics, _l1_table(app, settings))
+
+
+def faust_config(settings: Settings) -> dict[str, Any]:
+    """The faust.App settings (all but its id) that *settings* make."""
+    return {
+        "broker": settings.broker,
+        "broker_credentials": faust_credentials(kafka_connection(settings)),
+        # Memory store only: Faust's RocksDB store needs the current event's partition for every write
+        # (faust/stores/rocksdb.py asserts it), and L1 is written from HTTP views too (measured).
+        "store": "memory://",
+        "autodiscover": False,
+        "datadir": str(settings.data_dir / "faust"),
+        "web_enabled": True,
+        "web_host": settings.web_host,
+        "web_port": settings.web_port,
+        "web_bind": "127.0.0.1" if settings.web_host in ("127.0.0.1", "localhost") else "0.0.0.0",  # noqa: S104  # workers serve their peers
+        "canonical_url": f"http://{settings.web_host}:{settings.web_port}",
+        # The largest body any route takes; the HTTP middleware holds every other route to less.
+        "web_application_options": {"client_max_size": MAX_PREWARM_BODY_BYTES},
+        "topic_partitions": settings.topic_partitions,
+        "topic_replication_factor": 1,
+        "producer_max_batch_size": settings.producer_max_batch_size,
+        "broker_session_timeout": settings.broker_session_timeout_s,
+        "broker_rebalance_timeout": settings.broker_rebalance_timeout_s,
+        "broker_heartbeat_interval": settings.broker_heartbeat_interval_s,
+        # A new group reads from the start (Faust on Tansu ignores "latest", measured); the
+        # call-started agent skips calls older than WARMLINE_CALL_MAX_AGE_S, so history is cheap.
+        "consumer_auto_offset_reset": "earliest",
+        # Faust would wait without limit for every started event to be acked; the handler drain
+        # (WARMLINE_SHUTDOWN_GRACE_S) decides instead and leaves unfinished events for the next owner.
+        "stream_wait_empty": False,
+        "table_cleanup_interval": 3600.0,  # our own sweep expires entries; Faust's is for windowed tables
+    }
+
+
+def _l1_table(app: faust.App, settings: Settings) -> TableT[str, CacheEntry | None]:
+    """The L1 table on *app*, with its changelog topic: raw string keys, CacheEntry values (ENTRY_CODEC)."""
+    n = settings.topic_partitions
     # Faust derives a table's serializers from its types (json) and takes no argument for them, so
     # the changelog topic is declared here and the table's own attributes are set to match.
     # Raw keys matter: the owner of a key is found by hashing the same bytes clients key by.
@@ -187,4 +195,4 @@ def build_app(settings: Settings) -> StreamApp:
     )
     table.key_serializer = "raw"  # type: ignore[attr-defined]  # TableT omits the attribute faust.Table has
     table.value_serializer = ENTRY_CODEC  # type: ignore[attr-defined]  # idem
-    return StreamApp(app, topics, table)
+    return table

@@ -221,56 +221,83 @@ def ssl_context(
 
 def kafka_connection(settings: Settings) -> KafkaConnection:
     """The KafkaConnection the WARMLINE_KAFKA_* settings describe; KafkaSecurityError names what is off."""
+    security: dict[str, Any] = {"security_protocol": settings.kafka_security_protocol}
+    security.update(_tls(settings))  # first: a TLS setting that is off is named before a SASL one
+    security.update(_sasl(settings))
+    return KafkaConnection(settings.broker_servers, security)
+
+
+def _tls(settings: Settings) -> dict[str, Any]:
+    """The ``ssl_context`` of SSL and SASL_SSL; nothing for the other protocols, which take no TLS files."""
     protocol = settings.kafka_security_protocol
-    security: dict[str, Any] = {"security_protocol": protocol}
-    mechanism = settings.kafka_sasl_mechanism
     if protocol in SSL_PROTOCOLS:
-        security["ssl_context"] = ssl_context(
-            _path(settings.kafka_ssl_ca_file),
-            _path(settings.kafka_ssl_cert_file),
-            _path(settings.kafka_ssl_key_file),
-            _secret(settings.kafka_ssl_key_password),
-            check_hostname=settings.kafka_ssl_check_hostname,
-        )
-    elif any((settings.kafka_ssl_ca_file, settings.kafka_ssl_cert_file, settings.kafka_ssl_key_file)):
+        return {
+            "ssl_context": ssl_context(
+                _path(settings.kafka_ssl_ca_file),
+                _path(settings.kafka_ssl_cert_file),
+                _path(settings.kafka_ssl_key_file),
+                _secret(settings.kafka_ssl_key_password),
+                check_hostname=settings.kafka_ssl_check_hostname,
+            )
+        }
+    if any((settings.kafka_ssl_ca_file, settings.kafka_ssl_cert_file, settings.kafka_ssl_key_file)):
         raise KafkaSecurityError(
             f"WARMLINE_KAFKA_SSL_* files are set but WARMLINE_KAFKA_SECURITY_PROTOCOL is {protocol}: "
             "use SSL or SASL_SSL"
         )
+    return {}
+
+
+def _sasl(settings: Settings) -> dict[str, Any]:
+    """The SASL mechanism and its credentials for SASL_PLAINTEXT and SASL_SSL; nothing for the other protocols."""
+    protocol, mechanism = settings.kafka_security_protocol, settings.kafka_sasl_mechanism
     if protocol not in SASL_PROTOCOLS:
         if mechanism is not None:
             raise KafkaSecurityError(
                 f"WARMLINE_KAFKA_SASL_MECHANISM={mechanism} needs WARMLINE_KAFKA_SECURITY_PROTOCOL=SASL_SSL "
                 "(or SASL_PLAINTEXT)"
             )
-        return KafkaConnection(settings.broker_servers, security)
+        return {}
     if mechanism is None:
         raise KafkaSecurityError(f"WARMLINE_KAFKA_SECURITY_PROTOCOL={protocol} needs WARMLINE_KAFKA_SASL_MECHANISM")
     if mechanism in PASSWORD_MECHANISMS:
-        user, password = settings.kafka_sasl_username, _secret(settings.kafka_sasl_password)
-        if not user or not password:
-            raise KafkaSecurityError(
-                f"SASL {mechanism} needs WARMLINE_KAFKA_SASL_USERNAME and WARMLINE_KAFKA_SASL_PASSWORD"
-            )
-        security.update(sasl_mechanism=mechanism, sasl_plain_username=user, sasl_plain_password=password)
-    elif mechanism == "OAUTHBEARER":
-        url, client_id = settings.kafka_oauth_token_url, settings.kafka_oauth_client_id
-        secret = _secret(settings.kafka_oauth_client_secret)
-        if not url or not client_id or not secret:
-            raise KafkaSecurityError(
-                "SASL OAUTHBEARER needs WARMLINE_KAFKA_OAUTH_TOKEN_URL, WARMLINE_KAFKA_OAUTH_CLIENT_ID and "
-                "WARMLINE_KAFKA_OAUTH_CLIENT_SECRET"
-            )
-        provider = OAuthTokenProvider(url, client_id, secret, settings.kafka_oauth_scope)
-        security.update(sasl_mechanism="OAUTHBEARER", sasl_oauth_token_provider=provider)
-    else:  # AWS_MSK_IAM: OAUTHBEARER with a token from AWS's signer
-        import os
+        return _password_sasl(settings, mechanism)
+    if mechanism == "OAUTHBEARER":
+        return _oauth_sasl(settings)
+    return _msk_iam_sasl()
 
-        region = os.environ.get("AWS_REGION") or os.environ.get("AWS_DEFAULT_REGION")
-        if not region:
-            raise KafkaSecurityError("WARMLINE_KAFKA_SASL_MECHANISM=AWS_MSK_IAM needs AWS_REGION")
-        security.update(sasl_mechanism="OAUTHBEARER", sasl_oauth_token_provider=MskIamTokenProvider(region))
-    return KafkaConnection(settings.broker_servers, security)
+
+def _password_sasl(settings: Settings, mechanism: str) -> dict[str, Any]:
+    """PLAIN or SCRAM: the user name and password."""
+    user, password = settings.kafka_sasl_username, _secret(settings.kafka_sasl_password)
+    if not user or not password:
+        raise KafkaSecurityError(
+            f"SASL {mechanism} needs WARMLINE_KAFKA_SASL_USERNAME and WARMLINE_KAFKA_SASL_PASSWORD"
+        )
+    return {"sasl_mechanism": mechanism, "sasl_plain_username": user, "sasl_plain_password": password}
+
+
+def _oauth_sasl(settings: Settings) -> dict[str, Any]:
+    """OAUTHBEARER with tokens from an OIDC token URL (client credentials)."""
+    url, client_id = settings.kafka_oauth_token_url, settings.kafka_oauth_client_id
+    secret = _secret(settings.kafka_oauth_client_secret)
+    if not url or not client_id or not secret:
+        raise KafkaSecurityError(
+            "SASL OAUTHBEARER needs WARMLINE_KAFKA_OAUTH_TOKEN_URL, WARMLINE_KAFKA_OAUTH_CLIENT_ID and "
+            "WARMLINE_KAFKA_OAUTH_CLIENT_SECRET"
+        )
+    provider = OAuthTokenProvider(url, client_id, secret, settings.kafka_oauth_scope)
+    return {"sasl_mechanism": "OAUTHBEARER", "sasl_oauth_token_provider": provider}
+
+
+def _msk_iam_sasl() -> dict[str, Any]:
+    """AWS_MSK_IAM: OAUTHBEARER with a token from AWS's signer, for the region AWS's own variables name."""
+    import os
+
+    region = os.environ.get("AWS_REGION") or os.environ.get("AWS_DEFAULT_REGION")
+    if not region:
+        raise KafkaSecurityError("WARMLINE_KAFKA_SASL_MECHANISM=AWS_MSK_IAM needs AWS_REGION")
+    return {"sasl_mechanism": "OAUTHBEARER", "sasl_oauth_token_provider": MskIamTokenProvider(region)}
 
 
 def _path(value: Any) -> str | None:

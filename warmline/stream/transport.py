@@ -242,23 +242,7 @@ class TunedConsumer(faust_aiokafka.Consumer):
         """
         generation = self.app.consumer_generation_id
         committed = await super().seek_to_committed()
-        assigned = self.assignment()
-        inputs = {tp: offset for tp, offset in committed.items() if self._ledgered(tp) and tp in assigned}
-        starts: dict[Any, int] = {}
-        for tp, offset in inputs.items():
-            sought = offset if offset is not None and offset > 0 else None
-            mark = self._ledger.low_water(tp)
-            start = mark if mark is not None and (sought is None or mark > sought) else sought
-            if start is not None:
-                starts[tp] = start
-        new = [tp for tp in inputs if tp not in starts]
-        if new:
-            try:
-                earliest = await self.earliest_offsets(*new)
-            except SEEK_ERRORS as exc:  # the broker did not answer: the log's beginning is safe
-                logger.info("earliest offsets not known (%r); starting %d partitions at 0", exc, len(new))
-                earliest = {}
-            starts.update({tp: earliest.get(tp) or 0 for tp in new})
+        starts = await self._input_starts(committed)
         if self.app.consumer_generation_id != generation:
             logger.info(
                 "a seek begun in generation %s ended in %s: left to the new one",
@@ -279,6 +263,31 @@ class TunedConsumer(faust_aiokafka.Consumer):
                 ", ".join(f"{tp.topic}[{tp.partition}]@{o}" for tp, o in resumed.items()),
             )
         return committed
+
+    async def _input_starts(self, committed: Mapping[Any, int | None]) -> dict[Any, int]:
+        """The start of every assigned input partition (seek_to_committed says which); *committed*: the group's."""
+        assigned = self.assignment()
+        inputs = {tp: offset for tp, offset in committed.items() if self._ledgered(tp) and tp in assigned}
+        starts: dict[Any, int] = {}
+        for tp, offset in inputs.items():
+            sought = offset if offset is not None and offset > 0 else None
+            mark = self._ledger.low_water(tp)
+            start = mark if mark is not None and (sought is None or mark > sought) else sought
+            if start is not None:
+                starts[tp] = start
+        new = [tp for tp in inputs if tp not in starts]
+        if new:
+            starts.update(await self._earliest_or_zero(new))
+        return starts
+
+    async def _earliest_or_zero(self, partitions: list[Any]) -> dict[Any, int]:
+        """The earliest offset of each of *partitions*; 0 where the broker does not say."""
+        try:
+            earliest = await self.earliest_offsets(*partitions)
+        except SEEK_ERRORS as exc:  # the broker did not answer: the log's beginning is safe
+            logger.info("earliest offsets not known (%r); starting %d partitions at 0", exc, len(partitions))
+            earliest = {}
+        return {tp: earliest.get(tp) or 0 for tp in partitions}
 
     def resume_flow(self) -> None:
         """Faust's resume_flow; then every input partition goes back to its lowest offset not done.
