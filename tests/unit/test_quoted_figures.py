@@ -158,6 +158,7 @@ def _platforms_rows() -> dict[str, list[str]]:
         ],
         "webhook events answered": [
             f"{fig(P, WEBHOOK_RATE):.1f}/s",
+            f"the worker used {fig(P, WEBHOOK_RATE, 'detail.worker_cpu_share')} of a core",
             f"({fig(P, WEBHOOK_RATE, 'detail.worker_cpu_ms_per_event')} ms of CPU per event)",
             f"the load generator {fig(P, WEBHOOK_RATE, 'detail.generator_cpu_share')} of one",
         ],
