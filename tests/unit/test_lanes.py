@@ -111,6 +111,17 @@ def test_warming_gets_a_slice_after_yielding_for_max_yield_s() -> None:
     assert lanes.counts["sliced"] == 2 and lanes.counts["lookups_waiting"] == 2
 
 
+def test_by_default_warming_keeps_half_the_time_while_lookups_never_stop_coming() -> None:
+    lanes, backlog, clock = _lanes()
+    backlog.lags = {LOOKUP: 1}
+    decisions = []
+    for _ in range(1000):  # 10 s in 10 ms checks
+        decisions.append(lanes.check())
+        clock.now += 0.01
+    assert 0.45 <= decisions.count(False) / len(decisions) <= 0.55  # yielding, but not starved
+    assert decisions[:5] == [True] * 5  # a lookup that just arrived still goes first
+
+
 async def test_release_lets_warming_go_on() -> None:
     lanes, backlog, _ = _lanes()
     backlog.lags = {LOOKUP: 1}

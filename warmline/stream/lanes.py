@@ -37,8 +37,11 @@ CHECK_INTERVAL_S = 0.01
 LATE_S = 0.02
 #: The longest warming yields in one go before it gets a slice.
 MAX_YIELD_S = 0.25
-#: The slice warming then gets, signals or not.
-SLICE_S = 0.05
+#: The slice warming then gets, signals or not: as long as the yield, so warming keeps half the
+#: time while lookups never stop coming. A 50 ms slice left it a sixth: through the fault suite's
+#: hostile flood, call-started was still 91–183 records behind on every partition 30 s after the
+#: last send (docs/faults.md), and a warm slice shorter than a fetch round trip takes little.
+SLICE_S = 0.25
 #: Records waiting for the broker above which warming holds (no slice): the worker's intake stops
 #: for every lane at MAX_PRODUCE_BACKLOG (stream/backlog.py), so warming keeps well below it and a
 #: lookup's reply never waits for the L1 changelog to drain.
