@@ -15,6 +15,8 @@ from aiokafka.structs import TopicPartition
 logger = logging.getLogger(__name__)
 
 Record: TypeAlias = ConsumerRecord[bytes, bytes]
+#: How long a reader of every partition waits for a topic to appear in the broker's metadata.
+METADATA_WAIT_S = 30.0
 
 
 @contextlib.asynccontextmanager
@@ -28,8 +30,7 @@ async def from_start(
     try:
         names = list(topics)
         if partitions is None:
-            await consumer.topics()  # fetch the metadata that partitions_for_topic reads
-            tps = [TopicPartition(t, p) for t in names for p in sorted(consumer.partitions_for_topic(t) or ())]
+            tps = await _every_partition(consumer, names)
         else:
             tps = [TopicPartition(t, p) for t in names for p in range(partitions)]
         consumer.assign(tps)
@@ -37,6 +38,22 @@ async def from_start(
         yield consumer
     finally:
         await consumer.stop()
+
+
+async def _every_partition(consumer: AIOKafkaConsumer, names: list[str]) -> list[TopicPartition]:
+    """Every partition of *names*, once the broker's metadata has them all: a topic a worker has not
+    created yet would otherwise be read as one without partitions (LookupError after METADATA_WAIT_S)."""
+    known: dict[str, set[int] | None] = {}
+    with contextlib.suppress(TimeoutError):
+        async with asyncio.timeout(METADATA_WAIT_S):
+            while True:
+                await consumer.topics()  # fetch the metadata that partitions_for_topic reads
+                known = {t: consumer.partitions_for_topic(t) for t in names}
+                if all(known.values()):
+                    return [TopicPartition(t, p) for t in names for p in sorted(known[t] or ())]
+                await asyncio.sleep(0.2)
+    missing = sorted(t for t in names if not known.get(t))
+    raise LookupError(f"the broker has no partitions for {missing} after {METADATA_WAIT_S:g} s")
 
 
 async def first_records(bootstrap: str, topic: str, count: int, timeout_s: float = 15.0) -> list[Record]:
@@ -85,11 +102,13 @@ class TopicReader:
     async def stop(self) -> None:
         """Stop reading (what was fetched has been taken) and close the consumer."""
         if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
-            self._task = None
-            await self._open.__aexit__(None, None, None)
+            task, self._task = self._task, None
+            task.cancel()
+            try:
+                with contextlib.suppress(asyncio.CancelledError):
+                    await task  # re-raises what ended the reader early (a failing take)
+            finally:
+                await self._open.__aexit__(None, None, None)
 
 
 async def committed(bootstrap: str, group: str, topics: list[str], partitions: int) -> dict[str, int | None]:

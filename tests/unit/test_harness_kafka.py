@@ -16,22 +16,25 @@ class ScriptedConsumer:
     """Answers getmany() from a script: a batch, or an error to raise; then nothing, until stopped."""
 
     script: ClassVar[list[Any]] = []
+    unknown_rounds: ClassVar[int] = 0  # metadata rounds before the topic has partitions
     last: ScriptedConsumer
 
     def __init__(self, **config: Any) -> None:
         self.config, self.stopped = config, False
         self.assigned: list[TopicPartition] = []
         self.sought: tuple[TopicPartition, ...] = ()
+        self.metadata_rounds = 0
         ScriptedConsumer.last = self
 
     async def start(self) -> None:
         pass
 
     async def topics(self) -> set[str]:
+        self.metadata_rounds += 1
         return {"replies"}
 
-    def partitions_for_topic(self, topic: str) -> set[int]:
-        return {1, 0}
+    def partitions_for_topic(self, topic: str) -> set[int] | None:
+        return {1, 0} if self.metadata_rounds > self.unknown_rounds else None
 
     def assign(self, tps: list[TopicPartition]) -> None:
         self.assigned = tps
@@ -90,4 +93,43 @@ async def test_first_records_gives_up_after_its_timeout(monkeypatch: pytest.Monk
     monkeypatch.setattr(kafka, "AIOKafkaConsumer", ScriptedConsumer)
     with pytest.raises(TimeoutError):
         await kafka.first_records("127.0.0.1:9092", "replies", 1, timeout_s=0.3)
+    assert ScriptedConsumer.last.stopped
+
+
+async def test_a_topic_not_yet_created_is_read_once_the_broker_has_its_partitions(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    tp = TopicPartition("replies", 0)
+    ScriptedConsumer.script = [{tp: ["a"]}]
+    monkeypatch.setattr(ScriptedConsumer, "unknown_rounds", 2)
+    monkeypatch.setattr(kafka, "AIOKafkaConsumer", ScriptedConsumer)
+    assert await kafka.first_records("127.0.0.1:9092", "replies", 1) == ["a"]
+    consumer = ScriptedConsumer.last
+    assert consumer.metadata_rounds == 3 and [tp.partition for tp in consumer.assigned] == [0, 1]
+
+
+async def test_a_topic_that_never_appears_is_an_error_naming_it(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(ScriptedConsumer, "unknown_rounds", 10**9)
+    monkeypatch.setattr(kafka, "AIOKafkaConsumer", ScriptedConsumer)
+    monkeypatch.setattr(kafka, "METADATA_WAIT_S", 0.3)
+    with pytest.raises(LookupError, match="replies"):
+        await kafka.first_records("127.0.0.1:9092", "replies", 1)
+    assert ScriptedConsumer.last.stopped
+
+
+async def test_stop_closes_the_consumer_when_taking_a_record_failed(monkeypatch: pytest.MonkeyPatch) -> None:
+    ScriptedConsumer.script = [{TopicPartition("replies", 0): ["a"]}]
+    monkeypatch.setattr(kafka, "AIOKafkaConsumer", ScriptedConsumer)
+
+    refused = asyncio.Event()
+
+    def refuse(record: Any) -> None:
+        refused.set()
+        raise ValueError(record)
+
+    reader = kafka.TopicReader("127.0.0.1:9092", ["replies"], refuse)
+    await reader.start()
+    await refused.wait()  # the reader's task ended with the error in the same step
+    with pytest.raises(ValueError, match="a"):
+        await reader.stop()
     assert ScriptedConsumer.last.stopped
