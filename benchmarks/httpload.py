@@ -12,6 +12,8 @@ from collections.abc import Callable, Coroutine, Sequence
 from typing import Any, NamedTuple
 from urllib.parse import urlsplit
 
+from harness import pacing
+
 
 class Connection:
     """One keep-alive connection."""
@@ -67,16 +69,11 @@ class Sample(NamedTuple):
 async def open_loop(
     count: int, rate: float, run: Callable[[int, float], Coroutine[Any, Any, None]]
 ) -> list[asyncio.Task[None]]:
-    """Start run(i, due) for i in range(count) at its due time; never waits for an answer to send the next."""
-    start = time.perf_counter() + 0.05
-    tasks = []
-    for i in range(count):
-        due = start + i / rate
-        delay = due - time.perf_counter()
-        if delay > 0:
-            await asyncio.sleep(delay)
-        tasks.append(asyncio.create_task(run(i, due)))
-    return tasks
+    """Start run(i, due) for i in range(count) at its due time (harness.pacing's schedule, on the
+    monotonic clock); never waits for an answer to send the next."""
+    start = time.monotonic() + 0.05
+    schedule = pacing.open_loop(rate, start=start, count=count)
+    return [asyncio.create_task(run(i, start + i / rate)) async for i in schedule]
 
 
 async def paced(base_url: str, requests: Sequence[bytes], rate: float, connections: int = 16) -> list[Sample]:
@@ -95,9 +92,9 @@ async def paced(base_url: str, requests: Sequence[bytes], rate: float, connectio
 
     async def one(i: int, raw: bytes, due: float) -> None:
         conn = await idle.get()
-        sent = time.perf_counter()
+        sent = time.monotonic()
         status, head, _ = await conn.request(raw)
-        done = time.perf_counter()
+        done = time.monotonic()
         results[i] = Sample(done - due, done - sent, sent - due, status, head)
         idle.put_nowait(conn)
 

@@ -62,7 +62,7 @@ async def _open_loop_http(base_url: str, requests: Sequence[bytes], rate: float)
         nonlocal refused
         conn = idle.pop() if idle else (await connect(base_url, 1))[0]
         status, _, _ = await conn.request(raw)
-        latencies.append(time.perf_counter() - due)
+        latencies.append(time.monotonic() - due)
         refused += status != 202
         idle.append(conn)
 
@@ -82,7 +82,7 @@ async def _open_loop_produce(bootstrap: str, topic: str, values: Sequence[bytes]
 
     async def one(value: bytes, due: float) -> None:
         await producer.send_and_wait(topic, value, key=uuid.uuid4().bytes)
-        latencies.append(time.perf_counter() - due)
+        latencies.append(time.monotonic() - due)
 
     try:
         tasks = await open_loop(len(values), rate, lambda i, due: one(values[i], due))
