@@ -59,7 +59,7 @@ async def _every_partition(consumer: AIOKafkaConsumer, names: list[str]) -> list
 async def first_records(bootstrap: str, topic: str, count: int, timeout_s: float = 15.0) -> list[Record]:
     """The first *count* records of every partition of *topic* together (TimeoutError after *timeout_s*)."""
     found: list[Record] = []
-    async with from_start(bootstrap, [topic]) as consumer, asyncio.timeout(timeout_s):
+    async with asyncio.timeout(timeout_s), from_start(bootstrap, [topic]) as consumer:  # the topic's metadata too
         while len(found) < count:
             for records in (await consumer.getmany(timeout_ms=200)).values():
                 found.extend(records)
