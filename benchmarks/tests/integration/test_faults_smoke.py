@@ -38,7 +38,8 @@ async def test_kill_9_and_a_hostile_flood_lose_nothing_and_stall_nothing(tmp_pat
     # Positive signals: every message that is not a valid one is in the DLQ, every parseable
     # lookup-request got its reply, and the workers' group committed every input partition.
     # On failure, the keys that tell a late reader from a lost letter first (pytest cuts long messages).
-    why = {k: hostile.get(k) for k in ("dead_letters_missing", "uncommitted_at_end", "dlq_reread", "examples_missing_dlq")}
+    keys = ("dead_letters_missing", "uncommitted_at_end", "dlq_reread", "examples_missing_dlq")
+    why = {k: hostile.get(k) for k in keys}
     assert hostile["dead_letters_missing"] == 0 and hostile["dead_letters_unexpected"] == 0, (why, logs)
     assert hostile["replies_missing"] == 0 and hostile["replies_unexpected"] == 0, hostile
     assert hostile["stalled_partitions"] == 0, hostile["uncommitted_at_end"]
