@@ -14,6 +14,7 @@ from typing import Any
 
 from harness import http_fuzz
 from harness.fault_stack import ADMIN_TOKEN, API_TOKEN, PARTITIONS, FaultStack
+from harness.hostile import generate, reply_topic_of
 from harness.kafka import TopicReader, committed
 from harness.pacing import LoopLag
 from harness.procs import CpuShares
@@ -65,12 +66,11 @@ async def _hostile_phase(
     stack: FaultStack, ledger: Ledger, tally: hostile.Tally, plan: Plan
 ) -> tuple[Window, dict[str, Any]]:
     """Send the hostile messages while the load runs; wait for the positive signals of their handling."""
-    items = list(hostile.generate(plan.hostile, stack.topics))
+    items = list(generate(plan.hostile, stack.topics))
     bootstrap, default = stack.broker.bootstrap, stack.topics["lookup_reply"]
     # Valid requests may name other (legal) reply topics: create and read those too.
     elsewhere = sorted(
-        {hostile.reply_topic_of(h.value, h.headers, default) for h in items if h.expect_reply and not h.expect_dlq}
-        - {default}
+        {reply_topic_of(h.value, h.headers, default) for h in items if h.expect_reply and not h.expect_dlq} - {default}
     )
     extra = read_replies(bootstrap, elsewhere, stack.partitions, Ledger(), tally) if elsewhere else None
     if extra is not None:

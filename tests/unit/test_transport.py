@@ -73,8 +73,9 @@ def bare_consumer(app: SimpleNamespace, thread: object) -> TunedConsumer:
     """A TunedConsumer made without Faust's __init__ (no app, no broker): *app* and *thread* stand in
     for Faust's app and aiokafka's consumer thread, with only what the code under test reads."""
     consumer = TunedConsumer.__new__(TunedConsumer)
-    consumer.app = app  # type: ignore[assignment]  # a stand-in for Faust's app: a concrete class, no Protocol
-    consumer._thread = thread  # type: ignore[assignment]  # a stand-in for aiokafka's consumer thread, likewise
+    # Faust declares both as concrete classes (no Protocol to satisfy); they are plain instance
+    # attributes, so fill the instance dict the way __init__ would.
+    vars(consumer).update(app=app, _thread=thread)
     return consumer
 
 

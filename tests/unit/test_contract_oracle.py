@@ -1,4 +1,4 @@
-"""The hostile generator labels each message from the documented contract, and warmline's parser agrees.
+"""harness/hostile.py labels each message it makes from the documented contract; warmline's parser agrees.
 
 The generator must not ask warmline which messages are valid (it would then test routing, not
 validation); this test is where the two meet: every label the generator makes is compared with
@@ -12,13 +12,18 @@ import ast
 from pathlib import Path
 
 import pytest
+from pydantic import BaseModel
 
-from benchmarks.faults import hostile
+from harness import hostile
 from warmline.errors import InvalidMessage
 from warmline.models import CallStarted, CustomerChanged, KeyKind, LookupRequest, normalize, parse
 
 TOPICS = {"lookup_reply": "lookup-reply", "call_started": "call-started"}
-MODELS = {"lookup_request": LookupRequest, "call_started": CallStarted, "customer_changed": CustomerChanged}
+MODELS: dict[str, type[BaseModel]] = {
+    "lookup_request": LookupRequest,
+    "call_started": CallStarted,
+    "customer_changed": CustomerChanged,
+}
 
 
 def _warmline_accepts(topic: str, value: bytes | None) -> bool:
@@ -47,7 +52,8 @@ def test_every_label_matches_warmline_s_parser() -> None:
         accepted = _warmline_accepts(h.topic, h.value)
         dead = not accepted
         if accepted and h.topic == "lookup_request":  # valid, but a refused reply topic is dead-lettered too
-            dead = hostile._refused(hostile.reply_topic_of(h.value, h.headers, "lookup-reply"), "call-started")
+            topic = hostile.reply_topic_of(h.value, h.headers, "lookup-reply")
+            dead = hostile.refused_reply_topic(topic, "call-started")
         if h.expect_dlq != dead:
             disagreements.append((h.n, h.topic, h.mutation, h.value[:120] if h.value else h.value))
     assert not disagreements, disagreements[:10]
