@@ -258,6 +258,55 @@ def _peak_rows() -> dict[str, list[str]]:
     return rows
 
 
+QUIET_PEAK = "peak-2026-12-06"
+QUIET_MODES = {
+    "6 Dec, lookups first off": "off",
+    "6 Dec, lookups first on, one fetch for every lane": "on, one fetch for all lanes",
+    "6 Dec, lookups first on, the lookup lane's own consumer": "on",
+}
+
+
+def _quiet_peak_rows() -> dict[str, list[str]]:
+    """docs/operations.md "A repeat on a quieter machine": one row per mode (peak-2026-12-06.json)."""
+    rows: dict[str, list[str]] = {}
+    for start, mode in QUIET_MODES.items():
+        kafka = fig(QUIET_PEAK, PEAK.format(mode, "kafka"), "detail")
+        http = fig(QUIET_PEAK, PEAK.format(mode, "http"), "detail.with_burst")
+        warm = fig(QUIET_PEAK, PEAK_WARM.format(mode), "detail")
+        quiet, burst = kafka["without_burst"], kafka["with_burst"]
+        during = " / ".join(f"{burst[k] / 1000:.1f} s" for k in ("p50_ms", "p90_ms", "p99_ms"))
+        if "timeout" in burst["tiers"]:
+            during += f" ({burst['tiers']['timeout']:,} of {burst['n']:,} got no reply within 30 s)"
+        rows[start] = [
+            f"{quiet['p50_ms']:.1f} / {quiet['p99_ms']:.1f} ms",
+            during,
+            " / ".join(_peak_ms(http[k]) for k in ("p50_ms", "p90_ms", "p99_ms")) + " ms",
+            f"{warm['p50_ms'] / 1000:.1f} s / {warm['p99_ms'] / 1000:.1f} s",
+            f"{warm['all_handled_s_after_burst']:.0f} s",
+            f"{fig(QUIET_PEAK, PEAK_AT_ANSWER.format(mode))} %",
+        ]
+    return rows
+
+
+def test_the_quiet_peak_run_s_prose_is_the_committed_one() -> None:
+    capacity = fig(QUIET_PEAK, capacity_name(), "detail")
+    kafka = {
+        m: fig(QUIET_PEAK, PEAK.format(m, "kafka"), "detail.with_burst")
+        for m in ("off", QUIET_MODES["6 Dec, lookups first on, one fetch for every lane"], "on")
+    }
+    off, shared, lane = kafka.values()
+    doc = (ROOT / "docs" / "operations.md").read_text()
+    for phrase in (
+        f"One worker warmed {fig(QUIET_PEAK, capacity_name()):,.0f} events/s ({capacity['worker_cpu_us_per_event']} µs",
+        f"was {capacity['burst_rate_events_s']:,} call-started a second for {capacity['burst_s']:.0f} s",
+        f"({fig(QUIET_PEAK, PEAK_WARM.format('on'), 'detail.burst_events'):,} callers)",
+        f"from {off['p50_ms'] / 1000:.1f} s to {shared['p50_ms'] / 1000:.1f} s",
+        f"p99 from {off['p99_ms'] / 1000:.1f} s to {shared['p99_ms'] / 1000:.1f} s",
+        f"and {lane['tiers']['timeout']:,} Kafka lookups got no",
+    ):
+        assert phrase in doc, phrase
+
+
 def _prose() -> list[tuple[str, str]]:
     """(doc, phrase): figures in running text, each built from the committed JSON."""
     one, two, batched = fig(W, ONE), fig(W, TWO), fig(W, BATCHED)
@@ -371,6 +420,7 @@ CASES = (
     [("README.md", start, quoted) for start, quoted in _readme_rows().items()]
     + [("docs/operations.md", start, quoted) for start, quoted in _operations_rows().items()]
     + [("docs/operations.md", start, quoted) for start, quoted in _peak_rows().items()]
+    + [("docs/operations.md", start, quoted) for start, quoted in _quiet_peak_rows().items()]
     + [("docs/llm.md", start, quoted) for start, quoted in _llm_rows().items()]
     + [("docs/platforms.md", start, quoted) for start, quoted in _platforms_rows().items()]
 )
