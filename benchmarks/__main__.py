@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import os
+import shutil
 import tempfile
 from pathlib import Path
 
@@ -14,7 +15,7 @@ from warmline.sources.demo import generate
 
 from . import connectivity, idle, inprocess, interop, llm, lookup_lane, peak, platforms, serving, tilores, warming
 from .report import print_table, write
-from .stack import start_stack
+from .stack import BenchStack, start_stack
 from .stats import Result
 
 console = Console()
@@ -151,19 +152,26 @@ async def run_platforms(redis_url: str, quick: bool) -> list[Result]:
 
 
 async def run_peak(redis_url: str, quick: bool) -> list[Result]:
+    callers = 60_000 if quick else 250_000  # every caller of the burst is in the directory
     with tempfile.TemporaryDirectory(prefix="warmline-bench-") as tmp:
-        stack = await start_stack(
-            Path(tmp),
-            demo_count=60_000 if quick else 250_000,  # every caller of the burst is in the directory
-            WARMLINE_REDIS_URL=redis_url,
-            WARMLINE_DEMO_LATENCY_MS="50",
-            WARMLINE_SOURCE_CONCURRENCY="1000",
-            WARMLINE_L1_MAX_ENTRIES="400000",  # the burst must not evict the callers warmed before it
-        )
-        try:
-            return await peak.morning_peak(stack, quick)
-        finally:
-            stack.stop()
+        demo_db = Path(tmp) / "demo.sqlite3"
+        generate(demo_db, count=callers)
+
+        async def new_stack(name: str, env: dict[str, str]) -> BenchStack:
+            workdir = Path(tmp) / name
+            workdir.mkdir()
+            shutil.copyfile(demo_db, workdir / demo_db.name)  # one directory for every stage
+            return await start_stack(
+                workdir,
+                demo_count=callers,
+                WARMLINE_REDIS_URL=redis_url,
+                WARMLINE_DEMO_LATENCY_MS="50",
+                WARMLINE_SOURCE_CONCURRENCY="1000",
+                WARMLINE_L1_MAX_ENTRIES="400000",  # the burst must not evict the callers warmed before it
+                **env,
+            )
+
+        return await peak.morning_peak(new_stack, quick)
 
 
 async def run_idle(redis_url: str, quick: bool) -> list[Result]:

@@ -1,11 +1,12 @@
 """The morning peak (issue 23): a call-started burst at 3× the worker's warm capacity, lookups beside it.
 
-One run, one broker, one fresh worker per mode: lookups first off; on with one fetch for every lane
-(`WARMLINE_LOOKUP_LANE_CONSUMER=false`); on with the lookup lane's own consumer (the default):
+One run, a fresh stack (broker, worker, Redis prefix) per stage: lookups first off; on with one fetch
+for every lane (`WARMLINE_LOOKUP_LANE_CONSUMER=false`); on with the lookup lane's own consumer (the
+default):
 
 1. Capacity: call-started for distinct callers published at once; events warmed per second on a
    worker with lookups first off (the rate the burst is a multiple of, measured in this run).
-2. Per mode, on a fresh worker: callers warmed earlier; lookups for them at a steady rate over
+2. Per mode, on a fresh stack: callers warmed earlier; lookups for them at a steady rate over
    Kafka (warmline's LookupClient) and HTTP (the raw-stream client of httpload.py) without a
    burst; then the same lookups while call-started arrives at 3× capacity for BURST_S seconds
    (published by a process of its own, so the lookups' loop measures only the worker), plus
@@ -24,6 +25,7 @@ import multiprocessing
 import os
 import random
 import time
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -446,14 +448,26 @@ def _quiet_samples(label: str, run: dict[str, Any]) -> list[Result]:
     return rows
 
 
-async def morning_peak(stack: BenchStack, quick: bool) -> list[Result]:
-    """Capacity, then each mode (off; on with one fetch; on with the lane's consumer) on a fresh worker; the rows."""
+#: Starts a stack of its own for one stage (a name for its directory; the worker's env overrides).
+NewStack = Callable[[str, dict[str, str]], Awaitable[BenchStack]]
+
+
+async def morning_peak(new_stack: NewStack, quick: bool) -> list[Result]:
+    """Capacity, then each mode (off; on with one fetch; on with the lane's consumer); the rows.
+
+    Each stage on a stack of its own (broker, worker, Redis prefix): on one broker a later mode
+    would fetch from call-started partitions holding every earlier burst (the embedded broker's
+    fetch cost grows with partition size) and find the burst's callers in L2 already.
+    """
     burst_s, baseline_s = (8.0, 5.0) if quick else (30.0, 15.0)
     off = {"WARMLINE_LOOKUPS_FIRST": "false", "WARMLINE_LOOKUP_LANE_CONSUMER": "false"}
     shared = {"WARMLINE_LOOKUPS_FIRST": "true", "WARMLINE_LOOKUP_LANE_CONSUMER": "false"}
     on = {"WARMLINE_LOOKUPS_FIRST": "true", "WARMLINE_LOOKUP_LANE_CONSUMER": "true"}
-    await stack.restart_worker(**off)
-    cap, cap_detail = await capacity(stack, 2_000 if quick else 8_000)
+    stack = await new_stack("capacity", off)
+    try:
+        cap, cap_detail = await capacity(stack, 2_000 if quick else 8_000)
+    finally:
+        stack.stop()
     rate = BURST_MULTIPLE * cap
     rows = [
         Result(
@@ -470,9 +484,12 @@ async def morning_peak(stack: BenchStack, quick: bool) -> list[Result]:
         ("lookups first on, one fetch for all lanes", shared),
         ("lookups first on", on),
     )
-    for label, env in modes:
-        await stack.restart_worker(**env)
-        run = await one_mode(stack, label, rate, burst_s, baseline_s)
+    for n, (label, env) in enumerate(modes):
+        stack = await new_stack(f"mode-{n}", env)
+        try:
+            run = await one_mode(stack, label, rate, burst_s, baseline_s)
+        finally:
+            stack.stop()
         rows += results_of(label, run)
         rows += _quiet_samples(label, run)
     return rows

@@ -119,7 +119,10 @@ class Settings(WarmlineSettings):
     warming_fetch_max_wait_ms: int | None = Field(default=None, ge=0, le=60_000)
     call_max_age_s: float = Field(default=900.0, gt=0)
     lookups_first: bool = True  # warming yields to waiting lookups (stream/lanes.py); off only to measure it
-    lookup_lane_consumer: bool = True  # lookups fetched by a consumer of their own (stream/lookup_lane.py)
+    # Lookups fetched by a consumer of their own (stream/lookup_lane.py). Off by default: at a
+    # call-started burst it left Kafka lookups slower than one fetch for every lane, in every
+    # quiet-machine run (docs/operations.md, "The lookup lane's own fetch").
+    lookup_lane_consumer: bool = False
     producer_max_batch_size: int = Field(default=16384, ge=1)
     broker_session_timeout_s: float = Field(default=60.0, gt=0)
     broker_rebalance_timeout_s: float = Field(default=60.0, gt=0)

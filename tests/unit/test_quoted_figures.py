@@ -94,7 +94,7 @@ def _readme_rows() -> dict[str, list[str]]:
         "Kafka request→reply over TLS": p99_vs_floor("connectivity", TLS),
         "Kafka request→reply, keyed": p99_vs_floor(S, KAFKA),
         "Kafka request→reply, unkeyed, L1 hit, one worker, plain aiokafka": p99_vs_floor("interop", AIO_UNKEYED),
-        "the same with `WARMLINE_LOOKUP_LANE_CONSUMER=false`": p99_vs_floor("interop", AIO_SHARED),
+        "the same with one fetch of all 48 input partitions": p99_vs_floor("interop", AIO_SHARED),
         "diagnostic: the bare echo whose consumer fetches 48": p99_vs_floor("interop", WIDE_ECHO),
         "unkeyed request→reply, L1 hit, one worker": p99_vs_floor("interop", UNKEYED),
         "the same for a key the other of two workers owns": p99_vs_floor("interop", OTHER),
@@ -259,41 +259,40 @@ def _peak_rows() -> dict[str, list[str]]:
 
 
 QUIET_PEAK = "peak-2026-12-06"
+OWN_STACKS_PEAK = "peak-2026-12-06-own-stacks"
+#: Row label → mode, for the two 6 Dec tables ("{}" is the table's prefix: "6 Dec" or "6 Dec, own stacks").
 QUIET_MODES = {
-    "6 Dec, lookups first off": "off",
-    "6 Dec, lookups first on, one fetch for every lane": "on, one fetch for all lanes",
-    "6 Dec, lookups first on, the lookup lane's own consumer": "on",
+    "{}, lookups first off": "off",
+    "{}, lookups first on, one fetch for every lane": "on, one fetch for all lanes",
+    "{}, lookups first on, the lookup lane's own consumer": "on",
 }
 
 
-def _quiet_peak_rows() -> dict[str, list[str]]:
-    """docs/operations.md "A repeat on a quieter machine": one row per mode (peak-2026-12-06.json)."""
+def _quiet_peak_rows(file: str, prefix: str) -> dict[str, list[str]]:
+    """docs/operations.md's 6 Dec peak tables: one row per mode of *file*."""
     rows: dict[str, list[str]] = {}
     for start, mode in QUIET_MODES.items():
-        kafka = fig(QUIET_PEAK, PEAK.format(mode, "kafka"), "detail")
-        http = fig(QUIET_PEAK, PEAK.format(mode, "http"), "detail.with_burst")
-        warm = fig(QUIET_PEAK, PEAK_WARM.format(mode), "detail")
+        kafka = fig(file, PEAK.format(mode, "kafka"), "detail")
+        http = fig(file, PEAK.format(mode, "http"), "detail.with_burst")
+        warm = fig(file, PEAK_WARM.format(mode), "detail")
         quiet, burst = kafka["without_burst"], kafka["with_burst"]
         during = " / ".join(f"{burst[k] / 1000:.1f} s" for k in ("p50_ms", "p90_ms", "p99_ms"))
         if "timeout" in burst["tiers"]:
             during += f" ({burst['tiers']['timeout']:,} of {burst['n']:,} got no reply within 30 s)"
-        rows[start] = [
+        rows[start.format(prefix)] = [
             f"{quiet['p50_ms']:.1f} / {quiet['p99_ms']:.1f} ms",
             during,
             " / ".join(_peak_ms(http[k]) for k in ("p50_ms", "p90_ms", "p99_ms")) + " ms",
             f"{warm['p50_ms'] / 1000:.1f} s / {warm['p99_ms'] / 1000:.1f} s",
             f"{warm['all_handled_s_after_burst']:.0f} s",
-            f"{fig(QUIET_PEAK, PEAK_AT_ANSWER.format(mode))} %",
+            f"{fig(file, PEAK_AT_ANSWER.format(mode))} %",
         ]
     return rows
 
 
 def test_the_quiet_peak_run_s_prose_is_the_committed_one() -> None:
     capacity = fig(QUIET_PEAK, capacity_name(), "detail")
-    kafka = {
-        m: fig(QUIET_PEAK, PEAK.format(m, "kafka"), "detail.with_burst")
-        for m in ("off", QUIET_MODES["6 Dec, lookups first on, one fetch for every lane"], "on")
-    }
+    kafka = {m: fig(QUIET_PEAK, PEAK.format(m, "kafka"), "detail.with_burst") for m in QUIET_MODES.values()}
     off, shared, lane = kafka.values()
     doc = (ROOT / "docs" / "operations.md").read_text()
     for phrase in (
@@ -305,6 +304,20 @@ def test_the_quiet_peak_run_s_prose_is_the_committed_one() -> None:
         f"and {lane['tiers']['timeout']:,} Kafka lookups got no",
     ):
         assert phrase in doc, phrase
+
+
+def test_the_own_stacks_peak_run_s_prose_is_the_committed_one() -> None:
+    capacity = fig(OWN_STACKS_PEAK, capacity_name(), "detail")
+    off, shared, _ = (fig(OWN_STACKS_PEAK, PEAK.format(m, "kafka"), "detail.with_burst") for m in QUIET_MODES.values())
+    doc = (ROOT / "docs" / "operations.md").read_text()
+    for phrase in (
+        f"stage measured {fig(OWN_STACKS_PEAK, capacity_name()):,.0f} events/s this time "
+        f"({capacity['worker_cpu_us_per_event']:,} µs",
+        f"burst was {capacity['burst_rate_events_s']:,} call-started a second for {capacity['burst_s']:.0f} s",
+        f"({fig(OWN_STACKS_PEAK, PEAK_WARM.format('on'), 'detail.burst_events'):,} callers)",
+        f"off ({off['p50_ms'] / 1000:.1f} s to {shared['p50_ms'] / 1000:.1f} s here)",
+    ):
+        assert phrase in " ".join(doc.split()), phrase
 
 
 def _prose() -> list[tuple[str, str]]:
@@ -420,7 +433,11 @@ CASES = (
     [("README.md", start, quoted) for start, quoted in _readme_rows().items()]
     + [("docs/operations.md", start, quoted) for start, quoted in _operations_rows().items()]
     + [("docs/operations.md", start, quoted) for start, quoted in _peak_rows().items()]
-    + [("docs/operations.md", start, quoted) for start, quoted in _quiet_peak_rows().items()]
+    + [("docs/operations.md", start, quoted) for start, quoted in _quiet_peak_rows(QUIET_PEAK, "6 Dec").items()]
+    + [
+        ("docs/operations.md", start, quoted)
+        for start, quoted in _quiet_peak_rows(OWN_STACKS_PEAK, "6 Dec, own stacks").items()
+    ]
     + [("docs/llm.md", start, quoted) for start, quoted in _llm_rows().items()]
     + [("docs/platforms.md", start, quoted) for start, quoted in _platforms_rows().items()]
 )
