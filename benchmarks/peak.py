@@ -1,8 +1,9 @@
 """The morning peak (issue 23): a call-started burst at 3× the worker's warm capacity, lookups beside it.
 
 One run, a fresh stack (broker, worker, Redis prefix) per stage: lookups first off; on with one fetch
-for every lane (`WARMLINE_LOOKUP_LANE_CONSUMER=false`); on with the lookup lane's own consumer (the
-default):
+for every lane (the default); on with the lookup lane's own consumer
+(`WARMLINE_LOOKUP_LANE_CONSUMER=true`; the rows labelled plain "lookups first on", its name from
+when it was the default):
 
 1. Capacity: call-started for distinct callers published at once; events warmed per second on a
    worker with lookups first off (the rate the burst is a multiple of, measured in this run).
