@@ -11,6 +11,9 @@ from __future__ import annotations
 import datetime
 import ipaddress
 import shutil
+import socket
+import ssl
+import time
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -122,10 +125,36 @@ class Stunnel(Service):
     """stunnel4 accepting TLS on its port and forwarding plaintext to *config*'s ``connect``."""
 
     config: Path = Path()
+    pki: Pki | None = None
+    ready_timeout_s: float = 20.0
 
     def command(self) -> list[str]:
         assert STUNNEL is not None
         return [STUNNEL, str(self.config)]
+
+    def wait_ready(self) -> None:
+        """Listening is not enough: the port must answer a TLS handshake, so it is stunnel's and not
+        another process's that held the port when stunnel failed to bind it."""
+        super().wait_ready()
+        assert self.pki is not None
+        assert self.proc is not None
+        context = ssl.create_default_context(cafile=str(self.pki.ca))
+        context.load_cert_chain(self.pki.client_cert, self.pki.client_key)
+        deadline = time.monotonic() + self.ready_timeout_s
+        while True:
+            try:
+                with (
+                    socket.create_connection(("127.0.0.1", self.port), timeout=2) as raw,
+                    context.wrap_socket(raw, server_hostname="127.0.0.1"),
+                ):
+                    return
+            except ssl.SSLCertVerificationError:
+                return  # stunnel answered, with a certificate for another name (TlsBroker's wrong_name)
+            except OSError as e:
+                if self.proc.poll() is not None or time.monotonic() > deadline:
+                    reason = f"stunnel on port {self.port} does not answer TLS ({e}): {self.log_tail()}"
+                    raise RuntimeError(reason) from e
+                time.sleep(0.05)
 
 
 class TlsBroker:
@@ -146,7 +175,7 @@ class TlsBroker:
             f"[kafka]\naccept = 127.0.0.1:{self.port}\nconnect = 127.0.0.1:{self.broker.port}\n"
             f"cert = {cert}\nkey = {key}\n{verify}"
         )
-        self.stunnel = Stunnel("stunnel", workdir / f"stunnel-{self.port}.out", port=self.port, config=config)
+        self.stunnel = Stunnel("stunnel", workdir / f"stunnel-{self.port}.out", port=self.port, config=config, pki=pki)
 
     @property
     def bootstrap(self) -> str:

@@ -10,12 +10,20 @@ import subprocess
 import time
 from typing import Any
 
+#: Ports free_port has handed out: two services started together (Tansu and the stunnel in front of
+#: it) must not both be told the same port, which the kernel may offer twice once the first is closed.
+_handed_out: set[int] = set()
+
 
 def free_port() -> int:
-    """A TCP port free on 127.0.0.1 right now."""
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
+    """A TCP port free on 127.0.0.1 right now, and not handed out before by this process."""
+    while True:
+        with socket.socket() as s:
+            s.bind(("127.0.0.1", 0))
+            port = int(s.getsockname()[1])
+        if port not in _handed_out:
+            _handed_out.add(port)
+            return port
 
 
 def port_taken(port: int) -> bool:
