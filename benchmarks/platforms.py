@@ -92,8 +92,10 @@ async def _open_loop_produce(bootstrap: str, topic: str, values: Sequence[bytes]
     return latencies
 
 
-async def ingest_latency(stack: BenchStack, rate: float, seconds: float) -> list[Result]:
-    """Webhook time-to-202 vs bare produce-and-wait, interleaved in halves, same rate, same broker."""
+async def ingest_latency(stack: BenchStack, rate: float, seconds: float, label: str = "") -> list[Result]:
+    """Webhook time-to-202 vs bare produce-and-wait, interleaved in halves, same rate, same broker.
+
+    *label* is appended to both rows' names (a diagnostic variant of the worker)."""
     phones = sample_contacts(stack.demo_db, "phone", 2_000, seed=5)
     n = int(rate * seconds / 2)
     floor_topic = f"bench-produce-floor-{uuid.uuid4().hex[:6]}"
@@ -113,8 +115,8 @@ async def ingest_latency(stack: BenchStack, rate: float, seconds: float) -> list
             stack.tansu.bootstrap, floor_topic, [r.split(b"\r\n\r\n", 1)[1] for r in requests], rate
         )
     results = p99_against_floor(
-        f"bare aiokafka produce-and-wait, open loop {rate:g}/s",
-        f"POST /v1/events/genesys → 202 (stored on Kafka), open loop {rate:g}/s",
+        f"bare aiokafka produce-and-wait, open loop {rate:g}/s{label}",
+        f"POST /v1/events/genesys → 202 (stored on Kafka), open loop {rate:g}/s{label}",
         floor,
         ours,
         2.0,
@@ -124,8 +126,8 @@ async def ingest_latency(stack: BenchStack, rate: float, seconds: float) -> list
     return results
 
 
-async def throughput(stack: BenchStack, seconds: float, connections: int = 32) -> Result:
-    """Closed loop: 202s per second from one worker."""
+async def throughput(stack: BenchStack, seconds: float, connections: int = 32, label: str = "") -> Result:
+    """Closed loop: 202s per second from one worker (*label* appended to the row's name)."""
     phones = sample_contacts(stack.demo_db, "phone", 2_000, seed=7)
     requests = webhook_requests(stack.url, phones, 20_000)
     conns = await connect(stack.url, connections)
@@ -150,7 +152,7 @@ async def throughput(stack: BenchStack, seconds: float, connections: int = 32) -
         c.close()
     per_s = done / elapsed
     return Result(
-        f"webhook events answered 202 per second, one worker, closed loop, {connections} connections",
+        f"webhook events answered 202 per second, one worker, closed loop, {connections} connections{label}",
         round(per_s, 1),
         "events/s",
         "≥ 500/s",

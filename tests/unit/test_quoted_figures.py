@@ -61,6 +61,7 @@ CLUSTER_GET = "bare Redis GET on a 3-primary Cluster (floor)"
 P = "platforms"
 WEBHOOK = "POST /v1/events/genesys → 202 (stored on Kafka), open loop 100/s"
 WEBHOOK_RATE = "webhook events answered 202 per second, one worker, closed loop, 32 connections"
+LANE_ON = ", lookup lane's own consumer on (diagnostic)"
 
 
 def ms(value: float) -> str:
@@ -161,6 +162,12 @@ def _platforms_rows() -> dict[str, list[str]]:
             f"the worker used {fig(P, WEBHOOK_RATE, 'detail.worker_cpu_share')} of a core",
             f"({fig(P, WEBHOOK_RATE, 'detail.worker_cpu_ms_per_event')} ms of CPU per event)",
             f"the load generator {fig(P, WEBHOOK_RATE, 'detail.generator_cpu_share')} of one",
+        ],
+        "the same two, the lookup lane's own consumer on": [
+            f"{ms(fig(P, WEBHOOK + LANE_ON))} ms (p50 {ms(fig(P, WEBHOOK + LANE_ON, 'detail.p50_ms'))})",
+            f"against {ms(fig(P, WEBHOOK + LANE_ON, 'floor'))} "
+            f"({fig(P, WEBHOOK + LANE_ON, 'detail.ratio_to_floor_p99'):.1f}×)",
+            f"{fig(P, WEBHOOK_RATE + LANE_ON):.1f}/s",
         ],
     }
 
