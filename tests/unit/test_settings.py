@@ -107,3 +107,17 @@ def test_the_platform_settings_are_read_once_then_kept(monkeypatch: pytest.Monke
     assert settings.tilores.api_url == "https://first.example"
     assert settings.langsmith.project == "first"
     assert load_settings().tilores.api_url == "https://second.example"
+
+
+def test_env_template_values_are_the_defaults(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A copied .env.template changes nothing: each value it sets is the setting's default."""
+    text = (ROOT / ".env.template").read_text()
+    defaults = load_settings()
+    differ = []
+    for name, value in re.findall(r"^(WARMLINE_[A-Z0-9_]+)=(.*)$", text, flags=re.M):
+        field = name.removeprefix("WARMLINE_").lower()
+        with monkeypatch.context() as m:
+            m.setenv(name, value)
+            if getattr(load_settings(), field) != getattr(defaults, field):
+                differ.append(f"{name}={value}")
+    assert not differ, differ
