@@ -375,6 +375,7 @@ def wire_agents(
         vip=vip if settings.vip_file is not None else None,
         on_warm=runtime.briefs.schedule,
         platforms=platforms,
+        warming_intake=settings.warming_intake,
     )
 
 

@@ -123,6 +123,9 @@ class Settings(WarmlineSettings):
     # call-started burst it left Kafka lookups slower than one fetch for every lane, in every
     # quiet-machine run (docs/operations.md, "The lookup lane's own fetch").
     lookup_lane_consumer: bool = False
+    # call-started records handed to their agents a fetch at a time, not one Faust delivery each
+    # (stream/intake.py); off only to measure it.
+    warming_intake: bool = True
     producer_max_batch_size: int = Field(default=16384, ge=1)
     broker_session_timeout_s: float = Field(default=60.0, gt=0)
     broker_rebalance_timeout_s: float = Field(default=60.0, gt=0)

@@ -32,10 +32,13 @@ def register_all(
     vip: VipRunner | None,
     on_warm: Callable[[LookupKey], None] | None = None,
     platforms: PlatformIngress | None = None,
+    warming_intake: bool = True,
 ) -> None:
     """Attach every agent and timer; they send through *outbox* and run slow handlers in *pool*."""
     lookup_requests.register(sa, lookups, outbox, pool, ownership, plan)
-    call_started.register(sa, lookups, metrics, outbox, pool, ownership, call_max_age_s, on_warm, platforms)
+    call_started.register(
+        sa, lookups, metrics, outbox, pool, ownership, call_max_age_s, on_warm, platforms, intake=warming_intake
+    )
     invalidation.register(sa, lookups, outbox, pool, ownership)
     if vip is not None:
         timers.register(sa, vip)

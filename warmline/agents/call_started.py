@@ -22,19 +22,21 @@ from ..stream.ownership import Ownership
 from .batcher import Batcher
 from .kafka_io import (
     Delivery,
-    Handle,
     HandlerPool,
     InboundEvent,
     KafkaOutbox,
     Outbox,
     ack_when_delivered,
     attach_routed,
+    attach_routed_intakes,
 )
 
 logger = logging.getLogger(__name__)
 
 #: Events warmed together: one MGET and one L2 pipeline each; the handler pool bounds events in flight.
 WARM_BATCH_SIZE = 100
+#: The agents' name (the one on the repartition topic adds ".rekeyed").
+NAME = "warmline.call_started"
 #: The longest a partial batch waits for more events (small beside a source call of tens of ms).
 WARM_BATCH_WITHIN_S = 0.005
 
@@ -101,10 +103,14 @@ class CallStartedHandler:
             self._on_warm(key)
             event.ack()
             return
-        # Faust hands events over one at a time, so a batch is what arrives within WARM_BATCH_WITHIN_S:
-        # a lone caller waits that long (nothing beside a source call or a queue wait of seconds), a
-        # burst pays one MGET and one L2 pipeline per batch instead of per event.
+        # A batch is what arrives within WARM_BATCH_WITHIN_S, or one fetch's events (flush(), from an
+        # intake): a lone caller waits that long at most (nothing beside a source call or a queue wait
+        # of seconds), a burst pays one MGET and one L2 pipeline per batch instead of per event.
         await self._batch.add((event, key))
+
+    async def flush(self) -> None:
+        """Warm what waits for its batch now (an intake calls this after each fetch's events)."""
+        await self._batch.flush()
 
     async def _platform_event(self, event: InboundEvent, not_ours: str) -> None:
         """A platform's own event (Amazon Connect, Genesys, Twilio, a user mapping) on the foreign
@@ -234,12 +240,15 @@ def register(
     call_max_age_s: float,
     on_warm: Callable[[LookupKey], None] | None = None,
     platforms: PlatformIngress | None = None,
+    *,
+    intake: bool = True,
 ) -> None:
-    """Attach the agents: one on the foreign topic, one on warmline's repartition topic."""
+    """Attach the agents: one on the foreign topic, one on warmline's repartition topic; with
+    *intake*, each takes its records a fetch at a time (``stream/intake.py``)."""
     routed = sa.topics.call_started
     internal = routed.repartition.get_topic_name()
 
-    def handler_for(rekeyed: bool) -> Handle:
+    def handler_for(rekeyed: bool) -> CallStartedHandler:
         return CallStartedHandler(
             lookups,
             metrics,
@@ -251,8 +260,11 @@ def register(
             on_warm=on_warm,
             rekeyed=rekeyed,
             platforms=platforms,
-        ).handle
+        )
 
     lanes = sa.app.lanes  # warming yields to lookups (stream/lanes.py)
     turn = lanes.turn if lanes is not None else None
-    attach_routed(sa.app, routed, handler_for, pool, outbox, "warmline.call_started", turn)
+    if intake:
+        attach_routed_intakes(sa.app, routed, handler_for, pool, outbox, NAME, turn)
+    else:
+        attach_routed(sa.app, routed, lambda rekeyed: handler_for(rekeyed).handle, pool, outbox, NAME, turn)

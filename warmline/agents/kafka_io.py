@@ -14,6 +14,7 @@ from ..metrics import Metrics
 from ..models import DeadLetter
 from ..stream.app import Routed
 from ..stream.backlog import ProduceBacklog
+from ..stream.intake import Intake
 from ..stream.own_producer import RecordSender
 
 logger = logging.getLogger(__name__)
@@ -338,28 +339,73 @@ async def consume(
 
     *turn*, if given, is awaited before each event: a lane that yields to another (``stream/lanes.py``).
     """
-    backlog = outbox.backlog
     async for event in stream.noack().events():
-        if turn is not None:
-            await turn()
-        if pool.closing:
-            continue  # shutting down: left unacked, the partition's next owner handles it
-        if backlog.full:  # the broker is behind: take nothing more until it catches up
-            await backlog.room()
-        try:
-            await handle(event)
-        except Exception as e:
-            msg = event.message
-            logger.exception("%s[%s]@%s failed", msg.topic, msg.partition, msg.offset)
-            try:  # kept in the DLQ with the reason, so it is neither lost nor retried forever
-                ack_when_delivered(event, await outbox.dead_letter(event, f"internal error: {e!r}"[:300]))
-            except Exception:
-                logger.exception(
-                    "%s[%s]@%s: not dead-lettered either; left unacked", msg.topic, msg.partition, msg.offset
-                )
+        await _handle_one(event, handle, pool, outbox, turn)
+
+
+async def consume_intake(
+    intake: Intake,
+    app: Any,
+    handler: BatchHandler,
+    pool: HandlerPool,
+    outbox: KafkaOutbox,
+    turn: Callable[[], Awaitable[None]] | None = None,
+) -> None:
+    """``consume`` over an intake's lists (``stream/intake.py``): each event as ``consume`` takes it,
+    then the handler's ``flush`` once per list, so a fetch's events are warmed together at once.
+
+    Events Faust's streams would skip are skipped (older generation, flow suspended for a
+    rebalance): not tracked nor acked, the ledger hands them out again when the flow resumes.
+    """
+    while True:
+        for event in await intake.take():
+            message = event.message
+            if message.generation_id != app.consumer_generation_id or not app.flow_control.is_active():
+                continue
+            event.track()
+            await _handle_one(event, handler.handle, pool, outbox, turn)
+        await handler.flush()
+
+
+async def _handle_one(
+    event: InboundEvent,
+    handle: Callable[[InboundEvent], Awaitable[None]],
+    pool: HandlerPool,
+    outbox: KafkaOutbox,
+    turn: Callable[[], Awaitable[None]] | None,
+) -> None:
+    """One event: its lane's turn, room at the broker, then *handle*; a failure is dead-lettered."""
+    if turn is not None:
+        await turn()
+    if pool.closing:
+        return  # shutting down: left unacked, the partition's next owner handles it
+    backlog = outbox.backlog
+    if backlog.full:  # the broker is behind: take nothing more until it catches up
+        await backlog.room()
+    try:
+        await handle(event)
+    except Exception as e:
+        msg = event.message
+        logger.exception("%s[%s]@%s failed", msg.topic, msg.partition, msg.offset)
+        try:  # kept in the DLQ with the reason, so it is neither lost nor retried forever
+            ack_when_delivered(event, await outbox.dead_letter(event, f"internal error: {e!r}"[:300]))
+        except Exception:
+            logger.exception("%s[%s]@%s: not dead-lettered either; left unacked", msg.topic, msg.partition, msg.offset)
 
 
 Handle = Callable[[InboundEvent], Awaitable[None]]
+
+
+class BatchHandler(Protocol):
+    """A handler whose events may wait for others (a warm batch): ``flush`` hands on what waits."""
+
+    async def handle(self, event: InboundEvent) -> None:
+        """Take one event."""
+        ...
+
+    async def flush(self) -> None:
+        """Hand on what waits now."""
+        ...
 
 
 def attach_routed(
@@ -375,6 +421,39 @@ def attach_routed(
     each awaits *turn* before an event, if given."""
     for rekeyed, topic in ((False, routed.source), (True, routed.repartition)):
         _attach(app, topic, handler_for(rekeyed), pool, outbox, f"{name}.rekeyed" if rekeyed else name, turn)
+
+
+def attach_routed_intakes(
+    app: Any,
+    routed: Routed,
+    handler_for: Callable[[bool], BatchHandler],
+    pool: HandlerPool,
+    outbox: KafkaOutbox,
+    name: str,
+    turn: Callable[[], Awaitable[None]] | None = None,
+) -> None:
+    """``attach_routed``, each topic's records taken from an intake of its own (``stream/intake.py``)
+    a fetch at a time. The agents stay Faust's (they subscribe the topics); the consumer hands their
+    records to the intakes, so their streams stay empty."""
+    for rekeyed, topic in ((False, routed.source), (True, routed.repartition)):
+        intake = app.intakes[topic.get_topic_name()] = Intake({topic.get_topic_name()})
+        agent_name = f"{name}.rekeyed" if rekeyed else name
+        _attach_intake(app, topic, intake, handler_for(rekeyed), pool, outbox, agent_name, turn)
+
+
+def _attach_intake(
+    app: Any,
+    topic: Any,
+    intake: Intake,
+    handler: BatchHandler,
+    pool: HandlerPool,
+    outbox: KafkaOutbox,
+    name: str,
+    turn: Callable[[], Awaitable[None]] | None,
+) -> None:
+    @app.agent(topic, name=name)  # type: ignore[untyped-decorator]  # faust's decorator is untyped
+    async def agent(stream: Any) -> None:
+        await consume_intake(intake, app, handler, pool, outbox, turn)
 
 
 def _attach(

@@ -14,6 +14,7 @@ from ..errors import InvalidMessage
 from ..models import CacheEntry
 from ..models.protocol import MAX_PREWARM_BODY_BYTES
 from ..settings import Settings
+from .intake import Intake
 from .lanes import Lanes
 from .lookup_lane import LookupLane
 from .security import KafkaConnection, kafka_connection
@@ -51,6 +52,8 @@ class WarmlineApp(faust.App):
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
+        #: Topics whose records the consumer hands to an intake, not to Faust's streams (``stream/intake.py``).
+        self.intakes: dict[str, Intake] = {}
         #: Awaited first when the worker stops, while consumer and producer still run: the steps after
         #: STREAM in the worker's start/stop list (worker.Lifecycle; the handler drain, the dead letters).
         self.before_stop: list[Callable[[], Awaitable[None]]] = []

@@ -19,6 +19,7 @@ from aiokafka.errors import KafkaError
 from faust.transport.drivers import aiokafka as faust_aiokafka
 
 from .delivery import DeliveryLedger, Verdict
+from .intake import Intake, intake_of
 from .lookup_lane import LookupLane
 from .metadata import StableMetadataProducer
 
@@ -85,37 +86,51 @@ class TunedConsumer(faust_aiokafka.Consumer):
         already stand past it, so the partition is fetched again from the next offset. Faust's
         own read-offset filter is switched off for input partitions (the ledger is the only
         filter): a refetch racing its bookkeeping would otherwise drop records the ledger handed out.
+        Records of an intake's topic (``stream/intake.py``) go to that intake, a fetch's worth at once,
+        instead of to Faust's streams.
         """
         refetching: set[Any] = set()
-        async for tp, message in super().getmany(timeout):
-            if tp in refetching:
-                continue
-            if not self._ledgered(tp):
-                yield tp, message
-                continue
-            expected = self._ledger.next_offset(tp)
-            verdict = self._ledger.admit(tp, message.offset, message.generation_id)
-            if verdict is Verdict.SKIP and self._stale_past_start(expected, message.offset):
-                refetching.add(tp)
-                await self._refetch(tp, message.offset)
-                continue
-            if verdict is Verdict.DELIVER:
-                self._read_offset[tp] = None  # Faust's _drain_messages drops records below it
-                if expected is not None and message.offset > expected:
-                    logger.info(
-                        "%s: offsets %d..%d are not in the log; going on from %d",
-                        tp,
-                        expected,
-                        message.offset - 1,
-                        message.offset,
-                    )
-                yield tp, message
-            elif verdict is Verdict.REFETCH:
-                refetching.add(tp)
-                await self._refetch(tp, message.offset)
+        taken: dict[Intake, list[Any]] = {}  # records of intakes' topics, handed over after the fetch
+        try:
+            async for tp, message in super().getmany(timeout):
+                if tp in refetching:
+                    continue
+                if not self._ledgered(tp):
+                    yield tp, message
+                    continue
+                expected = self._ledger.next_offset(tp)
+                verdict = self._ledger.admit(tp, message.offset, message.generation_id)
+                if verdict is Verdict.SKIP and self._stale_past_start(expected, message.offset):
+                    refetching.add(tp)
+                    await self._refetch(tp, message.offset)
+                    continue
+                if verdict is Verdict.DELIVER:
+                    self._read_offset[tp] = None  # Faust's _drain_messages drops records below it
+                    if expected is not None and message.offset > expected:
+                        logger.info(
+                            "%s: offsets %d..%d are not in the log; going on from %d",
+                            tp,
+                            expected,
+                            message.offset - 1,
+                            message.offset,
+                        )
+                    intake = intake_of(self.app, tp.topic)
+                    if intake is not None:
+                        taken.setdefault(intake, []).append(message)
+                        continue
+                    yield tp, message
+                elif verdict is Verdict.REFETCH:
+                    refetching.add(tp)
+                    await self._refetch(tp, message.offset)
+        finally:
+            # Also when the drain stops mid-fetch: an admitted record nobody holds would stay
+            # "handed out" in the ledger, holding the commit, until the next rebalance.
+            for intake, messages in taken.items():
+                intake.offer(self, messages)
 
     async def _getmany(self, active_partitions: set[Any] | None, timeout: float) -> Any:
-        """Faust's fetch of its active partitions, less those the app's lanes hold (``stream/lanes.py``).
+        """Faust's fetch of its active partitions, less those the app's lanes hold (``stream/lanes.py``)
+        and those of a full intake (``stream/intake.py``).
 
         Faust's own pause set (rebalances, recovery, full stream buffers) is left alone: a held
         partition is one Faust would fetch and the lanes leave out for now, so neither resumes
@@ -125,6 +140,9 @@ class TunedConsumer(faust_aiokafka.Consumer):
         """
         lanes = getattr(self.app, "lanes", None)
         held = lanes.held(active_partitions) if lanes is not None and active_partitions else None
+        full = self._full_intakes() if active_partitions else None
+        if full:  # as Faust pauses a partition whose stream buffer is full
+            held = (held or set()) | {tp for tp in active_partitions or () if tp.topic in full}
         active, wait = active_partitions, timeout
         if held:
             active = set(active_partitions or ()) - held  # a copy: Faust's set is its own
@@ -136,6 +154,11 @@ class TunedConsumer(faust_aiokafka.Consumer):
         if lane is None or not active:
             return await super()._getmany(active, wait)
         return await self._fetch_split(lane, set(active), wait)
+
+    def _full_intakes(self) -> set[str]:
+        """The topics of the app's intakes that hold as many records as they take (``stream/intake.py``)."""
+        intakes: dict[str, Intake] | None = getattr(self.app, "intakes", None)
+        return {topic for topic, intake in intakes.items() if intake.full} if intakes else set()
 
     def _lookup_lane(self) -> LookupLane | None:
         lane = getattr(self.app, "lookup_lane", None)
@@ -300,6 +323,9 @@ class TunedConsumer(faust_aiokafka.Consumer):
         is handed out twice (at-least-once).
         """
         super().resume_flow()
+        intakes: dict[str, Intake] = getattr(self.app, "intakes", None) or {}
+        for intake in intakes.values():  # emptied like Faust's stream queues: the rewind below refetches them
+            intake.clear()
         generation = self.app.consumer_generation_id
         if self._ledger.generation != generation:
             return  # resumed in the middle of a rebalance, before this generation's seek: it restarts the ledger
