@@ -89,7 +89,14 @@ async def run_warming(redis_url: str, quick: bool) -> list[Result]:
                     stack, events, label=", batched produces (diagnostic, unsafe on Tansu)"
                 )
             )
-            await stack.restart_worker(**fast, WARMLINE_PRODUCER_MAX_BATCH_SIZE="1")
+            # Diagnostic: Faust hands every call-started record over itself (no intake, stream/intake.py).
+            await stack.restart_worker(**fast, WARMLINE_PRODUCER_MAX_BATCH_SIZE="1", WARMLINE_WARMING_INTAKE="false")
+            results.append(
+                await warming.prewarm_throughput(
+                    stack, events, label=", Faust's per-record delivery (WARMLINE_WARMING_INTAKE=false, diagnostic)"
+                )
+            )
+            await stack.restart_worker(**fast, WARMLINE_WARMING_INTAKE="true")
             results.append(await warming.prewarm_throughput(stack, events, workers=2))
             for extra in stack.extra_workers:  # the bulk runs measure one worker
                 extra.stop()

@@ -36,7 +36,7 @@ class _Tracker:
 
 
 async def test_take_waits_for_an_offer_and_returns_everything_in_order() -> None:
-    intake = Intake({"call-started"})
+    intake = Intake()
     tracker = _Tracker()
     taking = asyncio.ensure_future(intake.take())
     for _ in range(5):
@@ -49,7 +49,7 @@ async def test_take_waits_for_an_offer_and_returns_everything_in_order() -> None
 
 
 def test_an_intake_is_full_at_its_bound_and_a_clear_empties_it() -> None:
-    intake = Intake({"call-started"}, max_pending=3)
+    intake = Intake(max_pending=3)
     intake.offer(_Tracker(), [_message(CALL, o) for o in range(2)])
     assert not intake.full
     intake.offer(_Tracker(), [_message(CALL, 2)])
@@ -93,7 +93,7 @@ async def _drain(
 
 
 def _with_intake() -> tuple[TunedConsumer, Intake]:
-    intake = Intake({CALL.topic})
+    intake = Intake()
     consumer, _ = _consumer({CALL: 10, CALL_2: 4, LOOKUP: 5}, intakes={CALL.topic: intake})
     vars(consumer)["_on_message_in"] = lambda tp, offset, message: None  # Faust's sensors, set by its __init__
     return consumer, intake
@@ -131,7 +131,7 @@ async def test_a_full_intake_s_partitions_are_left_out_of_the_fetch() -> None:
 
     from .test_lanes import _Thread
 
-    intake = Intake({CALL.topic}, max_pending=1)
+    intake = Intake(max_pending=1)
     thread = _Thread()
     consumer = bare_consumer(SimpleNamespace(lanes=None, intakes={CALL.topic: intake}), thread)
     consumer._ledger = DeliveryLedger()
@@ -185,7 +185,7 @@ async def _flushed(handler: _Handler, agent: asyncio.Future[None]) -> None:
 
 
 async def test_the_agent_skips_what_a_stream_would_and_flushes_after_each_fetch() -> None:
-    intake = Intake({CALL.topic})
+    intake = Intake()
     tracker = _Tracker()
     flow = SimpleNamespace(active=True)
     app = SimpleNamespace(consumer_generation_id=2, flow_control=SimpleNamespace(is_active=lambda: flow.active))

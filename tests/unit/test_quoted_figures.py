@@ -53,6 +53,7 @@ ONE, TWO = (
     ("pre-warm throughput, 2 workers (50 ms source, concurrency 1000)"),
 )
 BATCHED = ONE + ", batched produces (diagnostic, unsafe on Tansu)"
+NO_INTAKE = ONE + ", Faust's per-record delivery (WARMLINE_WARMING_INTAKE=false, diagnostic)"
 BULK = "bulk warm of 100,000 keys over HTTP (50 ms source)"
 LIVE = "live time-to-warm p99 during a 10,000-key bulk warm (prewarm concurrency 8)"
 SPEEDUP = "warm_many speedup N={} C={} (L1 only: no L2, no source gate)"
@@ -118,6 +119,8 @@ def _readme_rows() -> dict[str, list[str]]:
         "pre-warm throughput, 50 ms source": [
             f"**{one:,.0f} events/s**",
             f"{fig(W, ONE, 'detail.cpu_us_per_event')} µs CPU per event",
+            f"{one / fig(W, NO_INTAKE):.2f}× the rate at "
+            f"{fig(W, ONE, 'detail.cpu_us_per_event') / fig(W, NO_INTAKE, 'detail.cpu_us_per_event'):.2f}× the CPU",
             f"{fig(W, ONE, 'detail.floor_bare_aiokafka_consume_events_s'):,}/s",
             f"{fig(W, ONE, 'detail.floor_source_gate_ceiling_events_s'):,}/s",
         ],
@@ -185,6 +188,10 @@ def _operations_rows() -> dict[str, list[str]]:
         ],
         "two workers |": [f"**{two:,.0f}** ({two / one:.2f}×)", f"{fig(W, TWO, 'detail.cpu_us_per_event')} µs"],
         "one worker, batched produces": [f"{fig(W, BATCHED):,.0f}", f"{fig(W, BATCHED, 'detail.cpu_us_per_event')} µs"],
+        "one worker, Faust's per-record delivery": [
+            f"{fig(W, NO_INTAKE):,.0f}",
+            f"{fig(W, NO_INTAKE, 'detail.cpu_us_per_event')} µs",
+        ],
         "with the bound (": [
             f"{fig(S, RSS):.0f} MB ({fig(S, RSS, 'detail.rss_before_mb'):.0f} MB empty)",
             f"{fig(S, RSS, 'detail.fill_seconds'):.0f} s",
@@ -267,6 +274,7 @@ def _peak_rows() -> dict[str, list[str]]:
 
 QUIET_PEAK = "peak-2026-12-06"
 OWN_STACKS_PEAK = "peak-2026-12-06-own-stacks"
+INTAKE_PEAK = "peak-2026-12-06-intake"
 #: Row label → mode, for the two 6 Dec tables ("{}" is the table's prefix: "6 Dec" or "6 Dec, own stacks").
 QUIET_MODES = {
     "{}, lookups first off": "off",
@@ -340,8 +348,13 @@ def _prose() -> list[tuple[str, str]]:
     idle = HITS + ", fetch wait 500 ms (diagnostic)"
     return [
         (ops, f"Two workers give {two / one:.2f}×, not 2×"),
-        (ops, f"{pair['events'] - pair['source_calls']:,} of the {pair['events']:,} keys"),
-        (ops, f"(all but its {pair['source_calls']:,} source calls)"),
+        (ops, f"the workers made {pair['source_calls']:,} source calls for the {pair['events']:,} keys"),
+        (ops, f"reached {two:,.0f}/s, {two / 1800:.2f}× the 1,800"),
+        (
+            ops,
+            f"the intake gives {one / fig(W, NO_INTAKE):.2f}× the events per second at "
+            f"{fig(W, ONE, 'detail.cpu_us_per_event') / fig(W, NO_INTAKE, 'detail.cpu_us_per_event'):.2f}× the CPU",
+        ),
         (ops, f"(run the warming benchmark there; here {one:,.0f})"),
         (ops, f"ceil(1,800 / {one:,.0f} × 1.5) = {-(-1800 * 1.5 // one):.0f} workers"),
         (ops, f"reached {two:,.0f}/s"),
@@ -352,7 +365,7 @@ def _prose() -> list[tuple[str, str]]:
             f"from p99 {fig(W, LIVE, 'floor'):.0f} ms to {fig(W, LIVE):.0f} ms ({fig(W, LIVE, 'detail.ratio'):.2f}×)",
         ),
         (ops, f"a factor of ~{fig(W, ONE, 'detail.cpu_us_per_event') / 200:.1f} in CPU per event"),
-        (ops, f"({batched:,.0f} vs {one:,.0f} events/s"),
+        (ops, f"({batched:,.0f} vs {one:,.0f} events/s, {fig(W, BATCHED, 'detail.cpu_us_per_event')} µs per event)"),
         (
             ops,
             f"One worker warmed {fig('peak', capacity_name()):,.0f} events/s ({capacity['worker_cpu_us_per_event']} µs",
@@ -445,6 +458,10 @@ CASES = (
         ("docs/operations.md", start, quoted)
         for start, quoted in _quiet_peak_rows(OWN_STACKS_PEAK, "6 Dec, own stacks").items()
     ]
+    + [
+        ("docs/operations.md", start, quoted)
+        for start, quoted in _quiet_peak_rows(INTAKE_PEAK, "6 Dec, with the intake").items()
+    ]
     + [("docs/llm.md", start, quoted) for start, quoted in _llm_rows().items()]
     + [("docs/platforms.md", start, quoted) for start, quoted in _platforms_rows().items()]
 )
@@ -475,3 +492,59 @@ def test_the_later_warming_run_is_quoted_as_committed() -> None:
     one = f"{fig(later, ONE):,.0f} events/s at {fig(later, ONE, 'detail.cpu_us_per_event')} µs"
     assert one in " ".join(doc.split())
     assert f"{fig(later, TWO):,.0f}/s for two" in " ".join(doc.split())
+
+
+def _profile(mode: str) -> tuple[str, dict[str, str]]:
+    """benchmarks/results/profiles/warming-intake-{mode}.txt: its title, and µs/event per thread or group name."""
+    text = (ROOT / "benchmarks/results/profiles" / f"warming-intake-{mode}.txt").read_text()
+    shares = dict(
+        (line.split("µs/event", 1)[1].strip(), line.split("%", 1)[1].split("µs/event")[0].strip())
+        for line in text.splitlines()
+        if "µs/event" in line
+    )
+    return text.splitlines()[0], shares
+
+
+def test_the_profile_table_is_the_committed_profiles() -> None:
+    lines = (ROOT / "docs" / "operations.md").read_text().splitlines()
+    row = next(line for line in lines if line.startswith("| throughput under py-spy; worker CPU per event |"))
+    for mode in ("off", "on"):
+        title, _ = _profile(mode)
+        found = re.search(r"under py-spy: ([\d,]+) events/s, (\d+) µs of worker CPU", title)
+        assert found is not None, title
+        assert f"{found[1]} events/s; {found[2]} µs" in row
+    groups = {
+        "| main thread |": ["main thread"],
+        "| Faust's consumer thread (": ["Faust's consumer thread"],
+        "| Faust's per-record delivery (": [
+            "Faust per-record delivery (drain loop's task pair, conductor, stream iteration)"
+        ],
+        "| aiokafka fetch requests built": ["aiokafka fetch (request build, response decode)"],
+        "| L1 changelog:": ["L1 changelog: Faust's producer buffer", "aiokafka producer sender"],
+        "| the warm batch (": ["warm batch (TieredCache.warm_many, source, L2)", "source calls (gate and demo source)"],
+        "| Redis client |": ["Redis client"],
+    }
+    for start, names in groups.items():
+        row = next(line for line in lines if line.startswith(start))
+        cells = [cell.strip() for cell in row.split("|") if cell.strip()][-2:]
+        for mode, cell in zip(("off", "on"), cells, strict=True):
+            figures = [f"{int(_profile(mode)[1][name]):,}" for name in names]
+            assert re.findall(r"[\d,]+(?= µs)|[\d,]+(?= /)|[\d,]+(?= \+)", cell) == figures, (start, mode, cell)
+
+
+def test_the_intake_peak_run_s_prose_is_the_committed_one() -> None:
+    capacity = fig(INTAKE_PEAK, capacity_name(), "detail")
+    off, shared, lane = (fig(INTAKE_PEAK, PEAK.format(m, "kafka"), "detail.with_burst") for m in QUIET_MODES.values())
+    cpu = [fig(INTAKE_PEAK, PEAK_WARM.format(m), "detail.cpu_pct_of_one_core.burst") for m in QUIET_MODES.values()]
+    doc = " ".join((ROOT / "docs" / "operations.md").read_text().split())
+    for phrase in (
+        f"measured {fig(INTAKE_PEAK, capacity_name()):,.0f} events/s at {capacity['worker_cpu_us_per_event']} µs "
+        f"of worker CPU per event ({capacity['events']:,} events)",
+        f"the burst was {capacity['burst_rate_events_s']:,} call-started a second for {capacity['burst_s']:.0f} s",
+        f"({fig(INTAKE_PEAK, PEAK_WARM.format('on'), 'detail.burst_events'):,} callers)",
+        f"the worker ran at {min(c['worker'] for c in cpu):.0f}–{max(c['worker'] for c in cpu):.0f} % of a core "
+        f"and the broker at {min(c['broker'] for c in cpu):.0f}–{max(c['broker'] for c in cpu):.0f} %",
+        f"Kafka median from {off['p50_ms'] / 1000:.1f} s to {shared['p50_ms'] / 1000:.1f} s with one fetch",
+        f"({lane['p50_ms'] / 1000:.1f} s median, {lane['p99_ms'] / 1000:.1f} s p99",
+    ):
+        assert phrase in doc, phrase

@@ -436,7 +436,7 @@ def attach_routed_intakes(
     a fetch at a time. The agents stay Faust's (they subscribe the topics); the consumer hands their
     records to the intakes, so their streams stay empty."""
     for rekeyed, topic in ((False, routed.source), (True, routed.repartition)):
-        intake = app.intakes[topic.get_topic_name()] = Intake({topic.get_topic_name()})
+        intake = app.intakes[topic.get_topic_name()] = Intake()
         agent_name = f"{name}.rekeyed" if rekeyed else name
         _attach_intake(app, topic, intake, handler_for(rekeyed), pool, outbox, agent_name, turn)
 

@@ -19,7 +19,6 @@ empties its stream queues). A full intake is left out of the next fetches, as a 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Collection
 from typing import Any, Protocol
 
 #: Records an intake holds before the consumer stops fetching its partitions (Faust's stream buffer
@@ -56,10 +55,10 @@ class IntakeEvent:
 
 
 class Intake:
-    """The records of *topics* the consumer fetched and no agent has taken yet, in fetch order."""
+    """The records of one topic the consumer fetched and no agent has taken yet, in fetch order
+    (``app.intakes`` maps each topic to its intake)."""
 
-    def __init__(self, topics: Collection[str], max_pending: int = MAX_PENDING) -> None:
-        self.topics = frozenset(topics)
+    def __init__(self, max_pending: int = MAX_PENDING) -> None:
         self._max_pending = max_pending
         self._pending: list[IntakeEvent] = []
         self._ready = asyncio.Event()

@@ -15,7 +15,13 @@ ROOT = Path(__file__).parents[3]
 
 
 #: Every whole-suite run docs/faults.md quotes (faults.json: the run the page describes; the others, later runs).
-QUOTED_RUNS = ["faults.json", "faults-2026-12-02.json", "faults-2026-12-06.json", "faults-2026-12-06-0536.json"]
+QUOTED_RUNS = [
+    "faults.json",
+    "faults-2026-12-02.json",
+    "faults-2026-12-06.json",
+    "faults-2026-12-06-0536.json",
+    "faults-2026-12-06-intake.json",
+]
 
 
 @pytest.mark.parametrize("name", QUOTED_RUNS)
