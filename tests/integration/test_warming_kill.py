@@ -1,7 +1,7 @@
 """A worker killed (-9) while call-started events are being warmed: the next owner warms every caller.
 
-Warming's intake (``stream/intake.py``) hands the events over a fetch at a time and acks each only
-when its warm is done, so the commit never passes an event whose warm was cut off.
+With warming's intake (``stream/intake.py``, the default) and with Faust's per-record delivery, an
+event is acked only when its warm is done, so the commit never passes an event whose warm was cut off.
 """
 
 from __future__ import annotations
@@ -11,6 +11,7 @@ import os
 import signal
 
 import orjson
+import pytest
 from aiokafka import AIOKafkaProducer
 
 from .conftest import Cluster, http_get, metric_sum
@@ -23,9 +24,17 @@ async def _l1_entries(url: str) -> int:
     return entries
 
 
-async def test_a_worker_killed_mid_warm_leaves_no_caller_cold(cluster: Cluster) -> None:
+async def _source_calls(url: str) -> int:
+    calls: int = (await http_get(f"{url}/v1/stats"))[2]["source"]["calls"]
+    return calls
+
+
+@pytest.mark.parametrize("intake", ["true", "false"])
+async def test_a_worker_killed_mid_warm_leaves_no_caller_cold(cluster: Cluster, intake: str) -> None:
     # Source calls of 0.5–4 s: when the worker dies some warms are done (acked), the rest in flight.
-    first = cluster.worker(WARMLINE_DEMO_LATENCY_MS="500-4000", WARMLINE_SOURCE_TIMEOUT_MS="30000")
+    first = cluster.worker(
+        WARMLINE_DEMO_LATENCY_MS="500-4000", WARMLINE_SOURCE_TIMEOUT_MS="30000", WARMLINE_WARMING_INTAKE=intake
+    )
     producer = AIOKafkaProducer(bootstrap_servers=cluster.tansu.bootstrap, linger_ms=0)
     await producer.start()
     try:  # unkeyed, as a telephony integration might send them: every partition, re-keyed to the owner
@@ -38,17 +47,18 @@ async def test_a_worker_killed_mid_warm_leaves_no_caller_cold(cluster: Cluster) 
     async with asyncio.timeout(60):  # positive signal: some warms done, and more still waiting for the source
         while await metric_sum(first.url, warmed) < 20:
             await asyncio.sleep(0.05)
-    done_before = await metric_sum(first.url, warmed)
     assert first.proc is not None
     os.killpg(first.proc.pid, signal.SIGKILL)
     await asyncio.to_thread(first.proc.wait, 30)
     first.proc = None
-    assert done_before < len(CALLERS)  # the kill cut warms off
 
-    after = cluster.worker(WARMLINE_DEMO_LATENCY_MS="5")  # the next owner of every partition
+    after = cluster.worker(WARMLINE_DEMO_LATENCY_MS="5", WARMLINE_WARMING_INTAKE=intake)  # the next owner
     async with asyncio.timeout(120):
         while await _l1_entries(after.url) < len(CALLERS):
             await asyncio.sleep(0.2)
     for customer_id in CALLERS:  # each caller answered from what warming stored, never from the source
         status, headers, _ = await http_get(f"{after.url}/v1/lookup", customer_id=customer_id)
         assert (status, headers["X-Cache"]) == (200, "L1"), customer_id
+    # The kill cut warms off: the next worker fetched those callers itself (what the first finished
+    # is in Redis and the L1 changelog, and comes from there).
+    assert await _source_calls(after.url) > 0

@@ -62,8 +62,10 @@ def test_an_event_is_tracked_and_acked_through_faust_s_consumer() -> None:
     tracker = _Tracker()
     message = _message(CALL, 7)
     event = IntakeEvent(message, tracker)
-    event.track()
+    inbound: dict[Any, float] = {}
+    event.track(inbound, 12.5)
     assert message.tracked and tracker.tracked == [7]
+    assert inbound == {CALL: 12.5}  # Faust's livelock check sees the partition's stream at work
     assert event.ack() and tracker.acked == [7]
 
 
@@ -88,7 +90,7 @@ async def _drain(
         yielded.append(message.offset)
         if len(yielded) == stop_after:
             break
-    await fetch.aclose()  # what the drain loop's cancellation does to it
+    await fetch.aclose()  # a generator closed before it ran out (the worker stopping)
     return yielded
 
 
@@ -110,13 +112,13 @@ async def test_records_of_an_intake_s_topic_go_to_the_intake_not_to_faust(monkey
     # Handed out and not done: the commit waits for them.
     assert consumer._new_offset(CALL) == 10
     for event in taken:
-        event.track()
+        event.track({}, 0.0)
         event.ack()
     assert consumer._new_offset(CALL) == 12 and consumer._new_offset(CALL_2) == 5
 
 
-async def test_a_fetch_cut_short_still_hands_over_what_the_ledger_admitted(monkeypatch: pytest.MonkeyPatch) -> None:
-    # Admitted records nobody holds would hold the commit until the next rebalance, never handled.
+async def test_a_fetch_closed_early_still_hands_over_what_the_ledger_admitted(monkeypatch: pytest.MonkeyPatch) -> None:
+    # The worker stopping mid-fetch: what the ledger admitted goes to the agent, not nowhere.
     consumer, intake = _with_intake()
     await consumer.seek_to_committed()
     batch = [_message(CALL, 10), _message(LOOKUP, 5), _message(CALL, 11)]
@@ -188,7 +190,10 @@ async def test_the_agent_skips_what_a_stream_would_and_flushes_after_each_fetch(
     intake = Intake()
     tracker = _Tracker()
     flow = SimpleNamespace(active=True)
-    app = SimpleNamespace(consumer_generation_id=2, flow_control=SimpleNamespace(is_active=lambda: flow.active))
+    monitor = SimpleNamespace(stream_inbound_time={})
+    app = SimpleNamespace(
+        consumer_generation_id=2, flow_control=SimpleNamespace(is_active=lambda: flow.active), monitor=monitor
+    )
     outbox = KafkaOutbox(SimpleNamespace(), "dlq", Metrics(), ProduceBacklog(1000))
     handler = _Handler()
     agent = asyncio.ensure_future(consume_intake(intake, app, handler, HandlerPool(10), outbox))
@@ -199,6 +204,7 @@ async def test_the_agent_skips_what_a_stream_would_and_flushes_after_each_fetch(
         assert handler.flushed == [[10, 11]]
         assert tracker.tracked == [10, 11] and tracker.acked == [10, 11]
         assert not old.tracked  # not handed to the agent: the ledger hands it out again
+        assert set(monitor.stream_inbound_time) == {CALL}
 
         handler.flushes.clear()
         flow.active = False  # a rebalance suspended the flow

@@ -28,7 +28,8 @@ from .kafka_io import (
     Outbox,
     ack_when_delivered,
     attach_routed,
-    attach_routed_intakes,
+    from_intakes,
+    from_streams,
 )
 
 logger = logging.getLogger(__name__)
@@ -265,6 +266,7 @@ def register(
     lanes = sa.app.lanes  # warming yields to lookups (stream/lanes.py)
     turn = lanes.turn if lanes is not None else None
     if intake:
-        attach_routed_intakes(sa.app, routed, handler_for, pool, outbox, NAME, turn)
+        bodies = from_intakes(sa.app, handler_for, pool, outbox, turn)
     else:
-        attach_routed(sa.app, routed, lambda rekeyed: handler_for(rekeyed).handle, pool, outbox, NAME, turn)
+        bodies = from_streams(lambda rekeyed: handler_for(rekeyed).handle, pool, outbox, turn)
+    attach_routed(sa.app, routed, bodies, NAME)

@@ -25,6 +25,7 @@ from .kafka_io import (
     Outbox,
     ack_when_delivered,
     attach_routed,
+    from_streams,
 )
 
 logger = logging.getLogger(__name__)
@@ -78,4 +79,4 @@ def register(
     def handler_for(rekeyed: bool) -> Handle:
         return InvalidationHandler(lookups, outbox, ownership, internal, rekeyed=rekeyed).handle
 
-    attach_routed(sa.app, routed, handler_for, pool, outbox, "warmline.invalidation")
+    attach_routed(sa.app, routed, from_streams(handler_for, pool, outbox), "warmline.invalidation")

@@ -357,12 +357,15 @@ async def consume_intake(
     Events Faust's streams would skip are skipped (older generation, flow suspended for a
     rebalance): not tracked nor acked, the ledger hands them out again when the flow resumes.
     """
+    inbound = app.monitor.stream_inbound_time
     while True:
-        for event in await intake.take():
+        events = await intake.take()
+        now = time.monotonic()
+        for event in events:
             message = event.message
             if message.generation_id != app.consumer_generation_id or not app.flow_control.is_active():
                 continue
-            event.track()
+            event.track(inbound, now)
             await _handle_one(event, handler.handle, pool, outbox, turn)
         await handler.flush()
 
@@ -408,63 +411,53 @@ class BatchHandler(Protocol):
         ...
 
 
-def attach_routed(
-    app: Any,
-    routed: Routed,
+#: An agent's body, given its Faust stream.
+AgentBody = Callable[[Any], Awaitable[None]]
+#: The body of the agent on a topic: (rekeyed, topic name) → body (rekeyed: warmline's repartition topic).
+BodyFor = Callable[[bool, str], AgentBody]
+
+
+def attach_routed(app: Any, routed: Routed, body_for: BodyFor, name: str) -> None:
+    """Attach one agent to a foreign topic and one to its repartition topic, each with *body_for*'s body."""
+    for rekeyed, topic in ((False, routed.source), (True, routed.repartition)):
+        _attach(app, topic, body_for(rekeyed, topic.get_topic_name()), f"{name}.rekeyed" if rekeyed else name)
+
+
+def from_streams(
     handler_for: Callable[[bool], Handle],
     pool: HandlerPool,
     outbox: KafkaOutbox,
-    name: str,
     turn: Callable[[], Awaitable[None]] | None = None,
-) -> None:
-    """Attach one agent to a foreign topic and one to its repartition topic (*handler_for(rekeyed)*);
-    each awaits *turn* before an event, if given."""
-    for rekeyed, topic in ((False, routed.source), (True, routed.repartition)):
-        _attach(app, topic, handler_for(rekeyed), pool, outbox, f"{name}.rekeyed" if rekeyed else name, turn)
+) -> BodyFor:
+    """Bodies that take each event from the agent's Faust stream (``consume``), awaiting *turn* first if given."""
+
+    def body_for(rekeyed: bool, topic: str) -> AgentBody:
+        handle = handler_for(rekeyed)
+        return lambda stream: consume(stream, handle, pool, outbox, turn)
+
+    return body_for
 
 
-def attach_routed_intakes(
+def from_intakes(
     app: Any,
-    routed: Routed,
     handler_for: Callable[[bool], BatchHandler],
     pool: HandlerPool,
     outbox: KafkaOutbox,
-    name: str,
     turn: Callable[[], Awaitable[None]] | None = None,
-) -> None:
-    """``attach_routed``, each topic's records taken from an intake of its own (``stream/intake.py``)
-    a fetch at a time. The agents stay Faust's (they subscribe the topics); the consumer hands their
-    records to the intakes, so their streams stay empty."""
-    for rekeyed, topic in ((False, routed.source), (True, routed.repartition)):
-        intake = app.intakes[topic.get_topic_name()] = Intake()
-        agent_name = f"{name}.rekeyed" if rekeyed else name
-        _attach_intake(app, topic, intake, handler_for(rekeyed), pool, outbox, agent_name, turn)
+) -> BodyFor:
+    """Bodies that take each topic's records from an intake of its own (``stream/intake.py``), a fetch at
+    a time (``consume_intake``). The agents stay Faust's (they subscribe the topics); the consumer
+    hands their records to the intakes, so their streams stay empty."""
+
+    def body_for(rekeyed: bool, topic: str) -> AgentBody:
+        intake = app.intakes[topic] = Intake()
+        handler = handler_for(rekeyed)
+        return lambda stream: consume_intake(intake, app, handler, pool, outbox, turn)
+
+    return body_for
 
 
-def _attach_intake(
-    app: Any,
-    topic: Any,
-    intake: Intake,
-    handler: BatchHandler,
-    pool: HandlerPool,
-    outbox: KafkaOutbox,
-    name: str,
-    turn: Callable[[], Awaitable[None]] | None,
-) -> None:
+def _attach(app: Any, topic: Any, body: AgentBody, name: str) -> None:
     @app.agent(topic, name=name)  # type: ignore[untyped-decorator]  # faust's decorator is untyped
     async def agent(stream: Any) -> None:
-        await consume_intake(intake, app, handler, pool, outbox, turn)
-
-
-def _attach(
-    app: Any,
-    topic: Any,
-    handle: Handle,
-    pool: HandlerPool,
-    outbox: KafkaOutbox,
-    name: str,
-    turn: Callable[[], Awaitable[None]] | None,
-) -> None:
-    @app.agent(topic, name=name)  # type: ignore[untyped-decorator]  # faust's decorator is untyped
-    async def agent(stream: Any) -> None:
-        await consume(stream, handle, pool, outbox, turn)
+        await body(stream)

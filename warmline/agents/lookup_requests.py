@@ -25,6 +25,7 @@ from .kafka_io import (
     SpringReply,
     ack_when_delivered,
     attach_routed,
+    from_streams,
 )
 
 logger = logging.getLogger(__name__)
@@ -168,4 +169,4 @@ def register(
     def handler_for(rekeyed: bool) -> Handle:
         return LookupRequestHandler(lookups, outbox, pool, ownership, plan, internal, rekeyed=rekeyed).handle
 
-    attach_routed(sa.app, routed, handler_for, pool, outbox, "warmline.lookup_requests")
+    attach_routed(sa.app, routed, from_streams(handler_for, pool, outbox), "warmline.lookup_requests")

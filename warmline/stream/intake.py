@@ -9,11 +9,14 @@ its delivery ledger admitted to the intake instead of to Faust, all of one fetch
 The topic's agent reads whole lists with ``take`` (``agents/kafka_io.consume_intake``).
 
 Nothing else changes hands: each record is tracked and acked through Faust's consumer as a
-stream's would be, so the ledger's commit (never past a record not done), the lanes' lag and the
-shutdown drain see it as before. What Faust's streams skip, an intake's reader skips too: records of
-an older consumer generation, or taken while the flow is suspended for a rebalance (the ledger
-hands those out again when the flow resumes, and the consumer empties the intake then, as Faust
-empties its stream queues). A full intake is left out of the next fetches, as a full stream buffer is.
+stream's would be (and marks its partition's stream as active for Faust's livelock check), so the
+ledger's commit (never past a record not done), the lanes' lag and the shutdown drain see it as
+before. What Faust's streams skip, an intake's reader skips too: records of an older consumer
+generation, or taken while the flow is suspended for a rebalance (the ledger hands those out again
+when the flow resumes, and the consumer empties the intake then, as Faust empties its stream
+queues; records of a fetch still under way when it does arrive after that and are handled twice,
+never lost). A full intake has its topic's partitions left out of the next fetches until the agent
+takes its records (Faust pauses a partition whose stream buffer is full).
 """
 
 from __future__ import annotations
@@ -21,8 +24,8 @@ from __future__ import annotations
 import asyncio
 from typing import Any, Protocol
 
-#: Records an intake holds before the consumer stops fetching its partitions (Faust's stream buffer
-#: holds 4,096 per topic partition; warming is handed out a fetch at a time, so far fewer suffice).
+#: Records an intake holds before the consumer stops fetching its topic's partitions (Faust's stream
+#: buffer, ``stream_buffer_maxsize``, holds 4,096 per channel).
 MAX_PENDING = 4096
 
 
@@ -44,10 +47,13 @@ class IntakeEvent:
         self.message = message
         self._consumer = consumer
 
-    def track(self) -> None:
-        """An agent takes the record: Faust's consumer counts it pending (a stream does this too)."""
+    def track(self, inbound: dict[Any, float], now: float) -> None:
+        """An agent takes the record at *now*: Faust's consumer counts it pending, and *inbound* (Faust's
+        ``monitor.stream_inbound_time``) marks its partition's stream active, as a stream does; without
+        that Faust's livelock check logs an ERROR for every partition with a backlog."""
         self.message.tracked = True
         self._consumer.track_message(self.message)
+        inbound[self.message.tp] = now
 
     def ack(self) -> bool:
         """Mark the record done (once; the ledger counts it only if it was tracked)."""

@@ -123,8 +123,8 @@ class TunedConsumer(faust_aiokafka.Consumer):
                     refetching.add(tp)
                     await self._refetch(tp, message.offset)
         finally:
-            # Also when the drain stops mid-fetch: an admitted record nobody holds would stay
-            # "handed out" in the ledger, holding the commit, until the next rebalance.
+            # Also when the fetch is closed before it ran out (the worker stopping): what the ledger
+            # admitted goes to the agent rather than stay "handed out" with nobody holding it.
             for intake, messages in taken.items():
                 intake.offer(self, messages)
 
