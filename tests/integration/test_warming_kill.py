@@ -1,7 +1,8 @@
 """A worker killed (-9) while call-started events are being warmed: the next owner warms every caller.
 
-With warming's intake (``stream/intake.py``, the default) and with Faust's per-record delivery, an
-event is acked only when its warm is done, so the commit never passes an event whose warm was cut off.
+Warming's intake (``stream/intake.py``) acks an event only when its warm is done, so the commit never
+passes an event whose warm was cut off. (Faust's per-record delivery, ``WARMLINE_WARMING_INTAKE=false``,
+passed the same test; it is left out of ``make test`` for time.)
 """
 
 from __future__ import annotations
@@ -11,7 +12,6 @@ import os
 import signal
 
 import orjson
-import pytest
 from aiokafka import AIOKafkaProducer
 
 from .conftest import Cluster, http_get, metric_sum
@@ -29,11 +29,10 @@ async def _source_calls(url: str) -> int:
     return calls
 
 
-@pytest.mark.parametrize("intake", ["true", "false"])
-async def test_a_worker_killed_mid_warm_leaves_no_caller_cold(cluster: Cluster, intake: str) -> None:
+async def test_a_worker_killed_mid_warm_leaves_no_caller_cold(cluster: Cluster) -> None:
     # Source calls of 0.5–4 s: when the worker dies some warms are done (acked), the rest in flight.
     first = cluster.worker(
-        WARMLINE_DEMO_LATENCY_MS="500-4000", WARMLINE_SOURCE_TIMEOUT_MS="30000", WARMLINE_WARMING_INTAKE=intake
+        WARMLINE_DEMO_LATENCY_MS="500-4000", WARMLINE_SOURCE_TIMEOUT_MS="30000", WARMLINE_WARMING_INTAKE="true"
     )
     producer = AIOKafkaProducer(bootstrap_servers=cluster.tansu.bootstrap, linger_ms=0)
     await producer.start()
@@ -52,7 +51,7 @@ async def test_a_worker_killed_mid_warm_leaves_no_caller_cold(cluster: Cluster, 
     await asyncio.to_thread(first.proc.wait, 30)
     first.proc = None
 
-    after = cluster.worker(WARMLINE_DEMO_LATENCY_MS="5", WARMLINE_WARMING_INTAKE=intake)  # the next owner
+    after = cluster.worker(WARMLINE_DEMO_LATENCY_MS="5", WARMLINE_WARMING_INTAKE="true")  # the next owner
     async with asyncio.timeout(120):
         while await _l1_entries(after.url) < len(CALLERS):
             await asyncio.sleep(0.2)
