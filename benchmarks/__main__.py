@@ -78,7 +78,7 @@ async def run_warming(redis_url: str, quick: bool) -> list[Result]:
         try:
             results.append(await warming.warm_at_answer(stack, 5 if quick else 20, 10 if quick else 40, (2.5, 8.0)))
             events = 2_000 if quick else 10_000
-            fast = {"WARMLINE_DEMO_LATENCY_MS": "50", "WARMLINE_SOURCE_CONCURRENCY": "1000"}  # gate: 20,000/s
+            fast = warming.FAST_SOURCE
             await stack.restart_worker(**fast)
             results.append(await warming.prewarm_throughput(stack, events))
             # Diagnostic, not a setting to use on Tansu: Apache Kafka's batched produces, which Tansu
@@ -178,8 +178,7 @@ async def run_peak(redis_url: str, quick: bool) -> list[Result]:
                 workdir,
                 demo_count=callers,
                 WARMLINE_REDIS_URL=redis_url,
-                WARMLINE_DEMO_LATENCY_MS="50",
-                WARMLINE_SOURCE_CONCURRENCY="1000",
+                **warming.FAST_SOURCE,
                 WARMLINE_L1_MAX_ENTRIES="400000",  # the burst must not evict the callers warmed before it
                 **env,
             )

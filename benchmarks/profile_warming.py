@@ -102,8 +102,7 @@ async def profile_run(intake: bool, events: int, workdir: Path) -> str:
     stack = await start_stack(
         workdir,
         demo_count=max(events, 2_000),
-        WARMLINE_DEMO_LATENCY_MS="50",
-        WARMLINE_SOURCE_CONCURRENCY="1000",
+        **warming.FAST_SOURCE,
         WARMLINE_WARMING_INTAKE=str(intake).lower(),
     )
     raw = workdir / "profile.raw"

@@ -99,9 +99,3 @@ class Intake:
         taken, self._pending = self._pending, []
         self._ready.clear()
         return taken
-
-
-def intake_of(app: Any, topic: str) -> Intake | None:
-    """The app's intake for *topic*, or None (its records go to Faust's streams)."""
-    intakes: dict[str, Intake] | None = getattr(app, "intakes", None)
-    return intakes.get(topic) if intakes else None

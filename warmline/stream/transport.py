@@ -19,7 +19,7 @@ from aiokafka.errors import KafkaError
 from faust.transport.drivers import aiokafka as faust_aiokafka
 
 from .delivery import DeliveryLedger, Verdict
-from .intake import Intake, intake_of
+from .intake import Intake
 from .lookup_lane import LookupLane
 from .metadata import StableMetadataProducer
 
@@ -90,6 +90,7 @@ class TunedConsumer(faust_aiokafka.Consumer):
         instead of to Faust's streams.
         """
         refetching: set[Any] = set()
+        intakes = self._intakes
         taken: dict[Intake, list[Any]] = {}  # records of intakes' topics, handed over after the fetch
         try:
             async for tp, message in super().getmany(timeout):
@@ -107,14 +108,8 @@ class TunedConsumer(faust_aiokafka.Consumer):
                 if verdict is Verdict.DELIVER:
                     self._read_offset[tp] = None  # Faust's _drain_messages drops records below it
                     if expected is not None and message.offset > expected:
-                        logger.info(
-                            "%s: offsets %d..%d are not in the log; going on from %d",
-                            tp,
-                            expected,
-                            message.offset - 1,
-                            message.offset,
-                        )
-                    intake = intake_of(self.app, tp.topic)
+                        _log_gap(tp, expected, message.offset)
+                    intake = intakes.get(tp.topic)
                     if intake is not None:
                         taken.setdefault(intake, []).append(message)
                         continue
@@ -155,10 +150,15 @@ class TunedConsumer(faust_aiokafka.Consumer):
             return await super()._getmany(active, wait)
         return await self._fetch_split(lane, set(active), wait)
 
+    @property
+    def _intakes(self) -> dict[str, Intake]:
+        """The app's intakes by topic (``stream/intake.py``); none for an app without them."""
+        intakes: dict[str, Intake] = getattr(self.app, "intakes", None) or {}
+        return intakes
+
     def _full_intakes(self) -> set[str]:
-        """The topics of the app's intakes that hold as many records as they take (``stream/intake.py``)."""
-        intakes: dict[str, Intake] | None = getattr(self.app, "intakes", None)
-        return {topic for topic, intake in intakes.items() if intake.full} if intakes else set()
+        """The topics whose intake is full."""
+        return {topic for topic, intake in self._intakes.items() if intake.full}
 
     def _lookup_lane(self) -> LookupLane | None:
         lane = getattr(self.app, "lookup_lane", None)
@@ -323,8 +323,7 @@ class TunedConsumer(faust_aiokafka.Consumer):
         is handed out twice (at-least-once).
         """
         super().resume_flow()
-        intakes: dict[str, Intake] = getattr(self.app, "intakes", None) or {}
-        for intake in intakes.values():  # emptied like Faust's stream queues: the rewind below refetches them
+        for intake in self._intakes.values():  # emptied like Faust's stream queues: the rewind below refetches them
             intake.clear()
         generation = self.app.consumer_generation_id
         if self._ledger.generation != generation:
@@ -439,6 +438,11 @@ class TunedConsumer(faust_aiokafka.Consumer):
             acked[:] = [offset for offset in acked if offset >= mark]
         self._gap.pop(tp, None)
         return mark
+
+
+def _log_gap(tp: Any, expected: int, found: int) -> None:
+    """The ledger crossed a real gap of *tp* (the same jump seen again after a refetch)."""
+    logger.info("%s: offsets %d..%d are not in the log; going on from %d", tp, expected, found - 1, found)
 
 
 async def _settled(take: asyncio.Future[dict[Any, Any]] | None) -> dict[Any, Any]:
