@@ -16,6 +16,9 @@ when it was the default):
 3. Per mode: lookup p50/p99 with the burst against without (same worker, same run), time to
    warm (publish → the caller in L1, read from the entry's ``fetched_at`` in L2) p99, warm-at-answer for burst callers
    who waited ≥ 5 s, and the CPU of the worker beside the broker's (Tansu's process, from /proc).
+   Kafka lookups' latency is also split in three (``_split``): until a consumer of this process
+   (``RequestWatch``) fetched the request, until the worker's producer stamped the reply (its
+   CreateTime), and until the reply arrived here.
 """
 
 from __future__ import annotations
@@ -26,6 +29,7 @@ import multiprocessing
 import os
 import random
 import time
+import uuid
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -34,7 +38,7 @@ from typing import Any
 import aiohttp
 import orjson
 import redis.asyncio as redis
-from aiokafka import AIOKafkaProducer
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRecord, TopicPartition
 
 from harness.procs import cpu_seconds
 from warmline.cache.l2 import customer_key_name
@@ -77,6 +81,63 @@ class Sample:
     latency_s: float
     tier: str
     key: str
+    #: Kafka only: when the worker's producer stamped the reply (its CreateTime) and when it arrived here.
+    reply_stamped: float | None = None
+    reply_received: float | None = None
+    #: Kafka only: when a consumer of this process, beside the worker's, first fetched the request.
+    request_seen: float | None = None
+
+
+class RequestWatch:
+    """A group-less consumer of the lookup-request topic, from its end: when each request (by id) could
+    first be fetched, read beside the worker's own fetch of it."""
+
+    def __init__(self, bootstrap: str, topic: str) -> None:
+        self.seen: dict[str, float] = {}
+        self._consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, enable_auto_commit=False, fetch_max_wait_ms=5)
+        self._topic = topic
+        self._task: asyncio.Task[None] | None = None
+
+    async def __aenter__(self) -> RequestWatch:
+        await self._consumer.start()
+        tps = [TopicPartition(self._topic, p) for p in sorted(self._consumer.partitions_for_topic(self._topic) or ())]
+        self._consumer.assign(tps)
+        await self._consumer.seek_to_end(*tps)
+        for tp in tps:
+            await self._consumer.position(tp)
+        self._task = asyncio.create_task(self._watch())
+        return self
+
+    async def _watch(self) -> None:
+        while True:
+            batches = await self._consumer.getmany(timeout_ms=100)
+            now = time.time()
+            for records in batches.values():
+                for record in records:
+                    request_id = orjson.loads(record.value or b"{}").get("request_id")
+                    if request_id:
+                        self.seen.setdefault(request_id, now)
+
+    async def __aexit__(self, *exc: object) -> None:
+        if self._task is not None:
+            self._task.cancel()
+            await asyncio.gather(self._task, return_exceptions=True)
+        await self._consumer.stop()
+
+
+class StampedClient(LookupClient):
+    """A LookupClient that notes each reply's CreateTime and arrival (epoch s), by request id: where a
+    slow Kafka lookup waited, before the worker's reply or after it."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.stamps: dict[str, tuple[float, float]] = {}
+
+    def _received(self, record: ConsumerRecord[bytes, bytes]) -> None:
+        request_id = orjson.loads(record.value or b"{}").get("request_id")
+        if request_id:
+            self.stamps[request_id] = (record.timestamp / 1000, time.time())
+        super()._received(record)
 
 
 async def _entries(session: aiohttp.ClientSession, url: str) -> int:
@@ -168,9 +229,12 @@ def _burst_main(bootstrap: str, topic: str, rate: float, seconds: float, first_i
 class Lookups:
     """Open-loop lookups over Kafka and HTTP; each sample timed from its due time."""
 
-    def __init__(self, stack: BenchStack, client: LookupClient, conns: list[httpload.Connection]) -> None:
+    def __init__(
+        self, stack: BenchStack, client: StampedClient, watch: RequestWatch, conns: list[httpload.Connection]
+    ) -> None:
         self.stack = stack
         self.client = client
+        self.watch = watch
         self.idle: asyncio.Queue[httpload.Connection] = asyncio.Queue()
         for conn in conns:
             self.idle.put_nowait(conn)
@@ -183,9 +247,13 @@ class Lookups:
         task.add_done_callback(self.tasks.discard)
 
     async def _one(self, transport: str, kind: str, phase: str, cid: str, due_perf: float, due_epoch: float) -> None:
+        stamped = received = seen = None
         if transport == "kafka":
-            reply = await self.client.lookup("customer_id", cid, timeout_ms=30_000)
+            request_id = uuid.uuid4().hex
+            reply = await self.client.lookup("customer_id", cid, timeout_ms=30_000, request_id=request_id)
             tier = reply.source.value if reply.source is not None else reply.status.value
+            stamped, received = self.client.stamps.pop(request_id, (None, None))
+            seen = self.watch.seen.pop(request_id, None)
         else:
             conn = await self.idle.get()
             try:
@@ -195,7 +263,9 @@ class Lookups:
                 self.idle.put_nowait(conn)
             tier = next((t for t in ("L1", "L2", "MISS") if f"X-Cache: {t}".encode() in head), f"status {status}")
         latency = time.perf_counter() - due_perf
-        self.samples.append(Sample(transport, kind, phase, due_epoch, latency, tier.lower(), _key(cid)))
+        self.samples.append(
+            Sample(transport, kind, phase, due_epoch, latency, tier.lower(), _key(cid), stamped, received, seen)
+        )
 
     async def run(
         self,
@@ -275,13 +345,16 @@ async def one_mode(stack: BenchStack, label: str, rate: float, burst_s: float, b
         ) as resp:
             assert all(r["status"] == "ok" for r in (await resp.json())["results"])
         conns = await httpload.connect(stack.url, 16)
-        async with LookupClient(
-            stack.tansu.bootstrap,
-            request_topic=stack.topics["lookup_request"],
-            reply_topic=stack.topics["lookup_reply"],
-            fetch_max_wait_ms=5,
-        ) as client:
-            lookups = Lookups(stack, client, conns)
+        async with (
+            StampedClient(
+                stack.tansu.bootstrap,
+                request_topic=stack.topics["lookup_request"],
+                reply_topic=stack.topics["lookup_reply"],
+                fetch_max_wait_ms=5,
+            ) as client,
+            RequestWatch(stack.tansu.bootstrap, stack.topics["lookup_request"]) as watch,
+        ):
+            lookups = Lookups(stack, client, watch, conns)
             for _ in range(20):  # connections and caches settle; not measured
                 settled = await client.lookup("customer_id", _cid(1), timeout_ms=30_000)
                 assert settled.status == "ok", settled
@@ -355,6 +428,26 @@ def _tiers(samples: list[Sample]) -> dict[str, int]:
     return counts
 
 
+def _split(samples: list[Sample]) -> dict[str, Any]:
+    """Kafka lookups' latency in three parts: due → the request fetched by a watching consumer here
+    (its produce and the broker), → the worker's producer stamped the reply (the worker's fetch and
+    handling), → the reply received here (its produce and fetch)."""
+    parts = [
+        (s.request_seen - s.due, s.reply_stamped - s.request_seen, s.reply_received - s.reply_stamped)
+        for s in samples
+        if s.request_seen is not None and s.reply_stamped is not None and s.reply_received is not None
+    ]
+    if not parts:
+        return {"stamped": 0}
+    seen, handled, back = zip(*parts, strict=True)
+    return {
+        "due_to_request_seen": summary_ms(list(seen)),
+        "request_seen_to_reply_stamped": summary_ms(list(handled)),
+        "reply_stamped_to_received": summary_ms(list(back)),
+        "stamped": len(parts),
+    }
+
+
 def results_of(label: str, run: dict[str, Any]) -> list[Result]:
     """The rows one mode reports."""
     rows: list[Result] = []
@@ -377,6 +470,11 @@ def results_of(label: str, run: dict[str, Any]) -> list[Result]:
                     "with_burst": {**b, "tiers": _tiers(busy)},
                     "ratio_p99": round(ratio, 2),
                     "ratio_p50": round(b["p50_ms"] / q["p50_ms"], 2),
+                    **(
+                        {"with_burst_split": _split(busy), "without_burst_split": _split(quiet)}
+                        if transport == "kafka"
+                        else {}
+                    ),
                 },
                 samples_ms=[s.latency_s * 1000 for s in busy],
             )

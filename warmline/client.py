@@ -8,9 +8,10 @@ import logging
 import time
 import uuid
 from types import TracebackType
+from typing import Self
 
 import orjson
-from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRecord, TopicPartition
 
 from .errors import InvalidMessage
 from .models import LookupReply, LookupStatus, normalize, parse
@@ -90,7 +91,7 @@ class LookupClient:
         if self._producer is not None:
             await self._producer.stop()
 
-    async def __aenter__(self) -> LookupClient:
+    async def __aenter__(self) -> Self:
         await self.start()
         return self
 
@@ -103,7 +104,11 @@ class LookupClient:
             batches = await consumer.getmany(timeout_ms=1000)
             for records in batches.values():
                 for record in records:
-                    self._dispatch(record.value)
+                    self._received(record)
+
+    def _received(self, record: ConsumerRecord[bytes, bytes]) -> None:
+        """One record of the reply topic (a subclass may also note its metadata, e.g. timestamps)."""
+        self._dispatch(record.value)
 
     def _dispatch(self, raw: bytes | None) -> None:
         try:

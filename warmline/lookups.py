@@ -62,7 +62,7 @@ class LookupService:
         self._metrics = metrics or Metrics()
         self.warm_jobs = WarmLedger(self._metrics)
         # Resolved metric children per (tier, status): `.labels()` costs more than the L1 hit itself.
-        self._observers: dict[tuple[str, str], tuple[Any, Any]] = {}
+        self._observers: dict[tuple[CacheTier | None, LookupStatus], tuple[Any, Any]] = {}
 
     def key_for(self, by: str, value: str) -> LookupKey:
         """Normalize a lookup; raises InvalidMessage."""
@@ -233,19 +233,20 @@ class LookupService:
         took_ms: float,
         request_id: str | None,
     ) -> None:
-        tier_name = tier.value if tier else "none"
-        observer = self._observers.get((tier_name, status.value))
+        observer = self._observers.get((tier, status))  # the members themselves: `.value` is a slow property
         if observer is None:
+            tier_name = tier.value if tier else "none"
             observer = (
                 self._metrics.lookups.labels(tier_name, status.value),
                 self._metrics.lookup_seconds.labels(tier_name),
             )
-            self._observers[(tier_name, status.value)] = observer
+            self._observers[(tier, status)] = observer
         observer[0].inc()
         observer[1].observe(took_ms / 1000)
         # The canonical line: every lookup at DEBUG, failures also at INFO (hits run at 1000s/s).
         level = logging.DEBUG if status in (LookupStatus.OK, LookupStatus.NOT_FOUND) else logging.INFO
         if logger.isEnabledFor(level):
+            tier_name = tier.value if tier else "none"
             logger.log(
                 level,
                 "lookup key=%s tier=%s status=%s took_ms=%.3f request_id=%s",

@@ -114,15 +114,19 @@ class Settings(WarmlineSettings):
     topic_lookup_dlq: str = TOPIC_LOOKUP_DLQ
     topic_customer_changed: str = TOPIC_CUSTOMER_CHANGED
     consumer_fetch_max_wait_ms: int = Field(default=500, ge=0, le=60_000)
+    # Records one fetch hands on at most. Unbounded (Faust's default), a fetch during a call-started
+    # burst handed on 26,000 records, and the next fetch (with the lookups) waited 10-17 s for them.
+    consumer_max_poll_records: int = Field(default=100, ge=1, le=100_000)
     # The group consumer's fetch wait while lookups have a consumer of their own (it then fetches
     # warming and invalidations only, which can wait): None means consumer_fetch_max_wait_ms.
     warming_fetch_max_wait_ms: int | None = Field(default=None, ge=0, le=60_000)
     call_max_age_s: float = Field(default=900.0, gt=0)
     lookups_first: bool = True  # warming yields to waiting lookups (stream/lanes.py); off only to measure it
-    # Lookups fetched by a consumer of their own (stream/lookup_lane.py). Off by default: at a
-    # call-started burst it left Kafka lookups slower than one fetch for every lane, in every
-    # quiet-machine run (docs/operations.md, "The lookup lane's own fetch").
-    lookup_lane_consumer: bool = False
+    # Lookups fetched by a consumer of their own (stream/lookup_lane.py). On again since 7 Dec: with
+    # bounded fetches it gave the lowest Kafka lookup p99 during a burst, and it spares the HTTP
+    # lookups 5 ms fetches of all 48 input partitions (docs/operations.md, "Where a Kafka lookup
+    # waited during a burst").
+    lookup_lane_consumer: bool = True
     # call-started records handed to their agents a fetch at a time, not one Faust delivery each
     # (stream/intake.py); off only to measure it.
     warming_intake: bool = True

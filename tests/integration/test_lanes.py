@@ -49,7 +49,7 @@ async def test_a_lookup_is_served_while_warming_works_through_a_backlog(cluster:
 
 
 async def test_lookups_are_fetched_by_a_consumer_of_their_own(cluster: Cluster) -> None:
-    worker = cluster.worker(WARMLINE_LOOKUP_LANE_CONSUMER="true")  # off by default
+    worker = cluster.worker(WARMLINE_LOOKUP_LANE_CONSUMER="true")  # the default, said because this test is about it
     async with cluster.client() as client:
         replies = [await client.lookup("customer_id", f"C-{i:06d}", timeout_ms=20_000) for i in range(1, 9)]
     assert {r.status for r in replies} == {"ok"}

@@ -10,13 +10,13 @@ EMBEDDED = BrokerFacts(EMBEDDED_CLUSTER_ID)
 
 
 def test_on_the_embedded_broker_the_group_consumer_waits_longer_than_the_lookup_lane() -> None:
-    tuned, applied = apply_broker_profile(Settings(lookup_lane_consumer=True), EMBEDDED)
+    tuned, applied = apply_broker_profile(Settings(), EMBEDDED)  # the lane has its consumer by default
     assert applied["consumer_fetch_max_wait_ms"] == 5 and applied["warming_fetch_max_wait_ms"] == 50
     assert build_app(tuned).app.fetch_max_wait_ms == 50
 
 
 def test_without_a_lookup_lane_the_group_consumer_fetches_lookups_at_their_wait() -> None:
-    tuned, _ = apply_broker_profile(Settings(), EMBEDDED)  # the lane is off by default
+    tuned, _ = apply_broker_profile(Settings(lookup_lane_consumer=False), EMBEDDED)
     assert build_app(tuned).app.fetch_max_wait_ms == 5
 
 

@@ -65,3 +65,26 @@ def test_retain_owned_forgets_locally_without_tombstones() -> None:
     assert l1.retain_owned(lambda key: key != "b") == 1
     assert set(store) == {"a", "c"}
     assert table.writes == writes  # no tombstone into the new owner's changelog partition
+
+
+class _ReadCountingTable(RecordingMapping):
+    """A table whose own read path (where Faust's sensors run) counts its calls."""
+
+    reads = 0
+
+    def __getitem__(self, key: str) -> CacheEntry | None:
+        self.reads += 1
+        return super().__getitem__(key)
+
+
+def test_reads_go_to_the_stores_dict_and_see_every_write_through_the_table() -> None:
+    store = RecordingMapping()  # a Faust memory store's shape: its entries in a plain dict at .data
+    table = _ReadCountingTable()
+    table.data = store.data  # the table writes into the store, as a Faust table does
+    l1 = TableL1(table, 10, local=store)
+    l1.put("a", _entry())
+    assert l1.get("a") == _entry()
+    assert l1.get("missing") is None
+    assert table.reads == 0  # the table's read path was not taken
+    l1.delete("a")
+    assert l1.get("a") is None

@@ -47,6 +47,7 @@ async def test_a_key_owned_elsewhere_is_rekeyed_once_onto_its_owners_partition()
     outbox = FakeOutbox()
     event = FakeEvent(REQUEST)
     await _handler(outbox, owned={0, 1}).handle(event)
+    await asyncio.wait_for(_until(lambda: outbox.sent), 5)
     assert outbox.sent == [{"topic": REPARTITION, "key": "customer_id:C-000001", "partition": 3}]
     assert event.acks == 0  # not before the re-keyed copy is on the broker
     outbox.deliver_all()
@@ -141,3 +142,61 @@ async def test_drain_cancels_what_outlives_the_grace_and_leaves_it_unacked() -> 
 async def _until(check: Any) -> None:
     while not check():
         await asyncio.sleep(0)
+
+
+class _FullBatches(FakeOutbox):
+    """An outbox whose sends wait while ``full`` is clear, as aiokafka's append waits for the broker
+    to take a partition's full batch (on the embedded broker every batch is full at one record)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.room = asyncio.Event()
+        self.room.set()
+        self.waiting = 0
+
+    async def send(self, topic: str, key: bytes | None, value: bytes, **kw: Any) -> asyncio.Future[None]:
+        self.waiting += 1
+        await self.room.wait()
+        self.waiting -= 1
+        return await super().send(topic, key, value, **kw)
+
+
+async def test_the_agent_takes_the_next_lookup_while_a_reply_waits_for_the_broker() -> None:
+    outbox = _FullBatches()
+    handler = _handler(outbox, owned={3})
+    warmed = FakeEvent(REQUEST)  # a miss: fills L1
+    await handler.handle(warmed)
+    await asyncio.wait_for(_until(lambda: outbox.sent), 5)
+    outbox.room.clear()
+    hits = [FakeEvent({**REQUEST, "request_id": f"r-{n}"}) for n in (2, 3)]
+    for event in hits:  # returns while the reply waits: one waiting reply no longer holds the next lookup
+        await asyncio.wait_for(handler.handle(event), 5)
+    await asyncio.wait_for(_until(lambda: outbox.waiting == 2), 5)
+    assert len(outbox.sent) == 1 and [e.acks for e in hits] == [0, 0]
+    outbox.room.set()
+    await asyncio.wait_for(_until(lambda: len(outbox.sent) == 3), 5)
+    assert [s["value"]["request_id"] for s in outbox.sent[1:]] == ["r-2", "r-3"]
+    assert [e.acks for e in hits] == [0, 0]  # still not before the replies are on the broker
+    outbox.deliver_all()
+    await _settle(handler)
+    assert [e.acks for e in hits] == [1, 1]
+
+
+async def test_a_reply_that_cannot_be_produced_is_dead_lettered_then_acked() -> None:
+    class _Refusing(FakeOutbox):
+        async def send(self, topic: str, key: bytes | None, value: bytes, **kw: Any) -> asyncio.Future[None]:
+            if topic == "my-replies" and self.sent:
+                raise ValueError("record too large")
+            return await super().send(topic, key, value, **kw)
+
+    outbox = _Refusing()
+    handler = _handler(outbox, owned={3})
+    await handler.handle(FakeEvent(REQUEST))  # a miss: fills L1, replied
+    await asyncio.wait_for(_until(lambda: outbox.sent), 5)
+    event = FakeEvent({**REQUEST, "request_id": "r-2"})
+    await handler.handle(event)  # an L1 hit whose reply the producer refuses
+    await asyncio.wait_for(_until(lambda: len(outbox.sent) == 2), 5)
+    assert outbox.sent[1]["topic"] == "dlq" and "record too large" in outbox.sent[1]["reason"]
+    outbox.deliver_all()
+    await _settle(handler)
+    assert event.acks == 1

@@ -149,10 +149,10 @@ def test_lag_of_the_lane_s_partitions_reads_the_lane_s_high_watermark() -> None:
     assert consumer.lag() == {LOOKUP: 6}
 
 
-def test_the_lane_is_off_unless_the_setting_turns_it_on() -> None:
+def test_the_lane_is_on_unless_the_setting_turns_it_off() -> None:
     connection = KafkaConnection("127.0.0.1:9092")
-    assert lookup_lane_for(Settings(), connection, {"lookup-request"}) is None
-    lane = lookup_lane_for(Settings(lookup_lane_consumer=True), connection, {"lookup-request"})
+    assert lookup_lane_for(Settings(lookup_lane_consumer=False), connection, {"lookup-request"}) is None
+    lane = lookup_lane_for(Settings(), connection, {"lookup-request"})
     assert lane is not None and lane.owns(LOOKUP) and not lane.owns(CALLS)
 
 

@@ -184,6 +184,7 @@ def test_answer_json_is_the_reply_json() -> None:
     entry = CacheEntry.of(customer(), 1.0, 2.0)
     answer = Answer(LookupStatus.OK, "r", CacheTier.L1, entry.customer_json, 1, 3.5, False, 0.01, None)
     assert parse(LookupReply, answer.to_json()) == answer.to_reply()
+    assert list(orjson.loads(answer.to_json())) == list(LookupReply.model_fields)  # every field, in order
     assert answer.to_reply().customer == customer()
     empty = Answer(LookupStatus.TIMEOUT, error="late")
     assert parse(LookupReply, empty.to_json()) == LookupReply(status=LookupStatus.TIMEOUT, error="late")

@@ -62,7 +62,7 @@ CLUSTER_GET = "bare Redis GET on a 3-primary Cluster (floor)"
 P = "platforms"
 WEBHOOK = "POST /v1/events/genesys → 202 (stored on Kafka), open loop 100/s"
 WEBHOOK_RATE = "webhook events answered 202 per second, one worker, closed loop, 32 connections"
-LANE_ON = ", lookup lane's own consumer on (diagnostic)"
+ONE_CONSUMER = ", one consumer for every lane (diagnostic)"
 
 
 def ms(value: float) -> str:
@@ -166,11 +166,11 @@ def _platforms_rows() -> dict[str, list[str]]:
             f"({fig(P, WEBHOOK_RATE, 'detail.worker_cpu_ms_per_event')} ms of CPU per event)",
             f"the load generator {fig(P, WEBHOOK_RATE, 'detail.generator_cpu_share')} of one",
         ],
-        "the same two, the lookup lane's own consumer on": [
-            f"{ms(fig(P, WEBHOOK + LANE_ON))} ms (p50 {ms(fig(P, WEBHOOK + LANE_ON, 'detail.p50_ms'))})",
-            f"against {ms(fig(P, WEBHOOK + LANE_ON, 'floor'))} "
-            f"({fig(P, WEBHOOK + LANE_ON, 'detail.ratio_to_floor_p99'):.1f}×)",
-            f"{fig(P, WEBHOOK_RATE + LANE_ON):.1f}/s",
+        "the same two, one consumer for every lane": [
+            f"{ms(fig(P, WEBHOOK + ONE_CONSUMER))} ms (p50 {ms(fig(P, WEBHOOK + ONE_CONSUMER, 'detail.p50_ms'))})",
+            f"against {ms(fig(P, WEBHOOK + ONE_CONSUMER, 'floor'))} "
+            f"({fig(P, WEBHOOK + ONE_CONSUMER, 'detail.ratio_to_floor_p99'):.1f}×)",
+            f"{fig(P, WEBHOOK_RATE + ONE_CONSUMER):.1f}/s",
         ],
     }
 
@@ -305,6 +305,78 @@ def _quiet_peak_rows(file: str, prefix: str) -> dict[str, list[str]]:
     return rows
 
 
+BOUNDED_PEAK = "peak-2026-12-07-poll-cap"
+#: Row label → mode, for the 7 Dec table (bounded fetches).
+BOUNDED_MODES = {
+    "7 Dec, lookups first off": "off",
+    "7 Dec, lookups first on, one fetch for every lane": "on, one fetch for all lanes",
+    "7 Dec, lookups first on, the lookup lane's own consumer (the default again)": "on",
+}
+
+
+def _bounded_peak_rows() -> dict[str, list[str]]:
+    """docs/operations.md "Where a Kafka lookup waited during a burst": one row per mode, with the split."""
+    rows: dict[str, list[str]] = {}
+    for start, mode in BOUNDED_MODES.items():
+        kafka = fig(BOUNDED_PEAK, PEAK.format(mode, "kafka"), "detail")
+        http = fig(BOUNDED_PEAK, PEAK.format(mode, "http"), "detail.with_burst")
+        warm = fig(BOUNDED_PEAK, PEAK_WARM.format(mode), "detail")
+        quiet, burst = kafka["without_burst"], kafka["with_burst"]
+        split = kafka["with_burst_split"]["request_seen_to_reply_stamped"]
+        seconds = "{:.1f} s" if burst["p50_ms"] >= 1000 else "{:.2f} s"
+        during = " / ".join(seconds.format(burst[k] / 1000) for k in ("p50_ms", "p90_ms", "p99_ms"))
+        if "timeout" in burst["tiers"]:
+            during += f" ({burst['tiers']['timeout']:,} of {burst['n']:,} got no reply within 30 s)"
+        rows[start] = [
+            f"{quiet['p50_ms']:.1f} / {quiet['p99_ms']:.1f} ms",
+            during,
+            " / ".join(seconds.format(split[k] / 1000) for k in ("p50_ms", "p99_ms")),
+            " / ".join(_peak_ms(http[k]) for k in ("p50_ms", "p90_ms", "p99_ms")) + " ms",
+            f"{warm['p50_ms'] / 1000:.1f} s / {warm['p99_ms'] / 1000:.1f} s",
+        ]
+    return rows
+
+
+def test_the_bounded_fetch_peak_run_s_prose_is_the_committed_one() -> None:
+    capacity = fig(BOUNDED_PEAK, capacity_name(), "detail")
+    lane = fig(BOUNDED_PEAK, PEAK.format("on", "kafka"), "detail")
+    quick = fig("peak-quick-2026-12-07-poll-cap-100", PEAK.format("on", "kafka"))
+    quick_shared = fig("peak-quick-2026-12-07-poll-cap-100", PEAK.format("on, one fetch for all lanes", "kafka"))
+    before = [
+        fig("peak-2026-12-06-unbounded-fetch", PEAK.format(m, "kafka")) for m in ("on", "on, one fetch for all lanes")
+    ]
+    splits = [fig(BOUNDED_PEAK, PEAK.format(m, "kafka"), "detail.with_burst_split") for m in BOUNDED_MODES.values()]
+    seen = [s["due_to_request_seen"]["p99_ms"] for s in splits]
+    back = [s["reply_stamped_to_received"]["p99_ms"] for s in splits]
+    doc = " ".join((ROOT / "docs" / "operations.md").read_text().split())
+    for phrase in (
+        f"measured {fig(BOUNDED_PEAK, capacity_name()):,.0f} events/s ({capacity['worker_cpu_us_per_event']} µs",
+        f"the burst was {capacity['burst_rate_events_s']:,} call-started a second for {capacity['burst_s']:.0f} s",
+        f"to {lane['with_burst']['p99_ms'] / 1000:.2f} s, and no lookup",
+        f"{lane['ratio_p99']:.0f}× the p99 without the burst",
+        f"{quick / 1000:.2f} s against {quick_shared / 1000:.1f} s for one fetch with 100",
+        f"had it at {before[0] / 1000:.1f} s against {before[1] / 1000:.1f} s",
+        f"(in the run below, p99 {min(seen):.0f}–{max(seen):.0f} ms and {min(back):.0f}–{max(back):.0f} ms)",
+    ):
+        assert phrase in doc, phrase
+
+
+def test_the_fetch_bound_s_cost_is_quoted_as_committed() -> None:
+    def runs(bound: int) -> list[dict[str, Any]]:
+        name = "pre-warm throughput, one worker, at most {:,} records a fetch, round {}"
+        return [_results("poll-cap")[name.format(bound, n)] for n in (1, 2)]
+
+    low, mid, none = runs(100), runs(500), runs(100_000)
+    doc = " ".join((ROOT / "docs" / "operations.md").read_text().split())
+    rates = [" and ".join(f"{r['value']:,.0f}" for r in rows) for rows in (low, mid, none)]
+    cpu = " and ".join(f"{r['detail']['cpu_us_per_event']:,}" for r in low)
+    for phrase in (
+        f"warmed {rates[0]} events/s with 100 records a fetch ({cpu} µs",
+        f"{rates[1]} with 500, and {rates[2]} without a bound",
+    ):
+        assert phrase in doc, phrase
+
+
 def test_the_quiet_peak_run_s_prose_is_the_committed_one() -> None:
     capacity = fig(QUIET_PEAK, capacity_name(), "detail")
     kafka = {m: fig(QUIET_PEAK, PEAK.format(m, "kafka"), "detail.with_burst") for m in QUIET_MODES.values()}
@@ -388,7 +460,7 @@ def _prose() -> list[tuple[str, str]]:
             "docs/warming.md",
             f"p99 {fig(W, LIVE, 'floor'):.0f} ms alone and {fig(W, LIVE):.0f} ms during a 10,000-key bulk warm",
         ),
-        ("README.md", f"(the consumer thread nearly idle) gave {fig(S, idle, 'detail.ratio_to_bare')}×"),
+        ("README.md", f"(the consumers nearly idle) gave {fig(S, idle, 'detail.ratio_to_bare')}×"),
         (llm, f"brief ready at answer 100 % ({brief['briefs_ready']} of {brief['briefs_asked']} found callers"),
     ]
 
@@ -462,6 +534,7 @@ CASES = (
         ("docs/operations.md", start, quoted)
         for start, quoted in _quiet_peak_rows(INTAKE_PEAK, "6 Dec, with the intake").items()
     ]
+    + [("docs/operations.md", start, quoted) for start, quoted in _bounded_peak_rows().items()]
     + [("docs/llm.md", start, quoted) for start, quoted in _llm_rows().items()]
     + [("docs/platforms.md", start, quoted) for start, quoted in _platforms_rows().items()]
 )

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Awaitable, Callable
 
 import orjson
 
@@ -105,11 +106,13 @@ class LookupRequestHandler:
         owner_key = str(key)
         if not self._rekeyed and not self._ownership.owns(owner_key):
             partition = self._ownership.partition_of(owner_key)
-            return await self._outbox.rekey(event, self._repartition_topic, owner_key, partition)
+            await self._produce_apart(event, lambda: self._rekey(event, owner_key, partition))
+            return None
         parent = msg.headers or None  # a caller's langsmith-trace header parents the lookup's run
         fast = self._lookups.peek(key, request.request_id, request.max_age_s, parent=parent)
         if fast is not None:
-            return await self._reply(reply_topic, fast, spring)
+            await self._produce_apart(event, lambda: self._deliver(reply_topic, fast, spring))
+            return None
 
         async def slow() -> None:
             reply = await self._lookups.lookup_key(
@@ -128,6 +131,25 @@ class LookupRequestHandler:
 
         await self._pool.spawn(event, slow, failed)
         return None
+
+    async def _produce_apart(self, event: InboundEvent, produce: Callable[[], Awaitable[None]]) -> None:
+        """Run *produce* (a reply or a re-keyed copy, awaited until delivered) as a task of the handler
+        pool, which acks *event* after it; if it raises, the event is dead-lettered as
+        ``_handle_one`` would. Not awaited in the agent: a record waits for the broker to take the
+        batch before it on its partition whenever that batch is full (on the embedded broker each
+        holds one record), and an agent awaiting that took one request per produce round trip, so
+        during a call-started burst lookups queued for seconds behind replies (issue 23)."""
+
+        async def dead_letter(error: Exception) -> None:
+            await (await self._outbox.dead_letter(event, f"internal error: {error!r}"[:300]))
+
+        await self._pool.spawn(event, produce, dead_letter)
+
+    async def _deliver(self, topic: str, reply: Answer, spring: SpringReply) -> None:
+        await (await self._reply(topic, reply, spring))
+
+    async def _rekey(self, event: InboundEvent, owner_key: str, partition: int) -> None:
+        await (await self._outbox.rekey(event, self._repartition_topic, owner_key, partition))
 
     async def _reply(self, topic: str, reply: Answer, spring: SpringReply) -> Delivery:
         key = reply.request_id.encode() if reply.request_id else None

@@ -34,8 +34,12 @@ def _request_id(request: web.Request) -> str:
     return request.headers.get("X-Request-ID") or next(_ids)
 
 
+#: The query parameters a lookup is by (plain strings: iterating KeyKind costs more than the L1 hit's table read).
+_BY = tuple(kind.value for kind in KeyKind)
+
+
 def _by_value(query: Any) -> tuple[str, str]:
-    given = [(kind.value, query[kind.value]) for kind in KeyKind if kind.value in query]
+    given = [(by, query[by]) for by in _BY if by in query]
     if len(given) != 1:
         raise InvalidMessage("give exactly one of phone=, email= or customer_id=")
     return given[0]
@@ -73,7 +77,10 @@ def register(app: Any, ctx: WebContext, router: PeerTransport) -> None:
             # The owner is down or frozen until the group rebalances: answer here, from L2 (the
             # record is shared) or the source, rather than fail a caller whose record is cached.
         parent = trace_parent(request.headers, via="http") if TRACE_HEADER in request.headers else HTTP_PARENT
-        reply = await lookups.lookup_key(key, request_id=rid, max_age_s=max_age_s, parent=parent)
+        # An L1 hit is answered without a coroutine of its own; anything else takes the awaited path.
+        reply = lookups.peek(key, rid, max_age_s, parent) or await lookups.lookup_key(
+            key, request_id=rid, max_age_s=max_age_s, parent=parent
+        )
         return lookup_response(reply, rid)
 
     # The hottest route goes straight on aiohttp's router: a Faust View adds a dispatch wrapper and

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import functools
 import hashlib
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from enum import StrEnum
 
 import phonenumbers
@@ -28,9 +28,14 @@ class LookupKey:
 
     kind: KeyKind
     value: str
+    #: The ``kind:value`` form, made once: an L1 hit asks for it three times (table, owner, warmth).
+    text: str = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "text", f"{self.kind.value}:{self.value}")
 
     def __str__(self) -> str:
-        return f"{self.kind.value}:{self.value}"
+        return self.text
 
     @property
     def digest(self) -> str:
@@ -68,17 +73,21 @@ def _normalize_email(value: str) -> str:
 
 def _normalize_customer_id(value: str) -> str:
     cid = value.strip()
-    if not cid or any(c.isspace() or not c.isprintable() for c in cid):
+    # isprintable() is False for every whitespace character but the ASCII space (one C-level pass).
+    if not cid or not cid.isprintable() or " " in cid:
         raise InvalidMessage("customer_id must be non-empty printable text without spaces")
     return cid
 
 
+#: KeyKind by name: a dict lookup, where KeyKind(by) runs the Enum machinery on every lookup.
+_KINDS = {kind.value: kind for kind in KeyKind}
+
+
 def normalize(by: str, value: str, region: str = "US") -> LookupKey:
     """Build the normalized LookupKey for a lookup *by* phone, email or customer_id."""
-    try:
-        kind = KeyKind(by)
-    except ValueError:
-        raise InvalidMessage(f"unknown lookup kind {by!r}; use phone, email or customer_id") from None
+    kind = _KINDS.get(by) if isinstance(by, str) else None
+    if kind is None:
+        raise InvalidMessage(f"unknown lookup kind {by!r}; use phone, email or customer_id")
     if not isinstance(value, str) or len(value) > MAX_VALUE_LENGTH:
         raise InvalidMessage(f"value must be a string of at most {MAX_VALUE_LENGTH} characters")
     if kind is KeyKind.PHONE:

@@ -100,7 +100,20 @@ class Answer:
     def to_json(self) -> bytes:
         """The LookupReply JSON (its fields, in its order), without re-encoding the customer."""
         raw = orjson.Fragment(self.customer_json) if self.customer_json is not None else None
-        return orjson.dumps({name: raw if name == "customer" else getattr(self, name) for name in _REPLY_FIELDS})
+        # Spelled out (half the cost of a comprehension over _REPLY_FIELDS); a test keeps the order.
+        return orjson.dumps(
+            {
+                "request_id": self.request_id,
+                "status": self.status,
+                "source": self.source,
+                "customer": raw,
+                "matches": self.matches,
+                "age_s": self.age_s,
+                "stale": self.stale,
+                "took_ms": self.took_ms,
+                "error": self.error,
+            }
+        )
 
     def to_reply(self) -> LookupReply:
         """The validated wire model."""

@@ -159,6 +159,7 @@ def faust_config(settings: Settings) -> dict[str, Any]:
         "topic_partitions": settings.topic_partitions,
         "topic_replication_factor": 1,
         "producer_max_batch_size": settings.producer_max_batch_size,
+        "broker_max_poll_records": settings.consumer_max_poll_records,
         "broker_session_timeout": settings.broker_session_timeout_s,
         "broker_rebalance_timeout": settings.broker_rebalance_timeout_s,
         "broker_heartbeat_interval": settings.broker_heartbeat_interval_s,

@@ -53,11 +53,14 @@ class TableOwnership:
         self._app = app
         self._seen: object = None
         self._owned: frozenset[int] = frozenset()
+        self._partitions = 0
 
     @property
     def partitions(self) -> int:
-        """How many L1 partitions there are (WARMLINE_TOPIC_PARTITIONS)."""
-        return int(self._app.tables[L1_TABLE].partitions)
+        """How many L1 partitions there are (WARMLINE_TOPIC_PARTITIONS; read once: a table keeps its count)."""
+        if not self._partitions:
+            self._partitions = int(self._app.tables[L1_TABLE].partitions)
+        return self._partitions
 
     def partition_of(self, key: str) -> int:
         """The L1 partition that owns *key*."""
