@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from warmline.agents.kafka_io import HandlerPool
+from warmline.agents.kafka_io import HandlerPool, InboundEvent
 from warmline.agents.lookup_requests import LookupRequestHandler
 from warmline.models import LookupKey
 from warmline.sources.base import SourceResult
@@ -154,11 +154,18 @@ class _FullBatches(FakeOutbox):
         self.room.set()
         self.waiting = 0
 
-    async def send(self, topic: str, key: bytes | None, value: bytes, **kw: Any) -> asyncio.Future[None]:
+    async def _wait_for_room(self) -> None:
         self.waiting += 1
         await self.room.wait()
         self.waiting -= 1
+
+    async def send(self, topic: str, key: bytes | None, value: bytes, **kw: Any) -> asyncio.Future[None]:
+        await self._wait_for_room()
         return await super().send(topic, key, value, **kw)
+
+    async def rekey(self, event: InboundEvent, topic: str, owner_key: str, partition: int) -> asyncio.Future[None]:
+        await self._wait_for_room()
+        return await super().rekey(event, topic, owner_key, partition)
 
 
 async def test_the_agent_takes_the_next_lookup_while_a_reply_waits_for_the_broker() -> None:
@@ -197,6 +204,38 @@ async def test_a_reply_that_cannot_be_produced_is_dead_lettered_then_acked() -> 
     await handler.handle(event)  # an L1 hit whose reply the producer refuses
     await asyncio.wait_for(_until(lambda: len(outbox.sent) == 2), 5)
     assert outbox.sent[1]["topic"] == "dlq" and "record too large" in outbox.sent[1]["reason"]
+    assert event.acks == 0  # not before the dead letter is on the broker
+    outbox.deliver_all()
+    await _settle(handler)
+    assert event.acks == 1
+
+
+async def test_a_reply_the_broker_does_not_take_leaves_its_request_for_redelivery() -> None:
+    outbox = FakeOutbox()
+    handler = _handler(outbox, owned={3})
+    await handler.handle(FakeEvent(REQUEST))  # a miss: fills L1, replied
+    await asyncio.wait_for(_until(lambda: outbox.sent), 5)
+    outbox.deliver_all()
+    event = FakeEvent({**REQUEST, "request_id": "r-2"})
+    await handler.handle(event)  # an L1 hit
+    await asyncio.wait_for(_until(lambda: len(outbox.deliveries) == 2), 5)
+    outbox.deliveries[1].set_exception(TimeoutError("the broker did not answer"))
+    await _settle(handler)
+    assert [s["topic"] for s in outbox.sent] == ["my-replies", "my-replies"]  # no dead letter for a valid request
+    assert event.acks == 0  # left for redelivery: the next owner answers it
+
+
+async def test_a_rekeyed_copy_is_produced_apart_and_acked_once_delivered() -> None:
+    outbox = _FullBatches()
+    handler = _handler(outbox, owned={0, 1})
+    outbox.room.clear()
+    event = FakeEvent(REQUEST)
+    await asyncio.wait_for(handler.handle(event), 5)  # returns while the copy waits for room
+    await asyncio.wait_for(_until(lambda: outbox.waiting == 1), 5)
+    outbox.room.set()
+    await asyncio.wait_for(_until(lambda: outbox.sent), 5)
+    assert outbox.sent == [{"topic": REPARTITION, "key": "customer_id:C-000001", "partition": 3}]
+    assert event.acks == 0
     outbox.deliver_all()
     await _settle(handler)
     assert event.acks == 1

@@ -47,8 +47,13 @@ def _salvage(raw: bytes | None) -> tuple[str | None, str | None]:
     return rid, reply_to if is_topic_name(reply_to) else None  # the plan's reply_refusal has the last word
 
 
+class _NotDelivered(Exception):
+    """A reply or re-keyed copy the broker did not take: its request stays unacked for redelivery."""
+
+
 class LookupRequestHandler:
-    """Handles one lookup-request event; every parseable request gets exactly one reply.
+    """Handles one lookup-request event; every parseable request gets exactly one reply (or, when the
+    reply itself cannot be produced, a dead letter).
 
     *rekeyed* handlers read warmline's repartition topic: its messages are already on their
     owner's partition and are answered here, never forwarded again (one hop, never a loop).
@@ -77,9 +82,9 @@ class LookupRequestHandler:
     async def handle(self, event: InboundEvent) -> None:
         """Answer, re-key, or dead-letter *event*; it is acked once what it caused is delivered.
 
-        The one place that acks: what ``_outcome`` produced (a reply, a re-keyed copy, a dead
-        letter with or without an ``invalid`` reply) once it is on the broker. A miss goes to the
-        handler pool instead, which acks it when its reply is delivered.
+        What ``_outcome`` produced here (a dead letter with or without an ``invalid`` reply) is
+        acked here once it is on the broker. An L1 hit's reply, a re-keyed copy and a miss go to
+        the handler pool instead, which acks them when what they produced is delivered.
         """
         delivery = await self._outcome(event)
         if delivery is not None:
@@ -106,12 +111,14 @@ class LookupRequestHandler:
         owner_key = str(key)
         if not self._rekeyed and not self._ownership.owns(owner_key):
             partition = self._ownership.partition_of(owner_key)
-            await self._produce_apart(event, lambda: self._rekey(event, owner_key, partition))
+            await self._produce_apart(
+                event, lambda: self._outbox.rekey(event, self._repartition_topic, owner_key, partition)
+            )
             return None
         parent = msg.headers or None  # a caller's langsmith-trace header parents the lookup's run
         fast = self._lookups.peek(key, request.request_id, request.max_age_s, parent=parent)
         if fast is not None:
-            await self._produce_apart(event, lambda: self._deliver(reply_topic, fast, spring))
+            await self._produce_apart(event, lambda: self._reply(reply_topic, fast, spring))
             return None
 
         async def slow() -> None:
@@ -132,24 +139,36 @@ class LookupRequestHandler:
         await self._pool.spawn(event, slow, failed)
         return None
 
-    async def _produce_apart(self, event: InboundEvent, produce: Callable[[], Awaitable[None]]) -> None:
-        """Run *produce* (a reply or a re-keyed copy, awaited until delivered) as a task of the handler
-        pool, which acks *event* after it; if it raises, the event is dead-lettered as
-        ``_handle_one`` would. Not awaited in the agent: a record waits for the broker to take the
-        batch before it on its partition whenever that batch is full (on the embedded broker each
-        holds one record), and an agent awaiting that took one request per produce round trip, so
-        during a call-started burst lookups queued for seconds behind replies (issue 23)."""
+    async def _produce_apart(self, event: InboundEvent, produce: Callable[[], Awaitable[Delivery]]) -> None:
+        """Produce a reply or a re-keyed copy from a task of the handler pool, not in the agent.
 
-        async def dead_letter(error: Exception) -> None:
-            await (await self._outbox.dead_letter(event, f"internal error: {error!r}"[:300]))
+        A record waits for the broker to take the batch before it on its partition whenever that
+        batch is full (on the embedded broker each holds one record): an agent awaiting that took
+        one request per produce round trip, and during a call-started burst lookups queued for
+        seconds behind replies (issue 23). The outcomes stay those of an inline produce: acked once
+        delivered; a record the producer refuses at once (``produce`` raises) dead-lettered, as
+        ``_handle_one`` does, and acked once the dead letter is delivered; a delivery that fails
+        (the broker did not take it) leaves the event unacked for redelivery, as
+        ``ack_when_delivered`` does.
+        """
 
-        await self._pool.spawn(event, produce, dead_letter)
+        async def run() -> None:
+            try:
+                delivery = await produce()
+            except Exception as e:  # noqa: BLE001  # refused before it was queued: kept in the DLQ with the reason
+                msg = event.message
+                logger.error("%s[%s]@%s: not produced, dead-lettered: %r", msg.topic, msg.partition, msg.offset, e)
+                await (await self._outbox.dead_letter(event, f"internal error: {e!r}"[:300]))
+                return
+            try:
+                await delivery
+            except Exception as e:
+                raise _NotDelivered from e
 
-    async def _deliver(self, topic: str, reply: Answer, spring: SpringReply) -> None:
-        await (await self._reply(topic, reply, spring))
+        async def left_for_redelivery(error: Exception) -> None:
+            raise error  # the pool then leaves the event unacked (and says so)
 
-    async def _rekey(self, event: InboundEvent, owner_key: str, partition: int) -> None:
-        await (await self._outbox.rekey(event, self._repartition_topic, owner_key, partition))
+        await self._pool.spawn(event, run, left_for_redelivery)
 
     async def _reply(self, topic: str, reply: Answer, spring: SpringReply) -> Delivery:
         key = reply.request_id.encode() if reply.request_id else None

@@ -39,7 +39,7 @@ GUARDED_PREFIXES: tuple[tuple[str, RouteGroup], ...] = (
 )
 
 
-@functools.lru_cache(maxsize=4096)  # every request asks; the paths in use are few (and the cache is bounded)
+@functools.lru_cache(maxsize=256)  # every request asks; the paths in use are few (a client picks the path: bounded)
 def route_group(path: str) -> RouteGroup | None:
     """The group guarding *path*, or None for an open path."""
     for prefix, group in GUARDED_PREFIXES:
