@@ -20,6 +20,7 @@
     ├── TopicLayoutError        an internal topic with another partition count
     ├── FaustInternalsChanged   a Faust/aiokafka without a private name warmline uses (stream/internals.py)
     ├── DevStackError           the embedded broker could not start
+    ├── NotDelivered            a reply the broker did not take: its request stays unacked for redelivery
     ├── ChatLookupFailed        /chat could not read the caller's record (unavailable, timeout)
     └── ChatError               a /chat request refused with an HTTP status, answered as JSON
 
@@ -136,6 +137,10 @@ class FaustInternalsChanged(WarmlineError):
 
 class DevStackError(WarmlineError):
     """The embedded broker could not be started or reached; the message says what to do."""
+
+
+class NotDelivered(WarmlineError):
+    """A reply or re-keyed copy the broker did not take: its request stays unacked for redelivery."""
 
 
 class ChatLookupFailed(WarmlineError):

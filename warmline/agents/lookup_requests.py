@@ -8,7 +8,7 @@ from collections.abc import Awaitable, Callable
 
 import orjson
 
-from ..errors import InvalidMessage
+from ..errors import InvalidMessage, NotDelivered
 from ..lookups import LookupService
 from ..models import Answer, LookupRequest, LookupStatus, parse
 from ..models.base import MAX_MESSAGE_BYTES
@@ -45,10 +45,6 @@ def _salvage(raw: bytes | None) -> tuple[str | None, str | None]:
     rid, reply_to = data.get("request_id"), data.get("reply_to")
     rid = rid if isinstance(rid, str) and 0 < len(rid) <= 128 else None
     return rid, reply_to if is_topic_name(reply_to) else None  # the plan's reply_refusal has the last word
-
-
-class _NotDelivered(Exception):
-    """A reply or re-keyed copy the broker did not take: its request stays unacked for redelivery."""
 
 
 class LookupRequestHandler:
@@ -163,7 +159,7 @@ class LookupRequestHandler:
             try:
                 await delivery
             except Exception as e:
-                raise _NotDelivered from e
+                raise NotDelivered from e
 
         async def left_for_redelivery(error: Exception) -> None:
             raise error  # the pool then leaves the event unacked (and says so)
