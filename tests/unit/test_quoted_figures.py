@@ -337,6 +337,14 @@ def _bounded_peak_rows() -> dict[str, list[str]]:
     return rows
 
 
+def _operations_says(*phrases: str, flat: bool = True) -> None:
+    """Each phrase is in docs/operations.md (*flat*: its runs of whitespace read as one space)."""
+    text = (ROOT / "docs" / "operations.md").read_text()
+    doc = " ".join(text.split()) if flat else text
+    for phrase in phrases:
+        assert phrase in doc, phrase
+
+
 def test_the_bounded_fetch_peak_run_s_prose_is_the_committed_one() -> None:
     capacity = fig(BOUNDED_PEAK, capacity_name(), "detail")
     lane = fig(BOUNDED_PEAK, PEAK.format("on", "kafka"), "detail")
@@ -348,8 +356,7 @@ def test_the_bounded_fetch_peak_run_s_prose_is_the_committed_one() -> None:
     splits = [fig(BOUNDED_PEAK, PEAK.format(m, "kafka"), "detail.with_burst_split") for m in BOUNDED_MODES.values()]
     seen = [s["due_to_request_seen"]["p99_ms"] for s in splits]
     back = [s["reply_stamped_to_received"]["p99_ms"] for s in splits]
-    doc = " ".join((ROOT / "docs" / "operations.md").read_text().split())
-    for phrase in (
+    _operations_says(
         f"measured {fig(BOUNDED_PEAK, capacity_name()):,.0f} events/s ({capacity['worker_cpu_us_per_event']} µs",
         f"the burst was {capacity['burst_rate_events_s']:,} call-started a second for {capacity['burst_s']:.0f} s",
         f"to {lane['with_burst']['p99_ms'] / 1000:.2f} s, and no lookup",
@@ -357,8 +364,7 @@ def test_the_bounded_fetch_peak_run_s_prose_is_the_committed_one() -> None:
         f"{quick / 1000:.2f} s against {quick_shared / 1000:.1f} s for one fetch with 100",
         f"had it at {before[0] / 1000:.1f} s against {before[1] / 1000:.1f} s",
         f"(in the run below, p99 {min(seen):.0f}–{max(seen):.0f} ms and {min(back):.0f}–{max(back):.0f} ms)",
-    ):
-        assert phrase in doc, phrase
+    )
 
 
 def test_the_fetch_bound_s_cost_is_quoted_as_committed() -> None:
@@ -367,44 +373,39 @@ def test_the_fetch_bound_s_cost_is_quoted_as_committed() -> None:
         return [_results("poll-cap")[name.format(bound, n)] for n in (1, 2)]
 
     low, mid, none = runs(100), runs(500), runs(100_000)
-    doc = " ".join((ROOT / "docs" / "operations.md").read_text().split())
     rates = [" and ".join(f"{r['value']:,.0f}" for r in rows) for rows in (low, mid, none)]
     cpu = " and ".join(f"{r['detail']['cpu_us_per_event']:,}" for r in low)
-    for phrase in (
+    _operations_says(
         f"warmed {rates[0]} events/s with 100 records a fetch ({cpu} µs",
         f"{rates[1]} with 500, and {rates[2]} without a bound",
-    ):
-        assert phrase in doc, phrase
+    )
 
 
 def test_the_quiet_peak_run_s_prose_is_the_committed_one() -> None:
     capacity = fig(QUIET_PEAK, capacity_name(), "detail")
     kafka = {m: fig(QUIET_PEAK, PEAK.format(m, "kafka"), "detail.with_burst") for m in QUIET_MODES.values()}
     off, shared, lane = kafka.values()
-    doc = (ROOT / "docs" / "operations.md").read_text()
-    for phrase in (
+    _operations_says(
         f"One worker warmed {fig(QUIET_PEAK, capacity_name()):,.0f} events/s ({capacity['worker_cpu_us_per_event']} µs",
         f"was {capacity['burst_rate_events_s']:,} call-started a second for {capacity['burst_s']:.0f} s",
         f"({fig(QUIET_PEAK, PEAK_WARM.format('on'), 'detail.burst_events'):,} callers)",
         f"from {off['p50_ms'] / 1000:.1f} s to {shared['p50_ms'] / 1000:.1f} s",
         f"p99 from {off['p99_ms'] / 1000:.1f} s to {shared['p99_ms'] / 1000:.1f} s",
         f"and {lane['tiers']['timeout']:,} Kafka lookups got no",
-    ):
-        assert phrase in doc, phrase
+        flat=False,
+    )
 
 
 def test_the_own_stacks_peak_run_s_prose_is_the_committed_one() -> None:
     capacity = fig(OWN_STACKS_PEAK, capacity_name(), "detail")
     off, shared, _ = (fig(OWN_STACKS_PEAK, PEAK.format(m, "kafka"), "detail.with_burst") for m in QUIET_MODES.values())
-    doc = (ROOT / "docs" / "operations.md").read_text()
-    for phrase in (
+    _operations_says(
         f"stage measured {fig(OWN_STACKS_PEAK, capacity_name()):,.0f} events/s this time "
         f"({capacity['worker_cpu_us_per_event']:,} µs",
         f"burst was {capacity['burst_rate_events_s']:,} call-started a second for {capacity['burst_s']:.0f} s",
         f"({fig(OWN_STACKS_PEAK, PEAK_WARM.format('on'), 'detail.burst_events'):,} callers)",
         f"off ({off['p50_ms'] / 1000:.1f} s to {shared['p50_ms'] / 1000:.1f} s here)",
-    ):
-        assert phrase in " ".join(doc.split()), phrase
+    )
 
 
 def _prose() -> list[tuple[str, str]]:
@@ -609,8 +610,7 @@ def test_the_intake_peak_run_s_prose_is_the_committed_one() -> None:
     capacity = fig(INTAKE_PEAK, capacity_name(), "detail")
     off, shared, lane = (fig(INTAKE_PEAK, PEAK.format(m, "kafka"), "detail.with_burst") for m in QUIET_MODES.values())
     cpu = [fig(INTAKE_PEAK, PEAK_WARM.format(m), "detail.cpu_pct_of_one_core.burst") for m in QUIET_MODES.values()]
-    doc = " ".join((ROOT / "docs" / "operations.md").read_text().split())
-    for phrase in (
+    _operations_says(
         f"measured {fig(INTAKE_PEAK, capacity_name()):,.0f} events/s at {capacity['worker_cpu_us_per_event']} µs "
         f"of worker CPU per event ({capacity['events']:,} events)",
         f"the burst was {capacity['burst_rate_events_s']:,} call-started a second for {capacity['burst_s']:.0f} s",
@@ -619,5 +619,4 @@ def test_the_intake_peak_run_s_prose_is_the_committed_one() -> None:
         f"and the broker at {min(c['broker'] for c in cpu):.0f}–{max(c['broker'] for c in cpu):.0f} %",
         f"Kafka median from {off['p50_ms'] / 1000:.1f} s to {shared['p50_ms'] / 1000:.1f} s with one fetch",
         f"({lane['p50_ms'] / 1000:.1f} s median, {lane['p99_ms'] / 1000:.1f} s p99",
-    ):
-        assert phrase in doc, phrase
+    )
