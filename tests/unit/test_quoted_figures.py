@@ -283,21 +283,30 @@ QUIET_MODES = {
 }
 
 
+def _mode_cells(file: str, mode: str, seconds: str) -> tuple[dict[str, Any], dict[str, Any], list[str]]:
+    """One peak mode of *file*: its Kafka detail, its time-to-warm detail, and the cells every peak
+    table shows (Kafka without the burst, Kafka during it in *seconds*, HTTP during it)."""
+    kafka = fig(file, PEAK.format(mode, "kafka"), "detail")
+    http = fig(file, PEAK.format(mode, "http"), "detail.with_burst")
+    quiet, burst = kafka["without_burst"], kafka["with_burst"]
+    during = " / ".join(seconds.format(burst[k] / 1000) for k in ("p50_ms", "p90_ms", "p99_ms"))
+    if "timeout" in burst["tiers"]:
+        during += f" ({burst['tiers']['timeout']:,} of {burst['n']:,} got no reply within 30 s)"
+    cells = [
+        f"{quiet['p50_ms']:.1f} / {quiet['p99_ms']:.1f} ms",
+        during,
+        " / ".join(_peak_ms(http[k]) for k in ("p50_ms", "p90_ms", "p99_ms")) + " ms",
+    ]
+    return kafka, fig(file, PEAK_WARM.format(mode), "detail"), cells
+
+
 def _quiet_peak_rows(file: str, prefix: str) -> dict[str, list[str]]:
     """docs/operations.md's 6 Dec peak tables: one row per mode of *file*."""
     rows: dict[str, list[str]] = {}
     for start, mode in QUIET_MODES.items():
-        kafka = fig(file, PEAK.format(mode, "kafka"), "detail")
-        http = fig(file, PEAK.format(mode, "http"), "detail.with_burst")
-        warm = fig(file, PEAK_WARM.format(mode), "detail")
-        quiet, burst = kafka["without_burst"], kafka["with_burst"]
-        during = " / ".join(f"{burst[k] / 1000:.1f} s" for k in ("p50_ms", "p90_ms", "p99_ms"))
-        if "timeout" in burst["tiers"]:
-            during += f" ({burst['tiers']['timeout']:,} of {burst['n']:,} got no reply within 30 s)"
+        _, warm, cells = _mode_cells(file, mode, "{:.1f} s")
         rows[start.format(prefix)] = [
-            f"{quiet['p50_ms']:.1f} / {quiet['p99_ms']:.1f} ms",
-            during,
-            " / ".join(_peak_ms(http[k]) for k in ("p50_ms", "p90_ms", "p99_ms")) + " ms",
+            *cells,
             f"{warm['p50_ms'] / 1000:.1f} s / {warm['p99_ms'] / 1000:.1f} s",
             f"{warm['all_handled_s_after_burst']:.0f} s",
             f"{fig(file, PEAK_AT_ANSWER.format(mode))} %",
@@ -318,20 +327,15 @@ def _bounded_peak_rows() -> dict[str, list[str]]:
     """docs/operations.md "Where a Kafka lookup waited during a burst": one row per mode, with the split."""
     rows: dict[str, list[str]] = {}
     for start, mode in BOUNDED_MODES.items():
-        kafka = fig(BOUNDED_PEAK, PEAK.format(mode, "kafka"), "detail")
-        http = fig(BOUNDED_PEAK, PEAK.format(mode, "http"), "detail.with_burst")
-        warm = fig(BOUNDED_PEAK, PEAK_WARM.format(mode), "detail")
-        quiet, burst = kafka["without_burst"], kafka["with_burst"]
+        p50 = fig(BOUNDED_PEAK, PEAK.format(mode, "kafka"), "detail.with_burst.p50_ms")
+        seconds = "{:.1f} s" if p50 >= 1000 else "{:.2f} s"
+        kafka, warm, cells = _mode_cells(BOUNDED_PEAK, mode, seconds)
         split = kafka["with_burst_split"]["request_seen_to_reply_stamped"]
-        seconds = "{:.1f} s" if burst["p50_ms"] >= 1000 else "{:.2f} s"
-        during = " / ".join(seconds.format(burst[k] / 1000) for k in ("p50_ms", "p90_ms", "p99_ms"))
-        if "timeout" in burst["tiers"]:
-            during += f" ({burst['tiers']['timeout']:,} of {burst['n']:,} got no reply within 30 s)"
         rows[start] = [
-            f"{quiet['p50_ms']:.1f} / {quiet['p99_ms']:.1f} ms",
-            during,
+            cells[0],
+            cells[1],
             " / ".join(seconds.format(split[k] / 1000) for k in ("p50_ms", "p99_ms")),
-            " / ".join(_peak_ms(http[k]) for k in ("p50_ms", "p90_ms", "p99_ms")) + " ms",
+            cells[2],
             f"{warm['p50_ms'] / 1000:.1f} s / {warm['p99_ms'] / 1000:.1f} s",
         ]
     return rows
