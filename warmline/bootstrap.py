@@ -16,9 +16,10 @@ from zoneinfo import ZoneInfo
 
 from . import agents, http
 from .agents.dlq import DeadLetterProducer
-from .agents.kafka_io import HandlerPool, KafkaOutbox
+from .agents.kafka_io import HandlerPool, HandlerPools, KafkaOutbox
 from .cache import L2, CachePolicy, CacheStats, RedisL2, TableL1, TieredCache
 from .cache.redis_client import RedisConfig, close_redis, parse_sentinels, redacted
+from .gc_pauses import GcPauses
 from .http.context import WebContext
 from .http.events import TwilioSignature
 from .http.routing import OwnerRouter
@@ -91,38 +92,49 @@ def bootstrap(
     vip = VipRunner(runtime.lookups, runtime.vip, ownership)
     platforms = build_platforms(settings, runtime)
     dlq = DeadLetterProducer(kafka_connection(settings))
-    pool = HandlerPool(agents.MAX_INFLIGHT_HANDLERS)
+    pools = HandlerPools(
+        lookups=HandlerPool(agents.MAX_INFLIGHT_LOOKUPS), rest=HandlerPool(agents.MAX_INFLIGHT_HANDLERS)
+    )
     outbox = KafkaOutbox(stream.app, TopicPlan.of(settings, L1_TABLE).dlq, runtime.metrics, backlog, dlq)
-    wire_agents(stream, runtime, ownership, outbox, pool, vip, platforms)
+    wire_agents(stream, runtime, ownership, outbox, pools, vip, platforms)
     wire_http(stream, runtime, ownership, vip, backlog, platforms)
     wire_timers(stream, runtime, ownership, vip)
     export_lanes(runtime.metrics, lanes)
     watch = LanesWatch(lanes) if settings.lookups_first else None
-    steps = worker_steps(runtime, vip=vip, lanes=watch, dlq=dlq, pool=pool)
+    pauses = GcPauses(lambda: not lanes.lookups_waiting()) if settings.gc_freeze else None
+    steps = worker_steps(runtime, vip=vip, lanes=watch, gc_pauses=pauses, dlq=dlq, pools=pools)
     Lifecycle(steps).attach(stream.app)
     return Worker(stream, runtime, tuple(steps))
 
 
 def worker_steps(
-    runtime: Runtime, *, vip: VipRunner, lanes: LanesWatch | None, dlq: DeadLetterProducer, pool: HandlerPool
+    runtime: Runtime,
+    *,
+    vip: VipRunner,
+    lanes: LanesWatch | None,
+    gc_pauses: GcPauses | None = None,
+    dlq: DeadLetterProducer,
+    pools: HandlerPools,
 ) -> list[Step]:
     """The worker's one ordered list: started in order, stopped in reverse.
 
     Stopping therefore goes: take no more events and give running handlers the grace
     (WARMLINE_SHUTDOWN_GRACE_S; the unfinished stay unacked for the next owner); deliver the
     queued dead letters, so their events are acked before the commit; Faust stops its consumer
-    (committing what was acked) and flushes its producer; the lanes watch lets warming go; the
-    VIP job is cancelled; then the runtime's own steps: briefs, cache, HTTP sessions, Redis, the
-    source, and last the traces (bounded by WARMLINE_TRACE_FLUSH_S).
+    (committing what was acked) and flushes its producer; the collector is put back as it was;
+    the lanes watch lets warming go; the VIP job is cancelled; then the runtime's own steps:
+    briefs, cache, HTTP sessions, Redis, the source, and last the traces (bounded by
+    WARMLINE_TRACE_FLUSH_S).
     """
     grace_s = runtime.settings.shutdown_grace_s
     return [
         *runtime.steps,
         Step("vip runner", stop=vip.aclose),
         *([Step("lanes watch", start=lanes.start, stop=lanes.stop)] if lanes is not None else []),
+        *([Step("gc pauses", start=gc_pauses.start, stop=gc_pauses.stop)] if gc_pauses is not None else []),
         STREAM,
         Step("dead letters", stop=dlq.stop),
-        Step("handlers", stop=functools.partial(pool.drain, grace_s)),
+        Step("handlers", stop=functools.partial(pools.drain, grace_s)),
     ]
 
 
@@ -357,7 +369,7 @@ def wire_agents(
     runtime: Runtime,
     ownership: Ownership,
     outbox: KafkaOutbox,
-    pool: HandlerPool,
+    pools: HandlerPools,
     vip: VipRunner,
     platforms: PlatformIngress,
 ) -> None:
@@ -370,7 +382,8 @@ def wire_agents(
         ownership,
         TopicPlan.of(settings, L1_TABLE),
         outbox=outbox,
-        pool=pool,
+        pool=pools.rest,
+        lookup_pool=pools.lookups,
         call_max_age_s=settings.call_max_age_s,
         vip=vip if settings.vip_file is not None else None,
         on_warm=runtime.briefs.schedule,

@@ -33,6 +33,7 @@ def test_the_worker_stops_handlers_first_and_ships_traces_last(tmp_path: Path) -
         "briefs",
         "vip runner",
         "lanes watch",
+        "gc pauses",
         "stream",
         "dead letters",
         "handlers",
@@ -43,9 +44,9 @@ def test_the_worker_stops_handlers_first_and_ships_traces_last(tmp_path: Path) -
 
 
 def test_without_redis_or_the_lanes_there_are_no_such_steps(tmp_path: Path) -> None:
-    worker = bootstrap(_settings(tmp_path, redis_url="", lookups_first=False), source=FakeSource())
+    worker = bootstrap(_settings(tmp_path, redis_url="", lookups_first=False, gc_freeze=False), source=FakeSource())
     names = [step.name for step in worker.steps]
-    assert "redis" not in names and "lanes watch" not in names
+    assert "redis" not in names and "lanes watch" not in names and "gc pauses" not in names
     assert names.index("vip runner") == names.index("stream") - 1
 
 

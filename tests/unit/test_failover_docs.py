@@ -10,7 +10,9 @@ import pytest
 ROOT = Path(__file__).parents[2]
 
 
-@pytest.mark.parametrize("name", ["failover.json", "failover-scenario.json", "failover-2026-12-06.json"])
+@pytest.mark.parametrize(
+    "name", ["failover.json", "failover-scenario.json", "failover-2026-12-06.json", "failover-2026-12-07-pump.json"]
+)
 def test_the_documented_failover_figures_are_the_committed_runs(name: str) -> None:
     summary = json.loads((ROOT / "benchmarks" / "results" / name).read_text())["summary"]
     doc = (ROOT / "docs" / "faults.md").read_text()

@@ -1,17 +1,20 @@
-"""The lookup lane's own consumer: lookups do not wait for Faust's wide fetch, and the ledger places it."""
+"""The lookup lane's own consumer and pump: lookups reach their agent without waiting for Faust's
+fetch loop, each through the same ledger, and the ledger places the lane."""
 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Collection, Mapping
+from collections.abc import Callable, Collection, Mapping
+from types import SimpleNamespace
 from typing import Any
 
 import pytest
-from aiokafka import TopicPartition
+from aiokafka import ConsumerRecord, TopicPartition
 from faust.transport import consumer as faust_consumer
 from faust.types import TP
 
 from warmline.settings import Settings
+from warmline.stream.intake import Intake
 from warmline.stream.lookup_lane import LookupLane, lookup_lane_for
 from warmline.stream.security import KafkaConnection
 from warmline.stream.transport import TunedConsumer
@@ -80,38 +83,146 @@ class _Wide:
 
 
 def _with_lane(committed: dict[TP, int | None] | None = None) -> tuple[TunedConsumer, _Thread, _Lane]:
+    """A consumer as Faust has it running (flow on, every committed partition fetched), with a lane."""
     lane = _Lane()
-    consumer, thread = _consumer(committed, lookup_lane=lane, lanes=None)
-    consumer._wide = None
-    consumer._kept = {}
+    monitor = SimpleNamespace(track_tp_end_offset=lambda tp, high: None)
+    consumer, thread = _consumer(committed, lookup_lane=lane, lanes=None, intakes={}, monitor=monitor)
+    vars(consumer).update(
+        _stopped=asyncio.Event(),
+        _crashed=asyncio.Event(),
+        can_resume_flow=asyncio.Event(),
+        _active_partitions=set(committed or ()),
+        _paused_partitions=set(),
+        flow_active=True,
+    )
     return consumer, thread, lane
 
 
-async def test_a_lookup_is_handed_on_while_faust_s_fetch_of_the_rest_waits(monkeypatch: pytest.MonkeyPatch) -> None:
+def _pumping(consumer: TunedConsumer, lane: _Lane, *active: TP) -> tuple[Intake, asyncio.Future[None]]:
+    """*active* fetched, an intake for the lookup topic, and the lane's pump started."""
+    vars(consumer)["_active_partitions"] = set(active)
+    intake = Intake()
+    app: Any = consumer.app  # the test's stand-in for Faust's app
+    app.intakes[LOOKUP.topic] = intake  # as from_intakes fills it
+    return intake, asyncio.ensure_future(consumer._pump_lane(lane))
+
+
+def _then(lane: _Lane, event: Callable[[], None]) -> asyncio.Event:
+    """*event* happens while the lane's next take is under way (after it took its records); the
+    returned Event is set then."""
+    taken = asyncio.Event()
+    real_take = lane.take
+
+    async def take(partitions: Collection[Any], timeout_s: float) -> dict[Any, list[Any]]:
+        got = await real_take(partitions, timeout_s)
+        event()
+        taken.set()
+        return got
+
+    patched: Any = lane
+    patched.take = take
+    return taken
+
+
+async def _stopped(pump: asyncio.Future[None]) -> None:
+    pump.cancel()
+    await asyncio.gather(pump, return_exceptions=True)
+
+
+def _record(tp: TP, offset: int) -> ConsumerRecord[bytes, bytes]:
+    return ConsumerRecord(tp.topic, tp.partition, offset, 1_000, 0, None, b"{}", None, 0, 2, ())
+
+
+async def test_a_lookup_reaches_its_intake_while_faust_s_fetch_of_the_rest_waits(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
     consumer, _, lane = _with_lane()
-    wide = _Wide(monkeypatch)
-    lane.put(LOOKUP, 7)
-    got = await asyncio.wait_for(consumer._getmany({LOOKUP, REKEYED, CALLS}, 1.0), 10)  # a guard, not a measure
-    assert got == {LOOKUP: ["lookup-request@7"]}
+    consumer._ledger.restart({LOOKUP: 7, CALLS: 0}, 1)
+    wide = _Wide(monkeypatch)  # Faust's fetch of call-started: never released in this test
+    intake, pump = _pumping(consumer, lane, LOOKUP, CALLS)
+    faust = asyncio.ensure_future(consumer._getmany({LOOKUP, CALLS}, 1.0))
+    lane.records[LOOKUP] = [_record(LOOKUP, 7), _record(LOOKUP, 8)]
+    lane.arrived.set()
+    taken = await asyncio.wait_for(intake.take(), 10)  # a guard, not a measure
+    assert [event.message.offset for event in taken] == [7, 8]
+    assert {event.message.generation_id for event in taken} == {1}
+    assert consumer._ledger.next_offset(LOOKUP) == 9  # admitted by the ledger, as Faust's records are
     assert wide.asked == [{CALLS}]  # Faust's consumer never fetches the lookup lane
-    # Faust's fetch is not thrown away: the next call hands on what it brings.
-    wide.records = {CALLS: ["call-started@3"]}
-    wide.release.set()
-    assert await asyncio.wait_for(consumer._getmany({LOOKUP, REKEYED, CALLS}, 1.0), 10) == {CALLS: ["call-started@3"]}
-    assert wide.asked == [{CALLS}]  # the same fetch, awaited again, not a second one
+    assert not faust.done()
+    await _stopped(pump)
+    await _stopped(faust)
 
 
-async def test_what_the_lane_took_for_a_cancelled_call_goes_to_the_next(monkeypatch: pytest.MonkeyPatch) -> None:
+async def test_what_the_lane_takes_while_the_flow_is_suspended_is_put_back() -> None:
     consumer, _, lane = _with_lane()
-    wide = _Wide(monkeypatch)
-    call = asyncio.ensure_future(consumer._getmany({LOOKUP, CALLS}, 1.0))
-    while not wide.asked:
-        await asyncio.sleep(0)
-    lane.put(LOOKUP, 4)
-    call.cancel()  # cancelled in the same turn the lane's records arrived
-    await asyncio.gather(call, return_exceptions=True)
-    got = await asyncio.wait_for(consumer._getmany({LOOKUP, CALLS}, 1.0), 10)
-    assert got == {LOOKUP: ["lookup-request@4"]}
+    consumer._ledger.restart({LOOKUP: 7}, 1)
+    intake, pump = _pumping(consumer, lane, LOOKUP)
+
+    def a_rebalance_begins() -> None:
+        consumer.flow_active = False
+
+    taken = _then(lane, a_rebalance_begins)
+    lane.records[LOOKUP] = [_record(LOOKUP, 7)]
+    lane.arrived.set()
+    await asyncio.wait_for(taken.wait(), 10)
+    await asyncio.sleep(0)  # the pump's turn after the take
+    assert len(intake) == 0 and consumer._ledger.next_offset(LOOKUP) == 7  # not handed out, not admitted
+    assert lane.seeks[-1] == {LOOKUP: 7}  # and put back: the lane fetches it again
+    await _stopped(pump)
+
+
+async def test_what_the_lane_takes_across_a_new_generation_is_fetched_again_from_the_ledger_s_start() -> None:
+    consumer, _, lane = _with_lane()
+    consumer._ledger.restart({LOOKUP: 7}, 1)
+    intake, pump = _pumping(consumer, lane, LOOKUP)
+
+    def a_new_generation_starts_at_7_too() -> None:
+        app: Any = consumer.app
+        app.consumer_generation_id = 2
+        consumer._ledger.restart({LOOKUP: 7}, 2)
+
+    taken = _then(lane, a_new_generation_starts_at_7_too)
+    lane.records[LOOKUP] = [_record(LOOKUP, 7), _record(LOOKUP, 8)]
+    lane.arrived.set()
+    await asyncio.wait_for(taken.wait(), 10)
+    await asyncio.sleep(0)
+    assert len(intake) == 0 and lane.seeks[-1] == {LOOKUP: 7}  # nothing lost to the lane's position
+    await _stopped(pump)
+
+
+async def test_the_pump_outlives_a_failure_and_puts_back_what_it_took() -> None:
+    consumer, _, lane = _with_lane()
+    consumer._ledger.restart({LOOKUP: 7}, 1)
+    _, pump = _pumping(consumer, lane, LOOKUP)
+    app: Any = consumer.app
+    del app.intakes[LOOKUP.topic]  # handing on fails: no intake for the topic
+    lane.records[LOOKUP] = [_record(LOOKUP, 7)]
+    lane.arrived.set()
+    await asyncio.wait_for(_until(lambda: bool(lane.seeks)), 10)
+    assert lane.seeks[-1] == {LOOKUP: 7} and not pump.done()
+    intake = app.intakes[LOOKUP.topic] = Intake()  # fixed: the next take hands it on
+    lane.records[LOOKUP] = [_record(LOOKUP, 7)]
+    lane.arrived.set()
+    taken = await asyncio.wait_for(intake.take(), 10)
+    assert [event.message.offset for event in taken] == [7]
+    await _stopped(pump)
+
+
+async def _until(condition: Callable[[], bool]) -> None:
+    while not condition():
+        await asyncio.sleep(0.001)
+
+
+async def test_a_record_past_the_next_offset_has_the_lane_fetch_again_from_there() -> None:
+    consumer, thread, lane = _with_lane({LOOKUP: 10})
+    consumer._ledger.restart({LOOKUP: 10}, 1)
+    intake, pump = _pumping(consumer, lane, LOOKUP)
+    lane.records[LOOKUP] = [_record(LOOKUP, 12)]
+    lane.arrived.set()
+    await asyncio.wait_for(_until(lambda: bool(lane.seeks)), 10)
+    assert lane.seeks[-1] == {LOOKUP: 10} and thread.seeks[-1] == {LOOKUP: 10}
+    assert len(intake) == 0 and consumer._new_offset(LOOKUP) == 10  # nothing committed past what was not handed out
+    await _stopped(pump)
 
 
 async def test_the_lane_starts_each_generation_where_the_ledger_does_and_follows_its_refetches(
@@ -137,9 +248,11 @@ async def test_the_lane_starts_each_generation_where_the_ledger_does_and_follows
     assert lane.placed == [{LOOKUP: 10}]
     assert paused == [TopicPartition(LOOKUP.topic, 0)]  # Faust's consumer keeps it assigned, not fetched
     # A record past the next offset: the ledger refetches, and the lane is the consumer that must move.
+    assert consumer._pump is not None and not consumer._pump.done()  # placed: the lane's pump runs from now on
     assert await _handed_out(consumer, [_message(LOOKUP, 12)], monkeypatch) == []
     assert lane.seeks[-1] == {LOOKUP: 10}
     assert consumer._new_offset(LOOKUP) == 10  # nothing committed past what was not handed out
+    await _stopped(consumer._pump)
 
 
 def test_lag_of_the_lane_s_partitions_reads_the_lane_s_high_watermark() -> None:

@@ -93,6 +93,7 @@ def _consumer(
     consumer = bare_consumer(SimpleNamespace(topics=_Topics(), consumer_generation_id=1, **app), thread)
     consumer._ledger = DeliveryLedger(clock)
     consumer._rewinding = None
+    consumer._pump = None
     consumer._acked = defaultdict(list)
     consumer._acked_index = defaultdict(set)
     consumer._gap = defaultdict(IntervalTree)

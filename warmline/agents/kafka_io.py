@@ -328,6 +328,23 @@ class HandlerPool:
         return len(left)
 
 
+@dataclass(frozen=True)
+class HandlerPools:
+    """The lookups' pool and the one warming and invalidation share: a lookup never waits for a
+    slot a burst of warms holds (issue 23). Stopping drains both with the same grace."""
+
+    lookups: HandlerPool
+    rest: HandlerPool
+
+    async def drain(self, grace_s: float) -> int:
+        """Drain both at once (see ``HandlerPool.drain``); how many handlers were cancelled."""
+        drained = await asyncio.gather(self.lookups.drain(grace_s), self.rest.drain(grace_s), return_exceptions=True)
+        for outcome in drained:  # one pool's failure must not leave the other undrained
+            if isinstance(outcome, BaseException):
+                logger.error("shutdown: a handler pool's drain failed: %r", outcome)
+        return sum(n for n in drained if isinstance(n, int))
+
+
 async def consume(
     stream: Any,
     handle: Callable[[InboundEvent], Awaitable[None]],

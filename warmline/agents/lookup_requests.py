@@ -18,7 +18,6 @@ from ..stream.ownership import Ownership
 from ..stream.topics import TopicPlan
 from .kafka_io import (
     Delivery,
-    Handle,
     HandlerPool,
     InboundEvent,
     KafkaOutbox,
@@ -26,7 +25,7 @@ from .kafka_io import (
     SpringReply,
     ack_when_delivered,
     attach_routed,
-    from_streams,
+    from_intakes,
 )
 
 logger = logging.getLogger(__name__)
@@ -74,6 +73,9 @@ class LookupRequestHandler:
         self._repartition_topic = repartition_topic
         self._rekeyed = rekeyed
         self._default_reply_topic = plan.reply
+
+    async def flush(self) -> None:
+        """Nothing waits for a batch here: each request is answered as it is taken."""
 
     async def handle(self, event: InboundEvent) -> None:
         """Answer, re-key, or dead-letter *event*; it is acked once what it caused is delivered.
@@ -199,11 +201,14 @@ class LookupRequestHandler:
 def register(
     sa: StreamApp, lookups: LookupService, outbox: KafkaOutbox, pool: HandlerPool, ownership: Ownership, plan: TopicPlan
 ) -> None:
-    """Attach the agents: one on the foreign topic, one on warmline's repartition topic."""
+    """Attach the agents: one on the foreign topic, one on warmline's repartition topic, each
+    taking its records from an intake (``stream/intake.py``)."""
     routed = sa.topics.lookup_request
     internal = routed.repartition.get_topic_name()
 
-    def handler_for(rekeyed: bool) -> Handle:
-        return LookupRequestHandler(lookups, outbox, pool, ownership, plan, internal, rekeyed=rekeyed).handle
+    def handler_for(rekeyed: bool) -> LookupRequestHandler:
+        return LookupRequestHandler(lookups, outbox, pool, ownership, plan, internal, rekeyed=rekeyed)
 
-    attach_routed(sa.app, routed, from_streams(handler_for, pool, outbox), "warmline.lookup_requests")
+    # From intakes, not Faust's streams: the lookup lane's pump hands its records straight to them
+    # (stream/transport.py, _pump_lane), and a lookup skips Faust's per-record delivery too.
+    attach_routed(sa.app, routed, from_intakes(sa.app, handler_for, pool, outbox), "warmline.lookup_requests")

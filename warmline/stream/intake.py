@@ -1,11 +1,13 @@
-"""Warming's records straight from the consumer, one list per fetch, instead of one Faust delivery each.
+"""Records straight from the consumer, one list per fetch, instead of one Faust delivery each:
+warming's (call-started), and the lookups' (from the lookup lane's pump, ``stream/transport.py``).
 
 Faust hands every record to its stream through a pair of tasks (the conductor's delivery raced
 against the flow-control wait), a channel queue and the stream's iterator with its sensors: about a
 tenth of the main thread's CPU per warmed call-started event (py-spy; the profile summaries are in
 ``benchmarks/results/profiles/``). A warm is batch work, so an *intake* takes the records of its topic
-as the consumer fetched them: ``TunedConsumer.getmany`` hands each record of an intake's topic that
-its delivery ledger admitted to the intake instead of to Faust, all of one fetch in one ``offer``.
+as the consumer fetched them: ``TunedConsumer.getmany`` (and, for the lookup lane's own consumer,
+``TunedConsumer._hand_on``) hands each record of an intake's topic that its delivery ledger
+admitted to the intake instead of to Faust, all of one fetch in one ``offer``.
 The topic's agent reads whole lists with ``take`` (``agents/kafka_io.consume_intake``).
 
 Nothing else changes hands: each record is tracked and acked through Faust's consumer as a

@@ -76,6 +76,18 @@ INTERNALS: tuple[Internal, ...] = (
         "the fetch of Faust's active partitions: the lanes' held partitions are left out of it",
     ),
     Internal(
+        faust_consumer.Consumer,
+        "_get_active_partitions",
+        "stream/transport.py",
+        "the partitions Faust fetches now (assigned, not paused): the lookup lane's pump takes its own of them",
+    ),
+    Internal(
+        faust_aiokafka.Consumer,
+        "_to_message",
+        "stream/transport.py",
+        "an aiokafka record as Faust's message (with its generation): the lookup lane's pump hands these on",
+    ),
+    Internal(
         faust_consumer.ThreadDelegateConsumer,
         "_thread",
         "stream/transport.py",

@@ -4,8 +4,10 @@ Faust's consumer fetches every input partition in one request (3 foreign and 3 r
 topics × partitions: 48 at 8). On the embedded broker a fetch's cost grows with its width and with
 the size of the partitions in it, so a lookup waited for fetches of call-started partitions grown
 by a burst. This consumer fetches only the lookup lane's partitions (lookup-request and its
-repartition topic) of the worker's current assignment, on a connection of its own, and hands its
-records to the same streams (``TunedConsumer._getmany``).
+repartition topic) of the worker's current assignment, on a connection of its own. Its records
+go to the lookup agents' intakes through a task of their own (``TunedConsumer._pump_lane``), not
+through Faust's fetch loop, which during a call-started burst came back for its next fetch only
+60-240 ms after the last.
 
 It decides nothing about delivery. It has no group: the worker's Faust consumer stays the group
 member that is assigned these partitions and commits them, from the same delivery ledger every

@@ -29,6 +29,10 @@ logger = logging.getLogger(__name__)
 SEEK_ERRORS = (KafkaError, asyncio.TimeoutError)
 #: While the lanes hold partitions, a fetch waits at most this long, so that their release is seen soon.
 HELD_FETCH_TIMEOUT_S = 0.01
+#: The longest one take of the lookup lane waits for its first record (records end it at once).
+LANE_TAKE_S = 1.0
+#: The longest pause of the lookup lane's pump after failures in a row (it doubles from 20 ms).
+PUMP_BACKOFF_MAX_S = 1.0
 
 
 class _HasFetchWait(Protocol):
@@ -67,9 +71,7 @@ class TunedConsumer(faust_aiokafka.Consumer):
         super().__init__(*args, **kwargs)
         self._ledger: DeliveryLedger[Any] = DeliveryLedger()
         self._rewinding: asyncio.Future[None] | None = None  # the seek of the last flow resume (kept referenced)
-        #: Faust's fetch of the other partitions, still running when the lookup lane's records came first.
-        self._wide: asyncio.Future[Any] | None = None
-        self._kept: dict[Any, Any] = {}  # records the lane took for a call that was cancelled
+        self._pump: asyncio.Future[None] | None = None  # the lookup lane's own fetch loop (_pump_lane)
 
     def _new_consumer_thread(self) -> TunedConsumerThread:
         return TunedConsumerThread(self, loop=self.loop, beacon=self.beacon)
@@ -99,29 +101,33 @@ class TunedConsumer(faust_aiokafka.Consumer):
                 if not self._ledgered(tp):
                     yield tp, message
                     continue
-                expected = self._ledger.next_offset(tp)
-                verdict = self._ledger.admit(tp, message.offset, message.generation_id)
-                if verdict is Verdict.SKIP and self._stale_past_start(expected, message.offset):
-                    refetching.add(tp)
-                    await self._refetch(tp, message.offset)
+                if not await self._admitted(tp, message, refetching):
                     continue
-                if verdict is Verdict.DELIVER:
-                    self._read_offset[tp] = None  # Faust's _drain_messages drops records below it
-                    if expected is not None and message.offset > expected:
-                        _log_gap(tp, expected, message.offset)
-                    intake = intakes.get(tp.topic)
-                    if intake is not None:
-                        taken.setdefault(intake, []).append(message)
-                        continue
-                    yield tp, message
-                elif verdict is Verdict.REFETCH:
-                    refetching.add(tp)
-                    await self._refetch(tp, message.offset)
+                intake = intakes.get(tp.topic)
+                if intake is not None:
+                    taken.setdefault(intake, []).append(message)
+                    continue
+                yield tp, message
         finally:
             # Also when the fetch is closed before it ran out (the worker stopping): what the ledger
             # admitted goes to the agent rather than stay "handed out" with nobody holding it.
             for intake, messages in taken.items():
                 intake.offer(self, messages)
+
+    async def _admitted(self, tp: Any, message: Any, refetching: set[Any]) -> bool:
+        """The ledger's verdict on an input record: True to hand it on. A record out of place has its
+        partition fetched again from the next offset (added to *refetching*: skip the rest of it)."""
+        expected = self._ledger.next_offset(tp)
+        verdict = self._ledger.admit(tp, message.offset, message.generation_id)
+        if verdict is Verdict.DELIVER:
+            self._read_offset[tp] = None  # Faust's _drain_messages drops records below it
+            if expected is not None and message.offset > expected:
+                _log_gap(tp, expected, message.offset)
+            return True
+        if verdict is Verdict.REFETCH or self._stale_past_start(expected, message.offset):
+            refetching.add(tp)
+            await self._refetch(tp, message.offset)
+        return False
 
     async def _getmany(self, active_partitions: set[Any] | None, timeout: float) -> Any:
         """Faust's fetch of its active partitions, less those the app's lanes hold (``stream/lanes.py``)
@@ -131,7 +137,7 @@ class TunedConsumer(faust_aiokafka.Consumer):
         partition is one Faust would fetch and the lanes leave out for now, so neither resumes
         what the other paused. A held partition's records stay in aiokafka's fetcher, which
         fetches it no further until they are taken. The lookup lane's partitions, when the app has
-        a lookup lane consumer, are fetched by it instead (``_fetch_split``).
+        a lookup lane consumer, are fetched by it instead (``_pump_lane``).
         """
         lanes = getattr(self.app, "lanes", None)
         held = lanes.held(active_partitions) if lanes is not None and active_partitions else None
@@ -146,9 +152,12 @@ class TunedConsumer(faust_aiokafka.Consumer):
                 await asyncio.sleep(wait)
                 return {}
         lane = self._lookup_lane()
-        if lane is None or not active:
-            return await super()._getmany(active, wait)
-        return await self._fetch_split(lane, set(active), wait)
+        if lane is not None and active:  # its partitions are the lane's pump's (_pump_lane)
+            active = {tp for tp in active if not lane.owns(tp)}
+            if not active:
+                await asyncio.sleep(wait)
+                return {}
+        return await super()._getmany(active, wait)
 
     @property
     def _intakes(self) -> dict[str, Intake]:
@@ -164,48 +173,88 @@ class TunedConsumer(faust_aiokafka.Consumer):
         lane = getattr(self.app, "lookup_lane", None)
         return lane if isinstance(lane, LookupLane) and lane.started else None
 
-    async def _fetch_split(self, lane: LookupLane, active: set[Any], timeout: float) -> Any:
-        """The lookup lane's records from its own consumer, the rest from Faust's: whichever comes first.
+    async def _pump_lane(self, lane: LookupLane) -> None:
+        """The lookup lane's records, handed to their intakes as soon as its consumer has them.
 
-        Faust's fetch is not cancelled when the lane's records come first (what it took from
-        aiokafka would be lost to the streams): the next call awaits it again. Records the lane
-        took when this call was cancelled are kept for the next call for the same reason.
+        Not through Faust's fetch loop: during a call-started burst that loop came back for the
+        next fetch 60-240 ms after the last (it hands on and distributes the warming lane's
+        records in between), and lookups waited in the lane's consumer that long (issue 23). Each
+        record passes the same ledger as Faust's. The pump never dies while the consumer runs: a
+        failure is logged and retried after a pause that doubles up to PUMP_BACKOFF_MAX_S.
         """
-        narrow = {tp for tp in active if lane.owns(tp)}
-        wide = active - narrow
-        if self._wide is None and not self._kept:
-            if not narrow:
-                return await super()._getmany(wide, timeout)
-            if not wide:
-                return await lane.take(narrow, timeout)
-        records, self._kept = self._kept, {}
-        if records:
-            timeout = 0.0  # something to hand on already: take only what is there
-        if self._wide is None and wide:
-            self._wide = asyncio.ensure_future(super()._getmany(wide, timeout))
-        mine = asyncio.ensure_future(lane.take(narrow, timeout)) if narrow else None
+        failures = 0
+        while not self.should_stop:
+            try:
+                await self._pump_once(lane)
+                failures = 0
+            except Exception as exc:  # what it took and did not hand on was put back (_pump_once)
+                failures += 1
+                if isinstance(exc, KafkaError):  # e.g. its partitions reassigned mid-take
+                    logger.info("the lookup lane's fetch failed (%r); taking again", exc)
+                else:
+                    logger.exception("the lookup lane's pump failed; going on")
+                await asyncio.sleep(min(PUMP_BACKOFF_MAX_S, HELD_FETCH_TIMEOUT_S * 2**failures))
+
+    async def _pump_once(self, lane: LookupLane) -> None:
+        """One take of the lane's partitions (those Faust would fetch, less full intakes), handed on.
+
+        What it takes and does not hand on (taken while the flow was suspended for a rebalance or
+        across a new generation, or when handing on failed) is put back: the lane is sought to the
+        ledger's next offset of each partition taken, so it is fetched again.
+        """
+        if not self.flow_active:
+            await self.wait(self.can_resume_flow)  # type: ignore[arg-type]  # mode's wait takes asyncio's Event
+            return
+        full = self._full_intakes()
+        mine = {tp for tp in self._get_active_partitions() if lane.owns(tp) and tp.topic not in full}
+        generation = self.app.consumer_generation_id
+        records = await lane.take(mine, LANE_TAKE_S) if mine else {}
+        if not records:
+            await asyncio.sleep(HELD_FETCH_TIMEOUT_S)  # nothing assigned yet, or a full intake: no busy loop
+            return
+        if not self.flow_active or generation != self.app.consumer_generation_id:
+            self._put_back(lane, records)
+            return
         try:
-            await asyncio.wait([f for f in (self._wide, mine) if f is not None], return_when=asyncio.FIRST_COMPLETED)
-        except asyncio.CancelledError:
-            self._kept = {**records, **(await _settled(mine))}
+            await self._hand_on(records)
+        except BaseException:
+            self._put_back(lane, records)
             raise
-        if self._wide is not None and self._wide.done():
-            wide_done, self._wide = self._wide, None
-            records.update(wide_done.result())
-        if mine is not None:
-            waited = not mine.done()
-            records.update(await _settled(mine))
-            if waited:  # Faust's came first: add what the lane has by now, without waiting
-                records.update(await lane.take(narrow, 0))
-        return records
+
+    def _put_back(self, lane: LookupLane, records: Mapping[Any, list[Any]]) -> None:
+        """The lane fetches the partitions of *records* again from the ledger's next offsets (those
+        with no start yet are placed by their generation's seek)."""
+        offsets = {tp: self._ledger.next_offset(tp) for tp in records}
+        lane.seek({tp: offset for tp, offset in offsets.items() if offset is not None})
+
+    async def _hand_on(self, records: Mapping[Any, list[Any]]) -> None:
+        """Records the lane took, each admitted by the ledger, to their topics' intakes (one offer per topic)."""
+        refetching: set[Any] = set()
+        taken: dict[Intake, list[Any]] = {}
+        intakes = self._intakes
+        try:
+            for tp, batch in records.items():
+                self.app.monitor.track_tp_end_offset(tp, self.highwater(tp))
+                intake = intakes.get(tp.topic)
+                if intake is None:  # every lane topic's agent reads an intake (agents/lookup_requests.py)
+                    raise RuntimeError(f"{tp}: no intake for the lookup lane's records")
+                for record in batch:
+                    if tp in refetching:
+                        break
+                    message = self._to_message(tp, record)
+                    if await self._admitted(tp, message, refetching):
+                        taken.setdefault(intake, []).append(message)
+        finally:  # what the ledger admitted goes to the agent, also when a refetch fails or is cancelled
+            for intake, messages in taken.items():
+                intake.offer(self, messages)
 
     async def on_stop(self) -> None:
-        """Faust's stop; then the lookup lane's fetch and consumer stop too."""
+        """Faust's stop; then the lookup lane's pump and consumer stop too."""
         await super().on_stop()
-        if self._wide is not None:
-            self._wide.cancel()
-            await asyncio.gather(self._wide, return_exceptions=True)
-            self._wide = None
+        if self._pump is not None:
+            self._pump.cancel()
+            await asyncio.gather(self._pump, return_exceptions=True)
+            self._pump = None
         lane = getattr(self.app, "lookup_lane", None)
         if isinstance(lane, LookupLane):
             await lane.stop()
@@ -392,6 +441,8 @@ class TunedConsumer(faust_aiokafka.Consumer):
         except Exception:  # its fetches then include them too; their records are never taken from it
             logger.exception("the lookup lane's partitions were not paused in the worker's consumer")
         lane.place(starts)
+        if self._pump is None or self._pump.done():
+            self._pump = asyncio.ensure_future(self._pump_lane(lane))
         logger.info("lookup lane: %d partitions fetched by a consumer of their own", len(mine))
 
     def ack(self, message: Any) -> bool:
@@ -443,21 +494,6 @@ class TunedConsumer(faust_aiokafka.Consumer):
 def _log_gap(tp: Any, expected: int, found: int) -> None:
     """The ledger crossed a real gap of *tp* (the same jump seen again after a refetch)."""
     logger.info("%s: offsets %d..%d are not in the log; going on from %d", tp, expected, found - 1, found)
-
-
-async def _settled(take: asyncio.Future[dict[Any, Any]] | None) -> dict[Any, Any]:
-    """What *take* (a lane's fetch) returned; cancelled first if still waiting (it then took nothing)."""
-    if take is None:
-        return {}
-    if not take.done():
-        take.cancel()
-        await asyncio.gather(take, return_exceptions=True)
-    if take.cancelled():
-        return {}
-    if take.exception() is not None:
-        logger.warning("the lookup lane's fetch failed: %r", take.exception())
-        return {}
-    return take.result()
 
 
 async def _pause(consumer: aiokafka.AIOKafkaConsumer, partitions: list[Any]) -> None:

@@ -21,6 +21,7 @@ QUOTED_RUNS = [
     "faults-2026-12-06.json",
     "faults-2026-12-06-0536.json",
     "faults-2026-12-06-intake.json",
+    "faults-2026-12-07-pump.json",
 ]
 
 

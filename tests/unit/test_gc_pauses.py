@@ -1,0 +1,109 @@
+"""The collector tuned for a large cache: survivors of a full collection frozen, garbage cycles among
+them reclaimed by the sweep, the collector put back as it was.
+
+The tests that change the collector run in a child interpreter: freezing in the test process would
+also freeze other tests' leftovers and move their collection (and its warnings) into a later test.
+"""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import textwrap
+
+import pytest
+
+from warmline.gc_pauses import GcPauses
+
+_PRELUDE = """
+import gc, weakref
+from warmline.gc_pauses import GEN0_THRESHOLD, GcPauses
+
+class Node:
+    def __init__(self):
+        self.other = self  # a reference cycle: only the cyclic collector frees it
+
+before = gc.get_threshold()
+pauses = GcPauses()
+pauses.install()
+"""
+
+_EPILOGUE = """
+pauses.uninstall()
+assert gc.get_threshold() == before and gc.get_freeze_count() == 0, "the collector is put back"
+print("ok")
+"""
+
+
+def _in_a_child(body: str) -> None:
+    """Run *body* between the prelude (collector tuned) and the epilogue (put back) in a fresh interpreter."""
+    script = _PRELUDE + textwrap.dedent(body) + _EPILOGUE
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=120, check=False)
+    assert done.returncode == 0 and done.stdout.strip() == "ok", done.stderr
+
+
+def test_survivors_of_a_full_collection_are_frozen_until_the_sweep() -> None:
+    _in_a_child(
+        """
+        assert gc.get_threshold()[0] == GEN0_THRESHOLD
+        node = Node()  # alive (a cache entry, say) through the next full collection
+        watch = weakref.ref(node)
+        frozen = gc.get_freeze_count()
+        gc.collect()
+        assert gc.get_freeze_count() > frozen, "the survivors, node among them, are frozen"
+        del node  # now a garbage cycle, among frozen objects
+        gc.collect()
+        assert watch() is not None, "a full collection no longer walks it: the pause saved"
+        pauses.sweep()
+        assert watch() is None and pauses.sweeps == 1, "the sweep reclaims it"
+        """
+    )
+
+
+def test_garbage_that_never_survived_a_full_collection_goes_at_the_next_one() -> None:
+    _in_a_child(
+        """
+        node = Node()
+        watch = weakref.ref(node)
+        del node
+        gc.collect()
+        assert watch() is None
+        """
+    )
+
+
+def test_a_sweep_is_due_early_once_the_frozen_objects_have_doubled() -> None:
+    _in_a_child(
+        """
+        assert not pauses.grown()
+        kept = [Node() for _ in range(2 * gc.get_freeze_count())]  # a cache that doubled, say
+        gc.collect()
+        assert pauses.grown()
+        pauses.sweep()
+        assert not pauses.grown()
+        """
+    )
+
+
+def test_a_failing_check_in_the_child_fails_the_test() -> None:
+    with pytest.raises(AssertionError, match="seen"):
+        _in_a_child("assert False, 'seen'")
+
+
+async def test_a_sweep_waits_for_a_quiet_moment() -> None:
+    answers = iter([False, False, True])
+    pauses = GcPauses(lambda: next(answers), max_sweep_delay_s=10.0, quiet_check_s=0.001)
+    await pauses._quiet_moment()
+    assert next(answers, "asked no more") == "asked no more" and pauses.forced == 0
+
+
+async def test_a_sweep_runs_anyway_when_no_quiet_moment_comes_in_time() -> None:
+    asked: list[bool] = []
+
+    def busy() -> bool:
+        asked.append(False)
+        return False
+
+    pauses = GcPauses(busy, max_sweep_delay_s=1.0, quiet_check_s=0.25)
+    await pauses._quiet_moment()
+    assert len(asked) == 4 and pauses.forced == 1
