@@ -5,7 +5,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import os
-import shutil
 import tempfile
 from pathlib import Path
 
@@ -171,17 +170,7 @@ async def run_peak(redis_url: str, quick: bool) -> list[Result]:
         generate(demo_db, count=callers)
 
         async def new_stack(name: str, env: dict[str, str]) -> BenchStack:
-            workdir = Path(tmp) / name
-            workdir.mkdir()
-            shutil.copyfile(demo_db, workdir / demo_db.name)  # one directory for every stage
-            return await start_stack(
-                workdir,
-                demo_count=callers,
-                WARMLINE_REDIS_URL=redis_url,
-                **warming.FAST_SOURCE,
-                WARMLINE_L1_MAX_ENTRIES="400000",  # the burst must not evict the callers warmed before it
-                **env,
-            )
+            return await peak.stage_stack(Path(tmp), demo_db, callers, redis_url, name, env)
 
         return await peak.morning_peak(new_stack, quick)
 

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import shutil
 import tempfile
 from pathlib import Path
 
@@ -20,7 +19,7 @@ from warmline.sources.demo import generate
 
 from . import peak, warming
 from .report import write
-from .stack import BenchStack, start_stack
+from .stack import BenchStack
 from .stats import Result
 
 CALLERS = 250_000
@@ -28,17 +27,7 @@ CAPACITY_EVENTS = 8_000
 
 
 async def _stack(tmp: Path, demo_db: Path, name: str, freeze: bool, redis_url: str) -> BenchStack:
-    workdir = tmp / name
-    workdir.mkdir()
-    shutil.copyfile(demo_db, workdir / demo_db.name)
-    return await start_stack(
-        workdir,
-        demo_count=CALLERS,
-        WARMLINE_REDIS_URL=redis_url,
-        **warming.FAST_SOURCE,
-        WARMLINE_L1_MAX_ENTRIES="400000",
-        WARMLINE_GC_FREEZE=str(freeze).lower(),
-    )
+    return await peak.stage_stack(tmp, demo_db, CALLERS, redis_url, name, {"WARMLINE_GC_FREEZE": str(freeze).lower()})
 
 
 async def one_run(

@@ -28,6 +28,7 @@ import json
 import multiprocessing
 import os
 import random
+import shutil
 import time
 import uuid
 from collections.abc import Awaitable, Callable
@@ -45,8 +46,8 @@ from warmline.cache.l2 import customer_key_name
 from warmline.client import LookupClient
 from warmline.models import CacheEntry, normalize
 
-from . import httpload
-from .stack import BenchStack
+from . import httpload, warming
+from .stack import BenchStack, start_stack
 from .stats import Result, summary_ms
 
 BURST_MULTIPLE = 3
@@ -549,6 +550,24 @@ def _quiet_samples(label: str, run: dict[str, Any]) -> list[Result]:
 
 #: Starts a stack of its own for one stage (a name for its directory; the worker's env overrides).
 NewStack = Callable[[str, dict[str, str]], Awaitable[BenchStack]]
+
+
+async def stage_stack(
+    tmp: Path, demo_db: Path, callers: int, redis_url: str, name: str, env: dict[str, str]
+) -> BenchStack:
+    """A stack for one stage in *tmp*/*name*, answering a copy of *demo_db* (every caller of the burst
+    is in it) with the fast source and an L1 the burst does not evict; *env* overrides the worker's."""
+    workdir = tmp / name
+    workdir.mkdir()
+    shutil.copyfile(demo_db, workdir / demo_db.name)  # one directory for every stage
+    return await start_stack(
+        workdir,
+        demo_count=callers,
+        WARMLINE_REDIS_URL=redis_url,
+        **warming.FAST_SOURCE,
+        WARMLINE_L1_MAX_ENTRIES="400000",  # the burst must not evict the callers warmed before it
+        **env,
+    )
 
 
 async def morning_peak(new_stack: NewStack, quick: bool) -> list[Result]:
