@@ -29,6 +29,7 @@ from .llm.chat_model import load_chat_model
 from .llm.tracing import Tracer, build_tracer
 from .logs import quiet_malformed_requests
 from .lookups import LookupService
+from .loop_turns import LoopTurns
 from .metrics import Metrics
 from .models import Customer, LookupKey
 from .platforms import load_mappings
@@ -87,6 +88,7 @@ def bootstrap(
     lanes = build_lanes(stream, lambda: len(backlog))  # its lag is exported either way
     if settings.lookups_first:
         stream.app.lanes = lanes  # read by the consumer and by the call-started agents registered below
+    stream.app.loop_turns = runtime.turns  # the call-started agents take a turn per event too
     stream.app.lookup_lane = lookup_lane_for(settings, kafka_connection(settings), lanes.lookup_topics)
     ownership = TableOwnership(stream.app)
     vip = VipRunner(runtime.lookups, runtime.vip, ownership)
@@ -99,7 +101,7 @@ def bootstrap(
     wire_agents(stream, runtime, ownership, outbox, pools, vip, platforms)
     wire_http(stream, runtime, ownership, vip, backlog, platforms)
     wire_timers(stream, runtime, ownership, vip)
-    export_lanes(runtime.metrics, lanes)
+    export_lanes(runtime.metrics, lanes, runtime.turns)
     watch = LanesWatch(lanes) if settings.lookups_first else None
     pauses = GcPauses(lambda: not lanes.lookups_waiting()) if settings.gc_freeze else None
     steps = worker_steps(runtime, vip=vip, lanes=watch, gc_pauses=pauses, dlq=dlq, pools=pools)
@@ -155,7 +157,8 @@ def build_runtime(
     gate = build_gate(settings, source, metrics, on_breaker)
     redis_client, redis_l2 = build_redis_l2(settings, on_breaker) if l2 is None else (None, None)
     table = build_l1(settings, l1 if l1 is not None else {})
-    cache = build_cache(settings, table, l2 if l2 is not None else redis_l2, gate, metrics, clock)
+    turns = LoopTurns(settings.warming_turn_ms / 1000) if settings.warming_turn_ms > 0 else None
+    cache = build_cache(settings, table, l2 if l2 is not None else redis_l2, gate, metrics, clock, turns)
     tracer = tracer if tracer is not None else build_tracer(settings, worker=f"{settings.web_host}:{settings.web_port}")
     warmth = WarmthTracker(metrics=metrics)
     lookups = build_lookups(settings, cache, gate, metrics, warmth, tracer)
@@ -176,6 +179,7 @@ def build_runtime(
         chat=chat,
         clock=clock,
         redis_client=redis_client,
+        turns=turns,
     )
     runtime.steps = runtime_steps(runtime, redis_l2)
     return runtime
@@ -280,8 +284,9 @@ def build_cache(
     gate: SourceGate,
     metrics: Metrics,
     clock: Callable[[], float],
+    turns: LoopTurns | None = None,
 ) -> TieredCache:
-    """The tiers (*l1*, *l2*) with the gate as the upstream fetch."""
+    """The tiers (*l1*, *l2*) with the gate as the upstream fetch; warm work takes *turns* on the loop."""
     policy = CachePolicy(
         l1_ttl_s=settings.l1_ttl_s,
         l2_ttl_s=settings.l2_ttl_s,
@@ -295,7 +300,7 @@ def build_cache(
 
     stats = CacheStats()
     metrics.export_cache_events(stats.counts)
-    return TieredCache(l1, l2, fetch, policy, stats=stats, clock=clock)
+    return TieredCache(l1, l2, fetch, policy, stats=stats, clock=clock, turns=turns)
 
 
 def build_lookups(
@@ -437,7 +442,7 @@ def wire_timers(stream: StreamApp, runtime: Runtime, ownership: Ownership, vip: 
 
     @app.timer(L1_SWEEP_INTERVAL_S, name="warmline.l1_sweep")  # type: ignore[untyped-decorator]  # faust's decorator is untyped
     async def l1_sweep() -> None:
-        removed = l1.sweep(runtime.clock(), runtime.cache.policy.max_stale_s)
+        removed = await l1.sweep(runtime.clock(), runtime.cache.policy.max_stale_s)
         runtime.metrics.l1_entries.set(len(l1))
         if removed:
             logger.info("L1 sweep removed %d expired entries", removed)
@@ -456,8 +461,8 @@ def wire_timers(stream: StreamApp, runtime: Runtime, ownership: Ownership, vip: 
         vip.on_rebalanced()
 
 
-def export_lanes(metrics: Metrics, lanes: Lanes) -> None:
-    """Each lane's lag, and how often warming yielded and why."""
+def export_lanes(metrics: Metrics, lanes: Lanes, turns: LoopTurns | None) -> None:
+    """Each lane's lag, how often warming yielded and why, and how often warm work waited for a turn."""
     metrics.export_lanes(lanes.lag)
     metrics.export_counts(
         "warmline_warming_yields",
@@ -466,6 +471,14 @@ def export_lanes(metrics: Metrics, lanes: Lanes) -> None:
         "event",
         lambda: lanes.counts,
     )
+    if turns is not None:
+        metrics.export_counts(
+            "warmline_warming_turns",
+            "Steps of warm work that waited for a later turn of the event loop (waited), and of those the ones "
+            "let go at once because a lookup joined their source call (expedited); warmline/loop_turns.py.",
+            "event",
+            lambda: {"waited": turns.waited, "expedited": turns.expedited},
+        )
 
 
 async def preflight(settings: Settings) -> None:

@@ -132,9 +132,13 @@ class Settings(WarmlineSettings):
     warming_intake: bool = True
     # Garbage collection tuned for a large cache (warmline/gc_pauses.py): young objects collected
     # less often, survivors of a full collection frozen, a sweep for cycles every 10 minutes (sooner
-    # when the frozen objects doubled) at a quiet moment. Off only to measure it: full collections
+    # once the resident memory doubled) at a quiet moment. Off only to measure it: full collections
     # then paused a worker 140-210 ms each.
     gc_freeze: bool = True
+    # Warm work between two polls of the event loop's sockets, in ms (warmline/loop_turns.py): what
+    # an HTTP request or a lookup reply arriving meanwhile may wait behind a warm batch. 0: no bound
+    # (a batch's continuations then ran together, 13-100 ms at a time during a burst).
+    warming_turn_ms: float = Field(default=2.0, ge=0, le=1000)
     producer_max_batch_size: int = Field(default=16384, ge=1)
     broker_session_timeout_s: float = Field(default=60.0, gt=0)
     broker_rebalance_timeout_s: float = Field(default=60.0, gt=0)

@@ -20,6 +20,7 @@ from .llm.briefs import BriefService
 from .llm.chat import CallerChat
 from .llm.tracing import Tracer
 from .lookups import LookupService
+from .loop_turns import LoopTurns
 from .metrics import Metrics
 from .models import CacheEntry
 from .prewarm.vip_lists import VipWatcher
@@ -102,6 +103,8 @@ class Runtime:
     clock: Callable[[], float]
     """Wall-clock seconds: cache entries' ages and the L1 sweep."""
     redis_client: redis.Redis | None = None
+    turns: LoopTurns | None = None
+    """Warm work's turns on the event loop (warmline/loop_turns.py); None: unbounded."""
     steps: list[Step] = field(default_factory=list, repr=False)
     """Start in order, stop in reverse; a Worker runs them around Faust's (its STREAM step)."""
 

@@ -6,6 +6,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from prometheus_client import generate_latest
 
 from warmline.bootstrap import bootstrap, build_runtime
 from warmline.models import parse_key
@@ -48,6 +49,18 @@ def test_without_redis_or_the_lanes_there_are_no_such_steps(tmp_path: Path) -> N
     names = [step.name for step in worker.steps]
     assert "redis" not in names and "lanes watch" not in names and "gc pauses" not in names
     assert names.index("vip runner") == names.index("stream") - 1
+
+
+def test_warm_work_takes_turns_on_the_loop_unless_the_setting_is_0(tmp_path: Path) -> None:
+    worker = bootstrap(_settings(tmp_path, warming_turn_ms=2.0), source=FakeSource())
+    turns = worker.app.loop_turns
+    assert turns is worker.runtime.turns
+    assert turns is not None
+    assert turns._budget_s == 0.002
+    assert b"warmline_warming_turns_total" in generate_latest(worker.runtime.metrics.registry)
+    off = bootstrap(_settings(tmp_path / "off", warming_turn_ms=0), source=FakeSource())
+    assert off.app.loop_turns is None and off.runtime.turns is None
+    assert b"warmline_warming_turns_total" not in generate_latest(off.runtime.metrics.registry)
 
 
 async def test_the_injected_source_l2_and_clock_are_the_ones_used(tmp_path: Path) -> None:

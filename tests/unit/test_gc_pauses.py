@@ -13,7 +13,7 @@ import textwrap
 
 import pytest
 
-from warmline.gc_pauses import GcPauses
+from warmline.gc_pauses import GcPauses, resident_bytes
 
 _PRELUDE = """
 import gc, weakref
@@ -72,17 +72,27 @@ def test_garbage_that_never_survived_a_full_collection_goes_at_the_next_one() ->
     )
 
 
-def test_a_sweep_is_due_early_once_the_frozen_objects_have_doubled() -> None:
+def test_a_sweep_is_due_early_once_the_resident_memory_has_doubled() -> None:
     _in_a_child(
         """
-        assert not pauses.grown()
-        kept = [Node() for _ in range(2 * gc.get_freeze_count())]  # a cache that doubled, say
-        gc.collect()
-        assert pauses.grown()
-        pauses.sweep()
-        assert not pauses.grown()
+        resident = [100]
+        sized = GcPauses(size=lambda: resident[0])
+        sized.install()  # nested in the prelude's: it only records the size
+        resident[0] = 199
+        assert not sized.grown()
+        resident[0] = 200  # a cache that doubled, say
+        assert sized.grown()
+        sized.sweep()
+        assert not sized.grown()
         """
     )
+
+
+def test_the_resident_memory_counts_what_the_process_holds() -> None:
+    before = resident_bytes()
+    held = b"x" * (64 << 20)  # written to: its pages are resident
+    assert resident_bytes() - before >= 48 << 20
+    del held
 
 
 def test_a_failing_check_in_the_child_fails_the_test() -> None:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+
 from warmline.cache import TableL1
 from warmline.models import CacheEntry
 
@@ -43,15 +45,40 @@ def test_recovered_entries_are_adopted_and_bounded() -> None:
     assert len(table) == 3
 
 
-def test_sweep_drops_expired_and_keeps_stale_within_grace() -> None:
+async def test_sweep_drops_expired_and_keeps_stale_within_grace() -> None:
     l1 = TableL1({}, 10)
     l1.put("fresh", _entry(expires_at=200))
     l1.put("stale", _entry(expires_at=50))
     l1.put("dead", _entry(expires_at=10))
     l1.put("negative", _entry(expires_at=90, found=False))
-    assert l1.sweep(now=100, grace_s=60) == 2
+    assert await l1.sweep(now=100, grace_s=60) == 2
     assert l1.get("fresh") and l1.get("stale")
     assert l1.get("dead") is None and l1.get("negative") is None
+
+
+async def test_a_sweep_lets_the_loop_run_between_slices() -> None:
+    l1 = TableL1({}, 10)
+    for key in ("dead-1", "fresh", "dead-2"):
+        l1.put(key, _entry(expires_at=200 if key == "fresh" else 10))
+    sweep = asyncio.ensure_future(l1.sweep(now=100, grace_s=0, slice_size=1))
+    seen: list[int] = []
+    while not sweep.done():
+        seen.append(len(l1))
+        await asyncio.sleep(0)
+    assert await sweep == 2
+    assert 2 in seen  # another task ran after the first slice removed dead-1, before the last removed dead-2
+
+
+async def test_an_entry_renewed_or_deleted_between_slices_is_judged_as_it_is_then() -> None:
+    l1 = TableL1({}, 10)
+    for key in ("first", "renewed", "deleted", "last"):
+        l1.put(key, _entry(expires_at=10))
+    sweep = asyncio.ensure_future(l1.sweep(now=100, grace_s=0, slice_size=1))
+    await asyncio.sleep(0)  # the first slice ran
+    l1.put("renewed", _entry(expires_at=200))  # a warm renewed it meanwhile
+    l1.delete("deleted")
+    assert await sweep == 2  # first and last; renewed kept, deleted not counted
+    assert l1.get("renewed") is not None and len(l1) == 1
 
 
 def test_retain_owned_forgets_locally_without_tombstones() -> None:

@@ -4,6 +4,7 @@ fetch loop, each through the same ledger, and the ledger places the lane."""
 from __future__ import annotations
 
 import asyncio
+import logging
 from collections.abc import Callable, Collection, Mapping
 from types import SimpleNamespace
 from typing import Any
@@ -11,6 +12,7 @@ from typing import Any
 import pytest
 from aiokafka import ConsumerRecord, TopicPartition
 from faust.transport import consumer as faust_consumer
+from faust.transport.drivers import aiokafka as faust_aiokafka
 from faust.types import TP
 
 from warmline.settings import Settings
@@ -86,7 +88,8 @@ def _with_lane(committed: dict[TP, int | None] | None = None) -> tuple[TunedCons
     """A consumer as Faust has it running (flow on, every committed partition fetched), with a lane."""
     lane = _Lane()
     monitor = SimpleNamespace(track_tp_end_offset=lambda tp, high: None)
-    consumer, thread = _consumer(committed, lookup_lane=lane, lanes=None, intakes={}, monitor=monitor)
+    conf = SimpleNamespace(stream_processing_timeout=300.0)
+    consumer, thread = _consumer(committed, lookup_lane=lane, lanes=None, intakes={}, monitor=monitor, conf=conf)
     vars(consumer).update(
         _stopped=asyncio.Event(),
         _crashed=asyncio.Event(),
@@ -253,6 +256,38 @@ async def test_the_lane_starts_each_generation_where_the_ledger_does_and_follows
     assert lane.seeks[-1] == {LOOKUP: 10}
     assert consumer._new_offset(LOOKUP) == 10  # nothing committed past what was not handed out
     await _stopped(consumer._pump)
+
+
+async def test_faust_s_livelock_check_asks_the_lane_s_pump_about_its_partitions(
+    monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    # Faust's own check reads its consumer's fetch state, where the lane's partitions stay paused.
+    consumer, _, lane = _with_lane()
+    faust_checked: list[Any] = []
+    monkeypatch.setattr(faust_aiokafka.Consumer, "verify_event_path", lambda self, now, tp: faust_checked.append(tp))
+    consumer._ledger.restart({LOOKUP: 7}, 1)
+    consumer._lane_took_at = 0.0
+    intake, pump = _pumping(consumer, lane, LOOKUP)
+    lane.records[LOOKUP] = [_record(LOOKUP, 7)]
+    lane.arrived.set()
+    await asyncio.wait_for(intake.take(), 10)  # a guard, not a measure
+    took = consumer._lane_took_at
+    assert took > 0.0  # the take was recorded
+    await _stopped(pump)
+    with caplog.at_level(logging.ERROR):
+        consumer.verify_event_path(took + 299.0, LOOKUP)
+        assert not caplog.records
+        consumer.verify_event_path(took + 300.5, LOOKUP)  # not 300.0: took + 300.0 - took may round below it
+        assert ["lookup lane's pump has taken nothing" in r.getMessage() for r in caplog.records] == [True]
+    consumer.verify_event_path(took, CALLS)
+    assert faust_checked == [CALLS]  # every other partition: Faust's check
+    caplog.clear()
+    vars(consumer)["flow_active"] = False  # a rebalance or a table recovery: the pump takes nothing by design
+    with caplog.at_level(logging.ERROR):
+        consumer.verify_event_path(took + 1000.0, LOOKUP)
+        vars(consumer)["flow_active"] = True
+        consumer.verify_event_path(took + 1299.0, LOOKUP)  # counted from the suspension's last check
+        assert not caplog.records
 
 
 def test_lag_of_the_lane_s_partitions_reads_the_lane_s_high_watermark() -> None:

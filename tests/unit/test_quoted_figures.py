@@ -361,19 +361,28 @@ def _bounded_seconds(mode: str) -> Shown:
     return _in_seconds(1 if p50 >= 1000 else 2)
 
 
+def _peak_modes(prefix: str) -> dict[str, str]:
+    """Row label → mode, for a later 7 Dec peak table whose rows start with *prefix*."""
+    return {
+        f"{prefix}, lookups first off": "off",
+        f"{prefix}, lookups first on, one fetch for every lane": "on, one fetch for all lanes",
+        f"{prefix}, lookups first on, the lookup lane's own consumer (the default)": "on",
+    }
+
+
+def _default_mode(file: str) -> tuple[dict[str, Any], dict[str, Any], dict[str, Any]]:
+    """A peak run's capacity detail, and its default mode's Kafka and HTTP details."""
+    kafka, http = (fig(file, PEAK.format("on", transport), "detail") for transport in ("kafka", "http"))
+    return fig(file, capacity_name(), "detail"), kafka, http
+
+
 PUMP_PEAK = "peak-2026-12-07-pump"
-#: Row label → mode, for the table of the run with the lookup lane's pump and the collector tuned.
-PUMP_MODES = {
-    "pump, lookups first off": "off",
-    "pump, lookups first on, one fetch for every lane": "on, one fetch for all lanes",
-    "pump, lookups first on, the lookup lane's own consumer (the default)": "on",
-}
+#: The table of the run with the lookup lane's pump and the collector tuned.
+PUMP_MODES = _peak_modes("pump")
 
 
 def test_the_pump_peak_run_s_prose_is_the_committed_one() -> None:
-    capacity = fig(PUMP_PEAK, capacity_name(), "detail")
-    lane = fig(PUMP_PEAK, PEAK.format("on", "kafka"), "detail")
-    http = fig(PUMP_PEAK, PEAK.format("on", "http"), "detail")
+    capacity, lane, http = _default_mode(PUMP_PEAK)
     before = fig(BOUNDED_PEAK, capacity_name(), "detail")
     _operations_says(
         f"measured {fig(PUMP_PEAK, capacity_name()):,} events/s at {capacity['worker_cpu_us_per_event']} µs",
@@ -385,32 +394,90 @@ def test_the_pump_peak_run_s_prose_is_the_committed_one() -> None:
         f"{_peak_ms(lane['with_burst']['p99_ms'])} ms is {lane['ratio_p99']:.1f}× the p99 without the burst",
         f"the HTTP p99 ({http['with_burst']['p99_ms']:.1f} ms) is {http['ratio_p99']:.0f}× its own",
     )
-    earlier = fig(BOUNDED_PEAK, PEAK.format("on", "kafka"), "detail.with_burst")
+
+
+TURNS_PEAK = "peak-2026-12-07-turns"
+#: The table of the run with warming's turns on the loop.
+TURNS_MODES = _peak_modes("turns")
+
+
+def test_the_turns_peak_run_s_prose_and_the_readme_are_the_committed_ones() -> None:
+    capacity, lane, http = _default_mode(TURNS_PEAK)
+    _, before, before_http = _default_mode(PUMP_PEAK)
+    _operations_says(
+        f"measured {fig(TURNS_PEAK, capacity_name()):,} events/s at {capacity['worker_cpu_us_per_event']} µs",
+        f"{capacity['burst_rate_events_s']:,} call-started a second",
+        f"Kafka p99 during the burst fell from {_peak_ms(before['with_burst']['p99_ms'])} ms "
+        f"to {_peak_ms(lane['with_burst']['p99_ms'])} ms ({lane['ratio_p99']:.1f}× the p99 without the burst, "
+        f"{before['ratio_p99']:.1f}× before)",
+        f"{capacity['burst_rate_events_s'] / fig(PUMP_PEAK, capacity_name(), 'detail.burst_rate_events_s'):.1f} "
+        "times the pump run's",
+        f"the HTTP p99 from {_peak_ms(before_http['with_burst']['p99_ms'])} ms "
+        f"to {_peak_ms(http['with_burst']['p99_ms'])} ms "
+        f"({http['ratio_p99']:.1f}×, {before_http['ratio_p99']:.0f}× before)",
+    )
+    cpu = fig(TURNS_PEAK, PEAK_WARM.format("on"), "detail.cpu_pct_of_one_core.burst")
+    _operations_says(f"the worker used {cpu['worker']:.1f} % of a core and Tansu {cpu['broker']:.1f} %")
     readme = " ".join((ROOT / "README.md").read_text().split())
     assert (
         f"p99 is now {_peak_ms(lane['with_burst']['p99_ms'])} ms and its median {lane['with_burst']['p50_ms']:.1f} ms "
-        f"({earlier['p99_ms'] / 1000:.2f} s and {earlier['p50_ms'] / 1000:.2f} s before" in readme
+        f"({_peak_ms(before['with_burst']['p99_ms'])} ms and {before['with_burst']['p50_ms']:.1f} ms before" in readme
+    )
+    assert f"the HTTP p99 {_peak_ms(http['with_burst']['p99_ms'])} ms" in readme
+
+
+def test_the_run_before_the_review_is_quoted_as_committed() -> None:
+    _, lane, http = _default_mode("peak-2026-12-07-turns-before-review")
+    capacity = fig("peak-2026-12-07-turns-before-review", capacity_name(), "detail")
+    _operations_says(
+        f"gave {_peak_ms(lane['with_burst']['p99_ms'])} and {_peak_ms(http['with_burst']['p99_ms'])} ms "
+        f"with a burst of {capacity['burst_rate_events_s']:,} a second"
     )
 
 
-GC_ROW = "{}: {} lookup p99, callers warmed earlier, during the burst"
+def test_the_turns_a_b_s_time_to_warm_is_quoted_as_committed() -> None:
+    warm = "warming turns {}, round {}: time to warm p99 under the burst (publish → caller in L1)"
+    on, off = (
+        [fig("warming-turns", warm.format(label, n), "detail.p99_ms") / 1000 for n in (1, 2)]
+        for label in ("of 2 ms", "unbounded")
+    )
+    _operations_says(f"{on[0]:.1f} and {on[1]:.1f} s with the turns against {off[0]:.1f} and {off[1]:.1f} s without")
 
 
-def _gc_freeze_rows() -> dict[str, list[str]]:
-    """docs/operations.md "Pauses of the garbage collector": one row per run of gc-freeze.json."""
+def test_the_first_version_of_the_turns_is_quoted_as_committed() -> None:
+    first = "warming-turns-2026-12-07-first-version"
+    on, off = (
+        [fig(first, f"warming turns {label}, round {n}: warm capacity") for n in (1, 2)]
+        for label in ("of 2 ms", "unbounded")
+    )
+    _operations_says(f"({on[0]:,} and {on[1]:,} events/s against {off[0]:,} and {off[1]:,} without the turns)")
+
+
+AB_ROW = "{}: {} lookup p99, callers warmed earlier, during the burst"
+#: Row label → run label, for the two A/B tables (benchmarks/setting_ab.py).
+GC_RUNS = {
+    f"{setting}, round {n}": f"gc tuning {label}, round {n}"
+    for n in (1, 2)
+    for setting, label in (("true", "on"), ("false", "off"))
+}
+TURN_RUNS = {
+    f"{setting}, round {n}": f"warming turns {label}, round {n}"
+    for n in (1, 2)
+    for setting, label in (("2", "of 2 ms"), ("0", "unbounded"))
+}
+
+
+def _setting_ab_rows(file: str, runs: dict[str, str]) -> dict[str, list[str]]:
+    """docs/operations.md's A/B tables: one row per run of *file* (capacity, Kafka and HTTP during the burst)."""
     rows: dict[str, list[str]] = {}
-    for n in (1, 2):
-        for setting, label in (("true", "on"), ("false", "off")):
-            run = f"gc tuning {label}, round {n}"
-            cap, cpu = (
-                fig("gc-freeze", f"{run}: warm capacity", p) for p in ("value", "detail.worker_cpu_us_per_event")
-            )
-            kafka, http = (fig("gc-freeze", GC_ROW.format(run, t), "detail.with_burst") for t in ("kafka", "http"))
-            rows[f"{setting}, round {n}"] = [
-                f"{cap:,} events/s ({cpu} µs)",
-                f"{kafka['p50_ms']:.1f} / {_peak_ms(kafka['p99_ms'])} ms",
-                f"{http['p50_ms']:.1f} / {_peak_ms(http['p99_ms'])} ms",
-            ]
+    for start, run in runs.items():
+        cap, cpu = (fig(file, f"{run}: warm capacity", p) for p in ("value", "detail.worker_cpu_us_per_event"))
+        kafka, http = (fig(file, AB_ROW.format(run, t), "detail.with_burst") for t in ("kafka", "http"))
+        rows[start] = [
+            f"{cap:,} events/s ({cpu} µs)",
+            f"{kafka['p50_ms']:.1f} / {_peak_ms(kafka['p99_ms'])} ms",
+            f"{http['p50_ms']:.1f} / {_peak_ms(http['p99_ms'])} ms",
+        ]
     return rows
 
 
@@ -625,7 +692,12 @@ CASES = (
         ("docs/operations.md", start, quoted)
         for start, quoted in _split_peak_rows(PUMP_PEAK, PUMP_MODES, lambda mode: _as_they_fall).items()
     ]
-    + [("docs/operations.md", start, quoted) for start, quoted in _gc_freeze_rows().items()]
+    + [
+        ("docs/operations.md", start, quoted)
+        for start, quoted in _split_peak_rows(TURNS_PEAK, TURNS_MODES, lambda mode: _as_they_fall).items()
+    ]
+    + [("docs/operations.md", start, quoted) for start, quoted in _setting_ab_rows("gc-freeze", GC_RUNS).items()]
+    + [("docs/operations.md", start, quoted) for start, quoted in _setting_ab_rows("warming-turns", TURN_RUNS).items()]
     + [("docs/llm.md", start, quoted) for start, quoted in _llm_rows().items()]
     + [("docs/platforms.md", start, quoted) for start, quoted in _platforms_rows().items()]
 )

@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import asyncio
 import random
-from collections.abc import Sequence
+import time
+from collections.abc import Callable, Hashable, Sequence
 
 import pytest
 
 from warmline.cache import CachePolicy, TableL1, TieredCache
 from warmline.errors import SourceUnavailable
+from warmline.loop_turns import LoopTurns
 from warmline.models import CacheEntry, CacheTier, LookupKey, normalize
 from warmline.sources.base import Priority, SourceResult
 
@@ -189,3 +191,90 @@ async def test_warm_many_reports_source_errors_per_key(source: FakeSource) -> No
     results = await cache.warm_many([KEY, MISSING])
     assert all(isinstance(r, SourceUnavailable) for r in results.values())
     assert cache.peek_l1(KEY) is None
+
+
+class _CountedTurns(LoopTurns):
+    """LoopTurns that count the turns asked for, by key (None: a step with no key)."""
+
+    def __init__(self, budget_s: float = 0.002, clock: Callable[[], float] = time.perf_counter) -> None:
+        super().__init__(budget_s, clock=clock)
+        self.asked: list[object] = []
+
+    async def turn(self, key: Hashable | None = None) -> None:
+        self.asked.append(key)
+        await super().turn(key)
+
+
+def _turned_cache(source: FakeSource, turns: LoopTurns) -> TieredCache:
+    async def fetch(key: LookupKey, priority: Priority) -> SourceResult:
+        return await source.lookup(key)
+
+    policy = CachePolicy(l1_ttl_s=300, l2_ttl_s=3600, negative_ttl_s=30, max_stale_s=600, jitter=0)
+    return TieredCache(TableL1({}, 1000), FakeL2(), fetch, policy, clock=FakeClock(), turns=turns)
+
+
+async def test_warm_work_takes_a_turn_for_each_answer_stored_and_for_the_pipeline_and_lookups_take_none(
+    source: FakeSource,
+) -> None:
+    turns = _CountedTurns()
+    cache = _turned_cache(source, turns)
+    await cache.get(MISSING)  # a lookup, from the source: no turn
+    assert turns.asked == []
+    others = [normalize("phone", "+14155550100"), normalize("phone", "+14155550101")]
+    await cache.warm_many([KEY, *others])
+    assert sorted(map(str, turns.asked)) == sorted([str(KEY), *map(str, others), "None"])  # 3 answers, 1 pipeline
+    await cache.warm_many([KEY])  # fresh in L1 already: nothing to store, no pipeline
+    await cache.warm(normalize("phone", "+14155550102"))  # a bulk warm's one key takes its turn too
+    assert len(turns.asked) == 5
+
+
+async def test_a_lookup_that_joins_a_warm_s_source_call_lets_it_store_the_answer_without_a_turn() -> None:
+    source = FakeSource({str(KEY): customer()})
+    source.gate = asyncio.Event()  # the source answers when the test says
+    turns = _CountedTurns()
+    cache = _turned_cache(source, turns)
+    warm = asyncio.ensure_future(cache.warm_many([KEY]))
+    while not cache._flights.in_flight(str(KEY)):
+        await asyncio.sleep(0)
+    lookup = asyncio.ensure_future(cache.get(KEY))  # joins the warm's source call before it answers
+    await asyncio.sleep(0)
+    source.gate.set()
+    result = await asyncio.wait_for(lookup, 10)  # a guard, not a measure
+    assert result.entry.customer == customer() and result.shared
+    await warm
+    assert str(KEY) not in turns.asked  # the answer was stored without asking for a turn
+
+
+class _Clock:
+    """10 ms later at every read: every warm step runs over the budget."""
+
+    def __init__(self) -> None:
+        self.now = 0.0
+
+    def __call__(self) -> float:
+        self.now += 0.01
+        return self.now
+
+
+async def test_a_lookup_that_joins_a_warm_queued_for_its_turn_lets_it_go_at_once() -> None:
+    source = FakeSource({str(KEY): customer()})
+    source.gate = asyncio.Event()
+    turns = _CountedTurns(clock=_Clock())
+    cache = _turned_cache(source, turns)
+    hogging = True
+
+    async def hog() -> None:  # other warm work, always over the budget: a queue for the turns
+        while hogging:
+            await turns.turn()
+
+    hogs = [asyncio.ensure_future(hog()) for _ in range(50)]
+    warm = asyncio.ensure_future(cache.warm_many([KEY]))
+    await asyncio.sleep(0)
+    source.gate.set()
+    while str(KEY) not in turns.asked:  # the warm's answer is in, and its turn queued
+        await asyncio.sleep(0)
+    assert turns._keyed.get(str(KEY)) is not None
+    result = await asyncio.wait_for(cache.get(KEY), 10)  # joins the warm's call: a guard, not a measure
+    assert result.entry.customer == customer() and turns.expedited == 1
+    hogging = False
+    await asyncio.gather(warm, *hogs)

@@ -94,6 +94,7 @@ def _consumer(
     consumer._ledger = DeliveryLedger(clock)
     consumer._rewinding = None
     consumer._pump = None
+    consumer._lane_took_at = clock()
     consumer._acked = defaultdict(list)
     consumer._acked_index = defaultdict(set)
     consumer._gap = defaultdict(IntervalTree)

@@ -5,11 +5,12 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 from ..errors import InvalidMessage, RegistryUnavailable
 from ..lookups import LookupService
+from ..loop_turns import LoopTurns
 from ..metrics import Metrics
 from ..models import CallStarted, LookupKey, parse, parse_key
 from ..platforms.calls import CallAnswered, platform_payload
@@ -18,6 +19,7 @@ from ..prewarm.bulk import LIVE_POLICY, WarmOrigin, WarmOutcome
 from ..prewarm.warm_at_answer import tier_at_answer
 from ..sources import Priority
 from ..stream.app import StreamApp
+from ..stream.lanes import Lanes
 from ..stream.ownership import Ownership
 from .batcher import Batcher
 from .kafka_io import (
@@ -231,6 +233,20 @@ class CallStartedHandler:
         counter.inc()
 
 
+def warming_turn(lanes: Lanes | None, turns: LoopTurns | None) -> Callable[[], Awaitable[None]] | None:
+    """What a call-started agent awaits before each event: the lanes' turn (warming yields to waiting
+    lookups, ``stream/lanes.py``), then a turn on the loop (``loop_turns.py``); None when neither is on."""
+    waits = [owner.turn for owner in (lanes, turns) if owner is not None]
+    if len(waits) < 2:
+        return waits[0] if waits else None
+
+    async def turn() -> None:
+        for wait in waits:
+            await wait()
+
+    return turn
+
+
 def register(
     sa: StreamApp,
     lookups: LookupService,
@@ -263,8 +279,7 @@ def register(
             platforms=platforms,
         )
 
-    lanes = sa.app.lanes  # warming yields to lookups (stream/lanes.py)
-    turn = lanes.turn if lanes is not None else None
+    turn = warming_turn(sa.app.lanes, sa.app.loop_turns)
     if intake:
         bodies = from_intakes(sa.app, handler_for, pool, outbox, turn)
     else:

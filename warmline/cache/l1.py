@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
-from collections.abc import Callable, MutableMapping
+from collections.abc import Callable, Mapping, MutableMapping
 from typing import Protocol
 
 from cachetools import LRUCache
@@ -11,6 +12,11 @@ from cachetools import LRUCache
 from ..models import CacheEntry
 
 logger = logging.getLogger(__name__)
+
+#: Entries a sweep looks at before the loop gets a turn.
+SWEEP_SLICE = 5_000
+#: What one deletion counts for in a slice: it writes a changelog tombstone, many times a look's cost.
+SWEEP_DELETE_WEIGHT = 20
 
 
 class L1(Protocol):
@@ -67,7 +73,8 @@ class TableL1:
         # Reads go to the store's own dict when it has one (Faust's memory store does): the table's
         # read path adds a sensor call and three mapping layers, a third of an L1 hit's table read.
         raw = getattr(self._local, "data", None)
-        self._read = raw.get if isinstance(raw, dict) else self._table.get
+        self._entries: Mapping[str, CacheEntry | None] = raw if isinstance(raw, dict) else self._table
+        self._read = self._entries.get
 
     def __len__(self) -> int:
         return len(self._table)
@@ -111,13 +118,27 @@ class TableL1:
                 adopted += 1
         return adopted
 
-    def sweep(self, now: float, grace_s: float) -> int:
-        """Delete entries past expiry + *grace_s* (negative entries: past expiry); returns the count."""
-        dead = []
-        for key, entry in list(self._table.items()):
+    async def sweep(self, now: float, grace_s: float, slice_size: int = SWEEP_SLICE) -> int:
+        """Delete entries past expiry + *grace_s* (negative entries: past expiry); returns the count.
+
+        A slice at a time (*slice_size* entries looked at, a deletion counting SWEEP_DELETE_WEIGHT),
+        the loop free in between: one pass over a few hundred thousand entries held it for tens of
+        ms, and every lookup in flight with it. An entry is read when its turn comes, so one
+        replaced or deleted meanwhile is judged as it is then.
+        """
+        entries = self._entries
+        removed = work = 0
+        for key in list(entries.keys()):
+            if work >= slice_size:
+                await asyncio.sleep(0)
+                work = 0
+            work += 1
+            if key not in entries:  # deleted since the pass began
+                continue
+            entry = entries[key]
             limit = 0.0 if entry is None else entry.expires_at + (grace_s if entry.found else 0.0)
             if now >= limit:
-                dead.append(key)
-        for key in dead:
-            self.delete(key)
-        return len(dead)
+                self.delete(key)
+                removed += 1
+                work += SWEEP_DELETE_WEIGHT
+        return removed

@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from functools import partial
 
 from ..errors import L2Unavailable, SourceError
+from ..loop_turns import LoopTurns
 from ..models import CacheEntry, CacheTier, LookupKey
 from ..sources.base import Priority, SourceResult
 from .l1 import L1
@@ -47,6 +48,7 @@ class TieredCache:
         *,
         stats: CacheStats | None = None,
         clock: Callable[[], float] = time.time,
+        turns: LoopTurns | None = None,
     ) -> None:
         self.l1 = l1
         self.l2 = l2
@@ -54,6 +56,10 @@ class TieredCache:
         self.policy = policy
         self.stats = stats or CacheStats()
         self._clock = clock
+        #: Warm work's turns on the loop (warmline/loop_turns.py); lookups never wait for one.
+        self._turns = turns
+        self._warm_flights: set[str] = set()  # keys whose source call is a warm's, before its turn
+        self._joined: set[str] = set()  # of those, the ones a lookup waits for: they take no turn
         self._flights: SingleFlight[CacheResult] = SingleFlight()
         self._background: set[asyncio.Task[None]] = set()
 
@@ -108,7 +114,7 @@ class TieredCache:
         if entry is not None and self.policy.freshness(entry, now) is Freshness.FRESH:
             return self._promote(key, entry, now), False
         self.stats.miss()
-        return await self._fetch_shared(key, priority), True
+        return await self._fetch_shared(key, priority, warm=True), True
 
     async def warm_many(
         self, keys: Sequence[LookupKey], priority: Priority = Priority.LIVE, timeout_s: float | None = None
@@ -134,6 +140,8 @@ class TieredCache:
         for _ in misses:
             self.stats.miss()
         fetched = await self._fetch_all(misses, priority, timeout_s)
+        if self._turns is not None:  # a batch's L2 pipeline is one step of its own
+            await self._turns.turn()
         writes: list[tuple[LookupKey, CacheEntry, float]] = []
         now = self._clock()
         for key, done in zip(misses, fetched, strict=True):
@@ -221,15 +229,21 @@ class TieredCache:
             logger.debug("L2 skipped: %s", e)
             return None
 
-    async def _fetch_shared(self, key: LookupKey, priority: Priority) -> CacheResult:
-        result, shared = await self._flights.do(str(key), lambda: self._fetch_and_store(key, priority))
+    async def _fetch_shared(self, key: LookupKey, priority: Priority, *, warm: bool = False) -> CacheResult:
+        """The source's answer for *key*, in L1 and L2, shared with any call for it in flight; a lookup
+        (not *warm*) joining a warm's call lets it skip its turn on the loop."""
+        name = str(key)
+        if not warm and name in self._warm_flights and self._turns is not None:
+            self._joined.add(name)
+            self._turns.expedite(name)
+        result, shared = await self._flights.do(name, lambda: self._fetch_and_store(key, priority, warm))
         if shared:
             self.stats.coalesced()
             return CacheResult(result.entry, result.tier, result.stale, shared=True)
         return result
 
-    async def _fetch_and_store(self, key: LookupKey, priority: Priority) -> CacheResult:
-        result = await self._fetch_into_l1(key, priority)
+    async def _fetch_and_store(self, key: LookupKey, priority: Priority, warm: bool = False) -> CacheResult:
+        result = await self._fetch_into_l1(key, priority, warm)
         if self.l2 is not None:
             entry = result.entry
             try:
@@ -249,27 +263,44 @@ class TieredCache:
             )
         if len(keys) == 1:  # a lone live key: no gather task in its way
             try:
-                return [await self._flights.do(str(keys[0]), partial(self._fetch_into_l1, keys[0], priority))]
+                return [await self._flights.do(str(keys[0]), partial(self._fetch_into_l1, keys[0], priority, True))]
             except SourceError as e:
                 return [e]
         return await asyncio.gather(
-            *(self._flights.do(str(key), partial(self._fetch_into_l1, key, priority)) for key in keys),
+            *(self._flights.do(str(key), partial(self._fetch_into_l1, key, priority, True)) for key in keys),
             return_exceptions=True,
         )
 
     async def _fetch_within(self, key: LookupKey, priority: Priority, timeout_s: float) -> tuple[CacheResult, bool]:
         async with asyncio.timeout(timeout_s):
-            return await self._flights.do(str(key), partial(self._fetch_into_l1, key, priority))
+            return await self._flights.do(str(key), partial(self._fetch_into_l1, key, priority, True))
 
-    async def _fetch_into_l1(self, key: LookupKey, priority: Priority) -> CacheResult:
-        """The source's answer, stored in L1 only: warm_many writes L2 for the whole batch at once."""
+    async def _fetch_into_l1(self, key: LookupKey, priority: Priority, warm: bool = False) -> CacheResult:
+        """The source's answer, stored in L1 only: warm_many writes L2 for the whole batch at once.
+        For a *warm*, storing it waits for warming's turn (a batch's answers arrive together) unless
+        a lookup joined the call meanwhile (``_fetch_shared``)."""
         started = time.perf_counter()
-        result = await self._fetch(key, priority)
+        result = await (self._fetched_in_turn(key, priority) if warm else self._fetch(key, priority))
         self.stats.upstream(time.perf_counter() - started)
         now = self._clock()
         entry = self.policy.entry_for(result.customer, result.matches, now)
         self.l1.put(str(key), self.policy.for_l1(entry, now))
         return CacheResult(entry, CacheTier.UPSTREAM)
+
+    async def _fetched_in_turn(self, key: LookupKey, priority: Priority) -> SourceResult:
+        """The source's answer for a warm, returned in warming's turn (``LoopTurns``)."""
+        if self._turns is None:
+            return await self._fetch(key, priority)
+        name = str(key)
+        self._warm_flights.add(name)
+        try:
+            result = await self._fetch(key, priority)
+            if name not in self._joined:
+                await self._turns.turn(name)
+            return result
+        finally:
+            self._warm_flights.discard(name)
+            self._joined.discard(name)
 
     async def _l2_put_many(self, writes: Sequence[tuple[LookupKey, CacheEntry, float]]) -> None:
         if self.l2 is None or not writes:

@@ -11,6 +11,7 @@ from faust.serializers import codecs
 from faust.types import TableT, TopicT
 
 from ..errors import InvalidMessage
+from ..loop_turns import LoopTurns
 from ..models import CacheEntry
 from ..models.protocol import MAX_PREWARM_BODY_BYTES
 from ..settings import Settings
@@ -49,6 +50,8 @@ class WarmlineApp(faust.App):
     lanes: Lanes | None = None
     #: The lookup lane's own consumer (``stream/lookup_lane.py``); None, Faust's consumer fetches it all.
     lookup_lane: LookupLane | None = None
+    #: Warm work's turns on the event loop (``warmline/loop_turns.py``); None, unbounded.
+    loop_turns: LoopTurns | None = None
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 from collections.abc import AsyncIterator, Collection, Mapping
 from typing import Any, ClassVar, Protocol, TypeVar, cast
 
@@ -72,6 +73,7 @@ class TunedConsumer(faust_aiokafka.Consumer):
         self._ledger: DeliveryLedger[Any] = DeliveryLedger()
         self._rewinding: asyncio.Future[None] | None = None  # the seek of the last flow resume (kept referenced)
         self._pump: asyncio.Future[None] | None = None  # the lookup lane's own fetch loop (_pump_lane)
+        self._lane_took_at = time.monotonic()  # when the pump's last take returned (verify_event_path)
 
     def _new_consumer_thread(self) -> TunedConsumerThread:
         return TunedConsumerThread(self, loop=self.loop, beacon=self.beacon)
@@ -209,6 +211,8 @@ class TunedConsumer(faust_aiokafka.Consumer):
         mine = {tp for tp in self._get_active_partitions() if lane.owns(tp) and tp.topic not in full}
         generation = self.app.consumer_generation_id
         records = await lane.take(mine, LANE_TAKE_S) if mine else {}
+        if mine:
+            self._lane_took_at = time.monotonic()
         if not records:
             await asyncio.sleep(HELD_FETCH_TIMEOUT_S)  # nothing assigned yet, or a full intake: no busy loop
             return
@@ -247,6 +251,30 @@ class TunedConsumer(faust_aiokafka.Consumer):
         finally:  # what the ledger admitted goes to the agent, also when a refetch fails or is cancelled
             for intake, messages in taken.items():
                 intake.offer(self, messages)
+
+    def verify_event_path(self, now: float, tp: Any) -> None:
+        """Faust's livelock check of *tp* (every few commit intervals); for the lookup lane's partitions,
+        whether the lane's pump still takes.
+
+        Faust's check reads its own consumer's fetch state, and that consumer keeps the lane's
+        partitions paused: every check would log "has not sent fetch request" for each of them.
+        Faust's further checks of a partition (its stream idle, its commit not advancing) are not
+        made for the lane's; the worker's watch of unacked records covers a stuck handler
+        (``stream/unacked.py``). While the flow is suspended (a rebalance, table recovery) the pump
+        takes nothing by design, and the check starts over when it resumes.
+        """
+        lane = self._lookup_lane()
+        if lane is None or not lane.owns(tp):
+            super().verify_event_path(now, tp)
+            return
+        if not self.flow_active:
+            self._lane_took_at = now
+            return
+        idle_s = now - self._lane_took_at
+        if idle_s >= self.app.conf.stream_processing_timeout:
+            logger.error(
+                "%s: the lookup lane's pump has taken nothing for %.0f s (a full intake, or a stuck fetch)", tp, idle_s
+            )
 
     async def on_stop(self) -> None:
         """Faust's stop; then the lookup lane's pump and consumer stop too."""
