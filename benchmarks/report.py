@@ -15,7 +15,7 @@ from pathlib import Path
 from rich.console import Console
 from rich.table import Table
 
-from .stats import Result
+from .stats import Result, pct
 
 RESULTS_DIR = Path(__file__).parent / "results"
 
@@ -85,6 +85,11 @@ def run_dir(prefix: str, keep: bool) -> Iterator[Path]:
         print(f"logs kept under {kept}")
 
 
+def legend(r: Result) -> str:
+    """A curve's name in the plot, with the p99 the JSON gives (``stats.pct``: the same method)."""
+    return f"{r.name} (p99 {pct(r.samples_ms, 0.99):.3f} ms)"
+
+
 def _plot(path: Path, title: str, results: list[Result]) -> None:
     import matplotlib
 
@@ -95,7 +100,7 @@ def _plot(path: Path, title: str, results: list[Result]) -> None:
     for r in results:
         xs = sorted(r.samples_ms)
         ys = [i / len(xs) for i in range(1, len(xs) + 1)]
-        ax.plot(xs, ys, label=f"{r.name} (p99 {xs[int(0.99 * (len(xs) - 1))]:.3f} ms)")
+        ax.plot(xs, ys, label=legend(r))
     ax.set_xscale("log")
     ax.set_xlabel("latency (ms, log scale)")
     ax.set_ylabel("share of requests ≤ latency")

@@ -40,6 +40,10 @@ class Setting:
 SETTINGS = {
     # warmline/gc_pauses.py
     "gc-freeze": Setting("WARMLINE_GC_FREEZE", (("gc tuning on", "true"), ("gc tuning off", "false"))),
+    "gc-gen0": Setting(
+        "WARMLINE_GC_GEN0_THRESHOLD",
+        (("gen0 threshold 50,000", "50000"), ("gen0 threshold 5,000", "5000"), ("gen0 threshold 700", "700")),
+    ),
     # warmline/loop_turns.py
     "warming-turns": Setting(
         "WARMLINE_WARMING_TURN_MS", (("warming turns of 2 ms", "2"), ("warming turns unbounded", "0"))

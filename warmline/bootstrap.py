@@ -103,7 +103,11 @@ def bootstrap(
     wire_timers(stream, runtime, ownership, vip)
     export_lanes(runtime.metrics, lanes, runtime.turns)
     watch = LanesWatch(lanes) if settings.lookups_first else None
-    pauses = GcPauses(lambda: not lanes.lookups_waiting()) if settings.gc_freeze else None
+    pauses = (
+        GcPauses(lambda: not lanes.lookups_waiting(), gen0_threshold=settings.gc_gen0_threshold)
+        if settings.gc_freeze
+        else None
+    )
     steps = worker_steps(runtime, vip=vip, lanes=watch, gc_pauses=pauses, dlq=dlq, pools=pools)
     Lifecycle(steps).attach(stream.app)
     return Worker(stream, runtime, tuple(steps))

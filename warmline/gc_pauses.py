@@ -6,8 +6,9 @@ burst, and found almost nothing to collect (a ``gc.callbacks`` probe, 7 Dec): ev
 flight waited, and the HTTP p99 during the burst was those pauses (docs/operations.md). So, while
 ``GcPauses`` runs:
 
-- generation 0 is collected every GEN0_THRESHOLD allocations instead of CPython's 700, so the
-  objects of requests in flight die young instead of being promoted to the old generations;
+- generation 0 is collected every GEN0_THRESHOLD allocations (``gen0_threshold``; CPython's own
+  700 by default: a larger threshold kept request objects out of the old generations, but each
+  of its collections paused the loop longer, and with the cache frozen 700 did better);
 - what survives a full collection is frozen (``gc.freeze``): the next full collection walks only
   what came after, not the cache again;
 - every SWEEP_INTERVAL_S, or sooner once the worker's resident memory has doubled since the last
@@ -36,9 +37,11 @@ import mode
 
 logger = logging.getLogger(__name__)
 
-#: Allocations between generation-0 collections (CPython's default is 700). A collection of this
-#: many young objects takes a few ms, and far fewer objects of requests in flight reach generation 2.
-GEN0_THRESHOLD = 50_000
+#: Allocations between generation-0 collections: CPython's own. 50,000 until 7 Dec kept objects of
+#: requests in flight out of the old generations, but each collection of that many young objects
+#: paused the loop for up to tens of ms; with the cache frozen, 700 gave lower lookup p99s during
+#: a burst in five of five A/B rounds (docs/operations.md, "Pauses of the garbage collector").
+GEN0_THRESHOLD = 700
 #: How often frozen objects are thawed and swept for garbage cycles.
 SWEEP_INTERVAL_S = 600.0
 #: The longest a sweep waits for a quiet moment before it runs anyway.
@@ -82,6 +85,7 @@ class GcPauses(mode.Service):
         max_sweep_delay_s: float = MAX_SWEEP_DELAY_S,
         quiet_check_s: float = QUIET_CHECK_S,
         size: Callable[[], int] = resident_bytes,
+        gen0_threshold: int = GEN0_THRESHOLD,
         **kwargs: Any,
     ) -> None:
         super().__init__(**kwargs)
@@ -91,6 +95,7 @@ class GcPauses(mode.Service):
         self._quiet_check_s = quiet_check_s
         self._thresholds: tuple[int, int, int] | None = None
         self._size = size
+        self._gen0_threshold = gen0_threshold
         self._size_after_sweep = 0  # resident bytes after the install or the last sweep
         #: Sweeps run, and how many of them found no quiet moment in time.
         self.sweeps = 0
@@ -102,7 +107,7 @@ class GcPauses(mode.Service):
             return
         self._thresholds = gc.get_threshold()
         _, gen1, gen2 = self._thresholds
-        gc.set_threshold(GEN0_THRESHOLD, gen1, gen2)
+        gc.set_threshold(self._gen0_threshold, gen1, gen2)
         gc.freeze()  # modules, classes, the app: nothing a full collection needs to walk again
         self._size_after_sweep = self._size()
         gc.callbacks.append(_freeze_after_full)

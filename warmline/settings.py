@@ -130,11 +130,14 @@ class Settings(WarmlineSettings):
     # call-started records handed to their agents a fetch at a time, not one Faust delivery each
     # (stream/intake.py); off only to measure it.
     warming_intake: bool = True
-    # Garbage collection tuned for a large cache (warmline/gc_pauses.py): young objects collected
-    # less often, survivors of a full collection frozen, a sweep for cycles every 10 minutes (sooner
-    # once the resident memory doubled) at a quiet moment. Off only to measure it: full collections
-    # then paused a worker 140-210 ms each.
+    # Garbage collection tuned for a large cache (warmline/gc_pauses.py): survivors of a full
+    # collection frozen, a sweep for cycles every 10 minutes (sooner once the resident memory
+    # doubled) at a quiet moment. Off only to measure it: full collections then paused a worker
+    # 140-210 ms each.
     gc_freeze: bool = True
+    # Allocations between two generation-0 collections while that tuning is on. 700, CPython's own,
+    # since 7 Dec: 50,000 paused the loop longer (docs/operations.md, "Pauses of the garbage collector").
+    gc_gen0_threshold: int = Field(default=700, ge=100, le=10_000_000)
     # Warm work between two polls of the event loop's sockets, in ms (warmline/loop_turns.py): what
     # an HTTP request or a lookup reply arriving meanwhile may wait behind a warm batch. 0: no bound
     # (a batch's continuations then ran together, 13-100 ms at a time during a burst).

@@ -114,3 +114,10 @@ def test_a_step_after_the_stream_cannot_start() -> None:
 
     with pytest.raises(ValueError, match="only stops"):
         Lifecycle([STREAM, Step("late", start=nothing)])
+
+
+def test_the_collector_tuning_takes_its_generation_0_threshold_from_the_settings(tmp_path: Path) -> None:
+    worker = bootstrap(_settings(tmp_path, gc_gen0_threshold=5_000), source=FakeSource())
+    (step,) = [step for step in worker.steps if step.name == "gc pauses"]
+    pauses: Any = step.start.__self__  # type: ignore[union-attr]  # a bound method of the GcPauses
+    assert pauses._gen0_threshold == 5_000

@@ -17,7 +17,7 @@ from warmline.gc_pauses import GcPauses, resident_bytes
 
 _PRELUDE = """
 import gc, weakref
-from warmline.gc_pauses import GEN0_THRESHOLD, GcPauses
+from warmline.gc_pauses import GcPauses
 
 class Node:
     def __init__(self):
@@ -42,10 +42,21 @@ def _in_a_child(body: str) -> None:
     assert done.returncode == 0 and done.stdout.strip() == "ok", done.stderr
 
 
+def test_the_generation_0_threshold_is_the_one_asked_for_and_put_back() -> None:
+    _in_a_child(
+        """
+        pauses.uninstall()
+        assert gc.get_threshold() == before
+        pauses = GcPauses(gen0_threshold=5_000)
+        pauses.install()
+        assert gc.get_threshold() == (5_000, *before[1:])
+        """
+    )
+
+
 def test_survivors_of_a_full_collection_are_frozen_until_the_sweep() -> None:
     _in_a_child(
         """
-        assert gc.get_threshold()[0] == GEN0_THRESHOLD
         node = Node()  # alive (a cache entry, say) through the next full collection
         watch = weakref.ref(node)
         frozen = gc.get_freeze_count()

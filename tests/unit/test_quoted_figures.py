@@ -418,6 +418,30 @@ def test_the_turns_peak_run_s_prose_and_the_readme_are_the_committed_ones() -> N
     )
     cpu = fig(TURNS_PEAK, PEAK_WARM.format("on"), "detail.cpu_pct_of_one_core.burst")
     _operations_says(f"the worker used {cpu['worker']:.1f} % of a core and Tansu {cpu['broker']:.1f} %")
+
+
+GEN0_PEAK = "peak-2026-12-07-gen0"
+
+
+def test_the_generation_0_peak_run_s_prose_and_the_readme_are_the_committed_ones() -> None:
+    capacity, lane, http = _default_mode(GEN0_PEAK)
+    _, turns, turns_http = _default_mode(TURNS_PEAK)
+    _, before, _ = _default_mode(PUMP_PEAK)
+    _operations_says(
+        f"measured {fig(GEN0_PEAK, capacity_name()):,} events/s at {capacity['worker_cpu_us_per_event']} µs",
+        f"burst was {capacity['burst_rate_events_s']:,} call-started a second",
+        f"the Kafka p99 during the burst was {_peak_ms(lane['with_burst']['p99_ms'])} ms "
+        f"({lane['ratio_p99']:.1f}× the p99 without the burst) and the HTTP p99 "
+        f"{_peak_ms(http['with_burst']['p99_ms'])} ms ({http['ratio_p99']:.1f}×; "
+        f"its p99 without the burst, {http['without_burst']['p99_ms']:.1f} ms",
+        f"The turns run gave {_peak_ms(turns['with_burst']['p99_ms'])} and "
+        f"{_peak_ms(turns_http['with_burst']['p99_ms'])} ms with a burst of "
+        f"{fig(TURNS_PEAK, capacity_name(), 'detail.burst_rate_events_s'):,} a second",
+    )
+    cpu = fig(GEN0_PEAK, PEAK_WARM.format("on"), "detail.cpu_pct_of_one_core.burst")
+    _operations_says(
+        f"The worker used {cpu['worker']:.1f} % of a core during the burst and Tansu {cpu['broker']:.1f} %"
+    )
     readme = " ".join((ROOT / "README.md").read_text().split())
     assert (
         f"p99 is now {_peak_ms(lane['with_burst']['p99_ms'])} ms and its median {lane['with_burst']['p50_ms']:.1f} ms "
@@ -453,6 +477,33 @@ def test_the_first_version_of_the_turns_is_quoted_as_committed() -> None:
     _operations_says(f"({on[0]:,} and {on[1]:,} events/s against {off[0]:,} and {off[1]:,} without the turns)")
 
 
+def test_the_generation_0_a_b_s_prose_quotes_both_runs_as_committed() -> None:
+    def per_round(file: str, threshold: str, what: str, path: str, rounds: int) -> list[Any]:
+        return [fig(file, what.format(f"gen0 threshold {threshold}, round {n}"), path) for n in range(1, rounds + 1)]
+
+    def p99s(file: str, threshold: str, lane: str, rounds: int) -> str:
+        row = AB_ROW.format("{}", lane)
+        runs = [_peak_ms(v) for v in per_round(file, threshold, row, "detail.with_burst.p99_ms", rounds)]
+        return ", ".join(runs[:-1]) + f" and {runs[-1]}"
+
+    _operations_says(
+        f"the HTTP p99 during the burst was {p99s('gc-gen0', '700', 'http', 3)} ms "
+        f"against {p99s('gc-gen0', '50,000', 'http', 3)} ms with 50,000"
+    )
+    kafka_row = AB_ROW.format("{}", "kafka")
+    kafka = (per_round("gc-gen0", t, kafka_row, "detail.with_burst.p99_ms", 3) for t in ("700", "50,000"))
+    assert all(a < b for a, b in zip(*kafka, strict=True)), "the Kafka p99 was lower in every round"
+    caps = [per_round("gc-gen0", t, "{}: warm capacity", "value", 3) for t in ("700", "50,000")]
+    assert all(a > b for a, b in zip(*caps, strict=True)), "the capacity stages came out ahead"
+    _operations_says("ahead ({:,}, {:,} and {:,} events/s against {:,}, {:,} and {:,})".format(*caps[0], *caps[1]))
+    first = "gc-gen0-2026-12-07-first"
+    _operations_says(
+        f"HTTP p99 {p99s(first, '700', 'http', 2)} ms with 700 "
+        f"against {p99s(first, '50,000', 'http', 2)} ms with 50,000",
+        f"Kafka p99 {p99s(first, '700', 'kafka', 2)} ms against {p99s(first, '50,000', 'kafka', 2)} ms",
+    )
+
+
 AB_ROW = "{}: {} lookup p99, callers warmed earlier, during the burst"
 #: Row label → run label, for the two A/B tables (benchmarks/setting_ab.py).
 GC_RUNS = {
@@ -464,6 +515,12 @@ TURN_RUNS = {
     f"{setting}, round {n}": f"warming turns {label}, round {n}"
     for n in (1, 2)
     for setting, label in (("2", "of 2 ms"), ("0", "unbounded"))
+}
+
+GEN0_RUNS = {
+    f"{threshold}, round {n}": f"gen0 threshold {threshold}, round {n}"
+    for n in (1, 2, 3)
+    for threshold in ("50,000", "5,000", "700")
 }
 
 
@@ -696,8 +753,13 @@ CASES = (
         ("docs/operations.md", start, quoted)
         for start, quoted in _split_peak_rows(TURNS_PEAK, TURNS_MODES, lambda mode: _as_they_fall).items()
     ]
+    + [
+        ("docs/operations.md", start, quoted)
+        for start, quoted in _split_peak_rows(GEN0_PEAK, _peak_modes("gen0"), lambda mode: _as_they_fall).items()
+    ]
     + [("docs/operations.md", start, quoted) for start, quoted in _setting_ab_rows("gc-freeze", GC_RUNS).items()]
     + [("docs/operations.md", start, quoted) for start, quoted in _setting_ab_rows("warming-turns", TURN_RUNS).items()]
+    + [("docs/operations.md", start, quoted) for start, quoted in _setting_ab_rows("gc-gen0", GEN0_RUNS).items()]
     + [("docs/llm.md", start, quoted) for start, quoted in _llm_rows().items()]
     + [("docs/platforms.md", start, quoted) for start, quoted in _platforms_rows().items()]
 )
