@@ -71,6 +71,8 @@ class LoopTurns:
             self._window_start = now
             self._schedule_tick(loop)
             return
+        while self._waiters and self._waiters[0].done():  # expedited or cancelled: no longer waiting
+            self._waiters.popleft()
         if not self._waiters and now - self._window_start < self._budget_s:
             return
         waiter = loop.create_future()

@@ -278,7 +278,10 @@ async def test_faust_s_livelock_check_asks_the_lane_s_pump_about_its_partitions(
         consumer.verify_event_path(took + 299.0, LOOKUP)
         assert not caplog.records
         consumer.verify_event_path(took + 300.5, LOOKUP)  # not 300.0: took + 300.0 - took may round below it
+        consumer.verify_event_path(took + 300.5, REKEYED)  # the same pump: said once, not per partition
         assert ["lookup lane's pump has taken nothing" in r.getMessage() for r in caplog.records] == [True]
+        consumer.verify_event_path(took + 601.0, REKEYED)  # still stuck a timeout later: said again
+        assert len(caplog.records) == 2
     consumer.verify_event_path(took, CALLS)
     assert faust_checked == [CALLS]  # every other partition: Faust's check
     caplog.clear()

@@ -153,6 +153,16 @@ async def test_an_expedited_step_goes_at_once_and_the_queue_skips_it() -> None:
     assert done == ["a", "c", "b"] and turns.expedited == 1 and len(turns) == 0
 
 
+async def test_an_expedited_step_left_in_the_queue_holds_no_later_step_back() -> None:
+    turns = LoopTurns(1.0, clock=lambda: 0.0)  # every step within the budget
+    await turns.turn()  # opens the window
+    gone = asyncio.get_running_loop().create_future()
+    gone.set_result(None)  # as expedite() leaves a step it let go: done, still in the queue
+    turns._waiters.append(gone)
+    await turns.turn()
+    assert turns.waited == 0 and len(turns) == 0  # it passed, as if the queue were empty
+
+
 def test_a_runtime_reused_under_another_loop_still_gets_turns() -> None:
     turns = LoopTurns(0.002, clock=_Clock(step=0.01))
     first = asyncio.new_event_loop()

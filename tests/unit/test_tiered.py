@@ -278,3 +278,26 @@ async def test_a_lookup_that_joins_a_warm_queued_for_its_turn_lets_it_go_at_once
     assert result.entry.customer == customer() and turns.expedited == 1
     hogging = False
     await asyncio.gather(warm, *hogs)
+
+
+@pytest.mark.parametrize("yields", range(6))
+async def test_a_lookup_joining_a_warm_s_call_at_any_moment_never_waits_for_its_turn(yields: int) -> None:
+    # The lookup starts *yields* loop steps after the warm: before the warm's call exists, in the
+    # step its call task is created but has not run yet, or later while the source is answering.
+    source = FakeSource({str(KEY): customer()})
+    source.gate = asyncio.Event()
+    turns = _CountedTurns()
+    cache = _turned_cache(source, turns)
+    warm = asyncio.ensure_future(cache.warm_many([KEY]))
+    for _ in range(yields):
+        await asyncio.sleep(0)
+    lookup = asyncio.ensure_future(cache.get(KEY))
+    for _ in range(3):
+        await asyncio.sleep(0)
+    source.gate.set()
+    result = await asyncio.wait_for(lookup, 10)  # a guard, not a measure
+    await warm
+    assert result.entry.customer == customer()
+    assert result.shared  # every moment here is within the warm's call (the source answers after)
+    assert str(KEY) not in turns.asked  # so that call stored its answer without a turn
+    assert cache._joined == {}  # and nothing is left marked

@@ -95,6 +95,7 @@ def _consumer(
     consumer._rewinding = None
     consumer._pump = None
     consumer._lane_took_at = clock()
+    consumer._lane_stall_logged_at = float("-inf")
     consumer._acked = defaultdict(list)
     consumer._acked_index = defaultdict(set)
     consumer._gap = defaultdict(IntervalTree)

@@ -58,8 +58,8 @@ class TieredCache:
         self._clock = clock
         #: Warm work's turns on the loop (warmline/loop_turns.py); lookups never wait for one.
         self._turns = turns
-        self._warm_flights: set[str] = set()  # keys whose source call is a warm's, before its turn
-        self._joined: set[str] = set()  # of those, the ones a lookup waits for: they take no turn
+        #: Keys whose call in flight lookups have joined, with how many: a warm's call among them takes no turn.
+        self._joined: dict[str, int] = {}
         self._flights: SingleFlight[CacheResult] = SingleFlight()
         self._background: set[asyncio.Task[None]] = set()
 
@@ -233,10 +233,17 @@ class TieredCache:
         """The source's answer for *key*, in L1 and L2, shared with any call for it in flight; a lookup
         (not *warm*) joining a warm's call lets it skip its turn on the loop."""
         name = str(key)
-        if not warm and name in self._warm_flights and self._turns is not None:
-            self._joined.add(name)
+        # Marked before joining, whoever's call it is: a warm's call task may not have run yet.
+        joining = False
+        if not warm and self._turns is not None and self._flights.in_flight(name):
+            joining = True
+            self._joined[name] = self._joined.get(name, 0) + 1
             self._turns.expedite(name)
-        result, shared = await self._flights.do(name, lambda: self._fetch_and_store(key, priority, warm))
+        try:
+            result, shared = await self._flights.do(name, lambda: self._fetch_and_store(key, priority, warm))
+        finally:
+            if joining:
+                self._leave(name)
         if shared:
             self.stats.coalesced()
             return CacheResult(result.entry, result.tier, result.stale, shared=True)
@@ -292,15 +299,17 @@ class TieredCache:
         if self._turns is None:
             return await self._fetch(key, priority)
         name = str(key)
-        self._warm_flights.add(name)
-        try:
-            result = await self._fetch(key, priority)
-            if name not in self._joined:
-                await self._turns.turn(name)
-            return result
-        finally:
-            self._warm_flights.discard(name)
-            self._joined.discard(name)
+        result = await self._fetch(key, priority)
+        if name not in self._joined:  # (a lookup joining while it waits expedites it)
+            await self._turns.turn(name)
+        return result
+
+    def _leave(self, name: str) -> None:
+        left = self._joined[name] - 1
+        if left:
+            self._joined[name] = left
+        else:
+            del self._joined[name]
 
     async def _l2_put_many(self, writes: Sequence[tuple[LookupKey, CacheEntry, float]]) -> None:
         if self.l2 is None or not writes:

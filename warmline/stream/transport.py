@@ -74,6 +74,7 @@ class TunedConsumer(faust_aiokafka.Consumer):
         self._rewinding: asyncio.Future[None] | None = None  # the seek of the last flow resume (kept referenced)
         self._pump: asyncio.Future[None] | None = None  # the lookup lane's own fetch loop (_pump_lane)
         self._lane_took_at = time.monotonic()  # when the pump's last take returned (verify_event_path)
+        self._lane_stall_logged_at = float("-inf")  # one error per stall and timeout, not per partition
 
     def _new_consumer_thread(self) -> TunedConsumerThread:
         return TunedConsumerThread(self, loop=self.loop, beacon=self.beacon)
@@ -271,7 +272,9 @@ class TunedConsumer(faust_aiokafka.Consumer):
             self._lane_took_at = now
             return
         idle_s = now - self._lane_took_at
-        if idle_s >= self.app.conf.stream_processing_timeout:
+        timeout_s = self.app.conf.stream_processing_timeout
+        if idle_s >= timeout_s and now - self._lane_stall_logged_at >= timeout_s:
+            self._lane_stall_logged_at = now  # the pump is one for all the lane's partitions
             logger.error(
                 "%s: the lookup lane's pump has taken nothing for %.0f s (a full intake, or a stuck fetch)", tp, idle_s
             )
