@@ -5,7 +5,9 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import re
 from collections.abc import Callable, Collection, Mapping
+from pathlib import Path
 from types import SimpleNamespace
 from typing import Any
 
@@ -282,6 +284,9 @@ async def test_faust_s_livelock_check_asks_the_lane_s_pump_about_its_partitions(
         assert ["lookup lane's pump has taken nothing" in r.getMessage() for r in caplog.records] == [True]
         consumer.verify_event_path(took + 601.0, REKEYED)  # still stuck a timeout later: said again
         assert len(caplog.records) == 2
+    said = re.sub(r"for \d+ s", "for N s", caplog.records[0].getMessage().split(": ", 1)[1])
+    operations = " ".join((Path(__file__).parents[2] / "docs" / "operations.md").read_text().split())
+    assert said in operations  # the line docs/operations.md tells operators to watch for
     consumer.verify_event_path(took, CALLS)
     assert faust_checked == [CALLS]  # every other partition: Faust's check
     caplog.clear()
