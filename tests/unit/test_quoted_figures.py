@@ -370,6 +370,11 @@ def _peak_modes(prefix: str) -> dict[str, str]:
     }
 
 
+def _measured(file: str, capacity: dict[str, Any]) -> str:
+    """How the prose quotes a peak run's capacity stage."""
+    return f"measured {fig(file, capacity_name()):,} events/s at {capacity['worker_cpu_us_per_event']} µs"
+
+
 def _default_mode(file: str) -> tuple[dict[str, Any], dict[str, Any], dict[str, Any]]:
     """A peak run's capacity detail, and its default mode's Kafka and HTTP details."""
     kafka, http = (fig(file, PEAK.format("on", transport), "detail") for transport in ("kafka", "http"))
@@ -385,7 +390,7 @@ def test_the_pump_peak_run_s_prose_is_the_committed_one() -> None:
     capacity, lane, http = _default_mode(PUMP_PEAK)
     before = fig(BOUNDED_PEAK, capacity_name(), "detail")
     _operations_says(
-        f"measured {fig(PUMP_PEAK, capacity_name()):,} events/s at {capacity['worker_cpu_us_per_event']} µs",
+        _measured(PUMP_PEAK, capacity),
         f"({fig(BOUNDED_PEAK, capacity_name()):,} at {before['worker_cpu_us_per_event']} µs in the run above)",
         f"{capacity['burst_rate_events_s']:,} call-started a second",
         f"a burst {capacity['burst_rate_events_s'] / before['burst_rate_events_s']:.1f} times as large",
@@ -405,7 +410,7 @@ def test_the_turns_peak_run_s_prose_and_the_readme_are_the_committed_ones() -> N
     capacity, lane, http = _default_mode(TURNS_PEAK)
     _, before, before_http = _default_mode(PUMP_PEAK)
     _operations_says(
-        f"measured {fig(TURNS_PEAK, capacity_name()):,} events/s at {capacity['worker_cpu_us_per_event']} µs",
+        _measured(TURNS_PEAK, capacity),
         f"{capacity['burst_rate_events_s']:,} call-started a second",
         f"Kafka p99 during the burst fell from {_peak_ms(before['with_burst']['p99_ms'])} ms "
         f"to {_peak_ms(lane['with_burst']['p99_ms'])} ms ({lane['ratio_p99']:.1f}× the p99 without the burst, "
@@ -428,7 +433,7 @@ def test_the_generation_0_peak_run_s_prose_and_the_readme_are_the_committed_ones
     _, turns, turns_http = _default_mode(TURNS_PEAK)
     _, before, _ = _default_mode(PUMP_PEAK)
     _operations_says(
-        f"measured {fig(GEN0_PEAK, capacity_name()):,} events/s at {capacity['worker_cpu_us_per_event']} µs",
+        _measured(GEN0_PEAK, capacity),
         f"burst was {capacity['burst_rate_events_s']:,} call-started a second",
         f"the Kafka p99 during the burst was {_peak_ms(lane['with_burst']['p99_ms'])} ms "
         f"({lane['ratio_p99']:.1f}× the p99 without the burst) and the HTTP p99 "

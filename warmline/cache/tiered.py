@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
+from collections import Counter
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from functools import partial
@@ -59,7 +60,7 @@ class TieredCache:
         #: Warm work's turns on the loop (warmline/loop_turns.py); lookups never wait for one.
         self._turns = turns
         #: Keys whose call in flight lookups have joined, with how many: a warm's call among them takes no turn.
-        self._joined: dict[str, int] = {}
+        self._joined: Counter[str] = Counter()
         self._flights: SingleFlight[CacheResult] = SingleFlight()
         self._background: set[asyncio.Task[None]] = set()
 
@@ -237,13 +238,15 @@ class TieredCache:
         joining = False
         if not warm and self._turns is not None and self._flights.in_flight(name):
             joining = True
-            self._joined[name] = self._joined.get(name, 0) + 1
+            self._joined[name] += 1
             self._turns.expedite(name)
         try:
             result, shared = await self._flights.do(name, lambda: self._fetch_and_store(key, priority, warm))
         finally:
             if joining:
-                self._leave(name)
+                self._joined[name] -= 1
+                if not self._joined[name]:
+                    del self._joined[name]
         if shared:
             self.stats.coalesced()
             return CacheResult(result.entry, result.tier, result.stale, shared=True)
@@ -269,18 +272,19 @@ class TieredCache:
                 *(self._fetch_within(key, priority, timeout_s) for key in keys), return_exceptions=True
             )
         if len(keys) == 1:  # a lone live key: no gather task in its way
+            key = keys[0]
             try:
-                return [await self._flights.do(str(keys[0]), partial(self._fetch_into_l1, keys[0], priority, True))]
+                return [await self._flights.do(str(key), partial(self._fetch_into_l1, key, priority, warm=True))]
             except SourceError as e:
                 return [e]
         return await asyncio.gather(
-            *(self._flights.do(str(key), partial(self._fetch_into_l1, key, priority, True)) for key in keys),
+            *(self._flights.do(str(key), partial(self._fetch_into_l1, key, priority, warm=True)) for key in keys),
             return_exceptions=True,
         )
 
     async def _fetch_within(self, key: LookupKey, priority: Priority, timeout_s: float) -> tuple[CacheResult, bool]:
         async with asyncio.timeout(timeout_s):
-            return await self._flights.do(str(key), partial(self._fetch_into_l1, key, priority, True))
+            return await self._flights.do(str(key), partial(self._fetch_into_l1, key, priority, warm=True))
 
     async def _fetch_into_l1(self, key: LookupKey, priority: Priority, warm: bool = False) -> CacheResult:
         """The source's answer, stored in L1 only: warm_many writes L2 for the whole batch at once.
@@ -296,20 +300,11 @@ class TieredCache:
 
     async def _fetched_in_turn(self, key: LookupKey, priority: Priority) -> SourceResult:
         """The source's answer for a warm, returned in warming's turn (``LoopTurns``)."""
-        if self._turns is None:
-            return await self._fetch(key, priority)
-        name = str(key)
         result = await self._fetch(key, priority)
-        if name not in self._joined:  # (a lookup joining while it waits expedites it)
+        name = str(key)
+        if self._turns is not None and name not in self._joined:  # a lookup joining later expedites the turn
             await self._turns.turn(name)
         return result
-
-    def _leave(self, name: str) -> None:
-        left = self._joined[name] - 1
-        if left:
-            self._joined[name] = left
-        else:
-            del self._joined[name]
 
     async def _l2_put_many(self, writes: Sequence[tuple[LookupKey, CacheEntry, float]]) -> None:
         if self.l2 is None or not writes:
