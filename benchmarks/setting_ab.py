@@ -48,6 +48,9 @@ SETTINGS = {
     "warming-turns": Setting(
         "WARMLINE_WARMING_TURN_MS", (("warming turns of 2 ms", "2"), ("warming turns unbounded", "0"))
     ),
+    "warming-turn-budget": Setting(
+        "WARMLINE_WARMING_TURN_MS", (("warming turns of 2 ms", "2"), ("warming turns of 0.5 ms", "0.5"))
+    ),
 }
 
 

@@ -9,6 +9,7 @@ import subprocess
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from warmline.commands.processes import free_port, stop_process, wait_port
 
@@ -29,6 +30,28 @@ def cpu_seconds(pid: int) -> float:
     """User + system CPU seconds a process has used so far (fields 14 and 15 of /proc/PID/stat)."""
     fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def scheduled_seconds(pid: int) -> tuple[float, float]:
+    """(seconds on a core, seconds runnable but waiting for one) of a process so far, summed over its
+    live threads: the scheduler's own accounting (/proc/PID/task/*/schedstat, in ns). The second is
+    what a saturated machine costs it: it wanted to run and no core was free."""
+    on_core = waiting = 0
+    tasks = Path(f"/proc/{pid}/task")
+    if not tasks.is_dir():
+        raise ProcessLookupError(pid)
+    for stat in tasks.glob("*/schedstat"):
+        with contextlib.suppress(FileNotFoundError, ProcessLookupError):  # a thread that just ended
+            ran, waited, _ = stat.read_text().split()
+            on_core, waiting = on_core + int(ran), waiting + int(waited)
+    return on_core / 1e9, waiting / 1e9
+
+
+def machine_busy_seconds() -> tuple[float, float]:
+    """(busy, all) CPU seconds of every core since boot (/proc/stat's first line; idle and iowait are not busy)."""
+    fields = [int(f) for f in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:9]]
+    total = sum(fields)
+    return (total - fields[3] - fields[4]) / os.sysconf("SC_CLK_TCK"), total / os.sysconf("SC_CLK_TCK")
 
 
 @dataclass
@@ -131,4 +154,41 @@ class CpuShares:
         for name, service in self._services.items():
             now, then = service.cpu_seconds(), self._start[name]
             out[name] = round((now - then) / elapsed, 2) if now is not None and then is not None and elapsed else None
+        return out
+
+
+class SchedulerShares:
+    """Per process, the share of one core it ran and the share it waited for a free core, and the
+    machine's busy share of all its cores, between construction and shares().
+
+    On a saturated machine the waits are where latency goes that no process's code spends: a request
+    handled in 1 ms of CPU can take tens of ms when its process waited for a core before and after.
+    """
+
+    def __init__(self, pids: dict[str, int]) -> None:
+        self._pids = dict(pids)
+        self._t0 = time.monotonic()
+        self._start = {name: scheduled_seconds(pid) for name, pid in self._pids.items()}
+        self._machine = machine_busy_seconds()
+
+    def shares(self) -> dict[str, Any]:
+        elapsed = max(1e-9, time.monotonic() - self._t0)
+        busy, total = machine_busy_seconds()
+        out: dict[str, Any] = {
+            "machine_busy_pct_of_all_cores": round(
+                (busy - self._machine[0]) / max(1e-9, total - self._machine[1]) * 100, 1
+            ),
+            "cores": os.cpu_count(),
+        }
+        for name, pid in self._pids.items():
+            try:
+                ran, waited = scheduled_seconds(pid)
+            except ProcessLookupError:  # it ended within the window: nothing to say of it
+                out[name] = None
+                continue
+            ran0, waited0 = self._start[name]
+            out[name] = {
+                "on_core_pct": round((ran - ran0) / elapsed * 100, 1),
+                "waiting_for_a_core_pct": round((waited - waited0) / elapsed * 100, 1),
+            }
         return out

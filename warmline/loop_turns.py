@@ -15,7 +15,8 @@ as many as fit the budget: the count halves when the steps it released last time
 than the budget, and grows by one when they fitted and the count was all used. Lookups never
 ask for a turn, and a lookup that joins a warm's source call lets that warm go at once
 (``expedite``). The budget bounds the queued steps, not a single step: one long step still
-holds the loop for as long as it runs.
+holds the loop for as long as it runs. The turns are one loop's at a time: the first to ask, or
+the next once that one has stopped; warm work on another loop running meanwhile is not held back.
 """
 
 from __future__ import annotations
@@ -65,6 +66,8 @@ class LoopTurns:
         """Return once warm work may take its next step; *key* names the step for ``expedite``."""
         loop = asyncio.get_running_loop()
         if loop is not self._loop:
+            if self._loop is not None and self._loop.is_running():
+                return  # the turns are another live loop's (in another thread): its queue stays its own
             self._restart(loop)
         now = self._clock()
         if not self._tick_pending:  # the loop has polled since the last warm step: a new window

@@ -4,6 +4,7 @@ arrived on the loop meanwhile runs before the queued steps do."""
 from __future__ import annotations
 
 import asyncio
+import threading
 from collections import Counter
 from collections.abc import Callable
 
@@ -182,3 +183,26 @@ def test_a_runtime_reused_under_another_loop_still_gets_turns() -> None:
         return turns.waited
 
     assert asyncio.run(asyncio.wait_for(steps(), 10)) == 2  # a guard, not a measure: none stranded
+
+
+def test_a_second_live_loop_leaves_the_first_loop_s_queued_steps_alone() -> None:
+    turns = LoopTurns(0.002, clock=_Clock(step=0.01))  # every step is over the budget: they queue
+    queued, go_on = threading.Event(), threading.Event()
+    outcome: list[object] = []
+
+    async def first_loop() -> None:
+        steps = [asyncio.create_task(turns.turn()) for _ in range(3)]
+        await asyncio.sleep(0)  # the first passes, two queue
+        queued.set()
+        go_on.wait(10)  # the loop stays live (running) while the second loop takes a turn
+        outcome.append(await asyncio.wait_for(asyncio.gather(*steps), 10))
+
+    thread = threading.Thread(target=asyncio.run, args=(first_loop(),))
+    thread.start()
+    assert queued.wait(10)
+    waiting = len(turns)
+    asyncio.run(asyncio.wait_for(turns.turn(), 10))  # another loop, live at the same time
+    assert len(turns) == waiting == 2  # the first loop's queue untouched
+    go_on.set()
+    thread.join(20)
+    assert outcome == [[None, None, None]]  # and its queued steps resumed there

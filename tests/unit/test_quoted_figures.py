@@ -528,6 +528,25 @@ GEN0_RUNS = {
     for threshold in ("50,000", "5,000", "700")
 }
 
+#: The A/Bs of 7 Dec afternoon: two settings not kept, and the turns' budget (rows labelled with the runs' own labels).
+NOT_KEPT_RUNS = {
+    "gil-switch": {
+        f"switch interval {ms} ms, round {n}": f"switch interval {ms} ms, round {n}"
+        for n in (1, 2)
+        for ms in ("5", "0.5")
+    },
+    "warming-turn-budget": {
+        f"warming turns of {ms} ms, round {n}": f"warming turns of {ms} ms, round {n}"
+        for n in (1, 2, 3)
+        for ms in ("2", "0.5")
+    },
+    "gc-auto-full": {
+        f"full collections {how}, round {n}": f"full collections {how}, round {n}"
+        for n in (1, 2)
+        for how in ("at sweeps only", "automatic")
+    },
+}
+
 
 def _setting_ab_rows(file: str, runs: dict[str, str]) -> dict[str, list[str]]:
     """docs/operations.md's A/B tables: one row per run of *file* (capacity, Kafka and HTTP during the burst)."""
@@ -765,6 +784,11 @@ CASES = (
     + [("docs/operations.md", start, quoted) for start, quoted in _setting_ab_rows("gc-freeze", GC_RUNS).items()]
     + [("docs/operations.md", start, quoted) for start, quoted in _setting_ab_rows("warming-turns", TURN_RUNS).items()]
     + [("docs/operations.md", start, quoted) for start, quoted in _setting_ab_rows("gc-gen0", GEN0_RUNS).items()]
+    + [
+        ("docs/operations.md", start, quoted)
+        for file, runs in NOT_KEPT_RUNS.items()
+        for start, quoted in _setting_ab_rows(file, runs).items()
+    ]
     + [("docs/llm.md", start, quoted) for start, quoted in _llm_rows().items()]
     + [("docs/platforms.md", start, quoted) for start, quoted in _platforms_rows().items()]
 )
@@ -849,3 +873,155 @@ def test_the_intake_peak_run_s_prose_is_the_committed_one() -> None:
         f"Kafka median from {off['p50_ms'] / 1000:.1f} s to {shared['p50_ms'] / 1000:.1f} s with one fetch",
         f"({lane['p50_ms'] / 1000:.1f} s median, {lane['p99_ms'] / 1000:.1f} s p99",
     )
+
+
+CLIENTS_PEAK = "peak-2026-12-07-clients"
+#: The scheduler's table of the run with the machine's figures: row label → process.
+SCHEDULER_ROWS = {
+    "the worker process": "worker",
+    "Tansu (the broker)": "broker",
+    "the burst's publisher (librdkafka)": "publisher",
+    "the lookup clients (the benchmark's own process)": "lookup clients",
+}
+
+
+def _scheduler(file: str, mode: str) -> dict[str, Any]:
+    return dict(fig(file, PEAK_WARM.format(mode), "detail.scheduler_during_burst"))
+
+
+def _scheduler_rows() -> dict[str, list[str]]:
+    shares = _scheduler(CLIENTS_PEAK, "on")
+    return {
+        start: [f"{shares[proc]['on_core_pct']:.1f}", f"{shares[proc]['waiting_for_a_core_pct']:.1f}"]
+        for start, proc in SCHEDULER_ROWS.items()
+    }
+
+
+def test_the_machine_s_figures_in_the_prose_are_the_committed_ones() -> None:
+    capacity, lane, http = _default_mode(CLIENTS_PEAK)
+    late = fig(CLIENTS_PEAK, PEAK_WARM.format("on"), "detail.lookup_clients_loop_lateness")
+    shares = _scheduler(CLIENTS_PEAK, "on")
+    others = [
+        _scheduler(CLIENTS_PEAK, m)["worker"]["waiting_for_a_core_pct"] for m in ("off", "on, one fetch for all lanes")
+    ]
+    _, first_lane, first_http = _default_mode("peak-2026-12-07-machine")
+    first_wait = _scheduler("peak-2026-12-07-machine", "on")["worker"]["waiting_for_a_core_pct"]
+    _operations_says(
+        _measured(CLIENTS_PEAK, capacity),
+        f"the burst was {capacity['burst_rate_events_s']:,} call-started a second for 30 s, the largest yet",
+        f"it used {shares['publisher']['on_core_pct']:.1f} % of a core in the run below",
+        f"except the worker waiting {others[0]:.1f} and {others[1]:.1f} % of the time there",
+        f"The two cores were {shares['machine_busy_pct_of_all_cores']:.1f} % busy on average",
+        f"the Kafka p99 during the burst was {_peak_ms(lane['with_burst']['p99_ms'])} ms "
+        f"({lane['ratio_p99']:.1f}× the p99 without the burst) and the HTTP p99 "
+        f"{_peak_ms(http['with_burst']['p99_ms'])} ms ({http['ratio_p99']:.1f}×)",
+        f"{late['without_burst']['p99_ms']:.1f} ms late at p99 without the burst and "
+        f"{late['with_burst']['p99_ms']:.1f} ms late with it",
+        f"gave {_peak_ms(first_lane['with_burst']['p99_ms'])} and {_peak_ms(first_http['with_burst']['p99_ms'])} ms, "
+        f"the worker waiting for a core {first_wait:.1f} % of the burst",
+        f"({lane['ratio_p99']:.1f}× and {http['ratio_p99']:.1f}× in the run above)",
+    )
+    readme = " ".join((ROOT / "README.md").read_text().split())
+    assert (
+        f"a burst of {capacity['burst_rate_events_s']:,} call-started a second its two cores were "
+        f"{shares['machine_busy_pct_of_all_cores']:.1f} % busy, the worker waited for a free core "
+        f"{shares['worker']['waiting_for_a_core_pct']:.1f} % of the time and the broker "
+        f"{shares['broker']['waiting_for_a_core_pct']:.1f} %, and a Kafka lookup's p99 was "
+        f"{_peak_ms(lane['with_burst']['p99_ms'])} ms and an HTTP lookup's {_peak_ms(http['with_burst']['p99_ms'])} ms"
+    ) in readme
+
+
+def _probe(label: str) -> dict[str, Any]:
+    return dict(json.loads((ROOT / "benchmarks" / "results" / "profiles" / f"loop-probe-{label}.json").read_text()))
+
+
+def _probe_rows() -> dict[str, list[str]]:
+    """docs/operations.md's loop-probe table: shared cores, then the worker pinned."""
+    rows: dict[str, list[str]] = {}
+    runs = [_probe("shared"), _probe("pinned")]
+
+    def each(cell: Callable[[dict[str, Any]], str]) -> list[str]:
+        return [cell(run) for run in runs]
+
+    lookups = "lookup p99, callers warmed earlier, during the burst"
+    rows["the worker waiting for a free core"] = each(
+        lambda r: f"{r['scheduler_during_burst']['worker']['waiting_for_a_core_pct']:.1f}"
+    )
+    rows["lookups during the burst, Kafka / HTTP p99"] = each(
+        lambda r: f"{_peak_ms(r['lookups'][f'kafka {lookups}'])} / {_peak_ms(r['lookups'][f'http {lookups}'])} ms"
+    )
+    rows["the lookup clients' loop lateness"] = each(
+        lambda r: f"{r['lookup_clients_loop_lateness']['with_burst']['p99_ms']:.1f} ms"
+    )
+    rows["the worker's loop turns, p99.9 / longest"] = each(
+        lambda r: f"{r['probe']['turn_ms']['p99.9']:.1f} / {r['probe']['turn_ms']['p100']:.1f} ms"
+    )
+    rows["slow turns: how many"] = each(
+        lambda r: (
+            f"{r['probe']['slow_turns']['turns']:.0f}, {r['probe']['slow_turns']['wall_ms']:,.0f} / "
+            f"{r['probe']['slow_turns']['cpu_ms']:,.0f} ms"
+        )
+    )
+    rows["of the slow turns' time, garbage collection"] = each(lambda r: f"{r['probe']['slow_turns']['gc_ms']:.0f} ms")
+    rows["full collections: how many, the longest"] = each(
+        lambda r: f"{r['probe']['collections']['2']['count']}, {r['probe']['collections']['2']['max_ms']:.1f} ms"
+    )
+    return rows
+
+
+def test_the_pinned_probe_s_named_parts_are_the_committed_ones() -> None:
+    pinned = _probe("pinned")["probe"]
+    steps = {c["name"]: c for c in pinned["slow_turn_callbacks"]}
+    ends = steps["task HandlerPool.spawn_batch.<locals>.run@294"]
+    stores = [c for name, c in steps.items() if name.startswith("task TieredCache._fetch_into_l1@")]
+    _operations_says(
+        f"{ends['count']} steps and {ends['cpu_ms']:.0f} ms of CPU, about {ends['cpu_ms'] / ends['count']:.1f} ms each",
+        f"{sum(c['count'] for c in stores):,} steps and {sum(c['cpu_ms'] for c in stores):.0f} ms",
+        f"the garbage collector ({pinned['slow_turns']['gc_ms']:.0f} ms, its full collections up to "
+        f"{pinned['collections']['2']['max_ms']:.1f} ms each",
+    )
+
+
+MACHINE_CASES = (
+    [("docs/operations.md", start, quoted) for start, quoted in _scheduler_rows().items()]
+    + [("docs/operations.md", start, quoted) for start, quoted in _probe_rows().items()]
+    + [
+        ("docs/operations.md", start, quoted)
+        for start, quoted in _split_peak_rows(CLIENTS_PEAK, _peak_modes("clients"), lambda mode: _as_they_fall).items()
+    ]
+)
+
+
+@pytest.mark.parametrize(("doc", "start", "quoted"), MACHINE_CASES, ids=[s[:40] for _, s, _ in MACHINE_CASES])
+def test_a_figure_of_the_machine_s_tables_is_the_committed_one(doc: str, start: str, quoted: list[str]) -> None:
+    test_a_quoted_figure_is_the_committed_one_and_the_only_one(doc, start, quoted)
+
+
+def test_the_turn_budget_a_b_s_prose_is_the_committed_one() -> None:
+    def per_round(ms: str, what: str, path: str) -> list[Any]:
+        return [fig("warming-turn-budget", f"warming turns of {ms} ms, round {n}: {what}", path) for n in (1, 2, 3)]
+
+    kafka = "kafka lookup p99, callers warmed earlier, during the burst"
+    small, default = (per_round(ms, kafka, "detail.with_burst") for ms in ("0.5", "2"))
+    assert all(a["p99_ms"] < b["p99_ms"] and a["p50_ms"] > b["p50_ms"] for a, b in zip(small, default, strict=True))
+    warm = "time to warm p99 under the burst (publish → caller in L1)"
+    small_ttw, default_ttw = ([v / 1000 for v in per_round(ms, warm, "detail.p99_ms")] for ms in ("0.5", "2"))
+    phrase = "the time to warm p99 under the burst was {:.1f}, {:.1f} and {:.1f} s against {:.1f}, {:.1f} and {:.1f} s"
+    _operations_says(phrase.format(*small_ttw, *default_ttw))
+
+
+def test_what_the_prose_says_of_the_settings_not_kept_holds_in_their_results() -> None:
+    def p99s(file: str, label: str, transport: str) -> list[float]:
+        return [fig(file, AB_ROW.format(f"{label}, round {n}", transport), "detail.with_burst.p99_ms") for n in (1, 2)]
+
+    for transport in ("kafka", "http"):  # "did no better in either round"
+        shorter, default = (
+            p99s("gil-switch", "switch interval 0.5 ms", transport),
+            p99s("gil-switch", "switch interval 5 ms", transport),
+        )
+        assert all(a >= b for a, b in zip(shorter, default, strict=True)), transport
+        sweeps, auto = (
+            p99s("gc-auto-full", "full collections at sweeps only", transport),
+            p99s("gc-auto-full", "full collections automatic", transport),
+        )
+        assert (sweeps[0] < auto[0]) != (sweeps[1] < auto[1]), transport  # better in one round, worse in the other
