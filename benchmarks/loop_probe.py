@@ -8,9 +8,10 @@ CPU; the slow turns' callbacks added up by name; garbage collections per generat
 p99s and the scheduler's figures for the burst (``harness.procs.SchedulerShares``). The probe costs
 the worker time of its own, so its p99s are not the peak benchmark's.
 
-``--pin`` gives the worker a core of its own (``taskset``: the worker on CPU 1; the broker, the
-publisher and this process on CPU 0): what the worker's own code costs a lookup when no other
-process takes its core.
+``--pin`` gives the worker a core of its own (``os.sched_setaffinity`` on each thread: the worker's
+on CPU 1; the broker's, the publisher's and this process's on CPU 0; Redis and the rest of the
+machine are left alone): what the worker's own code costs a lookup when no other process of the
+run takes its core.
 """
 
 from __future__ import annotations
@@ -31,8 +32,8 @@ from .stack import BenchStack
 
 SITE = Path(__file__).parent / "loop_probe_site"
 PROFILES = Path(__file__).parent / "results" / "profiles"
-#: How often the probe writes its summary.
-DUMP_EVERY_S = 3.0
+#: The longest the worker's probe may take to write its summary once asked.
+SUMMARY_TIMEOUT_S = 60.0
 
 
 def _pin(stack: BenchStack) -> None:
@@ -42,6 +43,17 @@ def _pin(stack: BenchStack) -> None:
             os.sched_setaffinity(int(thread.name), {cpu})
 
 
+async def _summary_of(raw: Path) -> None:
+    """Ask the worker's probe for its summary (the run is over) and wait until it is written."""
+    ask = raw.with_name(raw.name + ".ask")
+    ask.touch()
+    deadline = time.monotonic() + SUMMARY_TIMEOUT_S
+    while ask.exists() or not raw.exists():
+        if time.monotonic() > deadline:
+            raise TimeoutError(f"the worker's loop probe wrote no summary to {raw}")
+        await asyncio.sleep(0.1)
+
+
 async def probe(rate: float, burst_s: float, pin: bool) -> dict[str, Any]:
     """One probed burst; the probe's summary, the lookups' p99s and the scheduler's figures."""
     load_at_start = os.getloadavg()
@@ -49,27 +61,29 @@ async def probe(rate: float, burst_s: float, pin: bool) -> dict[str, Any]:
         demo_db = Path(tmp) / "demo.sqlite3"
         generate(demo_db, count=setting_ab.CALLERS)
         raw = Path(tmp) / "probe.json"
-        env = {
-            "PYTHONPATH": str(SITE),
-            "WARMLINE_LOOP_PROBE_OUT": str(raw),
-            "WARMLINE_LOOP_PROBE_EVERY_S": str(DUMP_EVERY_S),
-        }
+        env = {"PYTHONPATH": str(SITE), "WARMLINE_LOOP_PROBE_OUT": str(raw)}
         stack = await setting_ab._stack(Path(tmp), demo_db, "probe", env, "redis://127.0.0.1:6379/0")
         try:
             if pin:
                 _pin(stack)
             run = await peak.one_mode(stack, "probe", rate, burst_s, 5.0)
-            await asyncio.sleep(1.5 * DUMP_EVERY_S)  # a summary written after the run (and another at exit)
+            await _summary_of(raw)
         finally:
             stack.stop()
         rows = peak.results_of("probe", run)
         summary = json.loads(raw.read_text())
     figures = {row.name.removeprefix("probe: "): row.value for row in rows}
+    tiers = {
+        row.name.removeprefix("probe: "): row.detail["with_burst"]["tiers"]
+        for row in rows
+        if row.detail and "with_burst" in row.detail
+    }
     return {
         "rate_events_s": rate,
         "burst_s": burst_s,
         "pinned": pin,
         "lookups": figures,
+        "lookup_tiers_during_burst": tiers,
         "scheduler_during_burst": run["scheduler_during_burst"],
         "lookup_clients_loop_lateness": run["lookup_clients_loop_lateness"],
         "probe": summary,
@@ -84,7 +98,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(prog="python -m benchmarks.loop_probe")
     parser.add_argument("--rate", type=float, default=3_000.0, help="call-started a second during the burst")
     parser.add_argument("--burst-s", type=float, default=15.0)
-    parser.add_argument("--pin", action="store_true", help="the worker on a core of its own (taskset)")
+    parser.add_argument("--pin", action="store_true", help="the worker on a core of its own (CPU 1)")
     parser.add_argument("--label", default=None, help="the file's name: loop-probe-LABEL.json")
     args = parser.parse_args()
     label = args.label or ("pinned" if args.pin else "shared")

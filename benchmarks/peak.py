@@ -213,7 +213,10 @@ def _burst_main(bootstrap: str, topic: str, rate: float, seconds: float, first_i
     during the burst only, beside a worker and a broker already waiting for a core (the run's
     ``scheduler_during_burst``).
     """
-    producer = Producer({"bootstrap.servers": bootstrap, "linger.ms": 5, "acks": "all"})
+    # murmur2 on the key, as Java producers (and aiokafka) partition; librdkafka's default is CRC32.
+    producer = Producer(
+        {"bootstrap.servers": bootstrap, "linger.ms": 5, "acks": "all", "partitioner": "murmur2_random"}
+    )
     published: dict[str, float] = {}
     total = int(rate * seconds)
     sent = 0
@@ -223,7 +226,12 @@ def _burst_main(bootstrap: str, topic: str, rate: float, seconds: float, first_i
         while sent < due:
             cid = _cid(first_id + sent)
             body = orjson.dumps({"call_id": f"peak-{sent}", "caller": "unknown", "customer_id": cid})
-            producer.produce(topic, body, key=_key(cid).encode())
+            while True:
+                try:
+                    producer.produce(topic, body, key=_key(cid).encode())
+                    break
+                except BufferError:  # librdkafka's local queue is full: the broker is behind
+                    producer.poll(0.05)
             published[_key(cid)] = time.time()
             sent += 1
         producer.poll(0)
@@ -423,6 +431,8 @@ async def one_mode(stack: BenchStack, label: str, rate: float, burst_s: float, b
             await during
             lateness["with_burst"] = summary_ms(await during_late)
             await asyncio.to_thread(publisher.join, 120)
+            if publisher.exitcode != 0:
+                raise RuntimeError(f"the burst publisher failed (exit code {publisher.exitcode}); see its output above")
             async with session.get(f"{stack.url}/metrics") as resp:
                 yields = {
                     line.split('"')[1]: float(line.rsplit(" ", 1)[1])

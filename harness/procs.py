@@ -32,19 +32,23 @@ def cpu_seconds(pid: int) -> float:
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
-def scheduled_seconds(pid: int) -> tuple[float, float]:
-    """(seconds on a core, seconds runnable but waiting for one) of a process so far, summed over its
-    live threads: the scheduler's own accounting (/proc/PID/task/*/schedstat, in ns). The second is
-    what a saturated machine costs it: it wanted to run and no core was free."""
-    on_core = waiting = 0
-    tasks = Path(f"/proc/{pid}/task")
-    if not tasks.is_dir():
+def thread_schedstats(pid: int) -> dict[int, tuple[int, int]]:
+    """Per live thread of a process: (ns on a core, ns runnable but waiting for one) so far, the
+    scheduler's own accounting (/proc/PID/task/TID/schedstat). The second is what a saturated machine
+    costs a thread: it wanted to run and its cores were busy. Raises ProcessLookupError once the
+    process has exited (reaped or not: a zombie's main thread would still show)."""
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except FileNotFoundError:
+        raise ProcessLookupError(pid) from None
+    if state in ("Z", "X"):
         raise ProcessLookupError(pid)
-    for stat in tasks.glob("*/schedstat"):
+    threads: dict[int, tuple[int, int]] = {}
+    for stat in Path(f"/proc/{pid}/task").glob("*/schedstat"):
         with contextlib.suppress(FileNotFoundError, ProcessLookupError):  # a thread that just ended
             ran, waited, _ = stat.read_text().split()
-            on_core, waiting = on_core + int(ran), waiting + int(waited)
-    return on_core / 1e9, waiting / 1e9
+            threads[int(stat.parent.name)] = (int(ran), int(waited))
+    return threads
 
 
 def machine_busy_seconds() -> tuple[float, float]:
@@ -158,17 +162,19 @@ class CpuShares:
 
 
 class SchedulerShares:
-    """Per process, the share of one core it ran and the share it waited for a free core, and the
-    machine's busy share of all its cores, between construction and shares().
+    """Per process, the share of one core it ran and the share it waited for a core, and the machine's
+    busy share of all its cores, between construction and shares().
 
     On a saturated machine the waits are where latency goes that no process's code spends: a request
     handled in 1 ms of CPU can take tens of ms when its process waited for a core before and after.
+    Threads are followed by id: one that ended within the window is left out (``threads_ended``),
+    one that began in it counts from its start.
     """
 
     def __init__(self, pids: dict[str, int]) -> None:
         self._pids = dict(pids)
         self._t0 = time.monotonic()
-        self._start = {name: scheduled_seconds(pid) for name, pid in self._pids.items()}
+        self._start = {name: thread_schedstats(pid) for name, pid in self._pids.items()}
         self._machine = machine_busy_seconds()
 
     def shares(self) -> dict[str, Any]:
@@ -182,13 +188,16 @@ class SchedulerShares:
         }
         for name, pid in self._pids.items():
             try:
-                ran, waited = scheduled_seconds(pid)
+                now = thread_schedstats(pid)
             except ProcessLookupError:  # it ended within the window: nothing to say of it
                 out[name] = None
                 continue
-            ran0, waited0 = self._start[name]
+            then = self._start[name]
+            ran = sum(r - then.get(tid, (0, 0))[0] for tid, (r, _) in now.items())
+            waited = sum(w - then.get(tid, (0, 0))[1] for tid, (_, w) in now.items())
             out[name] = {
-                "on_core_pct": round((ran - ran0) / elapsed * 100, 1),
-                "waiting_for_a_core_pct": round((waited - waited0) / elapsed * 100, 1),
+                "on_core_pct": round(ran / 1e9 / elapsed * 100, 1),
+                "waiting_for_a_core_pct": round(waited / 1e9 / elapsed * 100, 1),
+                "threads_ended": len(then.keys() - now.keys()),
             }
         return out

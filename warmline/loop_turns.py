@@ -22,9 +22,12 @@ the next once that one has stopped; warm work on another loop running meanwhile 
 from __future__ import annotations
 
 import asyncio
+import logging
 import time
 from collections import deque
 from collections.abc import Callable, Hashable
+
+logger = logging.getLogger(__name__)
 
 #: Warm work between two polls of the loop's sockets: what a lookup arriving meanwhile may wait.
 BUDGET_S = 0.002
@@ -46,6 +49,7 @@ class LoopTurns:
         self._clock = clock
         self._max_release = max_release
         self._loop: asyncio.AbstractEventLoop | None = None
+        self._foreign_logged = False
         self._waiters: deque[asyncio.Future[None]] = deque()
         self._keyed: dict[Hashable, asyncio.Future[None]] = {}  # queued turns a lookup may expedite
         self._window_start = 0.0
@@ -67,6 +71,9 @@ class LoopTurns:
         loop = asyncio.get_running_loop()
         if loop is not self._loop:
             if self._loop is not None and self._loop.is_running():
+                if not self._foreign_logged:  # said once: warm work here is not held back
+                    self._foreign_logged = True
+                    logger.warning("warming turns belong to another running event loop; this loop's warm work passes")
                 return  # the turns are another live loop's (in another thread): its queue stays its own
             self._restart(loop)
         now = self._clock()

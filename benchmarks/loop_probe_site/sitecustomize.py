@@ -1,12 +1,16 @@
 """The loop probe, loaded into a worker by ``python -m benchmarks.loop_probe`` (this folder on its PYTHONPATH).
 
 Only a process started as ``... warmline worker`` with WARMLINE_LOOP_PROBE_OUT set is probed. Every
-callback its event loop runs is timed, wall clock and the thread's own CPU time; a turn of the loop
-whose callbacks took over SLOW_TURN_MS is a slow turn, and its callbacks are added up by name (a
-task by its coroutine and the line it resumes at). Garbage collections are timed per generation.
-Every WARMLINE_LOOP_PROBE_EVERY_S, and at exit, the summary is written to the file the first variable
-names. Wall time beyond CPU time in a callback is time its thread did not run: another thread held
-the interpreter, or no core was free.
+callback its event loop runs is timed, wall clock and the thread's own CPU time, and so is every
+turn of the loop: from one poll of its selector's return to the next poll, the callbacks and all
+else the loop did meanwhile, a collection included; a turn over SLOW_TURN_MS is a slow turn, and
+its callbacks are added up by name (a task by its coroutine and the line it resumes at). Garbage
+collections are timed per generation.
+The summary is written to the file that variable names when a file of the same name plus ``.ask``
+appears (the runner asks once the measured run is over: summing up holds the interpreter, so it
+is not done during the run), and at exit. Wall time beyond CPU time in a callback is time its
+thread did not run: a blocking system call or a page fault, another thread holding the
+interpreter, or no core free.
 """
 
 from __future__ import annotations
@@ -25,6 +29,8 @@ import time
 from typing import Any
 
 SLOW_TURN_MS = 8.0
+#: How often the probe's thread looks for the runner's request for a summary.
+ASK_POLL_S = 0.2
 
 
 def _name_of(handle: asyncio.Handle) -> str:
@@ -50,9 +56,18 @@ class LoopProbe:
         self.out = out
         self.thread = threading.get_ident()
         self.turn = {"wall": 0.0, "cpu": 0.0, "gc": 0.0, "callbacks": 0.0}
+        self.polled_at: float | None = None  # when the last poll of the selector returned
         self.by_name: dict[str, list[float]] = collections.defaultdict(lambda: [0, 0.0, 0.0])  # this turn's
         self.slow: dict[str, list[float]] = collections.defaultdict(lambda: [0, 0.0, 0.0])  # every slow turn's
-        self.slow_turns = {"turns": 0.0, "wall_ms": 0.0, "cpu_ms": 0.0, "gc_ms": 0.0, "callbacks": 0.0}
+        #: wall_ms: the turns' whole time (poll to poll); callbacks_wall_ms and cpu_ms: their callbacks'
+        self.slow_turns = {
+            "turns": 0.0,
+            "wall_ms": 0.0,
+            "callbacks_wall_ms": 0.0,
+            "cpu_ms": 0.0,
+            "gc_ms": 0.0,
+            "callbacks": 0.0,
+        }
         self.turn_ms: list[float] = []
         self.collections_ms: dict[int, list[float]] = collections.defaultdict(list)
         self._gc_started = 0.0
@@ -80,13 +95,15 @@ class LoopProbe:
         self.turn.update(wall=0.0, cpu=0.0, gc=0.0, callbacks=0.0)
         self.by_name.clear()
 
-    def turn_ends(self) -> None:
-        ms = self.turn["wall"] * 1000
+    def turn_ends(self, took: float) -> None:
+        """*took*: from the last poll's return to the next poll, what held the loop."""
+        ms = took * 1000
         self.turn_ms.append(ms)
         if ms <= SLOW_TURN_MS:
             return
         for key, value in (("turns", 1), ("wall_ms", ms), ("cpu_ms", self.turn["cpu"] * 1000)):
             self.slow_turns[key] += value
+        self.slow_turns["callbacks_wall_ms"] += self.turn["wall"] * 1000
         self.slow_turns["gc_ms"] += self.turn["gc"] * 1000
         self.slow_turns["callbacks"] += self.turn["callbacks"]
         for name, (count, wall, cpu) in self.by_name.items():
@@ -120,13 +137,31 @@ class LoopProbe:
         }
 
     def dump(self) -> None:
-        with open(self.out + ".tmp", "w") as f:
+        tmp = f"{self.out}.{threading.get_ident()}.tmp"  # the asking thread and the exit may both write
+        with open(tmp, "w") as f:
             json.dump(self.summary(), f, indent=1)
-        os.replace(self.out + ".tmp", self.out)
+        os.replace(tmp, self.out)
 
 
-def install(out: str, every_s: float) -> LoopProbe:
-    """Patch the loop's callback runner and turn, hook the collector, and dump every *every_s* and at exit."""
+def _timed_select(select: Any, probe: LoopProbe) -> Any:
+    """The selector's select, marking the turns: a turn is all the loop does from one poll's return to
+    the next poll (callbacks, the loop's own bookkeeping and the probe's, any collection among them)."""
+
+    def timed(timeout: float | None = None) -> Any:
+        entered = time.perf_counter()
+        if probe.polled_at is not None:
+            probe.turn_ends(entered - probe.polled_at)
+        probe.turn_begins()
+        try:
+            return select(timeout)
+        finally:  # a collection set off by the ready list it builds holds the loop: the next turn's
+            probe.polled_at = time.perf_counter() - probe.turn["gc"]
+
+    return timed
+
+
+def install(out: str) -> LoopProbe:
+    """Patch the loop's callback runner and turn, hook the collector; dump when asked and at exit."""
     probe = LoopProbe(out)
     run_handle, run_once = events.Handle._run, base_events.BaseEventLoop._run_once
 
@@ -141,26 +176,28 @@ def install(out: str, every_s: float) -> LoopProbe:
             probe.callback_ran(name, time.perf_counter() - wall, time.thread_time() - cpu)
 
     def timed_run_once(self: base_events.BaseEventLoop) -> None:
-        if threading.get_ident() != probe.thread:
-            return run_once(self)
-        probe.turn_begins()
-        try:
-            return run_once(self)
-        finally:
-            probe.turn_ends()
+        if threading.get_ident() == probe.thread:
+            selector = self._selector  # type: ignore[attr-defined]
+            if not getattr(selector, "_probed", False):
+                selector.select = _timed_select(selector.select, probe)
+                selector._probed = True
+        return run_once(self)
 
-    def dump_now_and_then() -> None:
+    def dump_when_asked() -> None:
+        ask = out + ".ask"
         while True:
-            time.sleep(every_s)
-            probe.dump()
+            time.sleep(ASK_POLL_S)  # a stat call: nothing the loop would notice
+            if os.path.exists(ask):
+                probe.dump()
+                os.remove(ask)
 
     gc.callbacks.append(probe.on_gc)
     events.Handle._run = timed_run  # type: ignore[method-assign]
     base_events.BaseEventLoop._run_once = timed_run_once  # type: ignore[method-assign]
-    threading.Thread(target=dump_now_and_then, name="loop-probe", daemon=True).start()
+    threading.Thread(target=dump_when_asked, name="loop-probe", daemon=True).start()
     atexit.register(probe.dump)
     return probe
 
 
 if os.environ.get("WARMLINE_LOOP_PROBE_OUT") and "worker" in sys.argv:
-    install(os.environ["WARMLINE_LOOP_PROBE_OUT"], float(os.environ.get("WARMLINE_LOOP_PROBE_EVERY_S", "3")))
+    install(os.environ["WARMLINE_LOOP_PROBE_OUT"])

@@ -8,6 +8,8 @@ import threading
 from collections import Counter
 from collections.abc import Callable
 
+import pytest
+
 from warmline.loop_turns import LoopTurns
 
 
@@ -185,7 +187,7 @@ def test_a_runtime_reused_under_another_loop_still_gets_turns() -> None:
     assert asyncio.run(asyncio.wait_for(steps(), 10)) == 2  # a guard, not a measure: none stranded
 
 
-def test_a_second_live_loop_leaves_the_first_loop_s_queued_steps_alone() -> None:
+def test_a_second_live_loop_leaves_the_first_loop_s_queued_steps_alone(caplog: pytest.LogCaptureFixture) -> None:
     turns = LoopTurns(0.002, clock=_Clock(step=0.01))  # every step is over the budget: they queue
     queued, go_on = threading.Event(), threading.Event()
     outcome: list[object] = []
@@ -203,6 +205,7 @@ def test_a_second_live_loop_leaves_the_first_loop_s_queued_steps_alone() -> None
     waiting = len(turns)
     asyncio.run(asyncio.wait_for(turns.turn(), 10))  # another loop, live at the same time
     assert len(turns) == waiting == 2  # the first loop's queue untouched
+    assert "belong to another running event loop" in caplog.text  # and it says so
     go_on.set()
     thread.join(20)
     assert outcome == [[None, None, None]]  # and its queued steps resumed there

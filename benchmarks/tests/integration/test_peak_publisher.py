@@ -7,6 +7,7 @@ import time
 from pathlib import Path
 
 import orjson
+from aiokafka.partitioner import DefaultPartitioner
 from confluent_kafka import Consumer, Producer, TopicPartition
 from confluent_kafka.admin import AdminClient, NewTopic
 
@@ -14,7 +15,7 @@ from benchmarks.peak import _burst_main, _cid, _key
 from harness.broker import Broker
 
 
-def _read_all(bootstrap: str, topic: str, partitions: int) -> list[tuple[bytes, dict[str, str]]]:
+def _read_all(bootstrap: str, topic: str, partitions: int) -> list[tuple[bytes, dict[str, str], int]]:
     """Every record of *topic*: an end marker is appended to each partition, and read up to all of them
     (a positive signal that nothing more is coming)."""
     marker = Producer({"bootstrap.servers": bootstrap, "linger.ms": 0})
@@ -23,7 +24,7 @@ def _read_all(bootstrap: str, topic: str, partitions: int) -> list[tuple[bytes, 
     assert marker.flush(30) == 0
     consumer = Consumer({"bootstrap.servers": bootstrap, "group.id": "peak-publisher-test", "fetch.wait.max.ms": 5})
     consumer.assign([TopicPartition(topic, p, 0) for p in range(partitions)])
-    records: list[tuple[bytes, dict[str, str]]] = []
+    records: list[tuple[bytes, dict[str, str], int]] = []
     ended: set[int] = set()
     deadline = time.monotonic() + 60
     try:
@@ -34,7 +35,7 @@ def _read_all(bootstrap: str, topic: str, partitions: int) -> list[tuple[bytes, 
             if msg.value() == b"end":
                 ended.add(msg.partition())
             else:
-                records.append((msg.key(), orjson.loads(msg.value())))
+                records.append((msg.key(), orjson.loads(msg.value()), msg.partition()))
     finally:
         consumer.close()
     assert len(ended) == partitions, "every partition read to its end marker"
@@ -58,5 +59,7 @@ def test_every_event_of_the_burst_is_published_keyed_by_its_caller(tmp_path: Pat
     published = json.loads(out.read_text())
     assert sorted(published) == sorted(_key(_cid(first + i)) for i in range(want))
     assert len(records) == want
-    assert {key.decode() for key, _ in records} == set(published)
-    assert all(_key(body["customer_id"]) == key.decode() for key, body in records)
+    assert {key.decode() for key, _, _ in records} == set(published)
+    assert all(_key(body["customer_id"]) == key.decode() for key, body, _ in records)
+    java = DefaultPartitioner()  # murmur2, as Java producers (and aiokafka) place a key
+    assert all(partition == java(key, [0, 1, 2], [0, 1, 2]) for key, _, partition in records)
