@@ -62,7 +62,7 @@ async def probe(rate: float, burst_s: float, pin: bool) -> dict[str, Any]:
         generate(demo_db, count=setting_ab.CALLERS)
         raw = Path(tmp) / "probe.json"
         env = {"PYTHONPATH": str(SITE), "WARMLINE_LOOP_PROBE_OUT": str(raw)}
-        stack = await setting_ab._stack(Path(tmp), demo_db, "probe", env, "redis://127.0.0.1:6379/0")
+        stack = await peak.stage_stack(Path(tmp), demo_db, setting_ab.CALLERS, "redis://127.0.0.1:6379/0", "probe", env)
         try:
             if pin:
                 _pin(stack)

@@ -16,13 +16,13 @@ interpreter, or no core free.
 from __future__ import annotations
 
 import asyncio
-import asyncio.base_events as base_events
 import asyncio.events as events
 import atexit
 import collections
 import gc
 import json
 import os
+import selectors
 import sys
 import threading
 import time
@@ -144,16 +144,19 @@ class LoopProbe:
 
 
 def _timed_select(select: Any, probe: LoopProbe) -> Any:
-    """The selector's select, marking the turns: a turn is all the loop does from one poll's return to
-    the next poll (callbacks, the loop's own bookkeeping and the probe's, any collection among them)."""
+    """The selector's select, marking the loop's turns: a turn is all the loop does from one poll's
+    return to the next poll (callbacks, the loop's own bookkeeping and the probe's, any collection
+    among them). Other threads' selectors (Faust's consumer thread has a loop of its own) pass."""
 
-    def timed(timeout: float | None = None) -> Any:
+    def timed(self: selectors.BaseSelector, timeout: float | None = None) -> Any:
+        if threading.get_ident() != probe.thread:
+            return select(self, timeout)
         entered = time.perf_counter()
         if probe.polled_at is not None:
             probe.turn_ends(entered - probe.polled_at)
         probe.turn_begins()
         try:
-            return select(timeout)
+            return select(self, timeout)
         finally:  # a collection set off by the ready list it builds holds the loop: the next turn's
             probe.polled_at = time.perf_counter() - probe.turn["gc"]
 
@@ -161,9 +164,9 @@ def _timed_select(select: Any, probe: LoopProbe) -> Any:
 
 
 def install(out: str) -> LoopProbe:
-    """Patch the loop's callback runner and turn, hook the collector; dump when asked and at exit."""
+    """Patch the loop's callback runner and its selector, hook the collector; dump when asked and at exit."""
     probe = LoopProbe(out)
-    run_handle, run_once = events.Handle._run, base_events.BaseEventLoop._run_once
+    run_handle = events.Handle._run
 
     def timed_run(self: asyncio.Handle) -> None:
         if threading.get_ident() != probe.thread:
@@ -175,14 +178,6 @@ def install(out: str) -> LoopProbe:
         finally:
             probe.callback_ran(name, time.perf_counter() - wall, time.thread_time() - cpu)
 
-    def timed_run_once(self: base_events.BaseEventLoop) -> None:
-        if threading.get_ident() == probe.thread:
-            selector = self._selector  # type: ignore[attr-defined]
-            if not getattr(selector, "_probed", False):
-                selector.select = _timed_select(selector.select, probe)
-                selector._probed = True
-        return run_once(self)
-
     def dump_when_asked() -> None:
         ask = out + ".ask"
         while True:
@@ -193,7 +188,8 @@ def install(out: str) -> LoopProbe:
 
     gc.callbacks.append(probe.on_gc)
     events.Handle._run = timed_run  # type: ignore[method-assign]
-    base_events.BaseEventLoop._run_once = timed_run_once  # type: ignore[method-assign]
+    selector = selectors.DefaultSelector  # the class asyncio's loops poll with
+    selector.select = _timed_select(selector.select, probe)  # type: ignore[method-assign]
     threading.Thread(target=dump_when_asked, name="loop-probe", daemon=True).start()
     atexit.register(probe.dump)
     return probe
