@@ -67,6 +67,13 @@ async def _primary_port(sentinel: aredis.Redis, master_name: str) -> int | None:
     return address[1] if isinstance(address, tuple) else None
 
 
+def _tls_client_config(url: str, pki: Pki) -> RedisConfig:
+    """A test's own TLS client. redis-py waits for a connection's TLS shutdown at most its connect
+    timeout (0.5 s by default) and then leaves it to the loop; on a loaded CI machine the test's loop
+    closed first once, and the half-closed socket surfaced later as another test's unclosed transport."""
+    return RedisConfig(url, ssl_ca_file=str(pki.ca), connect_timeout_s=10)
+
+
 def _entry(cid: str, phone: str) -> CacheEntry:
     return CacheEntry.of(
         customer(cid, phone, f"{cid.lower()}@example.com"), fetched_at=time.time(), expires_at=time.time() + 60
@@ -75,7 +82,7 @@ def _entry(cid: str, phone: str) -> CacheEntry:
 
 async def test_l2_reads_and_writes_over_tls_as_an_acl_user(tls_port: int, pki: Pki) -> None:
     url = f"rediss://{ACL_USER}:{ACL_PASSWORD}@127.0.0.1:{tls_port}/0"
-    client = RedisConfig(url, ssl_ca_file=str(pki.ca)).client()
+    client = _tls_client_config(url, pki).client()
     l2 = RedisL2(client, prefix="warmline:v1:tls:", op_timeout_s=2)
     try:
         entry = _entry("C-000042", "+14155550142")
@@ -87,11 +94,11 @@ async def test_l2_reads_and_writes_over_tls_as_an_acl_user(tls_port: int, pki: P
 
 async def test_a_refused_acl_password_is_l2_unavailable_and_never_shown(tls_port: int, pki: Pki) -> None:
     wrong = "not-the-password-Yk2"  # a test credential
-    config = RedisConfig(f"rediss://{ACL_USER}:{wrong}@127.0.0.1:{tls_port}/0", ssl_ca_file=str(pki.ca))
+    config = _tls_client_config(f"rediss://{ACL_USER}:{wrong}@127.0.0.1:{tls_port}/0", pki)
     client = config.client()
     try:
         with pytest.raises(L2Unavailable) as refused:
-            await RedisL2(client, op_timeout_s=2).ping()
+            await RedisL2(client, op_timeout_s=20).ping()  # longer than the close wait above
     finally:
         await client.aclose()
     assert wrong not in config.scrub(str(refused.value))
@@ -111,7 +118,7 @@ async def test_a_worker_keeps_l2_on_tls_redis_with_its_password_from_a_file(
     )
     status, _, body = await http_get(f"{worker.url}/v1/lookup", customer_id="C-000011")
     assert status == 200 and body["status"] == "ok"
-    client = RedisConfig(f"rediss://{ACL_USER}:{ACL_PASSWORD}@127.0.0.1:{tls_port}/0", ssl_ca_file=str(pki.ca)).client()
+    client = _tls_client_config(f"rediss://{ACL_USER}:{ACL_PASSWORD}@127.0.0.1:{tls_port}/0", pki).client()
     try:
         assert await client.exists(f"{prefix}cust:C-000011") == 1  # written through to L2
     finally:
