@@ -69,8 +69,9 @@ async def _primary_port(sentinel: aredis.Redis, master_name: str) -> int | None:
 
 def _tls_client_config(url: str, pki: Pki) -> RedisConfig:
     """A test's own TLS client. redis-py waits for a connection's TLS shutdown at most its connect
-    timeout (0.5 s by default) and then leaves it to the loop; on a loaded CI machine the test's loop
-    closed first once, and the half-closed socket surfaced later as another test's unclosed transport."""
+    timeout (0.5 s by default) and then raises; after a refused AUTH that error ends as the very
+    L2Unavailable the test expects. On a loaded CI machine the test's loop then closed before the
+    shutdown finished, and the half-closed socket surfaced later as another test's unclosed transport."""
     return RedisConfig(url, ssl_ca_file=str(pki.ca), connect_timeout_s=10)
 
 
@@ -98,7 +99,9 @@ async def test_a_refused_acl_password_is_l2_unavailable_and_never_shown(tls_port
     client = config.client()
     try:
         with pytest.raises(L2Unavailable) as refused:
-            await RedisL2(client, op_timeout_s=20).ping()  # longer than the close wait above
+            # redis-py may try a refused AUTH again, each close waiting up to the 10 s above: a timeout
+            # of ours must not cut one short (pytest-timeout still bounds the test).
+            await RedisL2(client, op_timeout_s=150).ping()
     finally:
         await client.aclose()
     assert wrong not in config.scrub(str(refused.value))

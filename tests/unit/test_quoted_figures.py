@@ -638,7 +638,7 @@ def test_the_own_stacks_peak_run_s_prose_is_the_committed_one() -> None:
 def _prose() -> list[tuple[str, str]]:
     """(doc, phrase): figures in running text, each built from the committed JSON."""
     one, two, batched = fig(W, ONE), fig(W, TWO), fig(W, BATCHED)
-    pair = fig(W, TWO, "detail")
+    early = fig(W_BEFORE, TWO, "detail.events") - fig(W_BEFORE, TWO, "detail.source_calls")
     peak_kafka = [fig("peak", PEAK.format(m, "kafka"), "detail.with_burst") for m in ("off", "on")]
     capacity = fig("peak", "warm capacity, one worker (lookups first off; 50 ms source, concurrency 1000)", "detail")
     warm = [fig("peak", PEAK_WARM.format(mode), "detail") for mode in ("off", "on")]
@@ -648,7 +648,8 @@ def _prose() -> list[tuple[str, str]]:
     idle = HITS + ", fetch wait 500 ms (diagnostic)"
     return [
         (ops, f"Two workers give {two / one:.2f}×, not 2×"),
-        (ops, f"the workers made {pair['source_calls']:,} source calls for the {pair['events']:,} keys"),
+        (ops, _entries_for_calls(W) + " in the quoted run, " + _entries_for_calls(W_BEFORE) + " in the run before it"),
+        (ops, f"stopped its clock {early} callers early"),
         (ops, f"reached {two:,.0f}/s, {two / 1800:.2f}× the 1,800"),
         (
             ops,
@@ -709,6 +710,12 @@ def _one_and_two(run: str) -> str:
     """How docs/operations.md quotes another warming run: one worker's rate and CPU, then two workers'."""
     one = f"{fig(run, ONE):,.0f} events/s at {fig(run, ONE, 'detail.cpu_us_per_event')} µs"
     return f"gave one worker {one} and two {fig(run, TWO):,.0f}/s"
+
+
+def _entries_for_calls(run: str) -> str:
+    """The two-worker run's L1 entries at the stop against its source calls, as docs/operations.md says them."""
+    detail = fig(run, TWO, "detail")
+    return f"{detail['warmed_in_l1']:,} entries for {detail['source_calls']:,} source calls"
 
 
 def _idle_phrase() -> str:
