@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import gc
 import os
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -22,6 +24,18 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
         folder = Path(str(item.fspath)).parent.name
         if folder in ("unit", "integration", "interop", "containers"):
             item.add_marker(getattr(pytest.mark, folder))
+
+
+@pytest.fixture(name="collect_after", autouse=True)
+def _collect_after(request: pytest.FixtureRequest) -> Iterator[None]:
+    """After an integration or interop test, its event loop closed, collect its garbage, so a socket
+    it left open is reported against it (an autouse fixture is torn down after the loop's). Left to a
+    later collection, the warning fell on whichever test that was: twice on CI, a TLS Redis test
+    failed on a transport from an earlier test's closed loop, which no run here reproduced. About
+    60 ms a test, on ~150 tests."""
+    yield
+    if request.node.get_closest_marker("integration") or request.node.get_closest_marker("interop"):
+        gc.collect()
 
 
 @pytest.fixture(name="redis_url", scope="session")
