@@ -94,6 +94,17 @@ def test_retain_owned_forgets_locally_without_tombstones() -> None:
     assert table.writes == writes  # no tombstone into the new owner's changelog partition
 
 
+async def test_a_sweep_forgets_an_expired_key_of_another_workers_partition_without_a_tombstone() -> None:
+    table = RecordingMapping()
+    l1 = TableL1(table, 10, local=table.data)  # a Faust table writes through to its store
+    l1.put("mine", _entry(expires_at=10))
+    l1.put("standby", _entry(expires_at=10))  # as a standby copy arrives: in the store, not put by us
+    writes = table.writes
+    assert await l1.sweep(now=100, grace_s=0, owned=lambda key: key == "mine") == 2
+    assert table.data == {}
+    assert table.writes == writes + 1  # one tombstone: for the owned key only
+
+
 class _ReadCountingTable(RecordingMapping):
     """A table whose own read path (where Faust's sensors run) counts its calls."""
 

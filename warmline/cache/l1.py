@@ -105,8 +105,7 @@ class TableL1:
         """After a rebalance: forget (locally only) the keys whose partition moved away. Returns the count."""
         gone = [key for key in list(self._local.keys()) if not owned(key)]
         for key in gone:
-            self._local.pop(key, None)
-            self._recency.pop(key, None)
+            self._forget(key)
         return len(gone)
 
     def adopt_recovered(self) -> int:
@@ -118,13 +117,19 @@ class TableL1:
                 adopted += 1
         return adopted
 
-    async def sweep(self, now: float, grace_s: float, slice_size: int = SWEEP_SLICE) -> int:
+    async def sweep(
+        self, now: float, grace_s: float, slice_size: int = SWEEP_SLICE, owned: Callable[[str], bool] | None = None
+    ) -> int:
         """Delete entries past expiry + *grace_s* (negative entries: past expiry); returns the count.
 
         A slice at a time (*slice_size* entries looked at, a deletion counting SWEEP_DELETE_WEIGHT),
         the loop free in between: one pass over a few hundred thousand entries held it for tens of
         ms, and every lookup in flight with it. An entry is read when its turn comes, so one
         replaced or deleted meanwhile is judged as it is then.
+
+        An expired key *owned* says is not this worker's (a Faust standby copy of another worker's
+        partition) is only forgotten here: a tombstone from this lagging copy could delete, in the
+        owner's changelog, an entry the owner has renewed since.
         """
         entries = self._entries
         removed = work = 0
@@ -138,7 +143,15 @@ class TableL1:
             entry = entries[key]
             limit = 0.0 if entry is None else entry.expires_at + (grace_s if entry.found else 0.0)
             if now >= limit:
-                self.delete(key)
+                if owned is None or owned(key):
+                    self.delete(key)
+                    work += SWEEP_DELETE_WEIGHT
+                else:
+                    self._forget(key)
                 removed += 1
-                work += SWEEP_DELETE_WEIGHT
         return removed
+
+    def _forget(self, key: str) -> None:
+        """Drop *key* here only (the store, not the table): no tombstone in the changelog."""
+        self._local.pop(key, None)
+        self._recency.pop(key, None)

@@ -1,4 +1,4 @@
-"""The warming benchmark stops its clock on a worker's own count of warmed events, read from /metrics."""
+"""The warming benchmark stops its clock on a worker's own count of finished events, read from /metrics."""
 
 from __future__ import annotations
 
@@ -7,10 +7,10 @@ from aiohttp import web
 from aiohttp.test_utils import TestServer
 from prometheus_client import CollectorRegistry, Counter, generate_latest
 
-from benchmarks.warming import _warmed_events
+from benchmarks.warming import _event_outcomes
 
 
-async def test_only_the_warmed_outcome_counts_over_every_topic() -> None:
+async def test_final_outcomes_count_over_every_topic_and_a_rekey_does_not() -> None:
     registry = CollectorRegistry()
     messages = Counter("warmline_messages", "messages", ["topic", "outcome"], registry=registry)
     messages.labels("call-started", "warmed").inc(7)
@@ -24,4 +24,5 @@ async def test_only_the_warmed_outcome_counts_over_every_topic() -> None:
     app = web.Application()
     app.router.add_get("/metrics", metrics)
     async with TestServer(app) as server, aiohttp.ClientSession() as session:
-        assert await _warmed_events(session, str(server.make_url("")).rstrip("/")) == 12
+        outcomes = await _event_outcomes(session, str(server.make_url("")).rstrip("/"))
+    assert outcomes == {"warmed": 12, "failed": 0, "already_fresh": 3, "too_old": 0, "dead_letter": 0}
