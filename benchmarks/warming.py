@@ -12,6 +12,7 @@ from typing import Any
 import aiohttp
 import orjson
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
+from prometheus_client.parser import text_string_to_metric_families
 
 from harness.procs import cpu_seconds
 from warmline.cache import CachePolicy, TableL1, TieredCache
@@ -47,11 +48,11 @@ async def _event_outcomes(session: aiohttp.ClientSession, url: str) -> dict[str,
     async with session.get(f"{url}/metrics") as resp:
         text = await resp.text()
     counts = dict.fromkeys(FINAL_OUTCOMES, 0.0)
-    for line in text.splitlines():
-        if line.startswith("warmline_messages_total{"):
-            for outcome in FINAL_OUTCOMES:
-                if f'outcome="{outcome}"' in line:
-                    counts[outcome] += float(line.rsplit(" ", 1)[1])
+    for family in text_string_to_metric_families(text):
+        if family.name == "warmline_messages":
+            for sample in family.samples:
+                if sample.name.endswith("_total") and sample.labels.get("outcome") in counts:
+                    counts[sample.labels["outcome"]] += sample.value
     return {outcome: round(n) for outcome, n in counts.items()}
 
 

@@ -446,10 +446,7 @@ def wire_timers(stream: StreamApp, runtime: Runtime, ownership: Ownership, vip: 
 
     @app.timer(L1_SWEEP_INTERVAL_S, name="warmline.l1_sweep")  # type: ignore[untyped-decorator]  # faust's decorator is untyped
     async def l1_sweep() -> None:
-        mine = ownership.owned()
-        removed = await l1.sweep(
-            runtime.clock(), runtime.cache.policy.max_stale_s, owned=lambda key: ownership.partition_of(key) in mine
-        )
+        removed = await l1.sweep(runtime.clock(), runtime.cache.policy.max_stale_s, owned=ownership.owns)
         runtime.metrics.l1_entries.set(len(l1))
         if removed:
             logger.info("L1 sweep removed %d expired entries", removed)
