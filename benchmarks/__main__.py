@@ -95,7 +95,16 @@ async def run_warming(redis_url: str, quick: bool) -> list[Result]:
                     stack, events, label=", Faust's per-record delivery (WARMLINE_WARMING_INTAKE=false, diagnostic)"
                 )
             )
-            await stack.restart_worker(**fast, WARMLINE_WARMING_INTAKE="true")
+            # Diagnostic: the L1 changelog through Faust's per-record producer buffer (stream/changelog.py).
+            await stack.restart_worker(**fast, WARMLINE_WARMING_INTAKE="true", WARMLINE_L1_CHANGELOG_WRITER="false")
+            results.append(
+                await warming.prewarm_throughput(
+                    stack,
+                    events,
+                    label=", Faust's changelog buffer (WARMLINE_L1_CHANGELOG_WRITER=false, diagnostic)",
+                )
+            )
+            await stack.restart_worker(**fast, WARMLINE_L1_CHANGELOG_WRITER="true")
             results.append(await warming.prewarm_throughput(stack, events, workers=2))
             for extra in stack.extra_workers:  # the bulk runs measure one worker
                 extra.stop()

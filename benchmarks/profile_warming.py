@@ -1,12 +1,18 @@
-"""Where a warmed call-started event's CPU goes: py-spy over one worker pre-warming, intake off then on.
+"""Where a warmed call-started event's CPU goes: py-spy over one worker pre-warming, in named modes.
 
-``python -m benchmarks.profile_warming [--events N]`` runs the pre-warm throughput benchmark
-(``warming.prewarm_throughput``: 50 ms source, 1,000 source slots, N events at once) twice, each on a
-fresh stack, once with ``WARMLINE_WARMING_INTAKE=false`` (Faust hands over every record) and once
-with the default intake (``warmline/stream/intake.py``), under ``py-spy record`` (200 Hz, idle
-samples left out). It writes ``benchmarks/results/profiles/warming-intake-{off,on}.txt``: the run's
-figures, the share of samples per thread and the frames with the largest inclusive share, by thread,
-and the groups the intake is about (Faust's per-record delivery, the L1 changelog path).
+``python -m benchmarks.profile_warming [--events N] [MODE ...]`` runs the pre-warm throughput
+benchmark (``warming.prewarm_throughput``: 50 ms source, 1,000 source slots, N events at once) once
+per mode, each on a fresh stack, under ``py-spy record`` (200 Hz, idle samples left out):
+
+- ``intake-off``: Faust hands over every call-started record (``WARMLINE_WARMING_INTAKE=false``)
+  and the L1 changelog goes through Faust's producer buffer, as before either change;
+- ``changelog-buffer``: the intake (``warmline/stream/intake.py``), the changelog through Faust's
+  producer buffer (``WARMLINE_L1_CHANGELOG_WRITER=false``);
+- ``defaults``: the intake and the L1 changelog writer (``warmline/stream/changelog.py``).
+
+It writes ``benchmarks/results/profiles/warming-MODE.txt``: the run's figures, the share of samples
+per thread and the frames with the largest inclusive share, by thread, and named groups of frames
+(Faust's per-record delivery, the L1 changelog path, ...).
 py-spy samples the process from outside and slows it: the throughput figures of these runs are not
 the benchmark's (``python -m benchmarks --only warming`` is).
 """
@@ -43,6 +49,7 @@ GROUPS = {
     ),
     "intake (hand-over and agent loop)": ("warmline/stream/intake.py", "consume_intake (warmline/agents/kafka_io.py)"),
     "L1 changelog: Faust's producer buffer": ("ProducerBuffer",),
+    "L1 changelog: warmline's writer": ("ChangelogWriter._run",),
     "aiokafka producer sender": ("Sender._send_produce_req", "Sender._sender_routine"),
     "aiokafka fetch (request build, response decode)": (
         "Fetcher._proc_fetch_request",
@@ -97,14 +104,18 @@ class Profile:
         return "\n".join(lines) + "\n"
 
 
-async def profile_run(intake: bool, events: int, workdir: Path) -> str:
+#: Each mode's worker settings (the module's docstring says what they compare).
+MODES = {
+    "intake-off": {"WARMLINE_WARMING_INTAKE": "false", "WARMLINE_L1_CHANGELOG_WRITER": "false"},
+    "changelog-buffer": {"WARMLINE_WARMING_INTAKE": "true", "WARMLINE_L1_CHANGELOG_WRITER": "false"},
+    "defaults": {"WARMLINE_WARMING_INTAKE": "true", "WARMLINE_L1_CHANGELOG_WRITER": "true"},
+}
+
+
+async def profile_run(mode: str, events: int, workdir: Path) -> str:
     """One stack, one pre-warm run under py-spy; the summary text."""
-    stack = await start_stack(
-        workdir,
-        demo_count=max(events, 2_000),
-        **warming.FAST_SOURCE,
-        WARMLINE_WARMING_INTAKE=str(intake).lower(),
-    )
+    env = MODES[mode]
+    stack = await start_stack(workdir, demo_count=max(events, 2_000), **warming.FAST_SOURCE, **env)
     raw = workdir / "profile.raw"
     try:
         spy = subprocess.Popen(
@@ -120,8 +131,9 @@ async def profile_run(intake: bool, events: int, workdir: Path) -> str:
         await asyncio.to_thread(spy.wait, 60)
     finally:
         stack.stop()
+    settings = ", ".join(f"{k}={v}" for k, v in env.items())
     title = (
-        f"pre-warm of {events:,} call-started events, one worker, WARMLINE_WARMING_INTAKE={str(intake).lower()}, "
+        f"pre-warm of {events:,} call-started events, one worker, {settings}, "
         f"under py-spy: {result.value:,} events/s, {result.detail['cpu_us_per_event']} µs of worker CPU per event, "
         f"{broker_us:.0f} µs of broker CPU per event (incl. the benchmark's bare consume floor)"
     )
@@ -135,12 +147,12 @@ def _py_spy() -> str:
     return found
 
 
-async def main(events: int) -> None:
+async def main(events: int, modes: list[str]) -> None:
     PROFILES_DIR.mkdir(parents=True, exist_ok=True)
-    for intake in (False, True):
+    for mode in modes:
         with tempfile.TemporaryDirectory(prefix="warmline-profile-") as tmp:
-            text = await profile_run(intake, events, Path(tmp))
-        path = PROFILES_DIR / f"warming-intake-{'on' if intake else 'off'}.txt"
+            text = await profile_run(mode, events, Path(tmp))
+        path = PROFILES_DIR / f"warming-{mode}.txt"
         path.write_text(text)
         print(text.splitlines()[0], f"→ {path}", flush=True)
 
@@ -148,4 +160,9 @@ async def main(events: int) -> None:
 if __name__ == "__main__":
     parser = argparse.ArgumentParser(prog="python -m benchmarks.profile_warming", description=__doc__)
     parser.add_argument("--events", type=int, default=10_000, help="call-started events per run")
-    asyncio.run(main(parser.parse_args().events))
+    parser.add_argument("modes", nargs="*", metavar="MODE", help=f"of {', '.join(MODES)}; all by default")
+    args = parser.parse_args()
+    unknown = sorted(set(args.modes) - set(MODES))
+    if unknown:
+        parser.error(f"unknown modes {unknown}: choose from {', '.join(MODES)}")
+    asyncio.run(main(args.events, args.modes or list(MODES)))

@@ -51,6 +51,11 @@ SETTINGS = {
     "warming-turn-budget": Setting(
         "WARMLINE_WARMING_TURN_MS", (("warming turns of 2 ms", "2"), ("warming turns of 0.5 ms", "0.5"))
     ),
+    # warmline/stream/changelog.py
+    "l1-changelog-writer": Setting(
+        "WARMLINE_L1_CHANGELOG_WRITER",
+        (("changelog writer", "true"), ("Faust's changelog buffer", "false")),
+    ),
 }
 
 

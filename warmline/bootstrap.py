@@ -45,11 +45,12 @@ from .sources import Priority, Source, SourceResult, build_source
 from .sources.gate import SourceGate
 from .stream.app import L1_TABLE, StreamApp, build_app
 from .stream.backlog import MAX_PRODUCE_BACKLOG, ProduceBacklog, producer_buffered
+from .stream.changelog import ChangelogWriter
 from .stream.internals import require as require_internals
 from .stream.lanes import INVALIDATION, LOOKUPS, WARMING, Lanes, LanesWatch
 from .stream.lookup_lane import lookup_lane_for
 from .stream.own_producer import OwnProducer
-from .stream.ownership import Ownership, TableOwnership
+from .stream.ownership import Ownership, TableOwnership, owner_partition
 from .stream.security import kafka_connection
 from .stream.topics import TopicPlan
 from .stream.transport import consumer_lag_of, oldest_unacked_of
@@ -83,8 +84,11 @@ def bootstrap(
     runtime = build_runtime(
         settings, l1=stream.l1_table, source=source, l2=l2, tracer=tracer, clock=clock, chat_model=chat_model
     )
+    writer = attach_changelog_writer(stream, settings, runtime.turns) if settings.l1_changelog_writer else None
     # One bound for every producer of records (agents' replies and re-keying, L1 writes from views).
-    backlog = ProduceBacklog(MAX_PRODUCE_BACKLOG, lambda: producer_buffered(stream.app))
+    backlog = ProduceBacklog(
+        MAX_PRODUCE_BACKLOG, lambda: producer_buffered(stream.app) + (len(writer) if writer is not None else 0)
+    )
     lanes = build_lanes(stream, lambda: len(backlog))  # its lag is exported either way
     if settings.lookups_first:
         stream.app.lanes = lanes  # read by the consumer and by the call-started agents registered below
@@ -356,6 +360,19 @@ def build_platforms(settings: Settings, runtime: Runtime) -> PlatformIngress:
         settings.default_region,
         brief_ready,
     )
+
+
+def attach_changelog_writer(stream: StreamApp, settings: Settings, turns: LoopTurns | None) -> ChangelogWriter:
+    """Give the L1 table a ChangelogWriter (its records then skip Faust's producer buffer)."""
+    partitions = settings.topic_partitions
+    writer = ChangelogWriter(
+        lambda: stream.app.producer.send,
+        stream.l1_table.changelog_topic.get_topic_name(),
+        lambda key: owner_partition(key, partitions),
+        turns,
+    )
+    stream.l1_table.changelog_writer = writer
+    return writer
 
 
 def build_lanes(stream: StreamApp, produce_backlog: Callable[[], int]) -> Lanes:

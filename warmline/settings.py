@@ -130,6 +130,9 @@ class Settings(WarmlineSettings):
     # call-started records handed to their agents a fetch at a time, not one Faust delivery each
     # (stream/intake.py); off only to measure it.
     warming_intake: bool = True
+    # L1 changelog records handed to the producer in write order by one coroutine, not through
+    # Faust's per-record producer buffer (stream/changelog.py); off only to measure it.
+    l1_changelog_writer: bool = True
     # Garbage collection tuned for a large cache (warmline/gc_pauses.py): survivors of a full
     # collection frozen, a sweep for cycles every 10 minutes (sooner once the resident memory
     # doubled) at a quiet moment. Off only to measure it: full collections then paused a worker

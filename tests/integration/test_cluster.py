@@ -5,12 +5,20 @@ from __future__ import annotations
 import asyncio
 from pathlib import Path
 
+import aiohttp
 import orjson
 from aiokafka import AIOKafkaProducer
+from confluent_kafka import Producer
 
+from harness.broker import random_suffix
+from harness.kafka import Record, from_start
+from tests.interop.rdkafka import create_topics
+from warmline.models import CacheEntry
 from warmline.sources.demo.generate import sample_contacts
 
-from .conftest import Cluster, http_get
+from .conftest import Cluster, WorkerProcess, http_get
+
+ADMIN = {"Authorization": "Bearer s3cret"}
 
 
 async def _produce(bootstrap: str, topic: str, value: dict[str, object], key: bytes | None = None) -> None:
@@ -47,16 +55,21 @@ async def test_restart_recovers_l1_from_the_changelog_and_a_new_group_uses_l2(cl
     assert tiers == ["L1"] * len(phones)  # promoted
 
 
-async def test_two_workers_share_partitions_and_http_goes_to_the_owner(cluster: Cluster) -> None:
-    a = cluster.worker()
-    b = cluster.worker()
-    async with asyncio.timeout(60):  # both ready with a stable, disjoint split of the partitions
+async def _split_between(a: WorkerProcess, b: WorkerProcess) -> None:
+    """Wait until both workers are ready with a stable, disjoint split of the 4 partitions."""
+    async with asyncio.timeout(60):
         while True:
             sa, sb = (await http_get(f"{a.url}/readyz"))[2], (await http_get(f"{b.url}/readyz"))[2]
             pa, pb = set(sa["l1_partitions"]), set(sb["l1_partitions"])
             if sa["ready"] and sb["ready"] and pa and pb and not pa & pb and len(pa | pb) == 4:
-                break
+                return
             await asyncio.sleep(0.2)
+
+
+async def test_two_workers_share_partitions_and_http_goes_to_the_owner(cluster: Cluster) -> None:
+    a = cluster.worker()
+    b = cluster.worker()
+    await _split_between(a, b)
     ids = [f"C-{i:06d}" for i in range(30, 46)]
     for cid in ids:  # first lookups alternate between the workers
         worker = a if int(cid[-2:]) % 2 else b
@@ -69,6 +82,19 @@ async def test_two_workers_share_partitions_and_http_goes_to_the_owner(cluster: 
     entries_b = (await http_get(f"{b.url}/v1/stats"))[2]["l1"]["entries"]
     assert entries_a + entries_b == len(ids)  # each key lives on exactly one worker
     assert entries_a and entries_b
+
+
+def _librdkafka_partition(bootstrap: str, key: bytes) -> int:
+    """Where librdkafka's murmur2 partitioner (Java's default) puts *key* among 4 partitions: a scratch topic."""
+    topic = f"scratch-{random_suffix()}"
+    create_topics(bootstrap, [topic], 4)
+    producer = Producer({"bootstrap.servers": bootstrap, "partitioner": "murmur2", "linger.ms": 0})
+    delivered: list[int | None] = []
+    producer.produce(topic, b"", key=key, on_delivery=lambda err, msg: delivered.append(msg.partition()))
+    producer.flush(15)
+    partition = delivered[0]
+    assert partition is not None
+    return partition
 
 
 async def test_call_started_prewarms_l1_and_invalidation_drops_it(cluster: Cluster, demo_db: Path) -> None:
@@ -90,3 +116,31 @@ async def test_call_started_prewarms_l1_and_invalidation_drops_it(cluster: Clust
         while (await http_get(f"{worker.url}/v1/stats"))[2]["l1"]["entries"] > 0:
             await asyncio.sleep(0.1)
     assert (await http_get(f"{worker.url}/v1/lookup", phone=phone))[1]["X-Cache"] == "MISS"
+
+    # The L1 changelog as a foreign reader sees it: the warm's record, then the invalidation's tombstone,
+    # on the partition Kafka's default partitioner gives the key (librdkafka's murmur2 as the oracle).
+    changelog = f"{cluster.base_env['WARMLINE_APP_ID']}-l1-changelog"
+    key = f"phone:{phone}".encode()
+    records: list[Record] = []
+    async with asyncio.timeout(15), from_start(cluster.tansu.bootstrap, [changelog]) as reader:
+        while not any(r.value is None for r in records):
+            records += [r for rs in (await reader.getmany(timeout_ms=200)).values() for r in rs if r.key == key]
+    assert [r.value is None for r in records[:2]] == [False, True]
+    assert CacheEntry.from_bytes(records[0].value or b"").customer_id == cid
+    partition = await asyncio.to_thread(_librdkafka_partition, cluster.tansu.bootstrap, key)
+    assert {r.partition for r in records} == {partition}
+
+
+async def test_two_workers_keep_no_standby_copy_of_each_others_l1(cluster: Cluster) -> None:
+    """Faust would keep a standby copy of the other worker's L1 partitions: memory outside the LRU bound
+    and every changelog record read twice, for nothing with the in-memory store (docs/operations.md)."""
+    a = cluster.worker()
+    b = cluster.worker()
+    await _split_between(a, b)
+    # More than Faust's standby buffer (1,000 records) lands on each worker's partitions: a copy would show.
+    keys = [f"customer_id:C-{i:06d}" for i in range(1, 2_401)]
+    async with aiohttp.ClientSession() as s, s.post(f"{a.url}/v1/prewarm", json={"keys": keys}, headers=ADMIN) as resp:
+        job = await resp.json()
+    assert job["total"] == len(keys) and job["warmed"] + job["not_found"] == len(keys)
+    entries = [(await http_get(f"{w.url}/v1/stats"))[2]["l1"]["entries"] for w in (a, b)]
+    assert sum(entries) == len(keys) and all(entries)

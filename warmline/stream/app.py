@@ -8,13 +8,14 @@ from typing import Any
 
 import faust
 from faust.serializers import codecs
-from faust.types import TableT, TopicT
+from faust.types import TopicT
 
 from ..errors import InvalidMessage
 from ..loop_turns import LoopTurns
 from ..models import CacheEntry
 from ..models.protocol import MAX_PREWARM_BODY_BYTES
 from ..settings import Settings
+from .changelog import L1Table
 from .intake import Intake
 from .lanes import Lanes
 from .lookup_lane import LookupLane
@@ -97,7 +98,7 @@ class StreamApp:
 
     app: WarmlineApp
     topics: Topics
-    l1_table: TableT[str, CacheEntry | None]
+    l1_table: L1Table
 
 
 def _routed(app: faust.App, name: str, role: str, settings: Settings) -> Routed:
@@ -173,10 +174,14 @@ def faust_config(settings: Settings) -> dict[str, Any]:
         # (WARMLINE_SHUTDOWN_GRACE_S) decides instead and leaves unfinished events for the next owner.
         "stream_wait_empty": False,
         "table_cleanup_interval": 3600.0,  # our own sweep expires entries; Faust's is for windowed tables
+        # No standby copy of other workers' L1 partitions: with the memory store a takeover reads the
+        # changelog from the start anyway, and a copy costs memory outside L1's LRU bound and the CPU
+        # of reading every other worker's changelog (docs/operations.md, "Standby copies").
+        "table_standby_replicas": 0,
     }
 
 
-def _l1_table(app: faust.App, settings: Settings) -> TableT[str, CacheEntry | None]:
+def _l1_table(app: faust.App, settings: Settings) -> L1Table:
     """The L1 table on *app*, with its changelog topic: raw string keys, CacheEntry values (ENTRY_CODEC)."""
     n = settings.topic_partitions
     # Faust derives a table's serializers from its types (json) and takes no argument for them, so
@@ -193,13 +198,16 @@ def _l1_table(app: faust.App, settings: Settings) -> TableT[str, CacheEntry | No
         acks=False,
         internal=True,
     )
-    table = app.Table(
-        L1_TABLE,
+    table = L1Table(  # its writes go to a ChangelogWriter once the worker attaches one (bootstrap)
+        app,
+        name=L1_TABLE,
+        beacon=app.tables.beacon,
         partitions=n,
         key_type=str,
         changelog_topic=changelog,
         use_partitioner=True,  # writes come from HTTP views too; the key's partition is the owner's
     )
-    table.key_serializer = "raw"  # type: ignore[attr-defined]  # TableT omits the attribute faust.Table has
-    table.value_serializer = ENTRY_CODEC  # type: ignore[attr-defined]  # idem
+    app.tables.add(table)
+    table.key_serializer = "raw"
+    table.value_serializer = ENTRY_CODEC
     return table

@@ -19,6 +19,7 @@ import aiokafka
 from aiokafka.errors import KafkaError
 from faust.transport.drivers import aiokafka as faust_aiokafka
 
+from .changelog import flush_writers, stop_writers
 from .delivery import DeliveryLedger, Verdict
 from .intake import Intake
 from .lookup_lane import LookupLane
@@ -549,11 +550,22 @@ def consumer_lag_of(app: Any, topics: Collection[str] | None = None) -> dict[Any
 
 
 class StableProducer(faust_aiokafka.Producer):
-    """Faust's aiokafka producer on a client whose metadata never drops a known topic."""
+    """Faust's aiokafka producer on a client whose metadata never drops a known topic; its flush (before
+    every commit and rebalance) and its stop first hand over what the tables' changelog writers hold."""
 
     @property
     def _producer_type(self) -> type[aiokafka.AIOKafkaProducer]:
         return StableMetadataProducer
+
+    async def flush(self) -> None:
+        """Hand over what the changelog writers hold, then Faust's flush."""
+        await flush_writers(self.app.tables.values())
+        await super().flush()
+
+    async def on_stop(self) -> None:
+        """Hand over what the changelog writers hold (bounded), then Faust's stop (which flushes aiokafka)."""
+        await stop_writers(self.app.tables.values())
+        await super().on_stop()
 
 
 class TunedTransport(faust_aiokafka.Transport):

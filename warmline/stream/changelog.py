@@ -1,0 +1,168 @@
+"""The L1 table's changelog records written straight to the producer, not through Faust's buffer.
+
+Faust turns every table write into a FutureMessage on its producer buffer; a task of the buffer's
+takes it off a queue and publishes it through the changelog topic (codec lookups, callbacks,
+sensors) before aiokafka sees it. A warm writes one record per caller, so that path was a fixed
+share of every warmed event (docs/operations.md, "What holds one worker's throughput back").
+
+Here a table write appends the record's bytes to a deque, and one coroutine hands the deque to
+Faust's producer in the order written: the same records (raw key, the entry's JSON, a null value
+for a deletion) on the same partition (the key's owner, as Kafka's default partitioner would put
+it), so changelog recovery and co-partitioning are as before. What Faust guaranteed still holds:
+``flush`` empties the deque before the producer flushes, and Faust flushes the producer before it
+commits an offset and before a rebalance (``transport.StableProducer``).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import time
+from collections import deque
+from collections.abc import Awaitable, Callable, Iterable
+from typing import Any
+
+import faust
+
+from ..loop_turns import LoopTurns
+from ..models import CacheEntry
+
+logger = logging.getLogger(__name__)
+
+#: At most one warning per this many seconds about records the changelog did not take.
+FAILURE_LOG_INTERVAL_S = 10.0
+#: How long the producer's stop waits for a writer to hand over what it holds.
+STOP_FLUSH_S = 10.0
+
+#: What the writer needs of a producer: Faust's ``Producer.send`` (topic, key, value, partition,
+#: timestamp, headers), which returns the record's delivery future once aiokafka has it.
+Send = Callable[[str, bytes, bytes | None, int, None, None], Awaitable[Awaitable[Any]]]
+
+
+def entry_bytes(value: Any) -> bytes:
+    """A table value as its changelog record's value (what the table's ENTRY_CODEC writes)."""
+    return value.to_bytes() if isinstance(value, CacheEntry) else b""
+
+
+class ChangelogWriter:
+    """Changelog records in write order, one coroutine handing them to the producer."""
+
+    def __init__(
+        self,
+        send: Callable[[], Send],
+        topic: str,
+        partition_of: Callable[[str], int],
+        turns: LoopTurns | None = None,
+    ) -> None:
+        self._send = send  # asked at each drain: the producer exists only once the app has started
+        self.topic = topic
+        self._partition_of = partition_of  # the key's owner: ownership.owner_partition
+        # Each send is warm work (a warm's record, mostly): it takes warming's turn on the loop, so a
+        # drain of a batch's records does not hold a lookup up in one long step (loop_turns.py).
+        self._turns = turns
+        self._queue: deque[tuple[str, bytes | None]] = deque()
+        self._drain: asyncio.Task[None] | None = None
+        #: Records the producer refused or the broker did not take.
+        self.failed = 0
+        self._next_log = 0.0
+
+    def __len__(self) -> int:
+        """Records written and not yet handed to the producer (what Faust's buffer would hold)."""
+        return len(self._queue)
+
+    def write(self, key: str, value: bytes | None) -> None:
+        """Queue one record (*value* None: a tombstone); sent in this order."""
+        self._queue.append((key, value))
+        if self._drain is None:
+            self._drain = asyncio.get_running_loop().create_task(self._run(), name="l1 changelog writer")
+
+    async def flush(self) -> None:
+        """Return once every record written so far has been handed to the producer."""
+        while self._drain is not None:
+            await asyncio.shield(self._drain)
+
+    async def stop(self, timeout_s: float) -> None:
+        """Flush for at most *timeout_s*, then drop what is left: a worker whose broker is gone must
+        still stop (the entries stay in L2; a takeover's recovery misses them, as it would any
+        record Faust's buffer could not send)."""
+        try:
+            await asyncio.wait_for(self.flush(), timeout_s)
+        except TimeoutError:
+            drain = self._drain
+            if drain is not None:
+                drain.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await drain
+            logger.warning("l1 changelog: %d records not handed to the producer at stop", len(self._queue))
+            self._queue.clear()
+
+    async def _run(self) -> None:
+        queue, topic, partition_of, turns = self._queue, self.topic, self._partition_of, self._turns
+        try:
+            send = self._send()
+            while queue:
+                if turns is not None:
+                    await turns.turn()
+                key, value = queue.popleft()
+                try:
+                    delivery = asyncio.ensure_future(
+                        await send(topic, key.encode(), value, partition_of(key), None, None)
+                    )
+                except Exception as e:  # noqa: BLE001  # a record the producer refused must not stop the rest
+                    self._failed(e)
+                    continue
+                delivery.add_done_callback(self._delivered)
+        finally:
+            self._drain = None  # if cancelled mid-way, what is left goes with the next write
+
+    def _delivered(self, delivery: asyncio.Future[Any]) -> None:
+        if not delivery.cancelled() and delivery.exception() is not None:
+            self._failed(delivery.exception())
+
+    def _failed(self, error: BaseException | None) -> None:
+        # The entry stays in this worker's L1 (and in L2); only a takeover's recovery would miss it.
+        self.failed += 1
+        now = time.monotonic()
+        if now >= self._next_log:  # a broker outage fails every record: one line per interval
+            self._next_log = now + FAILURE_LOG_INTERVAL_S
+            logger.warning("l1 changelog: %d records not stored so far, the last: %r", self.failed, error)
+
+
+def writers_of(tables: Iterable[Any]) -> list[ChangelogWriter]:
+    """The changelog writers attached to *tables* (an L1Table's, once the worker attached one)."""
+    return [w for w in (getattr(table, "changelog_writer", None) for table in tables) if w is not None]
+
+
+async def flush_writers(tables: Iterable[Any]) -> None:
+    """Hand to the producer what the changelog writers of *tables* hold (before a flush: a commit, a rebalance)."""
+    for writer in writers_of(tables):
+        await writer.flush()
+
+
+async def stop_writers(tables: Iterable[Any], timeout_s: float = STOP_FLUSH_S) -> None:
+    """The same at the producer's stop, for at most *timeout_s* each."""
+    for writer in writers_of(tables):
+        await writer.stop(timeout_s)
+
+
+class L1Table(faust.Table[str, CacheEntry | None]):
+    """Faust's table, whose writes go to a ChangelogWriter once one is attached (Faust's path until then)."""
+
+    changelog_writer: ChangelogWriter | None = None
+
+    def on_key_set(self, key: Any, value: Any) -> None:
+        """Write the set's changelog record."""
+        writer = self.changelog_writer
+        if writer is None:
+            super().on_key_set(key, value)
+        else:
+            writer.write(key, entry_bytes(value))
+
+    def on_key_del(self, key: Any) -> None:
+        """Write the deletion's tombstone."""
+        writer = self.changelog_writer
+        if writer is None:
+            super().on_key_del(key)
+        else:
+            writer.write(key, None)
