@@ -84,7 +84,7 @@ def bootstrap(
     runtime = build_runtime(
         settings, l1=stream.l1_table, source=source, l2=l2, tracer=tracer, clock=clock, chat_model=chat_model
     )
-    writer = attach_changelog_writer(stream, settings, runtime.turns) if settings.l1_changelog_writer else None
+    writer = attach_changelog_writer(stream, settings, runtime) if settings.l1_changelog_writer else None
     # One bound for every producer of records (agents' replies and re-keying, L1 writes from views).
     backlog = ProduceBacklog(
         MAX_PRODUCE_BACKLOG, lambda: producer_buffered(stream.app) + (len(writer) if writer is not None else 0)
@@ -362,16 +362,23 @@ def build_platforms(settings: Settings, runtime: Runtime) -> PlatformIngress:
     )
 
 
-def attach_changelog_writer(stream: StreamApp, settings: Settings, turns: LoopTurns | None) -> ChangelogWriter:
-    """Give the L1 table a ChangelogWriter (its records then skip Faust's producer buffer)."""
+def attach_changelog_writer(stream: StreamApp, settings: Settings, runtime: Runtime) -> ChangelogWriter:
+    """Give the L1 table a ChangelogWriter (its records then skip Faust's producer buffer), and count its records."""
     partitions = settings.topic_partitions
     writer = ChangelogWriter(
         lambda: stream.app.producer.send,
         stream.l1_table.changelog_topic.get_topic_name(),
         lambda key: owner_partition(key, partitions),
-        turns,
+        runtime.turns,
     )
     stream.l1_table.changelog_writer = writer
+    runtime.metrics.export_counts(
+        "warmline_l1_changelog_records",
+        "L1 changelog records written (written) and those the producer or the broker refused (failed); "
+        "a failed one is missing from a takeover's recovery only (the entry is in L2).",
+        "outcome",
+        lambda: {"written": writer.written, "failed": writer.failed},
+    )
     return writer
 
 

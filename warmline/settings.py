@@ -133,6 +133,11 @@ class Settings(WarmlineSettings):
     # L1 changelog records handed to the producer in write order by one coroutine, not through
     # Faust's per-record producer buffer (stream/changelog.py); off only to measure it.
     l1_changelog_writer: bool = True
+    # Standby copies of other workers' L1 partitions (Faust's table_standby_replicas, whose default
+    # is 1). 0 since 7 Dec: with the in-memory store a copy holds memory outside L1's LRU bound and
+    # costs reading every other worker's changelog; keep WARMLINE_TOPIC_PARTITIONS a multiple of the
+    # worker count, or partitions may move at a rebalance (docs/operations.md, "Standby copies").
+    l1_standby_replicas: int = Field(default=0, ge=0, le=3)
     # Garbage collection tuned for a large cache (warmline/gc_pauses.py): survivors of a full
     # collection frozen, a sweep for cycles every 10 minutes (sooner once the resident memory
     # doubled) at a quiet moment. Off only to measure it: full collections then paused a worker

@@ -9,7 +9,7 @@ import pytest
 from prometheus_client import generate_latest
 
 from warmline.bootstrap import bootstrap, build_runtime
-from warmline.models import parse_key
+from warmline.models import CacheEntry, parse_key
 from warmline.settings import Settings
 from warmline.worker import STREAM, Lifecycle, Step
 
@@ -61,6 +61,23 @@ def test_warm_work_takes_turns_on_the_loop_unless_the_setting_is_0(tmp_path: Pat
     off = bootstrap(_settings(tmp_path / "off", warming_turn_ms=0), source=FakeSource())
     assert off.app.loop_turns is None and off.runtime.turns is None
     assert b"warmline_warming_turns_total" not in generate_latest(off.runtime.metrics.registry)
+
+
+async def test_l1_writes_go_to_the_changelog_writer_unless_the_setting_is_off(tmp_path: Path) -> None:
+    worker = bootstrap(_settings(tmp_path), source=FakeSource())
+    table = worker.app.tables["l1"]
+    writer = table.changelog_writer
+    assert writer is not None
+    table["customer_id:C-1"] = CacheEntry(None, 1.0, 2.0)
+    del table["customer_id:C-1"]
+    assert len(writer) == 2  # queued for the producer (not started in this test), not Faust's buffer
+    assert worker.app.producer.buffer.size == 0
+    assert b'warmline_l1_changelog_records_total{outcome="written"} 2.0' in generate_latest(
+        worker.runtime.metrics.registry
+    )
+    await writer.stop(timeout_s=0.01)  # the bound under test is the 0.01 s
+    off = bootstrap(_settings(tmp_path / "off", l1_changelog_writer=False), source=FakeSource())
+    assert off.app.tables["l1"].changelog_writer is None
 
 
 async def test_the_injected_source_l2_and_clock_are_the_ones_used(tmp_path: Path) -> None:

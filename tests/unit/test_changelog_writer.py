@@ -6,8 +6,10 @@ from __future__ import annotations
 import asyncio
 from typing import Any
 
+from faust.exceptions import NotReady
+
 from warmline.models import CacheEntry
-from warmline.stream.changelog import ChangelogWriter, entry_bytes, flush_writers
+from warmline.stream.changelog import ENTRY, ChangelogWriter, flush_writers
 
 
 class FakeProducer:
@@ -18,12 +20,19 @@ class FakeProducer:
         self.deliveries: list[asyncio.Future[Any]] = []
         self.gate: asyncio.Event | None = None
         self.refuse: set[bytes] = set()
+        self.hold: set[bytes] = set()  # keys whose send never returns (a partition whose batch never drains)
+        self.not_ready = 0  # sends that raise NotReady first (the producer not started)
 
     async def send(
         self, topic: str, key: bytes, value: bytes | None, partition: int, timestamp: None, headers: None
     ) -> asyncio.Future[Any]:
+        if self.not_ready:
+            self.not_ready -= 1
+            raise NotReady("Producer service not yet started")
         if self.gate is not None:
             await self.gate.wait()
+        if key in self.hold:
+            await asyncio.Event().wait()
         if key in self.refuse:
             raise RuntimeError("record too large")
         self.sent.append((topic, key, value, partition))
@@ -40,8 +49,8 @@ async def test_records_go_out_in_write_order_on_each_keys_partition() -> None:
     producer = FakeProducer()
     writer = _writer(producer)
     entry = CacheEntry(b'{"customer_id":"C-1"}', 1.0, 2.0, customer_id="C-1")
-    writer.write("phone:+1", entry_bytes(entry))
-    writer.write("customer_id:C-1", entry_bytes(None))  # a None value: what the table's codec writes for it
+    writer.write("phone:+1", ENTRY.dumps(entry))
+    writer.write("customer_id:C-1", ENTRY.dumps(None))  # a None value: what the table's codec writes for it
     writer.write("phone:+1", None)  # a deletion: a tombstone
     assert len(writer) == 3  # nothing handed over before the loop runs the writer
     await writer.flush()
@@ -53,7 +62,7 @@ async def test_records_go_out_in_write_order_on_each_keys_partition() -> None:
     assert len(writer) == 0
 
 
-async def test_flush_waits_for_records_the_producer_has_not_taken_yet() -> None:
+async def test_flush_waits_for_the_records_written_before_it_and_no_later_ones() -> None:
     producer = FakeProducer()
     producer.gate = asyncio.Event()  # aiokafka's batch for the partition is full: send waits
     writer = _writer(producer)
@@ -63,10 +72,33 @@ async def test_flush_waits_for_records_the_producer_has_not_taken_yet() -> None:
     await asyncio.sleep(0)
     await asyncio.sleep(0)
     assert not flushing.done() and producer.sent == []
-    writer.write("c", b"3")  # written while the flush waits: it waits for this one too
+    writer.write("c", b"3")  # written while the flush waits: a commit must not wait for warming's next records
+    producer.hold = {b"c"}
     producer.gate.set()
     await asyncio.wait_for(flushing, 10)  # a bound against hanging, not a timing assertion
-    assert [key for _, key, _, _ in producer.sent] == [b"a", b"b", b"c"]
+    assert [key for _, key, _, _ in producer.sent] == [b"a", b"b"] and len(writer) == 1
+    await writer.stop(timeout_s=0.01)  # c's send never returns: the stop drops it
+    assert len(writer) == 0
+
+
+async def test_a_flush_that_times_out_keeps_the_records_and_says_so() -> None:
+    producer = FakeProducer()
+    producer.gate = asyncio.Event()
+    writer = _writer(producer)
+    writer.write("a", b"1")
+    assert await writer.flush(timeout_s=0.01) is False  # the bound under test is the 0.01 s
+    producer.gate.set()
+    assert await writer.flush() is True
+    assert [key for _, key, _, _ in producer.sent] == [b"a"]
+
+
+async def test_a_record_written_before_the_producer_started_waits_for_it() -> None:
+    producer = FakeProducer()
+    producer.not_ready = 2  # faust.exceptions.NotReady twice, then the producer is up
+    writer = _writer(producer)
+    writer.write("a", b"1")
+    assert await writer.flush() is True
+    assert [key for _, key, _, _ in producer.sent] == [b"a"] and writer.failed == 0
 
 
 async def test_a_refused_record_is_counted_and_the_rest_still_go_out() -> None:

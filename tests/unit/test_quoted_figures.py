@@ -550,6 +550,14 @@ NOT_KEPT_RUNS = {
 }
 
 
+#: The L1 changelog writer's A/B of 7 Dec evening (a kept setting; rows labelled with the runs' own labels).
+WRITER_RUNS = {
+    f"{label}, round {n}": f"{label}, round {n}"
+    for n in (1, 2, 3)
+    for label in ("changelog writer", "Faust's changelog buffer")
+}
+
+
 def _setting_ab_rows(file: str, runs: dict[str, str]) -> dict[str, list[str]]:
     """docs/operations.md's A/B tables: one row per run of *file* (capacity, Kafka and HTTP during the burst)."""
     rows: dict[str, list[str]] = {}
@@ -806,6 +814,10 @@ CASES = (
     + [("docs/operations.md", start, quoted) for start, quoted in _setting_ab_rows("gc-gen0", GEN0_RUNS).items()]
     + [
         ("docs/operations.md", start, quoted)
+        for start, quoted in _setting_ab_rows("l1-changelog-writer", WRITER_RUNS).items()
+    ]
+    + [
+        ("docs/operations.md", start, quoted)
         for file, runs in NOT_KEPT_RUNS.items()
         for start, quoted in _setting_ab_rows(file, runs).items()
     ]
@@ -841,9 +853,12 @@ def test_the_later_warming_run_is_quoted_as_committed() -> None:
     assert f"{fig(later, TWO):,.0f}/s for two" in " ".join(doc.split())
 
 
+PROFILE_MODES = ("intake-off", "changelog-buffer", "defaults")  # the table's columns (benchmarks/profile_warming.py)
+
+
 def _profile(mode: str) -> tuple[str, dict[str, str]]:
-    """benchmarks/results/profiles/warming-intake-{mode}.txt: its title, and µs/event per thread or group name."""
-    text = (ROOT / "benchmarks/results/profiles" / f"warming-intake-{mode}.txt").read_text()
+    """benchmarks/results/profiles/warming-{mode}.txt: its title, and µs/event per thread or group name."""
+    text = (ROOT / "benchmarks/results/profiles" / f"warming-{mode}.txt").read_text()
     shares = dict(
         (line.split("µs/event", 1)[1].strip(), line.split("%", 1)[1].split("µs/event")[0].strip())
         for line in text.splitlines()
@@ -852,30 +867,37 @@ def _profile(mode: str) -> tuple[str, dict[str, str]]:
     return text.splitlines()[0], shares
 
 
+def _changelog_group(mode: str) -> str:
+    return "L1 changelog: warmline's writer" if mode == "defaults" else "L1 changelog: Faust's producer buffer"
+
+
 def test_the_profile_table_is_the_committed_profiles() -> None:
     lines = (ROOT / "docs" / "operations.md").read_text().splitlines()
     row = next(line for line in lines if line.startswith("| throughput under py-spy; worker CPU per event |"))
-    for mode in ("off", "on"):
+    for mode in PROFILE_MODES:
         title, _ = _profile(mode)
         found = re.search(r"under py-spy: ([\d,]+) events/s, (\d+) µs of worker CPU", title)
         assert found is not None, title
         assert f"{found[1]} events/s; {found[2]} µs" in row
-    groups = {
-        "| main thread |": ["main thread"],
-        "| Faust's consumer thread (": ["Faust's consumer thread"],
-        "| Faust's per-record delivery (": [
+    groups: dict[str, Callable[[str], list[str]]] = {
+        "| main thread |": lambda mode: ["main thread"],
+        "| Faust's consumer thread (": lambda mode: ["Faust's consumer thread"],
+        "| Faust's per-record delivery (": lambda mode: [
             "Faust per-record delivery (drain loop's task pair, conductor, stream iteration)"
         ],
-        "| aiokafka fetch requests built": ["aiokafka fetch (request build, response decode)"],
-        "| L1 changelog:": ["L1 changelog: Faust's producer buffer", "aiokafka producer sender"],
-        "| the warm batch (": ["warm batch (TieredCache.warm_many, source, L2)", "source calls (gate and demo source)"],
-        "| Redis client |": ["Redis client"],
+        "| aiokafka fetch requests built": lambda mode: ["aiokafka fetch (request build, response decode)"],
+        "| L1 changelog:": lambda mode: [_changelog_group(mode), "aiokafka producer sender"],
+        "| the warm batch (": lambda mode: [
+            "warm batch (TieredCache.warm_many, source, L2)",
+            "source calls (gate and demo source)",
+        ],
+        "| Redis client |": lambda mode: ["Redis client"],
     }
     for start, names in groups.items():
         row = next(line for line in lines if line.startswith(start))
-        cells = [cell.strip() for cell in row.split("|") if cell.strip()][-2:]
-        for mode, cell in zip(("off", "on"), cells, strict=True):
-            figures = [f"{int(_profile(mode)[1][name]):,}" for name in names]
+        cells = [cell.strip() for cell in row.split("|") if cell.strip()][-len(PROFILE_MODES) :]
+        for mode, cell in zip(PROFILE_MODES, cells, strict=True):
+            figures = [f"{int(_profile(mode)[1][name]):,}" for name in names(mode)]
             assert re.findall(r"[\d,]+(?= µs)|[\d,]+(?= /)|[\d,]+(?= \+)", cell) == figures, (start, mode, cell)
 
 

@@ -7,15 +7,12 @@ from dataclasses import dataclass
 from typing import Any
 
 import faust
-from faust.serializers import codecs
 from faust.types import TopicT
 
-from ..errors import InvalidMessage
 from ..loop_turns import LoopTurns
-from ..models import CacheEntry
 from ..models.protocol import MAX_PREWARM_BODY_BYTES
 from ..settings import Settings
-from .changelog import L1Table
+from .changelog import ENTRY_CODEC, L1Table
 from .intake import Intake
 from .lanes import Lanes
 from .lookup_lane import LookupLane
@@ -24,23 +21,6 @@ from .topics import changelog_topic, repartition_topic
 from .transport import TunedTransport
 
 L1_TABLE = "l1"
-ENTRY_CODEC = "warmline-entry"
-
-
-class EntryCodec(codecs.Codec):
-    """CacheEntry ⇄ JSON bytes for the L1 changelog; an undecodable record recovers as a miss."""
-
-    def _dumps(self, obj: Any) -> bytes:
-        return obj.to_bytes() if isinstance(obj, CacheEntry) else b""
-
-    def _loads(self, s: bytes) -> Any:
-        try:
-            return CacheEntry.from_bytes(s)
-        except InvalidMessage:
-            return None
-
-
-codecs.register(ENTRY_CODEC, EntryCodec())
 
 
 class WarmlineApp(faust.App):
@@ -174,10 +154,8 @@ def faust_config(settings: Settings) -> dict[str, Any]:
         # (WARMLINE_SHUTDOWN_GRACE_S) decides instead and leaves unfinished events for the next owner.
         "stream_wait_empty": False,
         "table_cleanup_interval": 3600.0,  # our own sweep expires entries; Faust's is for windowed tables
-        # No standby copy of other workers' L1 partitions: with the memory store a takeover reads the
-        # changelog from the start anyway, and a copy costs memory outside L1's LRU bound and the CPU
-        # of reading every other worker's changelog (docs/operations.md, "Standby copies").
-        "table_standby_replicas": 0,
+        # Standby copies of other workers' L1 partitions: none by default (docs/operations.md, "Standby copies").
+        "table_standby_replicas": settings.l1_standby_replicas,
     }
 
 

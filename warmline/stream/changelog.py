@@ -3,14 +3,17 @@
 Faust turns every table write into a FutureMessage on its producer buffer; a task of the buffer's
 takes it off a queue and publishes it through the changelog topic (codec lookups, callbacks,
 sensors) before aiokafka sees it. A warm writes one record per caller, so that path was a fixed
-share of every warmed event (docs/operations.md, "What holds one worker's throughput back").
+share of every warmed event (docs/operations.md, "The L1 changelog writer").
 
 Here a table write appends the record's bytes to a deque, and one coroutine hands the deque to
-Faust's producer in the order written: the same records (raw key, the entry's JSON, a null value
-for a deletion) on the same partition (the key's owner, as Kafka's default partitioner would put
-it), so changelog recovery and co-partitioning are as before. What Faust guaranteed still holds:
-``flush`` empties the deque before the producer flushes, and Faust flushes the producer before it
-commits an offset and before a rebalance (``transport.StableProducer``).
+Faust's producer in the order written: the same records (raw key, the entry's JSON from the same
+codec, a null value for a deletion) on the same partition (the key's owner, as Kafka's default
+partitioner would put it; the worker refuses to start on an L1 changelog of another partition
+count), so changelog recovery and co-partitioning are as before. Faust flushes the producer before
+it commits an offset and at a rebalance; the flush first waits for the records written before it
+to be handed over (``transport.StableProducer``), for at most FLUSH_BOUND_S: Faust's own buffer
+gave up after 0.1 s without progress, so this is the stronger of the two, and a broker outage
+cannot hold a commit or a stop for ever.
 """
 
 from __future__ import annotations
@@ -24,25 +27,44 @@ from collections.abc import Awaitable, Callable, Iterable
 from typing import Any
 
 import faust
+from faust.exceptions import NotReady
+from faust.serializers import codecs
 
+from ..errors import InvalidMessage
 from ..loop_turns import LoopTurns
 from ..models import CacheEntry
 
 logger = logging.getLogger(__name__)
 
+#: The L1 table's value codec (its changelog's value serializer).
+ENTRY_CODEC = "warmline-entry"
 #: At most one warning per this many seconds about records the changelog did not take.
 FAILURE_LOG_INTERVAL_S = 10.0
-#: How long the producer's stop waits for a writer to hand over what it holds.
-STOP_FLUSH_S = 10.0
+#: The longest a flush (a commit, a rebalance, a stop) waits for a writer to hand its records over.
+FLUSH_BOUND_S = 10.0
+#: How long the writer waits for the producer to start before it tries a record again.
+NOT_READY_RETRY_S = 0.1
 
 #: What the writer needs of a producer: Faust's ``Producer.send`` (topic, key, value, partition,
 #: timestamp, headers), which returns the record's delivery future once aiokafka has it.
 Send = Callable[[str, bytes, bytes | None, int, None, None], Awaitable[Awaitable[Any]]]
 
 
-def entry_bytes(value: Any) -> bytes:
-    """A table value as its changelog record's value (what the table's ENTRY_CODEC writes)."""
-    return value.to_bytes() if isinstance(value, CacheEntry) else b""
+class EntryCodec(codecs.Codec):
+    """CacheEntry ⇄ JSON bytes for the L1 changelog; an undecodable record recovers as a miss."""
+
+    def _dumps(self, obj: Any) -> bytes:
+        return obj.to_bytes() if isinstance(obj, CacheEntry) else b""
+
+    def _loads(self, s: bytes) -> Any:
+        try:
+            return CacheEntry.from_bytes(s)
+        except InvalidMessage:
+            return None
+
+
+ENTRY = EntryCodec()
+codecs.register(ENTRY_CODEC, ENTRY)
 
 
 class ChangelogWriter:
@@ -63,7 +85,10 @@ class ChangelogWriter:
         self._turns = turns
         self._queue: deque[tuple[str, bytes | None]] = deque()
         self._drain: asyncio.Task[None] | None = None
-        #: Records the producer refused or the broker did not take.
+        self._written = 0  # records ever written
+        self._done = 0  # of them, handed to the producer or given up on
+        self._flushes: deque[tuple[int, asyncio.Future[None]]] = deque()  # (written at the flush, its waiter)
+        #: Records the producer refused or the broker did not take (``warmline_l1_changelog_failed_total``).
         self.failed = 0
         self._next_log = 0.0
 
@@ -71,50 +96,78 @@ class ChangelogWriter:
         """Records written and not yet handed to the producer (what Faust's buffer would hold)."""
         return len(self._queue)
 
+    @property
+    def written(self) -> int:
+        """Records written since start."""
+        return self._written
+
     def write(self, key: str, value: bytes | None) -> None:
         """Queue one record (*value* None: a tombstone); sent in this order."""
         self._queue.append((key, value))
+        self._written += 1
         if self._drain is None:
             self._drain = asyncio.get_running_loop().create_task(self._run(), name="l1 changelog writer")
 
-    async def flush(self) -> None:
-        """Return once every record written so far has been handed to the producer."""
-        while self._drain is not None:
-            await asyncio.shield(self._drain)
+    async def flush(self, timeout_s: float = FLUSH_BOUND_S) -> bool:
+        """Return once the records written before this call have been handed to the producer (True),
+        or after *timeout_s* (False; they stay queued). Records written meanwhile are not waited for."""
+        if self._done >= self._written:
+            return True
+        waiter = asyncio.get_running_loop().create_future()
+        self._flushes.append((self._written, waiter))
+        try:
+            await asyncio.wait_for(asyncio.shield(waiter), timeout_s)
+        except TimeoutError:
+            logger.warning("l1 changelog: %d records not handed to the producer within %.0f s", len(self), timeout_s)
+            return False
+        return True
 
-    async def stop(self, timeout_s: float) -> None:
+    async def stop(self, timeout_s: float = FLUSH_BOUND_S) -> None:
         """Flush for at most *timeout_s*, then drop what is left: a worker whose broker is gone must
         still stop (the entries stay in L2; a takeover's recovery misses them, as it would any
         record Faust's buffer could not send)."""
-        try:
-            await asyncio.wait_for(self.flush(), timeout_s)
-        except TimeoutError:
-            drain = self._drain
-            if drain is not None:
-                drain.cancel()
-                with contextlib.suppress(asyncio.CancelledError):
-                    await drain
-            logger.warning("l1 changelog: %d records not handed to the producer at stop", len(self._queue))
-            self._queue.clear()
+        if await self.flush(timeout_s):
+            return
+        drain = self._drain
+        if drain is not None:
+            drain.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await drain
+        logger.warning("l1 changelog: %d records dropped at stop", len(self._queue))
+        self._done += len(self._queue)
+        self._queue.clear()
+        self._settle()
 
     async def _run(self) -> None:
         queue, topic, partition_of, turns = self._queue, self.topic, self._partition_of, self._turns
         try:
-            send = self._send()
             while queue:
                 if turns is not None:
                     await turns.turn()
-                key, value = queue.popleft()
+                key, value = queue[0]
                 try:
-                    delivery = asyncio.ensure_future(
-                        await send(topic, key.encode(), value, partition_of(key), None, None)
-                    )
+                    sent = await self._send()(topic, key.encode(), value, partition_of(key), None, None)
+                except NotReady:  # the producer has not started yet (or is restarting): the record waits
+                    await asyncio.sleep(NOT_READY_RETRY_S)
+                    continue
                 except Exception as e:  # noqa: BLE001  # a record the producer refused must not stop the rest
                     self._failed(e)
-                    continue
-                delivery.add_done_callback(self._delivered)
+                else:
+                    asyncio.ensure_future(sent).add_done_callback(self._delivered)
+                queue.popleft()
+                self._done += 1
+                self._settle()
         finally:
-            self._drain = None  # if cancelled mid-way, what is left goes with the next write
+            self._drain = None
+            if queue and not _cancelling():  # ended by an error of its own: what is left still goes
+                self._drain = asyncio.get_running_loop().create_task(self._run(), name="l1 changelog writer")
+
+    def _settle(self) -> None:
+        """Release the flushes whose records have all been handed over."""
+        while self._flushes and self._flushes[0][0] <= self._done:
+            _, waiter = self._flushes.popleft()
+            if not waiter.done():
+                waiter.set_result(None)
 
     def _delivered(self, delivery: asyncio.Future[Any]) -> None:
         if not delivery.cancelled() and delivery.exception() is not None:
@@ -129,6 +182,11 @@ class ChangelogWriter:
             logger.warning("l1 changelog: %d records not stored so far, the last: %r", self.failed, error)
 
 
+def _cancelling() -> bool:
+    task = asyncio.current_task()
+    return task is not None and task.cancelling() > 0
+
+
 def writers_of(tables: Iterable[Any]) -> list[ChangelogWriter]:
     """The changelog writers attached to *tables* (an L1Table's, once the worker attached one)."""
     return [w for w in (getattr(table, "changelog_writer", None) for table in tables) if w is not None]
@@ -140,7 +198,7 @@ async def flush_writers(tables: Iterable[Any]) -> None:
         await writer.flush()
 
 
-async def stop_writers(tables: Iterable[Any], timeout_s: float = STOP_FLUSH_S) -> None:
+async def stop_writers(tables: Iterable[Any], timeout_s: float = FLUSH_BOUND_S) -> None:
     """The same at the producer's stop, for at most *timeout_s* each."""
     for writer in writers_of(tables):
         await writer.stop(timeout_s)
@@ -157,7 +215,7 @@ class L1Table(faust.Table[str, CacheEntry | None]):
         if writer is None:
             super().on_key_set(key, value)
         else:
-            writer.write(key, entry_bytes(value))
+            writer.write(key, ENTRY.dumps(value))
 
     def on_key_del(self, key: Any) -> None:
         """Write the deletion's tombstone."""
