@@ -153,3 +153,25 @@ async def test_each_send_takes_warmings_turn_on_the_loop() -> None:
         writer.write(key, b"v")
     await writer.flush()
     assert taken == [0, 1, 2]  # one turn before each send
+
+
+def test_a_writer_whose_loop_was_closed_mid_drain_drains_on_the_next_loop() -> None:
+    producer = FakeProducer()
+    producer.hold = {b"a"}  # the first loop closes while this send waits
+    writer = _writer(producer)
+
+    async def first() -> None:
+        writer.write("a", b"1")
+        await asyncio.sleep(0)
+
+    stale = asyncio.new_event_loop()
+    stale.run_until_complete(first())
+    stale.close()  # its drain task was never cancelled: it stays pending on a closed loop
+
+    async def second() -> None:
+        producer.hold = set()
+        writer.write("b", b"2")
+        assert await writer.flush(timeout_s=10) is True  # a bound against hanging
+
+    asyncio.run(second())
+    assert [key for _, key, _, _ in producer.sent] == [b"a", b"b"]

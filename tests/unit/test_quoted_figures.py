@@ -40,6 +40,7 @@ S, W = "serving", "warming"
 W_6_DEC = "warming-2026-12-06"  # the run before fetches were bounded
 W_EVENING = ("warming-2026-12-07-1751", "warming-2026-12-07-1758")  # clocks stopped on L1 sizes
 W_0357 = "warming-2026-12-07-0357"  # the run before warming took turns on the loop
+W_1903 = "warming-2026-12-07-1903"  # the last run with Faust's standby copies and its changelog buffer
 L1_FRESH = "L1 hit in-process, normalize → Faust table → JSON reply, new input string each time (median)"
 L1_REPEAT = "L1 hit in-process, normalize → Faust table → JSON reply, repeat caller, normalize cached (median)"
 KAFKA = "Kafka request→reply, L1 hit"
@@ -58,6 +59,7 @@ ONE, TWO = (
 )
 BATCHED = ONE + ", batched produces (diagnostic, unsafe on Tansu)"
 NO_INTAKE = ONE + ", Faust's per-record delivery (WARMLINE_WARMING_INTAKE=false, diagnostic)"
+NO_WRITER = ONE + ", Faust's changelog buffer (WARMLINE_L1_CHANGELOG_WRITER=false, diagnostic)"
 BULK = "bulk warm of 100,000 keys over HTTP (50 ms source)"
 LIVE = "live time-to-warm p99 during a 10,000-key bulk warm (prewarm concurrency 8)"
 SPEEDUP = "warm_many speedup N={} C={} (L1 only: no L2, no source gate)"
@@ -195,6 +197,10 @@ def _operations_rows() -> dict[str, list[str]]:
         "one worker, Faust's per-record delivery": [
             f"{fig(W, NO_INTAKE):,.0f}",
             f"{fig(W, NO_INTAKE, 'detail.cpu_us_per_event')} µs",
+        ],
+        "one worker, Faust's changelog buffer": [
+            f"{fig(W, NO_WRITER):,.0f}",
+            f"{fig(W, NO_WRITER, 'detail.cpu_us_per_event')} µs",
         ],
         "with the bound (": [
             f"{fig(S, RSS):.0f} MB ({fig(S, RSS, 'detail.rss_before_mb'):.0f} MB empty)",
@@ -552,8 +558,13 @@ NOT_KEPT_RUNS = {
 
 #: The L1 changelog writer's A/B of 7 Dec evening (a kept setting; rows labelled with the runs' own labels).
 WRITER_RUNS = {
-    f"{label}, round {n}": f"{label}, round {n}"
+    f"{label}, round {n} |": f"{label}, round {n}"
     for n in (1, 2, 3)
+    for label in ("changelog writer", "Faust's changelog buffer")
+}
+#: Its one round with the morning peak's burst, 8,000 a second for 30 s.
+WRITER_BIG_RUNS = {
+    f"{label}, round 1 (8,000 a second)": f"{label}, round 1"
     for label in ("changelog writer", "Faust's changelog buffer")
 }
 
@@ -648,7 +659,7 @@ def _prose() -> list[tuple[str, str]]:
     one, two, batched = fig(W, ONE), fig(W, TWO), fig(W, BATCHED)
     pair = fig(W, TWO, "detail")
     standby = {fig(run, TWO, "detail.warmed_in_l1") - fig(run, TWO, "detail.source_calls") for run in W_EVENING}
-    rates = [fig(run, ONE) for run in (W, *W_EVENING)]
+    rates = [fig(run, ONE) for run in (W_1903, *W_EVENING)]
     assert len(standby) == 1, standby  # the docs quote one count for both runs
     peak_kafka = [fig("peak", PEAK.format(m, "kafka"), "detail.with_burst") for m in ("off", "on")]
     capacity = fig("peak", "warm capacity, one worker (lookups first off; 50 ms source, concurrency 1000)", "detail")
@@ -658,7 +669,17 @@ def _prose() -> list[tuple[str, str]]:
     ops, llm = "docs/operations.md", "docs/llm.md"
     idle = HITS + ", fetch wait 500 ms (diagnostic)"
     return [
+        (ops, _writer_time_to_warm()),
+        *[(ops, phrase) for phrase in _writer_peak_phrases()],
+        ("README.md", _writer_peak_readme()),
         (ops, f"Two workers give {two / one:.2f}×, not 2×"),
+        (ops, _one_and_two(W_1903)),
+        (ops, f"two workers {fig(W_1903, TWO) / fig(W_1903, ONE):.2f}×"),
+        (
+            ops,
+            f"the writer gives {one / fig(W, NO_WRITER):.2f}× the events per second at "
+            f"{fig(W, ONE, 'detail.cpu_us_per_event') / fig(W, NO_WRITER, 'detail.cpu_us_per_event'):.2f}× the CPU",
+        ),
         (ops, f"reached {two:,.0f}/s, {two / 1800:.2f}× the 1,800"),
         (
             ops,
@@ -682,7 +703,7 @@ def _prose() -> list[tuple[str, str]]:
         (
             ops,
             f"made {pair['source_calls']:,} source calls for the {pair['events']:,} callers and counted "
-            f"{pair['warmed_events']:,} warmed; their L1s held {pair['warmed_in_l1']:,} entries",
+            f"{pair['warmed_events']:,} warmed; their L1s held {pair['warmed_in_l1']:,} entries between them",
         ),
         (ops, f"100,000 keys took {fig(W, BULK, 'detail.s')} s here ({fig(W, BULK):,.0f} keys/s"),
         (
@@ -716,6 +737,56 @@ def _prose() -> list[tuple[str, str]]:
         ("README.md", f"(the consumers nearly idle) gave {fig(S, idle, 'detail.ratio_to_bare')}×"),
         (llm, f"brief ready at answer 100 % ({brief['briefs_ready']} of {brief['briefs_asked']} found callers"),
     ]
+
+
+def _writer_time_to_warm() -> str:
+    """docs/operations.md "The L1 changelog writer": the A/B's time to warm p99 under the burst, each round."""
+    ttw = "{}, round {}: time to warm p99 under the burst (publish → caller in L1)"
+    on, off = (
+        ", ".join(f"{fig('l1-changelog-writer', ttw.format(label, n)) / 1000:.1f}" for n in (1, 2, 3))
+        for label in ("changelog writer", "Faust's changelog buffer")
+    )
+    on, off = (" and ".join(x.rsplit(", ", 1)) for x in (on, off))
+    return f"time to warm p99 was {on} s against {off} s"
+
+
+def _writer_peak_phrases() -> list[str]:
+    """docs/operations.md "With the changelog writer and no standby copies": the evening's peak run."""
+    run = "peak-2026-12-07-writer"
+    capacity = fig(run, capacity_name(), "detail")
+    kafka, http = (fig(run, PEAK.format("on", t)) for t in ("kafka", "http"))
+    kafka_without, http_without = (fig(run, PEAK.format("on", t), "floor") for t in ("kafka", "http"))
+    warm = fig(run, PEAK_WARM.format("on"), "detail")
+    sched = warm["scheduler_during_burst"]
+    big = "l1-changelog-writer-burst-8000"
+    big_ttw = [
+        fig(big, f"{label}, round 1: time to warm p99 under the burst (publish → caller in L1)") / 1000
+        for label in ("changelog writer", "Faust's changelog buffer")
+    ]
+    return [
+        f"measured {fig(run, capacity_name()):,.0f} events/s at {capacity['worker_cpu_us_per_event']} µs",
+        f"the burst was {capacity['burst_rate_events_s']:,} call-started a second",
+        f"p99 of {kafka:.0f} ms during the burst against {kafka_without:.1f} ms without it "
+        f"({kafka / kafka_without:.1f}×)",
+        f"HTTP lookups {http:.1f} ms against {http_without:.2f} ms ({http / http_without:.1f}×)",
+        f"time to warm p99 was {warm['p99_ms'] / 1000:.0f} s",
+        f"on a core {sched['worker']['on_core_pct']} % of the burst and waited for one "
+        f"{sched['worker']['waiting_for_a_core_pct']} % of it, the broker {sched['broker']['on_core_pct']} % and "
+        f"{sched['broker']['waiting_for_a_core_pct']} %",
+        f"time to warm p99 was {big_ttw[0]:.1f} s with the writer against {big_ttw[1]:.1f} s",
+    ]
+
+
+def _writer_peak_readme() -> str:
+    """README: the evening's peak run in one sentence."""
+    run = "peak-2026-12-07-writer"
+    rate = fig(run, capacity_name(), "detail.burst_rate_events_s")
+    kafka, http = (fig(run, PEAK.format("on", t)) for t in ("kafka", "http"))
+    ratios = [fig(run, PEAK.format("on", t)) / fig(run, PEAK.format("on", t), "floor") for t in ("kafka", "http")]
+    return (
+        f"a burst of {rate:,} a second: a Kafka lookup's p99 {kafka:.0f} ms ({ratios[0]:.1f}× its p99 "
+        f"without the burst) and an HTTP lookup's {http:.1f} ms ({ratios[1]:.1f}×)"
+    )
 
 
 def _one_and_two(run: str) -> str:
@@ -815,6 +886,10 @@ CASES = (
     + [
         ("docs/operations.md", start, quoted)
         for start, quoted in _setting_ab_rows("l1-changelog-writer", WRITER_RUNS).items()
+    ]
+    + [
+        ("docs/operations.md", start, quoted)
+        for start, quoted in _setting_ab_rows("l1-changelog-writer-burst-8000", WRITER_BIG_RUNS).items()
     ]
     + [
         ("docs/operations.md", start, quoted)

@@ -128,7 +128,8 @@ class TableL1:
         replaced or deleted meanwhile is judged as it is then.
 
         An expired key *owned* says is not this worker's (a Faust standby copy of another worker's
-        partition) is only forgotten here: a tombstone from this lagging copy could delete, in the
+        partition, with WARMLINE_L1_STANDBY_REPLICAS > 0, or a key whose partition has just moved
+        away) is only forgotten here: a tombstone from this lagging copy could delete, in the
         owner's changelog, an entry the owner has renewed since.
         """
         entries = self._entries

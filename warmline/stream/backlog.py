@@ -21,8 +21,9 @@ _POLL_S = 0.01
 class ProduceBacklog:
     """Counts records handed to the producer and not yet acked by the broker.
 
-    *buffered* reports what waits outside our futures (Faust's producer buffer, which carries the
-    L1 changelog); tracked deliveries are our own sends (replies, re-keying, the DLQ).
+    *buffered* reports what waits outside our futures (the L1 changelog writer's queue, and Faust's
+    producer buffer, which carries the changelog when the writer is off); tracked deliveries are
+    our own sends (replies, re-keying, the DLQ).
     """
 
     def __init__(self, limit: int, buffered: Callable[[], int] = lambda: 0) -> None:
@@ -58,6 +59,6 @@ class ProduceBacklog:
 
 
 def producer_buffered(app: Any) -> int:
-    """Records in Faust's producer buffer (the L1 changelog waits there), 0 before it exists."""
+    """Records in Faust's producer buffer (the L1 changelog waits there with the writer off), 0 before it exists."""
     buffer = getattr(getattr(app, "producer", None), "buffer", None)
     return int(buffer.size) if buffer is not None else 0

@@ -105,8 +105,9 @@ class ChangelogWriter:
         """Queue one record (*value* None: a tombstone); sent in this order."""
         self._queue.append((key, value))
         self._written += 1
-        if self._drain is None:
-            self._drain = asyncio.get_running_loop().create_task(self._run(), name="l1 changelog writer")
+        drain, loop = self._drain, asyncio.get_running_loop()
+        if drain is None or drain.get_loop() is not loop:  # none running here (another loop's was closed)
+            self._drain = loop.create_task(self._run(), name="l1 changelog writer")
 
     async def flush(self, timeout_s: float = FLUSH_BOUND_S) -> bool:
         """Return once the records written before this call have been handed to the producer (True),
