@@ -88,7 +88,7 @@ class ChangelogWriter:
         self._written = 0  # records ever written
         self._done = 0  # of them, handed to the producer or given up on
         self._flushes: deque[tuple[int, asyncio.Future[None]]] = deque()  # (written at the flush, its waiter)
-        #: Records the producer refused or the broker did not take (``warmline_l1_changelog_failed_total``).
+        #: Records the producer refused or the broker did not take (``warmline_l1_changelog_records_total``).
         self.failed = 0
         self._next_log = 0.0
 
