@@ -118,8 +118,8 @@ async def prewarm_throughput(
     async with aiohttp.ClientSession() as session:
         async with asyncio.timeout(600):
             # The clock stops once the workers have done with every event, by their own count, not on
-            # their L1 sizes: with two workers each table also holds standby copies of the other's
-            # entries (Faust's standby replica), which stopped the clock early in two runs of 7 Dec.
+            # their L1 sizes: those counted Faust's standby copies while warmline kept them (before
+            # 7 Dec evening; WARMLINE_L1_STANDBY_REPLICAS > 0), which stopped the clock early twice.
             while True:
                 outcomes = [await _event_outcomes(session, url) for url in urls]
                 if sum(sum(o.values()) for o in outcomes) >= events:
@@ -146,7 +146,7 @@ async def prewarm_throughput(
             "events": events,
             "workers": workers,
             "warmed_events": warmed,
-            "warmed_in_l1": entries,  # with two workers: standby copies included
+            "warmed_in_l1": entries,  # standby copies included, with WARMLINE_L1_STANDBY_REPLICAS > 0
             "source_calls": calls,
             "publish_s": round(published_s, 2),
             "all_warm_s": round(elapsed, 2),

@@ -58,9 +58,17 @@ async def _every_partition(consumer: AIOKafkaConsumer, names: list[str]) -> list
 
 async def first_records(bootstrap: str, topic: str, count: int, timeout_s: float = 15.0) -> list[Record]:
     """The first *count* records of every partition of *topic* together (TimeoutError after *timeout_s*)."""
+    return await records_until(bootstrap, topic, lambda found: len(found) >= count, timeout_s)
+
+
+async def records_until(
+    bootstrap: str, topic: str, done: Callable[[list[Record]], bool], timeout_s: float = 15.0
+) -> list[Record]:
+    """Every partition of *topic* read from its start until *done* says so of what was read (TimeoutError
+    after *timeout_s*)."""
     found: list[Record] = []
     async with asyncio.timeout(timeout_s), from_start(bootstrap, [topic]) as consumer:  # the topic's metadata too
-        while len(found) < count:
+        while not done(found):
             for records in (await consumer.getmany(timeout_ms=200)).values():
                 found.extend(records)
     return found

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable
 from pathlib import Path
 
 import aiohttp
@@ -12,7 +11,7 @@ from aiokafka import AIOKafkaProducer
 from confluent_kafka import Message, Producer
 
 from harness.broker import random_suffix
-from harness.kafka import Record, from_start
+from harness.kafka import first_records, records_until
 from tests.interop.rdkafka import create_topics
 from warmline.models import CacheEntry
 from warmline.sources.demo.generate import sample_contacts
@@ -102,15 +101,6 @@ def _librdkafka_partitions(bootstrap: str, keys: list[bytes]) -> dict[bytes, int
     return {key: partition for key, partition in delivered.items() if partition is not None}
 
 
-async def _changelog_records(bootstrap: str, changelog: str, done: Callable[[list[Record]], bool]) -> list[Record]:
-    """The changelog's records, read from the start by a foreign consumer until *done* says so."""
-    records: list[Record] = []
-    async with asyncio.timeout(30), from_start(bootstrap, [changelog]) as reader:
-        while not done(records):
-            records += [r for rs in (await reader.getmany(timeout_ms=200)).values() for r in rs]
-    return records
-
-
 async def test_call_started_prewarms_l1_and_invalidation_drops_it(cluster: Cluster, demo_db: Path) -> None:
     worker = cluster.worker()
     phone = sample_contacts(demo_db, "phone", 1, seed=31)[0]
@@ -135,8 +125,8 @@ async def test_call_started_prewarms_l1_and_invalidation_drops_it(cluster: Clust
     # on the partition Kafka's default partitioner gives the key (librdkafka's murmur2 as the oracle).
     changelog = f"{cluster.base_env['WARMLINE_APP_ID']}-l1-changelog"
     key = f"phone:{phone}".encode()
-    every = await _changelog_records(
-        cluster.tansu.bootstrap, changelog, lambda rs: any(r.key == key and r.value is None for r in rs)
+    every = await records_until(
+        cluster.tansu.bootstrap, changelog, lambda rs: any(r.key == key and r.value is None for r in rs), 30
     )
     records = [r for r in every if r.key == key]
     assert [r.value is None for r in records[:2]] == [False, True]
@@ -163,8 +153,7 @@ async def test_two_workers_keep_no_standby_copy_of_each_others_l1(cluster: Clust
 
     # Both workers' changelog records, each on the partition Kafka's default partitioner gives its key.
     sample = [k.encode() for k in keys[::150]]
-    records = await _changelog_records(
-        cluster.tansu.bootstrap, f"{cluster.base_env['WARMLINE_APP_ID']}-l1-changelog", lambda rs: len(rs) >= len(keys)
-    )
+    changelog = f"{cluster.base_env['WARMLINE_APP_ID']}-l1-changelog"
+    records = await first_records(cluster.tansu.bootstrap, changelog, len(keys), timeout_s=30)
     expected = await asyncio.to_thread(_librdkafka_partitions, cluster.tansu.bootstrap, sample)
     assert {r.key: r.partition for r in records if r.key in expected} == expected

@@ -141,13 +141,14 @@ class ChangelogWriter:
 
     async def _run(self) -> None:
         queue, topic, partition_of, turns = self._queue, self.topic, self._partition_of, self._turns
+        send = self._send()
         try:
             while queue:
                 if turns is not None:
                     await turns.turn()
                 key, value = queue[0]
                 try:
-                    sent = await self._send()(topic, key.encode(), value, partition_of(key), None, None)
+                    sent = await send(topic, key.encode(), value, partition_of(key), None, None)
                 except NotReady:  # the producer has not started yet (or is restarting): the record waits
                     await asyncio.sleep(NOT_READY_RETRY_S)
                     continue
@@ -159,9 +160,7 @@ class ChangelogWriter:
                 self._done += 1
                 self._settle()
         finally:
-            self._drain = None
-            if queue and not _cancelling():  # ended by an error of its own: what is left still goes
-                self._drain = asyncio.get_running_loop().create_task(self._run(), name="l1 changelog writer")
+            self._drain = None  # cancelled mid-way (a stop): what is left goes with the next write
 
     def _settle(self) -> None:
         """Release the flushes whose records have all been handed over."""
@@ -181,11 +180,6 @@ class ChangelogWriter:
         if now >= self._next_log:  # a broker outage fails every record: one line per interval
             self._next_log = now + FAILURE_LOG_INTERVAL_S
             logger.warning("l1 changelog: %d records not stored so far, the last: %r", self.failed, error)
-
-
-def _cancelling() -> bool:
-    task = asyncio.current_task()
-    return task is not None and task.cancelling() > 0
 
 
 def writers_of(tables: Iterable[Any]) -> list[ChangelogWriter]:
