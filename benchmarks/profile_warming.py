@@ -8,7 +8,11 @@ per mode, each on a fresh stack, under ``py-spy record`` (200 Hz, idle samples l
   and the L1 changelog goes through Faust's producer buffer, as before either change;
 - ``changelog-buffer``: the intake (``warmline/stream/intake.py``), the changelog through Faust's
   producer buffer (``WARMLINE_L1_CHANGELOG_WRITER=false``);
-- ``defaults``: the intake and the L1 changelog writer (``warmline/stream/changelog.py``).
+- ``changelog-faust-producer``: the intake and the L1 changelog writer (``warmline/stream/changelog.py``)
+  through Faust's aiokafka producer (``WARMLINE_L1_CHANGELOG_PRODUCER=faust``);
+- ``defaults``: the intake and the writer through a librdkafka producer of its own
+  (``warmline/stream/changelog_rdkafka.py``). py-spy samples Python's threads only: librdkafka's
+  own threads are in the run's worker CPU per event, not in the samples.
 
 It writes ``benchmarks/results/profiles/warming-MODE.txt``: the run's figures, the share of samples
 per thread and the frames with the largest inclusive share, by thread, and named groups of frames
@@ -49,7 +53,8 @@ GROUPS = {
     ),
     "intake (hand-over and agent loop)": ("warmline/stream/intake.py", "consume_intake (warmline/agents/kafka_io.py)"),
     "L1 changelog: Faust's producer buffer": ("ProducerBuffer",),
-    "L1 changelog: warmline's writer": ("ChangelogWriter._run",),
+    "L1 changelog: warmline's writer through Faust's producer": ("ChangelogWriter._run",),
+    "L1 changelog: librdkafka's produce calls and reports, Python side": ("RdkafkaChangelogWriter",),
     "aiokafka producer sender": ("Sender._send_produce_req", "Sender._sender_routine"),
     "aiokafka fetch (request build, response decode)": (
         "Fetcher._proc_fetch_request",
@@ -108,7 +113,16 @@ class Profile:
 MODES = {
     "intake-off": {"WARMLINE_WARMING_INTAKE": "false", "WARMLINE_L1_CHANGELOG_WRITER": "false"},
     "changelog-buffer": {"WARMLINE_WARMING_INTAKE": "true", "WARMLINE_L1_CHANGELOG_WRITER": "false"},
-    "defaults": {"WARMLINE_WARMING_INTAKE": "true", "WARMLINE_L1_CHANGELOG_WRITER": "true"},
+    "changelog-faust-producer": {
+        "WARMLINE_WARMING_INTAKE": "true",
+        "WARMLINE_L1_CHANGELOG_WRITER": "true",
+        "WARMLINE_L1_CHANGELOG_PRODUCER": "faust",
+    },
+    "defaults": {
+        "WARMLINE_WARMING_INTAKE": "true",
+        "WARMLINE_L1_CHANGELOG_WRITER": "true",
+        "WARMLINE_L1_CHANGELOG_PRODUCER": "librdkafka",
+    },
 }
 
 

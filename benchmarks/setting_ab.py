@@ -56,6 +56,11 @@ SETTINGS = {
         "WARMLINE_L1_CHANGELOG_WRITER",
         (("changelog writer", "true"), ("Faust's changelog buffer", "false")),
     ),
+    # warmline/stream/changelog_rdkafka.py
+    "l1-changelog-producer": Setting(
+        "WARMLINE_L1_CHANGELOG_PRODUCER",
+        (("changelog through librdkafka", "librdkafka"), ("changelog through Faust's producer", "faust")),
+    ),
 }
 
 

@@ -45,13 +45,14 @@ from .sources import Priority, Source, SourceResult, build_source
 from .sources.gate import SourceGate
 from .stream.app import L1_TABLE, StreamApp, build_app
 from .stream.backlog import MAX_PRODUCE_BACKLOG, ProduceBacklog, producer_buffered
-from .stream.changelog import ChangelogWriter
+from .stream.changelog import ChangelogWriter, L1ChangelogWriter
+from .stream.changelog_rdkafka import RdkafkaChangelogWriter, librdkafka_producer
 from .stream.internals import require as require_internals
 from .stream.lanes import INVALIDATION, LOOKUPS, WARMING, Lanes, LanesWatch
 from .stream.lookup_lane import lookup_lane_for
 from .stream.own_producer import OwnProducer
 from .stream.ownership import Ownership, TableOwnership, owner_partition
-from .stream.security import kafka_connection
+from .stream.security import kafka_connection, rdkafka_producer_config
 from .stream.topics import TopicPlan
 from .stream.transport import consumer_lag_of, oldest_unacked_of
 from .stream.unacked import UnackedWatch
@@ -362,22 +363,33 @@ def build_platforms(settings: Settings, runtime: Runtime) -> PlatformIngress:
     )
 
 
-def attach_changelog_writer(stream: StreamApp, settings: Settings, runtime: Runtime) -> ChangelogWriter:
+def attach_changelog_writer(stream: StreamApp, settings: Settings, runtime: Runtime) -> L1ChangelogWriter:
     """Give the L1 table a ChangelogWriter (its records then skip Faust's producer buffer), and count its records."""
     partitions = settings.topic_partitions
-    writer = ChangelogWriter(
-        lambda: stream.app.producer.send,
-        stream.l1_table.changelog_topic.get_topic_name(),
-        lambda key: owner_partition(key, partitions),
-        runtime.turns,
-    )
+    topic = stream.l1_table.changelog_topic.get_topic_name()
+    config = rdkafka_producer_config(settings) if settings.l1_changelog_producer == "librdkafka" else None
+    writer: L1ChangelogWriter
+    if config is not None:
+        writer = RdkafkaChangelogWriter(
+            functools.partial(librdkafka_producer, config), topic, lambda key: owner_partition(key, partitions)
+        )
+    else:
+        if settings.l1_changelog_producer == "librdkafka":
+            logger.info(
+                "L1 changelog through Faust's producer: librdkafka cannot take SASL %s tokens from warmline",
+                settings.kafka_sasl_mechanism,
+            )
+        writer = ChangelogWriter(
+            lambda: stream.app.producer.send, topic, lambda key: owner_partition(key, partitions), runtime.turns
+        )
     stream.l1_table.changelog_writer = writer
     runtime.metrics.export_counts(
         "warmline_l1_changelog_records",
-        "L1 changelog records written (written) and those the producer or the broker refused (failed); "
-        "a failed one is missing from a takeover's recovery only (the entry is in L2).",
+        "L1 changelog records written (written), acknowledged by the broker (delivered), and refused by the "
+        "producer or the broker or dropped at a stop (failed); a failed one is missing from a takeover's "
+        "recovery only (the entry is in L2).",
         "outcome",
-        lambda: {"written": writer.written, "failed": writer.failed},
+        lambda: {"written": writer.written, "delivered": writer.delivered, "failed": writer.failed},
     )
     return writer
 

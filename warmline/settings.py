@@ -133,6 +133,11 @@ class Settings(WarmlineSettings):
     # L1 changelog records handed to the producer in write order by one coroutine, not through
     # Faust's per-record producer buffer (stream/changelog.py); off only to measure it.
     l1_changelog_writer: bool = True
+    # Which client that writer produces through: librdkafka (confluent-kafka), whose C threads do
+    # the requests off the event loop (480 -> 227 us of worker CPU per warmed event, docs/operations.md,
+    # "The L1 changelog through librdkafka"), or Faust's aiokafka producer. OAUTHBEARER and
+    # AWS_MSK_IAM connections use Faust's producer either way (their tokens come from async code).
+    l1_changelog_producer: Literal["librdkafka", "faust"] = "librdkafka"
     # Standby copies of other workers' L1 partitions (Faust's table_standby_replicas, whose default
     # is 1). 0 since 7 Dec: with the in-memory store a copy holds memory outside L1's LRU bound and
     # costs reading every other worker's changelog; keep WARMLINE_TOPIC_PARTITIONS a multiple of the

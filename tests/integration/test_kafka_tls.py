@@ -22,7 +22,7 @@ from warmline.client import LookupClient
 from warmline.models import LookupStatus
 from warmline.stream.security import KafkaConnection, ssl_context
 
-from ..stack import Cluster, cluster_env, http_get
+from ..stack import Cluster, cluster_env, http_get, metric_sum
 
 pytestmark = pytest.mark.skipif(STUNNEL is None, reason="needs stunnel4 (Debian's package; .ci/run installs it)")
 
@@ -84,6 +84,12 @@ async def _serves_over(
         assert '"customer_id": "C-000008"' in cli.stdout
         status, _, body = await http_get(f"{worker.url}/v1/lookup", customer_id="C-000009")
         assert status == 200 and body["status"] == "ok"
+        # The L1 changelog has a producer of its own (librdkafka): its records reach the broker over TLS too.
+        delivered = 'warmline_l1_changelog_records_total{outcome="delivered"}'
+        async with asyncio.timeout(30):
+            while await metric_sum(worker.url, delivered) < 3:
+                await asyncio.sleep(0.2)
+        assert await metric_sum(worker.url, 'warmline_l1_changelog_records_total{outcome="failed"}') == 0
     finally:
         for w in cluster.workers:
             w.stop()

@@ -11,6 +11,8 @@ from prometheus_client import generate_latest
 from warmline.bootstrap import bootstrap, build_runtime
 from warmline.models import CacheEntry, parse_key
 from warmline.settings import Settings
+from warmline.stream.changelog import ChangelogWriter
+from warmline.stream.changelog_rdkafka import RdkafkaChangelogWriter
 from warmline.worker import STREAM, Lifecycle, Step
 
 from ..fakes import FakeClock, FakeL2, FakeSource, customer
@@ -63,21 +65,37 @@ def test_warm_work_takes_turns_on_the_loop_unless_the_setting_is_0(tmp_path: Pat
     assert b"warmline_warming_turns_total" not in generate_latest(off.runtime.metrics.registry)
 
 
-async def test_l1_writes_go_to_the_changelog_writer_unless_the_setting_is_off(tmp_path: Path) -> None:
-    worker = bootstrap(_settings(tmp_path), source=FakeSource())
+@pytest.mark.parametrize(("producer", "kind"), [("librdkafka", RdkafkaChangelogWriter), ("faust", ChangelogWriter)])
+async def test_l1_writes_go_to_the_changelog_writer_unless_the_setting_is_off(
+    tmp_path: Path, producer: str, kind: type
+) -> None:
+    worker = bootstrap(_settings(tmp_path, l1_changelog_producer=producer), source=FakeSource())
     table = worker.app.tables["l1"]
     writer = table.changelog_writer
-    assert writer is not None
+    assert isinstance(writer, RdkafkaChangelogWriter | ChangelogWriter) and type(writer) is kind
     table["customer_id:C-1"] = CacheEntry(None, 1.0, 2.0)
     del table["customer_id:C-1"]
-    assert len(writer) == 2  # queued for the producer (not started in this test), not Faust's buffer
+    assert len(writer) == 2  # with the writer (no broker in this test), not in Faust's buffer
     assert worker.app.producer.buffer.size == 0
     assert b'warmline_l1_changelog_records_total{outcome="written"} 2.0' in generate_latest(
         worker.runtime.metrics.registry
     )
     await writer.stop(timeout_s=0.01)  # the bound under test is the 0.01 s
+    assert writer.failed == 2 and len(writer) == 0  # dropped at the stop, counted
     off = bootstrap(_settings(tmp_path / "off", l1_changelog_writer=False), source=FakeSource())
     assert off.app.tables["l1"].changelog_writer is None
+
+
+def test_oauth_connections_write_the_changelog_through_fausts_producer(tmp_path: Path) -> None:
+    oauth = {
+        "kafka_security_protocol": "SASL_SSL",
+        "kafka_sasl_mechanism": "OAUTHBEARER",
+        "kafka_oauth_token_url": "https://idp.example/token",
+        "kafka_oauth_client_id": "warmline",
+        "kafka_oauth_client_secret": "s3cret",
+    }
+    worker = bootstrap(_settings(tmp_path, **oauth), source=FakeSource())
+    assert isinstance(worker.app.tables["l1"].changelog_writer, ChangelogWriter)
 
 
 async def test_the_injected_source_l2_and_clock_are_the_ones_used(tmp_path: Path) -> None:

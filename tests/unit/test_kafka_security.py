@@ -12,7 +12,7 @@ from aiohttp.test_utils import TestServer
 from warmline.errors import KafkaAuthFailed, KafkaSecurityError, SettingsError
 from warmline.settings import Settings, load_settings
 from warmline.stream.app import faust_credentials
-from warmline.stream.security import OAuthTokenProvider, kafka_connection
+from warmline.stream.security import OAuthTokenProvider, kafka_connection, rdkafka_producer_config
 
 
 def _settings(monkeypatch: pytest.MonkeyPatch, **env: str) -> Settings:
@@ -171,3 +171,49 @@ async def test_a_refused_oauth_client_is_one_line_without_the_secret() -> None:
         with pytest.raises(KafkaAuthFailed) as refused:
             await provider.token()
     assert "answered 401" in str(refused.value) and "cs-secret-77" not in str(refused.value)
+
+
+@pytest.mark.parametrize("mechanism", ["PLAIN", "SCRAM-SHA-256", "SCRAM-SHA-512"])
+def test_the_changelog_producer_gets_the_same_connection_in_librdkafkas_words(
+    monkeypatch: pytest.MonkeyPatch, mechanism: str
+) -> None:
+    settings = _settings(
+        monkeypatch,
+        BROKER="kafka://k1:9093;k2:9093",
+        KAFKA_SECURITY_PROTOCOL="SASL_SSL",
+        KAFKA_SASL_MECHANISM=mechanism,
+        KAFKA_SASL_USERNAME="svc-warmline",
+        KAFKA_SASL_PASSWORD="pw-9Xe",
+        KAFKA_SSL_CHECK_HOSTNAME="false",
+    )
+    config = rdkafka_producer_config(settings)
+    assert config is not None
+    assert config["bootstrap.servers"] == "k1:9093,k2:9093" and config["security.protocol"] == "SASL_SSL"
+    assert (config["sasl.mechanism"], config["sasl.username"], config["sasl.password"]) == (
+        mechanism,
+        "svc-warmline",
+        "pw-9Xe",
+    )
+    assert config["ssl.ca.location"] == "probe" and config["ssl.endpoint.identification.algorithm"] == "none"
+    assert config["acks"] == "all" and config["max.in.flight.requests.per.connection"] == 1
+    from confluent_kafka import Producer
+
+    Producer(config).flush(0)  # librdkafka itself accepts every property and value (a typo raises here)
+
+
+def test_oauth_leaves_the_changelog_to_fausts_producer(monkeypatch: pytest.MonkeyPatch) -> None:
+    settings = _settings(
+        monkeypatch,
+        KAFKA_SECURITY_PROTOCOL="SASL_SSL",
+        KAFKA_SASL_MECHANISM="OAUTHBEARER",
+        KAFKA_OAUTH_TOKEN_URL="https://idp.example/token",
+        KAFKA_OAUTH_CLIENT_ID="warmline",
+        KAFKA_OAUTH_CLIENT_SECRET="s3cret",
+    )
+    assert rdkafka_producer_config(settings) is None  # librdkafka would ask for tokens inside its poll
+
+
+def test_a_misconfigured_connection_is_refused_for_the_changelog_producer_too(monkeypatch: pytest.MonkeyPatch) -> None:
+    settings = _settings(monkeypatch, KAFKA_SECURITY_PROTOCOL="SASL_SSL")
+    with pytest.raises(KafkaSecurityError, match="WARMLINE_KAFKA_SASL_MECHANISM"):
+        rdkafka_producer_config(settings)

@@ -24,7 +24,7 @@ import logging
 import time
 from collections import deque
 from collections.abc import Awaitable, Callable, Iterable
-from typing import Any
+from typing import Any, Protocol
 
 import faust
 from faust.exceptions import NotReady
@@ -67,6 +67,53 @@ ENTRY = EntryCodec()
 codecs.register(ENTRY_CODEC, ENTRY)
 
 
+class L1ChangelogWriter(Protocol):
+    """What the L1 table, the producer's flush and the metrics need of a writer (this module's, or
+    ``changelog_rdkafka``'s)."""
+
+    delivered: int
+
+    @property
+    def written(self) -> int:
+        """Records written since start."""
+        ...
+
+    @property
+    def failed(self) -> int:
+        """Records refused, or dropped at a stop."""
+        ...
+
+    def __len__(self) -> int: ...
+
+    def write(self, key: str, value: bytes | None) -> None:
+        """Send one record (*value* None: a tombstone) after those written before it."""
+        ...
+
+    async def flush(self, timeout_s: float = ...) -> bool:
+        """Return once the records written before this call are done (True), or after *timeout_s* (False)."""
+        ...
+
+    async def stop(self, timeout_s: float = ...) -> None:
+        """Flush for at most *timeout_s*, then drop what is left."""
+        ...
+
+
+class FailureLog:
+    """Records the changelog did not take: counted, and logged at most once per FAILURE_LOG_INTERVAL_S."""
+
+    def __init__(self) -> None:
+        self.count = 0
+        self._next_log = 0.0
+
+    def add(self, error: object, count: int = 1) -> None:
+        """Count *count* (their entries stay in this worker's L1 and in L2; only a takeover's recovery misses them)."""
+        self.count += count
+        now = time.monotonic()
+        if now >= self._next_log:  # a broker outage fails every record: one line per interval
+            self._next_log = now + FAILURE_LOG_INTERVAL_S
+            logger.warning("l1 changelog: %d records not stored so far, the last: %r", self.count, error)
+
+
 class ChangelogWriter:
     """Changelog records in write order, one coroutine handing them to the producer."""
 
@@ -88,9 +135,9 @@ class ChangelogWriter:
         self._written = 0  # records ever written
         self._done = 0  # of them, handed to the producer or given up on
         self._flushes: deque[tuple[int, asyncio.Future[None]]] = deque()  # (written at the flush, its waiter)
-        #: Records the producer refused or the broker did not take (``warmline_l1_changelog_records_total``).
-        self.failed = 0
-        self._next_log = 0.0
+        self._failures = FailureLog()
+        #: Records the broker acknowledged.
+        self.delivered = 0
 
     def __len__(self) -> int:
         """Records written and not yet handed to the producer (what Faust's buffer would hold)."""
@@ -100,6 +147,11 @@ class ChangelogWriter:
     def written(self) -> int:
         """Records written since start."""
         return self._written
+
+    @property
+    def failed(self) -> int:
+        """Records the producer refused or the broker did not take (``warmline_l1_changelog_records_total``)."""
+        return self._failures.count
 
     def write(self, key: str, value: bytes | None) -> None:
         """Queue one record (*value* None: a tombstone); sent in this order."""
@@ -135,6 +187,7 @@ class ChangelogWriter:
             with contextlib.suppress(asyncio.CancelledError):
                 await drain
         logger.warning("l1 changelog: %d records dropped at stop", len(self._queue))
+        self._failures.add("dropped at stop", len(self._queue))
         self._done += len(self._queue)
         self._queue.clear()
         self._settle()
@@ -153,7 +206,7 @@ class ChangelogWriter:
                     await asyncio.sleep(NOT_READY_RETRY_S)
                     continue
                 except Exception as e:  # noqa: BLE001  # a record the producer refused must not stop the rest
-                    self._failed(e)
+                    self._failures.add(e)
                 else:
                     asyncio.ensure_future(sent).add_done_callback(self._delivered)
                 queue.popleft()
@@ -170,19 +223,15 @@ class ChangelogWriter:
                 waiter.set_result(None)
 
     def _delivered(self, delivery: asyncio.Future[Any]) -> None:
-        if not delivery.cancelled() and delivery.exception() is not None:
-            self._failed(delivery.exception())
-
-    def _failed(self, error: BaseException | None) -> None:
-        # The entry stays in this worker's L1 (and in L2); only a takeover's recovery would miss it.
-        self.failed += 1
-        now = time.monotonic()
-        if now >= self._next_log:  # a broker outage fails every record: one line per interval
-            self._next_log = now + FAILURE_LOG_INTERVAL_S
-            logger.warning("l1 changelog: %d records not stored so far, the last: %r", self.failed, error)
+        if delivery.cancelled():
+            return
+        if delivery.exception() is not None:
+            self._failures.add(delivery.exception())
+        else:
+            self.delivered += 1
 
 
-def writers_of(tables: Iterable[Any]) -> list[ChangelogWriter]:
+def writers_of(tables: Iterable[Any]) -> list[L1ChangelogWriter]:
     """The changelog writers attached to *tables* (an L1Table's, once the worker attached one)."""
     return [w for w in (getattr(table, "changelog_writer", None) for table in tables) if w is not None]
 
@@ -202,7 +251,7 @@ async def stop_writers(tables: Iterable[Any], timeout_s: float = FLUSH_BOUND_S) 
 class L1Table(faust.Table[str, CacheEntry | None]):
     """Faust's table, whose writes go to a ChangelogWriter once one is attached (Faust's path until then)."""
 
-    changelog_writer: ChangelogWriter | None = None
+    changelog_writer: L1ChangelogWriter | None = None
 
     def on_key_set(self, key: Any, value: Any) -> None:
         """Write the set's changelog record."""

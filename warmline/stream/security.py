@@ -227,6 +227,42 @@ def kafka_connection(settings: Settings) -> KafkaConnection:
     return KafkaConnection(settings.broker_servers, security)
 
 
+def rdkafka_producer_config(settings: Settings) -> dict[str, Any] | None:
+    """librdkafka's producer properties for the connection ``kafka_connection`` describes (which
+    checks the settings), or None for the SASL mechanisms whose tokens come from async code
+    (OAUTHBEARER, AWS_MSK_IAM): librdkafka asks for those from inside its own poll.
+
+    acks=all and one request in flight per broker, so a retry cannot reorder a partition's records;
+    WARMLINE_PRODUCER_MAX_BATCH_SIZE is aiokafka's max_batch_size and librdkafka's batch.size (both
+    bytes; 1, the embedded broker's profile, stores one record a batch).
+    """
+    kafka_connection(settings)  # the same checks, the same messages
+    protocol, mechanism = settings.kafka_security_protocol, settings.kafka_sasl_mechanism
+    if protocol in SASL_PROTOCOLS and mechanism not in PASSWORD_MECHANISMS:
+        return None
+    config: dict[str, Any] = {
+        "bootstrap.servers": settings.broker_servers,
+        "client.id": f"{settings.app_id}-l1-changelog",
+        "security.protocol": protocol,
+        "acks": "all",
+        "max.in.flight.requests.per.connection": 1,
+        "batch.size": settings.producer_max_batch_size,
+    }
+    if protocol in SSL_PROTOCOLS:
+        config["ssl.ca.location"] = _path(settings.kafka_ssl_ca_file) or "probe"  # probe: the system's trust store
+        config["ssl.endpoint.identification.algorithm"] = "https" if settings.kafka_ssl_check_hostname else "none"
+        if settings.kafka_ssl_cert_file:
+            config["ssl.certificate.location"] = _path(settings.kafka_ssl_cert_file)
+            config["ssl.key.location"] = _path(settings.kafka_ssl_key_file)
+            if settings.kafka_ssl_key_password is not None:
+                config["ssl.key.password"] = _secret(settings.kafka_ssl_key_password)
+    if protocol in SASL_PROTOCOLS:
+        config["sasl.mechanism"] = mechanism
+        config["sasl.username"] = settings.kafka_sasl_username
+        config["sasl.password"] = _secret(settings.kafka_sasl_password)
+    return config
+
+
 def _tls(settings: Settings) -> dict[str, Any]:
     """The ``ssl_context`` of SSL and SASL_SSL; nothing for the other protocols, which take no TLS files."""
     protocol = settings.kafka_security_protocol
