@@ -104,15 +104,11 @@ async def run_warming(redis_url: str, quick: bool) -> list[Result]:
                     label=", Faust's changelog buffer (WARMLINE_L1_CHANGELOG_WRITER=false, diagnostic)",
                 )
             )
-            # Diagnostic: the writer, through Faust's aiokafka producer instead of librdkafka (stream/changelog_rdkafka.py).
-            await stack.restart_worker(**fast, WARMLINE_L1_CHANGELOG_WRITER="true", WARMLINE_L1_CHANGELOG_PRODUCER="faust")
-            results.append(
-                await warming.prewarm_throughput(
-                    stack,
-                    events,
-                    label=", the changelog through Faust's producer (WARMLINE_L1_CHANGELOG_PRODUCER=faust, diagnostic)",
-                )
-            )
+            # Diagnostic: the writer through Faust's aiokafka producer, not librdkafka (stream/changelog_rdkafka.py).
+            faust_producer = {"WARMLINE_L1_CHANGELOG_WRITER": "true", "WARMLINE_L1_CHANGELOG_PRODUCER": "faust"}
+            await stack.restart_worker(**fast, **faust_producer)
+            label = ", the changelog through Faust's producer (WARMLINE_L1_CHANGELOG_PRODUCER=faust, diagnostic)"
+            results.append(await warming.prewarm_throughput(stack, events, label=label))
             await stack.restart_worker(**fast, WARMLINE_L1_CHANGELOG_PRODUCER="librdkafka")
             results.append(await warming.prewarm_throughput(stack, events, workers=2))
             for extra in stack.extra_workers:  # the bulk runs measure one worker
