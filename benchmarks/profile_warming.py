@@ -53,7 +53,9 @@ GROUPS = {
     ),
     "intake (hand-over and agent loop)": ("warmline/stream/intake.py", "consume_intake (warmline/agents/kafka_io.py)"),
     "L1 changelog: Faust's producer buffer": ("ProducerBuffer",),
-    "L1 changelog: warmline's writer through Faust's producer": ("ChangelogWriter._run",),
+    "L1 changelog: warmline's writer through Faust's producer": (
+        "ChangelogWriter._run (warmline/stream/changelog.py)",  # not RdkafkaChangelogWriter._run
+    ),
     "L1 changelog: librdkafka's produce calls and reports, Python side": ("RdkafkaChangelogWriter",),
     "aiokafka producer sender": ("Sender._send_produce_req", "Sender._sender_routine"),
     "aiokafka fetch (request build, response decode)": (

@@ -217,3 +217,10 @@ def test_a_misconfigured_connection_is_refused_for_the_changelog_producer_too(mo
     settings = _settings(monkeypatch, KAFKA_SECURITY_PROTOCOL="SASL_SSL")
     with pytest.raises(KafkaSecurityError, match="WARMLINE_KAFKA_SASL_MECHANISM"):
         rdkafka_producer_config(settings)
+
+
+def test_one_record_batches_are_librdkafkas_batch_num_messages(monkeypatch: pytest.MonkeyPatch) -> None:
+    embedded = rdkafka_producer_config(_settings(monkeypatch, PRODUCER_MAX_BATCH_SIZE="1"))
+    assert embedded is not None and embedded["batch.num.messages"] == 1 and "batch.size" not in embedded
+    kafka = rdkafka_producer_config(_settings(monkeypatch))
+    assert kafka is not None and kafka["batch.size"] == 16384 and "batch.num.messages" not in kafka
