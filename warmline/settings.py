@@ -134,7 +134,8 @@ class Settings(WarmlineSettings):
     # Faust's per-record producer buffer (stream/changelog.py); off only to measure it.
     l1_changelog_writer: bool = True
     # Which client that writer produces through: librdkafka (confluent-kafka), whose C threads do
-    # the requests off the event loop (480 -> 227 us of worker CPU per warmed event, docs/operations.md,
+    # the requests off the event loop (about half the worker CPU per warmed event and twice the
+    # warm rate; callers warmed earlier wait longer for a lookup during a burst: docs/operations.md,
     # "The L1 changelog through librdkafka"), or Faust's aiokafka producer. OAUTHBEARER and
     # AWS_MSK_IAM connections use Faust's producer either way (their tokens come from async code).
     l1_changelog_producer: Literal["librdkafka", "faust"] = "librdkafka"

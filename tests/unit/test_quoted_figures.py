@@ -41,6 +41,8 @@ W_6_DEC = "warming-2026-12-06"  # the run before fetches were bounded
 W_EVENING = ("warming-2026-12-07-1751", "warming-2026-12-07-1758")  # clocks stopped on L1 sizes
 W_0357 = "warming-2026-12-07-0357"  # the run before warming took turns on the loop
 W_1903 = "warming-2026-12-07-1903"  # the last run with Faust's standby copies and its changelog buffer
+W_2132 = "warming-2026-12-07-2132"  # the last run with the changelog writer through Faust's producer
+W_2325 = "warming-2026-12-07-2325"  # the first run through librdkafka (its one-worker stage unexplained)
 L1_FRESH = "L1 hit in-process, normalize → Faust table → JSON reply, new input string each time (median)"
 L1_REPEAT = "L1 hit in-process, normalize → Faust table → JSON reply, repeat caller, normalize cached (median)"
 KAFKA = "Kafka request→reply, L1 hit"
@@ -60,6 +62,7 @@ ONE, TWO = (
 BATCHED = ONE + ", batched produces (diagnostic, unsafe on Tansu)"
 NO_INTAKE = ONE + ", Faust's per-record delivery (WARMLINE_WARMING_INTAKE=false, diagnostic)"
 NO_WRITER = ONE + ", Faust's changelog buffer (WARMLINE_L1_CHANGELOG_WRITER=false, diagnostic)"
+FAUST_PRODUCER = ONE + ", the changelog through Faust's producer (WARMLINE_L1_CHANGELOG_PRODUCER=faust, diagnostic)"
 BULK = "bulk warm of 100,000 keys over HTTP (50 ms source)"
 LIVE = "live time-to-warm p99 during a 10,000-key bulk warm (prewarm concurrency 8)"
 SPEEDUP = "warm_many speedup N={} C={} (L1 only: no L2, no source gate)"
@@ -201,6 +204,10 @@ def _operations_rows() -> dict[str, list[str]]:
         "one worker, Faust's changelog buffer": [
             f"{fig(W, NO_WRITER):,.0f}",
             f"{fig(W, NO_WRITER, 'detail.cpu_us_per_event')} µs",
+        ],
+        "one worker, the changelog writer through Faust's producer": [
+            f"{fig(W, FAUST_PRODUCER):,.0f}",
+            f"{fig(W, FAUST_PRODUCER, 'detail.cpu_us_per_event')} µs",
         ],
         "with the bound (": [
             f"{fig(S, RSS):.0f} MB ({fig(S, RSS, 'detail.rss_before_mb'):.0f} MB empty)",
@@ -569,6 +576,24 @@ WRITER_BIG_RUNS = {
 }
 
 
+#: The changelog producer's A/B of 7 Dec late evening (librdkafka against Faust's aiokafka producer).
+PRODUCER_AB = "l1-changelog-producer"
+PRODUCER_RUNS = {
+    f"{label}, round {n} |": f"{label}, round {n}"
+    for n in (1, 2)
+    for label in ("changelog through librdkafka", "changelog through Faust's producer")
+}
+PRODUCER_PEAK = "peak-2026-12-07-librdkafka"
+
+
+FAUST_AB = "changelog through Faust's producer"
+
+
+def _capacities(label: str) -> str:
+    """ "A and B": the warm capacity of *label*'s two rounds in the changelog producer's A/B."""
+    return " and ".join(f"{fig(PRODUCER_AB, f'{label}, round {n}: warm capacity'):,}" for n in (1, 2))
+
+
 def _setting_ab_rows(file: str, runs: dict[str, str]) -> dict[str, list[str]]:
     """docs/operations.md's A/B tables: one row per run of *file* (capacity, Kafka and HTTP during the burst)."""
     rows: dict[str, list[str]] = {}
@@ -677,10 +702,27 @@ def _prose() -> list[tuple[str, str]]:
         (ops, f"two workers {fig(W_1903, TWO) / fig(W_1903, ONE):.2f}×"),
         (
             ops,
-            f"the writer gives {one / fig(W, NO_WRITER):.2f}× the events per second at "
-            f"{fig(W, ONE, 'detail.cpu_us_per_event') / fig(W, NO_WRITER, 'detail.cpu_us_per_event'):.2f}× the CPU",
+            f"gives {one / fig(W, NO_WRITER):.2f}× the events per second at "
+            f"{fig(W, ONE, 'detail.cpu_us_per_event') / fig(W, NO_WRITER, 'detail.cpu_us_per_event'):.2f}× the CPU "
+            f"of Faust's changelog buffer, and {one / fig(W, FAUST_PRODUCER):.2f}× at "
+            f"{fig(W, ONE, 'detail.cpu_us_per_event') / fig(W, FAUST_PRODUCER, 'detail.cpu_us_per_event'):.2f}× "
+            "the CPU of the writer through Faust's producer",
         ),
-        (ops, f"reached {two:,.0f}/s, {two / 1800:.2f}× the 1,800"),
+        (ops, _one_and_two(W_2132)),
+        (
+            ops,
+            f"measured one worker at only {fig(W_2325, ONE):,.0f} events/s and "
+            f"{fig(W_2325, ONE, 'detail.cpu_us_per_event')} µs, below the writer through Faust's producer in the "
+            f"same run ({fig(W_2325, FAUST_PRODUCER):,.0f} events/s, "
+            f"{fig(W_2325, FAUST_PRODUCER, 'detail.cpu_us_per_event')} µs), and two workers at "
+            f"{fig(W_2325, TWO):,.0f}/s",
+        ),
+        (
+            ops,
+            f"which measured {_capacities('changelog through librdkafka')} events/s on fresh stacks against "
+            f"{_capacities(FAUST_AB)}",
+        ),
+        (ops, f"reached {two:,.0f}/s, {two / 5000:.2f}× the 5,000"),
         (
             ops,
             f"the intake gives {one / fig(W, NO_INTAKE):.2f}× the events per second at "
@@ -692,7 +734,7 @@ def _prose() -> list[tuple[str, str]]:
             f"warmed {fig(W_6_DEC, ONE):,.0f} events/s at {fig(W_6_DEC, ONE, 'detail.cpu_us_per_event')} µs "
             f"with one worker and {fig(W_6_DEC, TWO):,.0f}/s with two",
         ),
-        (ops, f"ceil(1,800 / {one:,.0f} × 1.5) = {-(-1800 * 1.5 // one):.0f} workers"),
+        (ops, f"ceil(5,000 / {one:,.0f} × 1.5) = {-(-5000 * 1.5 // one):.0f} workers"),
         (ops, f"reached {two:,.0f}/s"),
         (ops, f"on a shared host two workers warmed {two / one:.2f}× what one did"),
         *[(ops, _one_and_two(run)) for run in W_EVENING],
@@ -891,6 +933,7 @@ CASES = (
         ("docs/operations.md", start, quoted)
         for start, quoted in _setting_ab_rows("l1-changelog-writer-burst-8000", WRITER_BIG_RUNS).items()
     ]
+    + [("docs/operations.md", start, quoted) for start, quoted in _setting_ab_rows(PRODUCER_AB, PRODUCER_RUNS).items()]
     + [
         ("docs/operations.md", start, quoted)
         for file, runs in NOT_KEPT_RUNS.items()
@@ -928,7 +971,8 @@ def test_the_later_warming_run_is_quoted_as_committed() -> None:
     assert f"{fig(later, TWO):,.0f}/s for two" in " ".join(doc.split())
 
 
-PROFILE_MODES = ("intake-off", "changelog-buffer", "defaults")  # the table's columns (benchmarks/profile_warming.py)
+#: The table's columns (benchmarks/profile_warming.py).
+PROFILE_MODES = ("intake-off", "changelog-buffer", "changelog-faust-producer", "defaults")
 
 
 def _profile(mode: str) -> tuple[str, dict[str, str]]:
@@ -943,7 +987,10 @@ def _profile(mode: str) -> tuple[str, dict[str, str]]:
 
 
 def _changelog_group(mode: str) -> str:
-    return "L1 changelog: warmline's writer" if mode == "defaults" else "L1 changelog: Faust's producer buffer"
+    return {
+        "defaults": "L1 changelog: librdkafka's produce calls and reports, Python side",
+        "changelog-faust-producer": "L1 changelog: warmline's writer through Faust's producer",
+    }.get(mode, "L1 changelog: Faust's producer buffer")
 
 
 def test_the_profile_table_is_the_committed_profiles() -> None:
@@ -1155,3 +1202,66 @@ def test_the_probe_pair_s_reading_holds_in_its_results() -> None:
     lookups = "{} lookup p99, callers warmed earlier, during the burst"
     for transport in ("kafka", "http"):
         assert pinned["lookups"][lookups.format(transport)] > shared["lookups"][lookups.format(transport)]
+
+
+def _both_rounds(label: str, figure: str, shown: Callable[[float], str]) -> str:
+    """ "A and B": one figure of *label*'s two rounds in the changelog producer's A/B."""
+    return " and ".join(shown(fig(PRODUCER_AB, f"{label}, round {n}: {figure}")) for n in (1, 2))
+
+
+def test_the_changelog_producer_s_a_b_prose_is_the_committed_one() -> None:
+    rdkafka, faust = "changelog through librdkafka", "changelog through Faust's producer"
+    ttw = "time to warm p99 under the burst (publish → caller in L1)"
+    at_answer = "warm at answer, burst callers who waited ≥ 5 s"
+    burst_http = "http lookup p99, callers of the burst (after a 1–10 s wait)"
+    http_p50 = "http lookup p99, callers warmed earlier, during the burst"
+
+    def seconds(ms_value: float) -> str:
+        return f"{ms_value / 1000:.1f}"
+
+    def median(label: str) -> str:
+        return " and ".join(
+            f"{fig(PRODUCER_AB, f'{label}, round {n}: {http_p50}', 'detail.with_burst.p50_ms'):.1f}" for n in (1, 2)
+        )
+
+    _operations_says(
+        f"time to warm p99 was {_both_rounds(rdkafka, ttw, seconds)} s against {_both_rounds(faust, ttw, seconds)} s",
+        f"(100 % in both rounds, against {_both_rounds(faust, at_answer, lambda v: f'{v:.0f}')} %)",
+        f"HTTP p99 {_both_rounds(rdkafka, burst_http, _peak_ms)} ms against "
+        f"{_both_rounds(faust, burst_http, _peak_ms)} ms",
+        f"HTTP {median(rdkafka)} ms against {median(faust)} ms",
+    )
+    assert all(fig(PRODUCER_AB, f"{rdkafka}, round {n}: {at_answer}") == 100 for n in (1, 2))
+    probe = json.loads((ROOT / "benchmarks/results/profiles/loop-probe-rdkafka-pinned.json").read_text())["probe"]
+    before = json.loads((ROOT / "benchmarks/results/profiles/loop-probe-pinned.json").read_text())["probe"]
+    slow = {c["name"]: c for c in probe["slow_turn_callbacks"]}
+    batch_end, stores = (
+        slow["task HandlerPool.spawn_batch.<locals>.run@294"],
+        slow["task TieredCache._fetch_into_l1@294"],
+    )
+    _operations_says(
+        f"turns at p99 {probe['turn_ms']['p99']:.1f} ms, against {before['turn_ms']['p99']:.1f} ms",
+        f"{batch_end['count']:,} slow steps, {batch_end['wall_ms']:.0f} ms",
+        f"{stores['count']:,} steps in slow turns, {stores['wall_ms']:.0f} ms",
+    )
+
+
+def test_the_librdkafka_peak_run_s_prose_is_the_committed_one() -> None:
+    capacity = fig(PRODUCER_PEAK, capacity_name(), "detail")
+    kafka, http = (fig(PRODUCER_PEAK, PEAK.format("on", t)) for t in ("kafka", "http"))
+    kafka_without, http_without = (fig(PRODUCER_PEAK, PEAK.format("on", t), "floor") for t in ("kafka", "http"))
+    warm = fig(PRODUCER_PEAK, PEAK_WARM.format("on"), "detail")
+    sched = warm["scheduler_during_burst"]
+    _operations_says(
+        f"measured {fig(PRODUCER_PEAK, capacity_name()):,.0f} events/s at {capacity['worker_cpu_us_per_event']} µs",
+        f"the burst was {capacity['burst_rate_events_s']:,} call-started a second for {capacity['burst_s']:.0f} s "
+        f"({warm['burst_events']:,} callers)",
+        f"p99 of {_peak_ms(kafka)} ms during the burst against {kafka_without:.1f} ms without it "
+        f"({kafka / kafka_without:.1f}×)",
+        f"lookups {http:.1f} ms against {http_without:.2f} ms ({http / http_without:.1f}×)",
+        f"time to warm p99 was {warm['p99_ms'] / 1000:.0f} s, and all of it was handled "
+        f"{warm['all_handled_s_after_burst']:.0f} s after the burst ended",
+        f"on a core {sched['worker']['on_core_pct']} % of the burst and waited for one "
+        f"{sched['worker']['waiting_for_a_core_pct']} % of it",
+        f"the broker {sched['broker']['on_core_pct']} % and {sched['broker']['waiting_for_a_core_pct']} %",
+    )
