@@ -363,31 +363,41 @@ def build_platforms(settings: Settings, runtime: Runtime) -> PlatformIngress:
     )
 
 
+def _librdkafka_writer(settings: Settings, topic: str, owner: Callable[[str], int]) -> RdkafkaChangelogWriter | None:
+    """The changelog writer through librdkafka, its producer made now (so librdkafka's refusal of a
+    setting is found at start); None, with a line saying why, when Faust's producer must do."""
+    config = rdkafka_producer_config(settings)
+    if config is None:
+        logger.info(
+            "L1 changelog through Faust's producer: librdkafka cannot take SASL %s tokens from warmline",
+            settings.kafka_sasl_mechanism,
+        )
+        return None
+    try:
+        producer = librdkafka_producer(config)
+    except Exception as e:  # noqa: BLE001  # librdkafka refused a setting Python's clients took: keep working
+        logger.warning("L1 changelog through Faust's producer: librdkafka refused the Kafka settings (%s)", e)
+        return None
+    return RdkafkaChangelogWriter(functools.partial(librdkafka_producer, config), topic, owner, producer=producer)
+
+
 def attach_changelog_writer(stream: StreamApp, settings: Settings, runtime: Runtime) -> L1ChangelogWriter:
     """Give the L1 table a ChangelogWriter (its records then skip Faust's producer buffer), and count its records."""
     partitions = settings.topic_partitions
     topic = stream.l1_table.changelog_topic.get_topic_name()
-    config = rdkafka_producer_config(settings) if settings.l1_changelog_producer == "librdkafka" else None
-    writer: L1ChangelogWriter
-    if config is not None:
-        writer = RdkafkaChangelogWriter(
-            functools.partial(librdkafka_producer, config), topic, lambda key: owner_partition(key, partitions)
-        )
-    else:
-        if settings.l1_changelog_producer == "librdkafka":
-            logger.info(
-                "L1 changelog through Faust's producer: librdkafka cannot take SASL %s tokens from warmline",
-                settings.kafka_sasl_mechanism,
-            )
-        writer = ChangelogWriter(
-            lambda: stream.app.producer.send, topic, lambda key: owner_partition(key, partitions), runtime.turns
-        )
+    owner = functools.partial(owner_partition, partitions=partitions)
+    rdkafka = _librdkafka_writer(settings, topic, owner) if settings.l1_changelog_producer == "librdkafka" else None
+    writer: L1ChangelogWriter = (
+        rdkafka
+        if rdkafka is not None
+        else ChangelogWriter(lambda: stream.app.producer.send, topic, owner, runtime.turns)
+    )
     stream.l1_table.changelog_writer = writer
     runtime.metrics.export_counts(
         "warmline_l1_changelog_records",
         "L1 changelog records written (written), acknowledged by the broker (delivered), and refused by the "
-        "producer or the broker or dropped at a stop (failed); a failed one is missing from a takeover's "
-        "recovery only (the entry is in L2).",
+        "producer or the broker or dropped at a stop (failed); a takeover's recovery misses a failed one "
+        "(the entry is in L2), or brings back the entry a failed tombstone deleted.",
         "outcome",
         lambda: {"written": writer.written, "delivered": writer.delivered, "failed": writer.failed},
     )

@@ -86,6 +86,18 @@ async def test_l1_writes_go_to_the_changelog_writer_unless_the_setting_is_off(
     assert off.app.tables["l1"].changelog_writer is None
 
 
+def test_settings_librdkafka_refuses_leave_the_changelog_to_fausts_producer(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    def refuse(config: dict[str, Any]) -> None:
+        raise ValueError("ssl.ca.location failed: not a PEM file")
+
+    monkeypatch.setattr("warmline.bootstrap.librdkafka_producer", refuse)
+    worker = bootstrap(_settings(tmp_path), source=FakeSource())
+    assert type(worker.app.tables["l1"].changelog_writer) is ChangelogWriter
+    assert "librdkafka refused the Kafka settings (ssl.ca.location failed" in caplog.text
+
+
 def test_oauth_connections_write_the_changelog_through_fausts_producer(tmp_path: Path) -> None:
     oauth = {
         "kafka_security_protocol": "SASL_SSL",

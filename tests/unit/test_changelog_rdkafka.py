@@ -33,15 +33,22 @@ class FakeRdkafka:
         self.held: set[int] = set()  # partitions whose broker does not answer
         self.refuse: dict[bytes, Any] = {}  # key -> the error its delivery report carries
         self.purged = 0
+        self.poll_raises = 0  # polls that raise first (a callback or log handler failing inside poll)
+        self.refuse_at_once: set[bytes] = set()  # keys produce() rejects synchronously (MSG_SIZE_TOO_LARGE)
 
     def produce(
         self, topic: str, value: bytes | None, key: bytes, partition: int, on_delivery: Callable[[Any, Any], None]
     ) -> None:
         if len(self.queued) >= self.capacity:
             raise BufferError("Local: Queue full")
+        if key in self.refuse_at_once:
+            raise ValueError("Broker: Message size too large")
         self.queued.append((topic, value, key, partition, on_delivery))
 
     def poll(self, timeout: float) -> int:
+        if self.poll_raises:
+            self.poll_raises -= 1
+            raise RuntimeError("a log handler raised inside poll")
         ready = [record for record in self.queued if record[3] not in self.held]
         self.queued = [record for record in self.queued if record[3] in self.held]
         for topic, value, key, partition, report in ready:
@@ -51,7 +58,7 @@ class FakeRdkafka:
             report(error, Message(partition))
         return len(ready)
 
-    def purge(self) -> None:
+    def purge(self, in_queue: bool = True, in_flight: bool = True, blocking: bool = True) -> None:
         for *_, partition, report in self.queued:
             report("_PURGE_QUEUE", Message(partition))
             self.purged += 1
@@ -144,6 +151,7 @@ async def test_refusals_are_counted_and_do_not_stop_the_rest() -> None:
     writer.write("b", b"2")
     assert await writer.flush()
     assert writer.failed == 1 and [key for _, _, key, _ in producer.acked] == [b"b"]
+    assert writer.delivered == 1
 
 
 async def test_a_producer_librdkafka_refuses_to_make_fails_records_not_the_warm() -> None:
@@ -187,3 +195,47 @@ def test_a_writer_serves_reports_on_the_next_loop_when_its_old_one_closed() -> N
 
     assert asyncio.run(second())
     assert len(writer) == 0
+
+
+async def test_a_record_refused_at_once_does_not_release_a_flush_waiting_for_an_earlier_one() -> None:
+    producer = FakeRdkafka()
+    writer = _writer(producer)
+    producer.held = {1}
+    writer.write("a", b"1")  # partition 1, in flight
+    flush = asyncio.create_task(writer.flush(timeout_s=5))
+    await asyncio.sleep(0)
+    producer.refuse_at_once = {b"b"}
+    writer.write("b", b"x" * 10)  # partition 1 too, written after the flush began, refused at once
+    assert writer.failed == 1
+    for _ in range(20):  # the pump serves reports meanwhile: the refusal must not count for "a"
+        await asyncio.sleep(0)
+    assert not flush.done()
+    producer.held = set()
+    assert await flush
+
+
+async def test_reports_are_served_again_after_the_pump_ended_or_failed() -> None:
+    producer = FakeRdkafka()
+    writer = _writer(producer)
+    writer.write("a", b"1")
+    assert await writer.flush()
+    for _ in range(5):  # the pump has nothing open and ends
+        await asyncio.sleep(0)
+    writer.write("b", b"2")
+    assert await writer.flush(timeout_s=1)
+    producer.poll_raises = 1
+    writer.write("c", b"3")
+    assert await writer.flush(timeout_s=1)  # a poll that raised once is not the end of the reports
+    assert writer.delivered == 3 and len(writer) == 0
+
+
+async def test_a_stop_drops_what_waits_for_room_and_later_writes_are_counted_not_left() -> None:
+    producer = FakeRdkafka(capacity=1)
+    writer = _writer(producer)
+    producer.held = {1}
+    writer.write("a", b"1")  # in librdkafka's queue, never acknowledged
+    writer.write("b", b"2")  # waits in the writer for room
+    await writer.stop(timeout_s=0.01)
+    assert writer.failed == 2 and len(writer) == 0
+    writer.write("c", b"3")  # after the stop: nothing would send it
+    assert writer.failed == 3 and len(writer) == 0 and producer.queued == []

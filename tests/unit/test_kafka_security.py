@@ -177,6 +177,8 @@ async def test_a_refused_oauth_client_is_one_line_without_the_secret() -> None:
 def test_the_changelog_producer_gets_the_same_connection_in_librdkafkas_words(
     monkeypatch: pytest.MonkeyPatch, mechanism: str
 ) -> None:
+    monkeypatch.delenv("SSL_CERT_FILE", raising=False)  # no trust store named: librdkafka looks for the system's
+    monkeypatch.delenv("SSL_CERT_DIR", raising=False)
     settings = _settings(
         monkeypatch,
         BROKER="kafka://k1:9093;k2:9093",
@@ -222,5 +224,20 @@ def test_a_misconfigured_connection_is_refused_for_the_changelog_producer_too(mo
 def test_one_record_batches_are_librdkafkas_batch_num_messages(monkeypatch: pytest.MonkeyPatch) -> None:
     embedded = rdkafka_producer_config(_settings(monkeypatch, PRODUCER_MAX_BATCH_SIZE="1"))
     assert embedded is not None and embedded["batch.num.messages"] == 1 and "batch.size" not in embedded
-    kafka = rdkafka_producer_config(_settings(monkeypatch))
-    assert kafka is not None and kafka["batch.size"] == 16384 and "batch.num.messages" not in kafka
+    kafka = rdkafka_producer_config(_settings(monkeypatch))  # librdkafka's own batches, grown with the round trip
+    assert kafka is not None and "batch.size" not in kafka and "batch.num.messages" not in kafka
+    assert kafka["linger.ms"] == 0
+
+
+def test_librdkafka_checks_the_host_name_and_finds_the_trust_store_python_would(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    monkeypatch.delenv("SSL_CERT_FILE", raising=False)
+    monkeypatch.delenv("SSL_CERT_DIR", raising=False)
+    config = rdkafka_producer_config(_settings(monkeypatch, KAFKA_SECURITY_PROTOCOL="SSL"))
+    assert config is not None
+    assert config["ssl.endpoint.identification.algorithm"] == "https" and config["ssl.ca.location"] == "probe"
+    bundle = tmp_path / "bundle.pem"
+    monkeypatch.setenv("SSL_CERT_FILE", str(bundle))
+    config = rdkafka_producer_config(_settings(monkeypatch, KAFKA_SECURITY_PROTOCOL="SSL"))
+    assert config is not None and config["ssl.ca.location"] == str(bundle)

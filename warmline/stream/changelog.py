@@ -106,7 +106,8 @@ class FailureLog:
         self._next_log = 0.0
 
     def add(self, error: object, count: int = 1) -> None:
-        """Count *count* (their entries stay in this worker's L1 and in L2; only a takeover's recovery misses them)."""
+        """Count *count* (their entries stay in this worker's L1 and in L2; a takeover's recovery misses
+        them, or, for a tombstone, brings back the entry it deleted)."""
         self.count += count
         now = time.monotonic()
         if now >= self._next_log:  # a broker outage fails every record: one line per interval

@@ -18,12 +18,14 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import logging
+import time
 from collections import deque
 from collections.abc import Callable
 from typing import Any, Protocol, cast
 
-from .changelog import FLUSH_BOUND_S, FailureLog
+from .changelog import FAILURE_LOG_INTERVAL_S, FLUSH_BOUND_S, FailureLog
 
 logger = logging.getLogger(__name__)
 
@@ -44,7 +46,7 @@ class Producer(Protocol):
         """Run the delivery reports that are due."""
         ...
 
-    def purge(self) -> None:
+    def purge(self, in_queue: bool = True, in_flight: bool = True, blocking: bool = True) -> None:
         """Drop what is queued or in flight (their reports say so)."""
         ...
 
@@ -54,18 +56,61 @@ class Producer(Protocol):
 
 
 def librdkafka_producer(config: dict[str, Any]) -> Producer:
-    """A confluent-kafka producer with *config*, its log and its errors in warmline's log."""
+    """A confluent-kafka producer with *config*, its log and its errors in warmline's log (raises
+    ``confluent_kafka.KafkaException`` when librdkafka refuses the configuration or its files)."""
     from confluent_kafka import Producer as _Producer  # imported here: only a worker that writes the changelog needs it
 
+    errors = _Limited(logger)
+
     def error(err: Any) -> None:
-        logger.warning("l1 changelog producer: %s", err)
+        errors.warning("l1 changelog producer: %s", err)
 
     producer = _Producer({**config, "logger": logging.getLogger("warmline.librdkafka"), "error_cb": error})
     return cast(Producer, producer)  # confluent-kafka's stubs type the report's arguments more narrowly
 
 
+class _Limited:
+    """A logger's warnings, at most one per FAILURE_LOG_INTERVAL_S (a broker outage repeats them)."""
+
+    def __init__(self, log: logging.Logger) -> None:
+        self._log = log
+        self._next = 0.0
+
+    def warning(self, message: str, *args: Any, exc_info: bool = False) -> None:
+        now = time.monotonic()
+        if now >= self._next:
+            self._next = now + FAILURE_LOG_INTERVAL_S
+            self._log.warning(message, *args, exc_info=exc_info)
+
+
+class _Partition:
+    """One partition's records by sequence number: how many were written, and the first not yet done
+    (acknowledged, refused or dropped). Reports can come out of order (a record refused at once
+    while an earlier one is in flight), so a flush waits for ``first_open``, not for a count."""
+
+    __slots__ = ("done_ahead", "first_open", "written")
+
+    def __init__(self) -> None:
+        self.written = 0
+        self.first_open = 0
+        self.done_ahead: set[int] = set()
+
+    def complete(self, seq: int) -> bool:
+        """Mark record *seq* done; False if it already was (a report after a stop settled it)."""
+        if seq < self.first_open or seq in self.done_ahead:
+            return False
+        if seq != self.first_open:
+            self.done_ahead.add(seq)
+            return True
+        self.first_open += 1
+        while self.first_open in self.done_ahead:
+            self.done_ahead.remove(self.first_open)
+            self.first_open += 1
+        return True
+
+
 class RdkafkaChangelogWriter:
-    """Changelog records produced through librdkafka in write order, their deliveries counted per partition."""
+    """Changelog records produced through librdkafka in write order, each one's report awaited per partition."""
 
     def __init__(
         self,
@@ -73,25 +118,27 @@ class RdkafkaChangelogWriter:
         topic: str,
         partition_of: Callable[[str], int],
         *,
+        producer: Producer | None = None,
         poll_interval_s: float = POLL_INTERVAL_S,
     ) -> None:
-        self._make_producer = make_producer  # made on the first write, again after a stop
+        self._make_producer = make_producer  # used on the first write when no *producer* is given
         self.topic = topic
         self._partition_of = partition_of  # the key's owner: ownership.owner_partition
         self._poll_interval_s = poll_interval_s
-        self._producer: Producer | None = None
-        self._pending: deque[tuple[bytes, bytes | None, int]] = deque()  # librdkafka's queue was full
-        self._written: dict[int, int] = {}  # per partition: records written
-        self._done: dict[int, int] = {}  # of them, acknowledged, refused or dropped
-        self._written_total = self._done_total = 0  # the same, summed (read for every warmed event)
+        self._producer = producer
+        self._stopped = False
+        self._pending: deque[tuple[bytes, bytes | None, int, int]] = deque()  # librdkafka's queue was full
+        self._partitions: dict[int, _Partition] = {}
+        self._written_total = self._done_total = 0  # summed over partitions (read for every warmed event)
         self._flushes: list[tuple[dict[int, int], asyncio.Future[None]]] = []
         self._pump: asyncio.Task[None] | None = None
         self._failures = FailureLog()
+        self._pump_errors = _Limited(logger)
         #: Records the broker acknowledged.
         self.delivered = 0
 
     def __len__(self) -> int:
-        """Records written and not yet acknowledged (the produce backlog counts them)."""
+        """Records written and not yet done (the produce backlog counts them)."""
         return self._written_total - self._done_total
 
     @property
@@ -101,117 +148,140 @@ class RdkafkaChangelogWriter:
 
     @property
     def failed(self) -> int:
-        """Records the producer or the broker refused, or a stop dropped (``warmline_l1_changelog_records_total``)."""
+        """Records refused, dropped at a stop or written after it (``warmline_l1_changelog_records_total``)."""
         return self._failures.count
 
     def write(self, key: str, value: bytes | None) -> None:
         """Produce one record (*value* None: a tombstone) after those written before it."""
         partition = self._partition_of(key)
-        self._written[partition] = self._written.get(partition, 0) + 1
+        part = self._partitions.get(partition)
+        if part is None:
+            part = self._partitions[partition] = _Partition()
+        seq = part.written
+        part.written += 1
         self._written_total += 1
-        record = (key.encode(), value, partition)
+        if self._stopped:  # nothing would ever send or flush it: counted, not left dangling
+            self._refused(partition, seq, "written after the stop")
+            return
+        record = (key.encode(), value, partition, seq)
         if self._pending or not self._produce(record):
             self._pending.append(record)
-        pump, loop = self._pump, asyncio.get_running_loop()
-        if pump is None or pump.get_loop() is not loop:  # none running here (another loop's was closed)
-            self._pump = loop.create_task(self._run(), name="l1 changelog deliveries")
+        self._ensure_pump()
 
     async def flush(self, timeout_s: float = FLUSH_BOUND_S) -> bool:
-        """Return once every record written before this call is acknowledged or refused (True), or
-        after *timeout_s* (False; they stay queued). Records written meanwhile are not waited for."""
-        wanted = dict(self._written)
+        """Return once every record written before this call is done (True), or after *timeout_s*
+        (False; they stay queued). Records written meanwhile are not waited for."""
+        wanted = {partition: part.written for partition, part in self._partitions.items()}
         if self._reached(wanted):
             return True
+        self._ensure_pump()
         waiter = asyncio.get_running_loop().create_future()
-        self._flushes.append((wanted, waiter))
+        entry = (wanted, waiter)
+        self._flushes.append(entry)
         try:
             await asyncio.wait_for(asyncio.shield(waiter), timeout_s)
         except TimeoutError:
-            logger.warning("l1 changelog: %d records not acknowledged within %.0f s", len(self), timeout_s)
+            logger.warning("l1 changelog: %d records not acknowledged within %.1f s", len(self), timeout_s)
             return False
+        finally:
+            if entry in self._flushes:
+                self._flushes.remove(entry)
         return True
 
     async def stop(self, timeout_s: float = FLUSH_BOUND_S) -> None:
-        """Flush for at most *timeout_s*, then drop what is left and close the producer: a worker whose
-        broker is gone must still stop (the entries stay in L2; a takeover's recovery misses them)."""
+        """Flush for at most *timeout_s*, then drop what is left and let the producer go: a worker
+        whose broker is gone must still stop (the entries stay in L2; a takeover's recovery misses
+        them, and brings back an entry whose tombstone was dropped)."""
         await self.flush(timeout_s)
+        self._stopped = True
         pump, self._pump = self._pump, None
         if pump is not None:
             pump.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await pump
-        left = len(self)
         producer, self._producer = self._producer, None
-        if producer is not None:
-            producer.purge()  # what the broker has not acknowledged: its reports come as refusals
-            producer.flush(0)
-        self._pending.clear()  # never produced: dropped with what librdkafka still owes a report for
-        owed = len(self)
-        if owed:
-            self._failures.add("dropped at stop", owed)
-            self._done, self._done_total = dict(self._written), self._written_total
-        if left:
-            logger.warning("l1 changelog: %d records dropped at stop", left)
-        self._settle()
+        try:
+            if producer is not None:
+                producer.purge(blocking=False)  # nothing left to wait for: the close must not either
+                producer.flush(0)  # the reports that are due: acknowledged ones still count as delivered
+        finally:
+            self._pending.clear()
+            owed = len(self)
+            if owed:
+                logger.warning("l1 changelog: %d records dropped at stop", owed)
+                self._failures.add("dropped at stop", owed)
+                for part in self._partitions.values():
+                    part.first_open, part.done_ahead = part.written, set()
+                self._done_total = self._written_total
+            self._settle()
 
-    def _produce(self, record: tuple[bytes, bytes | None, int]) -> bool:
+    def _produce(self, record: tuple[bytes, bytes | None, int, int]) -> bool:
         """Hand *record* to librdkafka; False when its queue is full (the record waits here)."""
-        key, value, partition = record
+        key, value, partition, seq = record
         if self._producer is None:
             try:
                 self._producer = self._make_producer()
             except Exception as e:  # noqa: BLE001  # a producer librdkafka refuses to make fails the record, not the warm
-                self._refused(partition, e)
+                self._refused(partition, seq, e)
                 return True
         try:
-            self._producer.produce(self.topic, value, key, partition, on_delivery=self._delivered)
+            self._producer.produce(
+                self.topic, value, key, partition, on_delivery=functools.partial(self._delivered, partition, seq)
+            )
         except BufferError:
             return False
         except Exception as e:  # noqa: BLE001  # a record librdkafka refuses must not stop the rest
-            self._refused(partition, e)
+            self._refused(partition, seq, e)
         return True
 
+    def _ensure_pump(self) -> None:
+        """A task serving the reports while records are open: started, or started again if it ended."""
+        pump, loop = self._pump, asyncio.get_running_loop()
+        if pump is None or pump.done() or pump.get_loop() is not loop:
+            self._pump = loop.create_task(self._run(), name="l1 changelog deliveries")
+
     async def _run(self) -> None:
-        """Serve delivery reports (and retry what waited for room) while records are unacknowledged."""
+        """Serve delivery reports (and retry what waited for room) while records are open."""
         pending = self._pending
         try:
             while len(self):
-                while pending and self._produce(pending[0]):
-                    pending.popleft()
-                if self._producer is not None:
-                    self._producer.poll(0)  # runs _delivered for each report
+                try:
+                    while pending and self._produce(pending[0]):
+                        pending.popleft()
+                    if self._producer is not None:
+                        self._producer.poll(0)  # runs _delivered for each report
+                except Exception:  # noqa: BLE001  # a log handler or callback raised inside poll: go on next round
+                    self._pump_errors.warning("l1 changelog: serving delivery reports failed", exc_info=True)
                 self._settle()
                 await asyncio.sleep(self._poll_interval_s)
         finally:
-            self._pump = None
+            if self._pump is asyncio.current_task():
+                self._pump = None
 
-    def _delivered(self, error: Any, message: Any) -> None:
-        self._count_done(message.partition())
+    def _delivered(self, partition: int, seq: int, error: Any, message: Any) -> None:
+        if not self._complete(partition, seq):
+            return
         if error is not None:
             self._failures.add(error)
         else:
             self.delivered += 1
 
-    def _refused(self, partition: int, error: BaseException) -> None:
-        self._count_done(partition)
-        self._failures.add(error)
+    def _refused(self, partition: int, seq: int, error: object) -> None:
+        if self._complete(partition, seq):
+            self._failures.add(error)
 
-    def _count_done(self, partition: int) -> None:
-        self._done[partition] = self._done.get(partition, 0) + 1
+    def _complete(self, partition: int, seq: int) -> bool:
+        if not self._partitions[partition].complete(seq):
+            return False
         self._done_total += 1
+        return True
 
     def _reached(self, wanted: dict[int, int]) -> bool:
-        done = self._done
-        return all(done.get(partition, 0) >= count for partition, count in wanted.items())
+        parts = self._partitions
+        return all(parts[partition].first_open >= count for partition, count in wanted.items())
 
     def _settle(self) -> None:
-        """Release the flushes whose records have all been acknowledged."""
-        if self._flushes:
-            waiting = []
-            for wanted, waiter in self._flushes:
-                if self._reached(wanted):
-                    if not waiter.done():
-                        waiter.set_result(None)
-                else:
-                    waiting.append((wanted, waiter))
-            self._flushes = waiting
+        """Release the flushes whose records are all done."""
+        for wanted, waiter in list(self._flushes):
+            if not waiter.done() and self._reached(wanted):
+                waiter.set_result(None)

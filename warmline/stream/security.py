@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import os
 import ssl
 import time
 from collections.abc import Callable, Mapping
@@ -232,11 +233,14 @@ def rdkafka_producer_config(settings: Settings) -> dict[str, Any] | None:
     checks the settings), or None for the SASL mechanisms whose tokens come from async code
     (OAUTHBEARER, AWS_MSK_IAM): librdkafka asks for those from inside its own poll.
 
-    acks=all and one request in flight per broker, so a retry cannot reorder a partition's records
-    (and while one is in flight the next batch fills: no linger). WARMLINE_PRODUCER_MAX_BATCH_SIZE is
-    aiokafka's max_batch_size and librdkafka's batch.size (bytes); at 1, the embedded broker's
-    profile, a batch holds one record, which librdkafka says as batch.num.messages=1 (a batch.size
-    of 1 byte made it send more requests: twice the broker's CPU per record, measured).
+    acks=all and one request in flight per broker, so a retry cannot reorder a partition's records.
+    librdkafka's produce request carries one partition's batch, so with one in flight the batches
+    must be able to grow with the round trip: librdkafka's own batch size (up to 1 MB), filled while
+    the request before is in flight (no linger). At WARMLINE_PRODUCER_MAX_BATCH_SIZE=1, the embedded
+    broker's profile (Tansu stores batched produces with wrong end offsets), a batch holds one
+    record: batch.num.messages=1 (a batch.size of 1 byte made librdkafka send more requests, twice
+    the broker's CPU per record, measured). With no CA file the trust store is SSL_CERT_FILE or
+    SSL_CERT_DIR when set, as for Python's own TLS, and the system's otherwise.
     """
     kafka_connection(settings)  # the same checks, the same messages
     protocol, mechanism = settings.kafka_security_protocol, settings.kafka_sasl_mechanism
@@ -252,10 +256,13 @@ def rdkafka_producer_config(settings: Settings) -> dict[str, Any] | None:
     }
     if settings.producer_max_batch_size <= 1:
         config["batch.num.messages"] = 1
-    else:
-        config["batch.size"] = settings.producer_max_batch_size
     if protocol in SSL_PROTOCOLS:
-        config["ssl.ca.location"] = _path(settings.kafka_ssl_ca_file) or "probe"  # probe: the system's trust store
+        config["ssl.ca.location"] = (
+            _path(settings.kafka_ssl_ca_file)
+            or os.environ.get("SSL_CERT_FILE")
+            or os.environ.get("SSL_CERT_DIR")
+            or "probe"  # librdkafka's search of the system's usual trust store paths
+        )
         config["ssl.endpoint.identification.algorithm"] = "https" if settings.kafka_ssl_check_hostname else "none"
         if settings.kafka_ssl_cert_file:
             config["ssl.certificate.location"] = _path(settings.kafka_ssl_cert_file)
