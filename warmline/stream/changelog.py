@@ -98,21 +98,33 @@ class L1ChangelogWriter(Protocol):
         ...
 
 
+class LimitedWarnings:
+    """A logger's warnings, at most one per FAILURE_LOG_INTERVAL_S: a broker outage repeats them."""
+
+    def __init__(self, log: logging.Logger) -> None:
+        self._log = log
+        self._next = 0.0
+
+    def warning(self, message: str, *args: Any, exc_info: bool = False) -> None:
+        """Log *message* unless one was logged within the interval."""
+        now = time.monotonic()
+        if now >= self._next:
+            self._next = now + FAILURE_LOG_INTERVAL_S
+            self._log.warning(message, *args, exc_info=exc_info)
+
+
 class FailureLog:
     """Records the changelog did not take: counted, and logged at most once per FAILURE_LOG_INTERVAL_S."""
 
     def __init__(self) -> None:
         self.count = 0
-        self._next_log = 0.0
+        self._warnings = LimitedWarnings(logger)
 
     def add(self, error: object, count: int = 1) -> None:
         """Count *count* (their entries stay in this worker's L1 and in L2; a takeover's recovery misses
         them, or, for a tombstone, brings back the entry it deleted)."""
         self.count += count
-        now = time.monotonic()
-        if now >= self._next_log:  # a broker outage fails every record: one line per interval
-            self._next_log = now + FAILURE_LOG_INTERVAL_S
-            logger.warning("l1 changelog: %d records not stored so far, the last: %r", self.count, error)
+        self._warnings.warning("l1 changelog: %d records not stored so far, the last: %r", self.count, error)
 
 
 class ChangelogWriter:

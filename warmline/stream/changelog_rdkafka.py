@@ -10,8 +10,8 @@ one delivery report.
 The records are those of ``changelog.ChangelogWriter``: raw key, the entry's JSON, a null value
 for a deletion, on the key's owner partition, in write order (one request in flight per broker,
 so a retry cannot reorder a partition). A flush (before every commit, at a rebalance, at the
-stop) waits until the broker has acknowledged every record written before it, partition by
-partition, for at most ``changelog.FLUSH_BOUND_S``.
+stop) waits until every record written before it is acknowledged or refused, record by record,
+for at most ``changelog.FLUSH_BOUND_S``.
 """
 
 from __future__ import annotations
@@ -20,12 +20,11 @@ import asyncio
 import contextlib
 import functools
 import logging
-import time
 from collections import deque
 from collections.abc import Callable
 from typing import Any, Protocol, cast
 
-from .changelog import FAILURE_LOG_INTERVAL_S, FLUSH_BOUND_S, FailureLog
+from .changelog import FLUSH_BOUND_S, FailureLog, LimitedWarnings
 
 logger = logging.getLogger(__name__)
 
@@ -60,27 +59,13 @@ def librdkafka_producer(config: dict[str, Any]) -> Producer:
     ``confluent_kafka.KafkaException`` when librdkafka refuses the configuration or its files)."""
     from confluent_kafka import Producer as _Producer  # imported here: only a worker that writes the changelog needs it
 
-    errors = _Limited(logger)
+    errors = LimitedWarnings(logger)
 
     def error(err: Any) -> None:
         errors.warning("l1 changelog producer: %s", err)
 
     producer = _Producer({**config, "logger": logging.getLogger("warmline.librdkafka"), "error_cb": error})
     return cast(Producer, producer)  # confluent-kafka's stubs type the report's arguments more narrowly
-
-
-class _Limited:
-    """A logger's warnings, at most one per FAILURE_LOG_INTERVAL_S (a broker outage repeats them)."""
-
-    def __init__(self, log: logging.Logger) -> None:
-        self._log = log
-        self._next = 0.0
-
-    def warning(self, message: str, *args: Any, exc_info: bool = False) -> None:
-        now = time.monotonic()
-        if now >= self._next:
-            self._next = now + FAILURE_LOG_INTERVAL_S
-            self._log.warning(message, *args, exc_info=exc_info)
 
 
 class _Partition:
@@ -133,7 +118,7 @@ class RdkafkaChangelogWriter:
         self._flushes: list[tuple[dict[int, int], asyncio.Future[None]]] = []
         self._pump: asyncio.Task[None] | None = None
         self._failures = FailureLog()
-        self._pump_errors = _Limited(logger)
+        self._pump_errors = LimitedWarnings(logger)
         #: Records the broker acknowledged.
         self.delivered = 0
 
