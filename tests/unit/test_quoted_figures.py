@@ -1227,8 +1227,16 @@ def test_the_changelog_producer_s_a_b_prose_is_the_committed_one() -> None:
     _operations_says(
         f"time to warm p99 was {_both_rounds(rdkafka, ttw, seconds)} s against {_both_rounds(faust, ttw, seconds)} s",
         f"(100 % in both rounds, against {_both_rounds(faust, at_answer, lambda v: f'{v:.0f}')} %)",
-        f"HTTP p99 {_both_rounds(rdkafka, burst_http, _peak_ms)} ms against "
-        f"{_both_rounds(faust, burst_http, _peak_ms)} ms",
+        f"p99 {_both_rounds(rdkafka, burst_http, _peak_ms)} ms against {_both_rounds(faust, burst_http, _peak_ms)} ms",
+        "from L1 ("
+        + ", against ".join(
+            " and ".join(
+                f"{tiers.get('l1', 0)} of {sum(tiers.values())}"
+                for tiers in (fig(PRODUCER_AB, f"{label}, round {n}: {burst_http}", "detail.tiers") for n in (1, 2))
+            )
+            for label in (rdkafka, faust)
+        )
+        + ")",
         f"HTTP {median(rdkafka)} ms against {median(faust)} ms",
     )
     assert all(fig(PRODUCER_AB, f"{rdkafka}, round {n}: {at_answer}") == 100 for n in (1, 2))
