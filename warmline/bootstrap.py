@@ -378,7 +378,7 @@ def _librdkafka_writer(settings: Settings, topic: str, owner: Callable[[str], in
     except Exception as e:  # noqa: BLE001  # librdkafka refused a setting Python's clients took: keep working
         logger.warning("L1 changelog through Faust's producer: librdkafka refused the Kafka settings (%s)", e)
         return None
-    return RdkafkaChangelogWriter(functools.partial(librdkafka_producer, config), topic, owner, producer=producer)
+    return RdkafkaChangelogWriter(producer, topic, owner)
 
 
 def attach_changelog_writer(stream: StreamApp, settings: Settings, runtime: Runtime) -> L1ChangelogWriter:

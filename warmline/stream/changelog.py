@@ -127,7 +127,59 @@ class FailureLog:
         self._warnings.warning("l1 changelog: %d records not stored so far, the last: %r", self.count, error)
 
 
-class ChangelogWriter:
+class Flushes:
+    """Flushes waiting until the records written before them are done: each waits for a count of
+    records done, and they are released in the order they came as that count grows."""
+
+    def __init__(self) -> None:
+        self._waiting: deque[tuple[int, asyncio.Future[None]]] = deque()
+
+    async def wait(self, target: int, done: int, timeout_s: float) -> bool:
+        """True once ``settle`` has seen *target* records done (at once if *done* already is); False
+        after *timeout_s*."""
+        if done >= target:
+            return True
+        entry = (target, asyncio.get_running_loop().create_future())
+        self._waiting.append(entry)
+        try:
+            await asyncio.wait_for(asyncio.shield(entry[1]), timeout_s)
+        except TimeoutError:
+            return False
+        finally:
+            if entry in self._waiting:
+                self._waiting.remove(entry)
+        return True
+
+    def settle(self, done: int) -> None:
+        """Release the flushes waiting for at most *done* records."""
+        while self._waiting and self._waiting[0][0] <= done:
+            _, waiter = self._waiting.popleft()
+            if not waiter.done():
+                waiter.set_result(None)
+
+
+class WriterCounts:
+    """What both writers count and how their flushes wait (``L1ChangelogWriter``)."""
+
+    def __init__(self) -> None:
+        self._written = 0  # records ever written
+        self._failures = FailureLog()
+        self._flushes = Flushes()
+        #: Records the broker acknowledged.
+        self.delivered = 0
+
+    @property
+    def written(self) -> int:
+        """Records written since start."""
+        return self._written
+
+    @property
+    def failed(self) -> int:
+        """Records refused, dropped at a stop or written after it (``warmline_l1_changelog_records_total``)."""
+        return self._failures.count
+
+
+class ChangelogWriter(WriterCounts):
     """Changelog records in write order, one coroutine handing them to the producer."""
 
     def __init__(
@@ -137,6 +189,7 @@ class ChangelogWriter:
         partition_of: Callable[[str], int],
         turns: LoopTurns | None = None,
     ) -> None:
+        super().__init__()
         self._send = send  # asked at each drain: the producer exists only once the app has started
         self.topic = topic
         self._partition_of = partition_of  # the key's owner: ownership.owner_partition
@@ -145,26 +198,11 @@ class ChangelogWriter:
         self._turns = turns
         self._queue: deque[tuple[str, bytes | None]] = deque()
         self._drain: asyncio.Task[None] | None = None
-        self._written = 0  # records ever written
-        self._done = 0  # of them, handed to the producer or given up on
-        self._flushes: deque[tuple[int, asyncio.Future[None]]] = deque()  # (written at the flush, its waiter)
-        self._failures = FailureLog()
-        #: Records the broker acknowledged.
-        self.delivered = 0
+        self._done = 0  # records handed to the producer or given up on
 
     def __len__(self) -> int:
         """Records written and not yet handed to the producer (what Faust's buffer would hold)."""
         return len(self._queue)
-
-    @property
-    def written(self) -> int:
-        """Records written since start."""
-        return self._written
-
-    @property
-    def failed(self) -> int:
-        """Records the producer refused or the broker did not take (``warmline_l1_changelog_records_total``)."""
-        return self._failures.count
 
     def write(self, key: str, value: bytes | None) -> None:
         """Queue one record (*value* None: a tombstone); sent in this order."""
@@ -177,16 +215,10 @@ class ChangelogWriter:
     async def flush(self, timeout_s: float = FLUSH_BOUND_S) -> bool:
         """Return once the records written before this call have been handed to the producer (True),
         or after *timeout_s* (False; they stay queued). Records written meanwhile are not waited for."""
-        if self._done >= self._written:
+        if await self._flushes.wait(self._written, self._done, timeout_s):
             return True
-        waiter = asyncio.get_running_loop().create_future()
-        self._flushes.append((self._written, waiter))
-        try:
-            await asyncio.wait_for(asyncio.shield(waiter), timeout_s)
-        except TimeoutError:
-            logger.warning("l1 changelog: %d records not handed to the producer within %.0f s", len(self), timeout_s)
-            return False
-        return True
+        logger.warning("l1 changelog: %d records not handed to the producer within %.1f s", len(self), timeout_s)
+        return False
 
     async def stop(self, timeout_s: float = FLUSH_BOUND_S) -> None:
         """Flush for at most *timeout_s*, then drop what is left: a worker whose broker is gone must
@@ -203,7 +235,7 @@ class ChangelogWriter:
         self._failures.add("dropped at stop", len(self._queue))
         self._done += len(self._queue)
         self._queue.clear()
-        self._settle()
+        self._flushes.settle(self._done)
 
     async def _run(self) -> None:
         queue, topic, partition_of, turns = self._queue, self.topic, self._partition_of, self._turns
@@ -224,16 +256,9 @@ class ChangelogWriter:
                     asyncio.ensure_future(sent).add_done_callback(self._delivered)
                 queue.popleft()
                 self._done += 1
-                self._settle()
+                self._flushes.settle(self._done)
         finally:
             self._drain = None  # cancelled mid-way (a stop): what is left goes with the next write
-
-    def _settle(self) -> None:
-        """Release the flushes whose records have all been handed over."""
-        while self._flushes and self._flushes[0][0] <= self._done:
-            _, waiter = self._flushes.popleft()
-            if not waiter.done():
-                waiter.set_result(None)
 
     def _delivered(self, delivery: asyncio.Future[Any]) -> None:
         if delivery.cancelled():
